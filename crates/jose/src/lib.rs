@@ -1,0 +1,66 @@
+//! Cryptography for Gatehouse as pure functions: RSA signing keys with their self-signed certificates
+//! (`kid == x5t`, as Entra publishes them), compact JWS signing and verification (RS256, PS256),
+//! certificate thumbprints, and sealing of private keys under a key-encryption key. No I/O.
+
+pub mod jws;
+pub mod kek;
+pub mod key;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+
+pub use jws::{JwsError, JwsHeader, ParsedJws, SignatureAlgorithm};
+pub use key::{KeyError, SigningKey};
+
+/// base64url without padding (RFC 7515 §2).
+pub fn b64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes base64url, tolerating `=` padding (MSAL Python pads its `x5t`, real-clients.md §2.2).
+pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok()
+}
+
+/// Standard padded base64, as in `x5c` (entra-protocol.md §1.5).
+pub fn b64std(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// `x5t`: base64url of the SHA-1 of a certificate's DER.
+pub fn x5t(cert_der: &[u8]) -> String {
+    b64url(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert_der).as_ref())
+}
+
+/// `x5t#S256`: base64url of the SHA-256 of a certificate's DER.
+pub fn x5t_s256(cert_der: &[u8]) -> String {
+    b64url(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, cert_der).as_ref())
+}
+
+/// SHA-256 of arbitrary bytes.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Fills a buffer from the system's secure random source.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    // aws-lc's RNG does not fail once the library is initialised; a failure would leave zeros, which
+    // the callers' uniqueness constraints (key ids, secrets) would then surface rather than hide.
+    let _ = aws_lc_rs::rand::fill(&mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b64url_decoding_accepts_padding() {
+        assert_eq!(b64url_decode("sGcSZdTcIs58vGNHwndLOzuRIJU="), b64url_decode("sGcSZdTcIs58vGNHwndLOzuRIJU"));
+        assert!(b64url_decode("not base64!").is_none());
+    }
+}

@@ -1,0 +1,363 @@
+//! Microsoft Graph v1.0 resources that Gatehouse serves under `/v1.0` (entra-protocol.md §5):
+//! application, servicePrincipal, appRole, appRoleAssignment, passwordCredential, organization, and the
+//! Graph error body. Property names and order follow Graph's JSON.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::timefmt::graph_datetime_serde;
+
+/// `api` of an application (§5.1). `requestedAccessTokenVersion` null means v1 tokens (§3.1).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiApplication {
+    #[serde(default)]
+    pub requested_access_token_version: Option<u8>,
+    #[serde(default)]
+    pub accept_mapped_claims: Option<bool>,
+    #[serde(default)]
+    pub known_client_applications: Vec<Uuid>,
+    #[serde(default)]
+    pub oauth2_permission_scopes: Vec<PermissionScope>,
+    #[serde(default)]
+    pub pre_authorized_applications: Vec<Value>,
+}
+
+/// A delegated permission an API exposes (§4.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionScope {
+    pub id: Uuid,
+    pub value: String,
+    #[serde(default = "user_type")]
+    pub r#type: String,
+    #[serde(default)]
+    pub admin_consent_display_name: Option<String>,
+    #[serde(default)]
+    pub admin_consent_description: Option<String>,
+    #[serde(default)]
+    pub user_consent_display_name: Option<String>,
+    #[serde(default)]
+    pub user_consent_description: Option<String>,
+    #[serde(default = "yes")]
+    pub is_enabled: bool,
+}
+
+fn user_type() -> String {
+    "User".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An app role (§4.2): assigned to applications (`roles` in app-only tokens) and/or users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppRole {
+    pub allowed_member_types: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub id: Uuid,
+    #[serde(default = "yes")]
+    pub is_enabled: bool,
+    #[serde(default)]
+    pub origin: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequiredResourceAccess {
+    pub resource_app_id: String,
+    pub resource_access: Vec<ResourceAccess>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceAccess {
+    pub id: Uuid,
+    /// `Role` (application permission) or `Scope` (delegated).
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedirectUris {
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebApplication {
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub home_page_url: Option<String>,
+    #[serde(default)]
+    pub logout_url: Option<String>,
+    #[serde(default)]
+    pub implicit_grant_settings: ImplicitGrantSettings,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImplicitGrantSettings {
+    #[serde(default)]
+    pub enable_id_token_issuance: bool,
+    #[serde(default)]
+    pub enable_access_token_issuance: bool,
+}
+
+/// passwordCredential (§5.1, §6). `secretText` is returned once, by addPassword; reads show null.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordCredential {
+    pub custom_key_identifier: Option<String>,
+    pub display_name: Option<String>,
+    #[serde(with = "graph_datetime_serde")]
+    pub end_date_time: OffsetDateTime,
+    pub hint: Option<String>,
+    pub key_id: Uuid,
+    pub secret_text: Option<crate::token::Secret>,
+    #[serde(with = "graph_datetime_serde")]
+    pub start_date_time: OffsetDateTime,
+}
+
+/// The `application` resource (§5.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Application {
+    pub id: Uuid,
+    pub deleted_date_time: Option<String>,
+    pub app_id: Uuid,
+    pub application_template_id: Option<String>,
+    pub identifier_uris: Vec<String>,
+    #[serde(with = "graph_datetime_serde")]
+    pub created_date_time: OffsetDateTime,
+    pub description: Option<String>,
+    pub display_name: String,
+    pub is_fallback_public_client: Option<bool>,
+    pub group_membership_claims: Option<String>,
+    pub notes: Option<String>,
+    pub publisher_domain: Option<String>,
+    pub sign_in_audience: String,
+    pub tags: Vec<String>,
+    pub api: ApiApplication,
+    pub app_roles: Vec<AppRole>,
+    pub public_client: RedirectUris,
+    pub key_credentials: Vec<Value>,
+    pub password_credentials: Vec<PasswordCredential>,
+    pub required_resource_access: Vec<RequiredResourceAccess>,
+    pub spa: RedirectUris,
+    pub web: WebApplication,
+}
+
+/// The writable properties of an application, as sent to `POST /applications` and `PATCH`. Unknown
+/// properties are refused, as Graph refuses them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplicationInput {
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: Option<String>,
+    pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub notes: Option<Option<String>>,
+    pub sign_in_audience: Option<String>,
+    pub identifier_uris: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub is_fallback_public_client: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    pub group_membership_claims: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    pub api: Option<ApiApplication>,
+    pub app_roles: Option<Vec<AppRole>>,
+    pub public_client: Option<RedirectUris>,
+    pub required_resource_access: Option<Vec<RequiredResourceAccess>>,
+    pub spa: Option<RedirectUris>,
+    pub web: Option<WebApplication>,
+    /// Refused on create and on PATCH (use addPassword); present so the refusal can name it.
+    pub password_credentials: Option<Value>,
+    pub key_credentials: Option<Value>,
+}
+
+/// Reads a nullable property so that "absent" (outer `None`) and "set to null" (`Some(None)`) differ.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The `servicePrincipal` resource (§5.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePrincipal {
+    pub id: Uuid,
+    pub deleted_date_time: Option<String>,
+    pub account_enabled: bool,
+    pub app_display_name: Option<String>,
+    pub app_id: Uuid,
+    pub app_owner_organization_id: Option<Uuid>,
+    pub app_role_assignment_required: bool,
+    pub display_name: String,
+    pub homepage: Option<String>,
+    pub logout_url: Option<String>,
+    pub reply_urls: Vec<String>,
+    pub service_principal_names: Vec<String>,
+    pub service_principal_type: String,
+    pub sign_in_audience: Option<String>,
+    pub tags: Vec<String>,
+    pub app_roles: Vec<AppRole>,
+    pub key_credentials: Vec<Value>,
+    pub oauth2_permission_scopes: Vec<PermissionScope>,
+    pub password_credentials: Vec<Value>,
+}
+
+/// `POST /servicePrincipals` body: the appId, and optionally a few settable properties.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServicePrincipalInput {
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: Option<String>,
+    pub app_id: String,
+    #[serde(default)]
+    pub account_enabled: Option<bool>,
+    #[serde(default)]
+    pub app_role_assignment_required: Option<bool>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+}
+
+/// The `appRoleAssignment` resource (§5.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppRoleAssignment {
+    pub id: String,
+    pub deleted_date_time: Option<String>,
+    pub app_role_id: Uuid,
+    #[serde(with = "graph_datetime_serde")]
+    pub created_date_time: OffsetDateTime,
+    pub principal_display_name: Option<String>,
+    pub principal_id: Uuid,
+    pub principal_type: String,
+    pub resource_display_name: Option<String>,
+    pub resource_id: Uuid,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppRoleAssignmentInput {
+    pub principal_id: Uuid,
+    pub resource_id: Uuid,
+    pub app_role_id: Uuid,
+}
+
+/// `addPassword` body: `{"passwordCredential":{...}}`, all optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddPasswordInput {
+    #[serde(default)]
+    pub password_credential: Option<PasswordCredentialInput>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordCredentialInput {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default, with = "graph_datetime_serde::option")]
+    pub start_date_time: Option<OffsetDateTime>,
+    #[serde(default, with = "graph_datetime_serde::option")]
+    pub end_date_time: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemovePasswordInput {
+    pub key_id: Uuid,
+}
+
+/// The `organization` resource, trimmed to what a tenant has in Gatehouse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    pub id: Uuid,
+    pub deleted_date_time: Option<String>,
+    #[serde(with = "graph_datetime_serde")]
+    pub created_date_time: OffsetDateTime,
+    pub display_name: String,
+    pub tenant_type: String,
+    pub verified_domains: Vec<VerifiedDomain>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedDomain {
+    pub capabilities: String,
+    pub is_default: bool,
+    pub is_initial: bool,
+    pub name: String,
+    pub r#type: String,
+}
+
+/// Graph's error envelope: `{"error":{"code","message","innerError":{...}}}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphErrorBody {
+    pub error: GraphErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphErrorDetail {
+    pub code: &'static str,
+    pub message: String,
+    pub inner_error: GraphInnerError,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphInnerError {
+    pub date: String,
+    #[serde(rename = "request-id")]
+    pub request_id: String,
+    #[serde(rename = "client-request-id")]
+    pub client_request_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn application_input_refuses_unknown_properties() {
+        let e = serde_json::from_str::<ApplicationInput>(r#"{"displayName":"a","colour":"red"}"#);
+        assert!(e.is_err());
+        let ok: ApplicationInput = serde_json::from_str(r#"{"displayName":"a","description":null}"#).unwrap();
+        assert_eq!(ok.description, Some(None));
+    }
+
+    #[test]
+    fn password_credential_serialises_dates_as_graph_does() {
+        let t = time::macros::datetime!(2024-01-02 03:04:05 UTC);
+        let p = PasswordCredential {
+            custom_key_identifier: None,
+            display_name: None,
+            end_date_time: t,
+            hint: Some("abc".into()),
+            key_id: Uuid::nil(),
+            secret_text: None,
+            start_date_time: t,
+        };
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["endDateTime"], "2024-01-02T03:04:05Z");
+        assert_eq!(v["secretText"], Value::Null);
+    }
+}

@@ -1,0 +1,18 @@
+//! Wire types of Gatehouse: what Entra ID's v2.0 (and v1) protocol endpoints and the Microsoft Graph
+//! management API send and receive, and nothing else. No I/O, no HTTP framework, no rules: the
+//! authorization rules live in `gatehouse-core`; this crate only fixes the shapes that real clients
+//! (MSAL, azure-identity, openid-client, Graph SDKs) parse. Shapes follow
+//! shared/reference/entra-protocol.md, whose section numbers are cited on each type.
+
+pub mod discovery;
+pub mod error;
+pub mod graph;
+pub mod jwk;
+pub mod tenant;
+pub mod timefmt;
+pub mod token;
+
+/// appId of Microsoft Graph (entra-protocol.md §5.2); Gatehouse's management API answers to it.
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+/// Identifier URI of Microsoft Graph.
+pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
