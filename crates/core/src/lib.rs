@@ -1,1 +1,18 @@
-//! placeholder
+//! The directory and the authorization rules of Gatehouse: tenants, applications, service principals,
+//! client secrets, app-role assignments, signing keys, and the grants that turn them into tokens.
+//! Storage is reached only through the async traits in [`store`]; the current time is always an
+//! argument. Errors carry their AADSTS code ([`error::CoreError`]) or Graph code
+//! ([`admin::AdminError`]) and know nothing of HTTP.
+
+pub mod admin;
+pub mod credentials;
+pub mod directory;
+pub mod error;
+pub mod flows;
+pub mod keys;
+pub mod model;
+pub mod scope;
+pub mod store;
+
+pub use directory::{Directory, Snapshot};
+pub use error::CoreError;

@@ -69,14 +69,20 @@ impl ParsedJws {
             return Err(JwsError::TooLarge);
         }
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(JwsError::Malformed);
         };
         let header_bytes = b64url_decode(h).ok_or(JwsError::Malformed)?;
         let header: JwsHeader = serde_json::from_slice(&header_bytes).map_err(|_| JwsError::Malformed)?;
         let payload = b64url_decode(p).ok_or(JwsError::Malformed)?;
         let signature = b64url_decode(s).ok_or(JwsError::Malformed)?;
-        Ok(Self { header, payload, signing_input: format!("{h}.{p}"), signature })
+        Ok(Self {
+            header,
+            payload,
+            signing_input: format!("{h}.{p}"),
+            signature,
+        })
     }
 
     /// Verifies the signature with an RSA public key given as JWK `n`/`e` bytes, accepting only the
@@ -89,8 +95,12 @@ impl ParsedJws {
             SignatureAlgorithm::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
             SignatureAlgorithm::Ps256 => &signature::RSA_PSS_2048_8192_SHA256,
         };
-        let key = RsaPublicKeyComponents { n: strip_leading_zeros(n), e: strip_leading_zeros(e) };
-        key.verify(params, self.signing_input.as_bytes(), &self.signature).map_err(|_| JwsError::BadSignature)
+        let key = RsaPublicKeyComponents {
+            n: strip_leading_zeros(n),
+            e: strip_leading_zeros(e),
+        };
+        key.verify(params, self.signing_input.as_bytes(), &self.signature)
+            .map_err(|_| JwsError::BadSignature)
     }
 }
 
@@ -130,14 +140,24 @@ mod tests {
 
     fn ne(k: &SigningKey) -> (Vec<u8>, Vec<u8>) {
         let jwk = k.public_jwk(None);
-        (b64url_decode(&jwk.n.unwrap()).unwrap(), b64url_decode(&jwk.e.unwrap()).unwrap())
+        (
+            b64url_decode(&jwk.n.unwrap()).unwrap(),
+            b64url_decode(&jwk.e.unwrap()).unwrap(),
+        )
     }
 
     #[test]
     fn signed_tokens_verify_and_tampering_is_caught() {
         let k = key();
-        let t = sign_rs256(&k, JwsHeader { kid: Some(k.kid().into()), ..Default::default() }, &serde_json::json!({"a":1}))
-            .unwrap();
+        let t = sign_rs256(
+            &k,
+            JwsHeader {
+                kid: Some(k.kid().into()),
+                ..Default::default()
+            },
+            &serde_json::json!({"a":1}),
+        )
+        .unwrap();
         let (n, e) = ne(&k);
         let parsed = ParsedJws::parse(&t).unwrap();
         assert_eq!(parsed.header.kid.as_deref(), Some(k.kid()));
@@ -148,11 +168,15 @@ mod tests {
         bad[last] = if bad[last] == b'A' { b'B' } else { b'A' };
         let bad = String::from_utf8(bad).unwrap();
         assert_eq!(
-            ParsedJws::parse(&bad).unwrap().verify_rsa(&n, &e, &[SignatureAlgorithm::Rs256]),
+            ParsedJws::parse(&bad)
+                .unwrap()
+                .verify_rsa(&n, &e, &[SignatureAlgorithm::Rs256]),
             Err(JwsError::BadSignature)
         );
         assert_eq!(
-            ParsedJws::parse(&t).unwrap().verify_rsa(&n, &e, &[SignatureAlgorithm::Ps256]),
+            ParsedJws::parse(&t)
+                .unwrap()
+                .verify_rsa(&n, &e, &[SignatureAlgorithm::Ps256]),
             Err(JwsError::AlgorithmNotAllowed)
         );
     }
@@ -174,7 +198,10 @@ mod tests {
 
     #[test]
     fn malformed_and_oversized_tokens_are_refused_before_parsing() {
-        assert_eq!(ParsedJws::parse(&".".repeat(100_000)).unwrap_err(), JwsError::TooLarge);
+        assert_eq!(
+            ParsedJws::parse(&".".repeat(100_000)).unwrap_err(),
+            JwsError::TooLarge
+        );
         assert_eq!(ParsedJws::parse("a.b").unwrap_err(), JwsError::Malformed);
         assert_eq!(ParsedJws::parse("a.b.c.d").unwrap_err(), JwsError::Malformed);
         assert_eq!(ParsedJws::parse("e30.e30.!!").unwrap_err(), JwsError::Malformed);

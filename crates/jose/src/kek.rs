@@ -39,14 +39,20 @@ impl Kek {
     }
 
     fn key(&self) -> Result<LessSafeKey, KekError> {
-        UnboundKey::new(&AES_256_GCM, &self.0 .0).map(LessSafeKey::new).map_err(|_| KekError::BadLength)
+        UnboundKey::new(&AES_256_GCM, &self.0 .0)
+            .map(LessSafeKey::new)
+            .map_err(|_| KekError::BadLength)
     }
 
     pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<Vec<u8>, KekError> {
         let nonce_bytes = crate::random_bytes::<NONCE_LEN>();
         let mut buf = plaintext.to_vec();
         self.key()?
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(context), &mut buf)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce_bytes),
+                Aad::from(context),
+                &mut buf,
+            )
             .map_err(|_| KekError::Open)?;
         let mut out = nonce_bytes.to_vec();
         out.extend_from_slice(&buf);
@@ -60,7 +66,10 @@ impl Kek {
         let (nonce, rest) = sealed.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| KekError::Open)?;
         let mut buf = rest.to_vec();
-        let plain = self.key()?.open_in_place(nonce, Aad::from(context), &mut buf).map_err(|_| KekError::Open)?;
+        let plain = self
+            .key()?
+            .open_in_place(nonce, Aad::from(context), &mut buf)
+            .map_err(|_| KekError::Open)?;
         Ok(plain.to_vec())
     }
 }

@@ -32,7 +32,9 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -48,7 +50,12 @@ impl SigningKey {
     /// Rebuilds a key from its PKCS#8 DER and certificate DER (as kept in the store).
     pub fn from_parts(pkcs8: &[u8], cert_der: Vec<u8>) -> Result<Self, KeyError> {
         let pair = RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| KeyError::BadPrivateKey)?;
-        Ok(Self { pair, pkcs8: pkcs8.to_vec(), kid: x5t(&cert_der), cert_der })
+        Ok(Self {
+            pair,
+            pkcs8: pkcs8.to_vec(),
+            kid: x5t(&cert_der),
+            cert_der,
+        })
     }
 
     pub fn kid(&self) -> &str {
@@ -68,7 +75,9 @@ impl SigningKey {
     pub fn sign_rs256(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         let mut sig = vec![0u8; self.pair.public_modulus_len()];
         let rng = aws_lc_rs::rand::SystemRandom::new();
-        self.pair.sign(&RSA_PKCS1_SHA256, &rng, message, &mut sig).map_err(|_| KeyError::Sign)?;
+        self.pair
+            .sign(&RSA_PKCS1_SHA256, &rng, message, &mut sig)
+            .map_err(|_| KeyError::Sign)?;
         Ok(sig)
     }
 
@@ -106,7 +115,9 @@ fn self_signed_certificate(
     params.distinguished_name = dn;
     params.not_before = not_before;
     params.not_after = not_before + time::Duration::days(365 * years);
-    let cert = params.self_signed(&key).map_err(|e| KeyError::Certificate(e.to_string()))?;
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| KeyError::Certificate(e.to_string()))?;
     Ok(cert.der().to_vec())
 }
 

@@ -60,7 +60,10 @@ mod tests {
 
     #[test]
     fn b64url_decoding_accepts_padding() {
-        assert_eq!(b64url_decode("sGcSZdTcIs58vGNHwndLOzuRIJU="), b64url_decode("sGcSZdTcIs58vGNHwndLOzuRIJU"));
+        assert_eq!(
+            b64url_decode("sGcSZdTcIs58vGNHwndLOzuRIJU="),
+            b64url_decode("sGcSZdTcIs58vGNHwndLOzuRIJU")
+        );
         assert!(b64url_decode("not base64!").is_none());
     }
 }

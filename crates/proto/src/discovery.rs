@@ -211,10 +211,16 @@ mod tests {
         let d = OpenIdConfigurationV2::new("https://localhost:8443", DiscoveryScope::Tenant(tid));
         let v = serde_json::to_value(&d).unwrap();
         assert_eq!(v["issuer"], format!("https://localhost:8443/{tid}/v2.0"));
-        assert_eq!(v["token_endpoint"], format!("https://localhost:8443/{tid}/oauth2/v2.0/token"));
+        assert_eq!(
+            v["token_endpoint"],
+            format!("https://localhost:8443/{tid}/oauth2/v2.0/token")
+        );
         assert_eq!(v["tenant_region_scope"], "WW");
         let text = serde_json::to_string(&d).unwrap();
-        assert!(text.starts_with(r#"{"token_endpoint":"#), "Entra's key order: {text}");
+        assert!(
+            text.starts_with(r#"{"token_endpoint":"#),
+            "Entra's key order: {text}"
+        );
     }
 
     #[test]

@@ -96,7 +96,10 @@ mod tests {
         let v = serde_json::to_value(&body).unwrap();
         assert_eq!(v["error"], "invalid_scope");
         assert_eq!(v["error_codes"], serde_json::json!([70011]));
-        assert!(v["error_description"].as_str().unwrap().starts_with("AADSTS70011: The provided"));
+        assert!(v["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS70011: The provided"));
         assert_eq!(v["timestamp"], "2016-01-09 02:02:12Z");
         assert_eq!(v["error_uri"], "https://localhost:8443/error?code=70011");
     }

@@ -75,9 +75,15 @@ mod tests {
     #[test]
     fn aliases_guids_and_domains_are_recognised_without_case() {
         assert_eq!(TenantSegment::parse("Common"), Ok(TenantSegment::Common));
-        assert_eq!(TenantSegment::parse("organizations"), Ok(TenantSegment::Organizations));
+        assert_eq!(
+            TenantSegment::parse("organizations"),
+            Ok(TenantSegment::Organizations)
+        );
         let id = "72F988BF-86F1-41AF-91AB-2D7CD011DB47";
-        assert_eq!(TenantSegment::parse(id), Ok(TenantSegment::Id(Uuid::parse_str(id).unwrap())));
+        assert_eq!(
+            TenantSegment::parse(id),
+            Ok(TenantSegment::Id(Uuid::parse_str(id).unwrap()))
+        );
         assert_eq!(
             TenantSegment::parse("Contoso.onMicrosoft.com"),
             Ok(TenantSegment::Domain("contoso.onmicrosoft.com".into()))
@@ -86,7 +92,15 @@ mod tests {
 
     #[test]
     fn malformed_segments_are_rejected() {
-        for bad in ["", "tenant1", "a..b", "-a.b", "a_b.com", "x y.com", "{72f988bf86f141af91ab2d7cd011db47}"] {
+        for bad in [
+            "",
+            "tenant1",
+            "a..b",
+            "-a.b",
+            "a_b.com",
+            "x y.com",
+            "{72f988bf86f141af91ab2d7cd011db47}",
+        ] {
             assert!(TenantSegment::parse(bad).is_err(), "{bad}");
         }
     }

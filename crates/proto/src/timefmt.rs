@@ -68,7 +68,10 @@ mod tests {
 
     #[test]
     fn error_timestamp_has_a_space_and_no_fraction() {
-        assert_eq!(error_timestamp(datetime!(2016-01-09 02:02:12.5 UTC)), "2016-01-09 02:02:12Z");
+        assert_eq!(
+            error_timestamp(datetime!(2016-01-09 02:02:12.5 UTC)),
+            "2016-01-09 02:02:12Z"
+        );
     }
 
     #[test]

@@ -1,0 +1,480 @@
+//! Applications (entra-protocol.md §5.1): create, read, PATCH, delete, and their client secrets through
+//! addPassword / removePassword. A secret's value leaves the server once, in the addPassword response.
+
+use gatehouse_proto::graph::{
+    AddPasswordInput, ApiApplication, Application, ApplicationInput, PasswordCredential, RedirectUris,
+    WebApplication,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{not_found, Access, AdminError, Caller};
+use crate::credentials::{generate_secret, hash_secret};
+use crate::model::{ApplicationRecord, PasswordSecret};
+use crate::store::Store;
+
+const AUDIENCES: [&str; 4] = [
+    "AzureADMyOrg",
+    "AzureADMultipleOrgs",
+    "AzureADandPersonalMicrosoftAccount",
+    "PersonalMicrosoftAccount",
+];
+
+/// How a request addresses an application: `/applications/{id}` or `/applications(appId='{appId}')`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppKey {
+    Id(Uuid),
+    AppId(Uuid),
+}
+
+/// A new application with Graph's defaults: single tenant, v1 tokens (`requestedAccessTokenVersion` null).
+pub fn new_application(
+    display_name: &str,
+    publisher_domain: Option<String>,
+    now: OffsetDateTime,
+) -> Application {
+    Application {
+        id: Uuid::new_v4(),
+        deleted_date_time: None,
+        app_id: Uuid::new_v4(),
+        application_template_id: None,
+        identifier_uris: vec![],
+        created_date_time: now,
+        description: None,
+        display_name: display_name.to_string(),
+        is_fallback_public_client: None,
+        group_membership_claims: None,
+        notes: None,
+        publisher_domain,
+        sign_in_audience: "AzureADMyOrg".into(),
+        tags: vec![],
+        api: ApiApplication::default(),
+        app_roles: vec![],
+        public_client: RedirectUris::default(),
+        key_credentials: vec![],
+        password_credentials: vec![],
+        required_resource_access: vec![],
+        spa: RedirectUris::default(),
+        web: WebApplication::default(),
+    }
+}
+
+pub async fn create(
+    store: &dyn Store,
+    caller: &Caller,
+    input: ApplicationInput,
+    publisher_domain: Option<String>,
+    now: OffsetDateTime,
+) -> Result<Application, AdminError> {
+    caller.require(Access::WriteApplications)?;
+    let name = input.display_name.clone().unwrap_or_default();
+    if name.trim().is_empty() {
+        return Err(AdminError::BadRequest(
+            "The property 'displayName' is required.".into(),
+        ));
+    }
+    let mut app = new_application(&name, publisher_domain, now);
+    apply(&mut app, input)?;
+    check_unique_identifier_uris(store, caller.tenant_id, &app).await?;
+    store
+        .insert_application(&ApplicationRecord {
+            tenant_id: caller.tenant_id,
+            app: app.clone(),
+        })
+        .await?;
+    Ok(app)
+}
+
+pub async fn list(store: &dyn Store, caller: &Caller) -> Result<Vec<Application>, AdminError> {
+    caller.require(Access::ReadApplications)?;
+    let mut out = Vec::new();
+    for rec in store.list_applications(caller.tenant_id).await? {
+        out.push(with_credentials(store, rec.app).await?);
+    }
+    Ok(out)
+}
+
+pub async fn get(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<Application, AdminError> {
+    caller.require(Access::ReadApplications)?;
+    let rec = find(store, caller.tenant_id, key).await?;
+    with_credentials(store, rec.app).await
+}
+
+pub async fn update(
+    store: &dyn Store,
+    caller: &Caller,
+    key: AppKey,
+    input: ApplicationInput,
+) -> Result<(), AdminError> {
+    caller.require(Access::WriteApplications)?;
+    let mut rec = find(store, caller.tenant_id, key).await?;
+    let before = rec.app.clone();
+    apply(&mut rec.app, input)?;
+    check_role_removals(&before, &rec.app)?;
+    check_unique_identifier_uris(store, caller.tenant_id, &rec.app).await?;
+    if !store.update_application(&rec).await? {
+        return Err(not_found("application", rec.app.id));
+    }
+    Ok(())
+}
+
+pub async fn delete(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<(), AdminError> {
+    caller.require(Access::WriteApplications)?;
+    let rec = find(store, caller.tenant_id, key).await?;
+    if !store.delete_application(caller.tenant_id, rec.app.id).await? {
+        return Err(not_found("application", rec.app.id));
+    }
+    Ok(())
+}
+
+/// Adds a generated secret; the returned credential is the only place its value ever appears.
+pub async fn add_password(
+    store: &dyn Store,
+    caller: &Caller,
+    key: AppKey,
+    input: AddPasswordInput,
+    now: OffsetDateTime,
+) -> Result<PasswordCredential, AdminError> {
+    caller.require(Access::WriteApplications)?;
+    let rec = find(store, caller.tenant_id, key).await?;
+    let (stored, credential) = new_password(rec.app.id, input, now)?;
+    store.insert_secret(&stored).await?;
+    Ok(credential)
+}
+
+/// Builds a secret's stored form and its one-time Graph representation. Default lifetime: two years.
+pub fn new_password(
+    application_id: Uuid,
+    input: AddPasswordInput,
+    now: OffsetDateTime,
+) -> Result<(PasswordSecret, PasswordCredential), AdminError> {
+    let p = input.password_credential.unwrap_or_default();
+    let start = p.start_date_time.unwrap_or(now);
+    let end = p.end_date_time.unwrap_or(start + time::Duration::days(730));
+    if end <= start {
+        return Err(AdminError::BadRequest(
+            "endDateTime must be later than startDateTime.".into(),
+        ));
+    }
+    let value = generate_secret();
+    let hint: String = value.expose().chars().take(3).collect();
+    let stored = PasswordSecret {
+        key_id: Uuid::new_v4(),
+        application_id,
+        display_name: p.display_name.clone(),
+        hint: hint.clone(),
+        hash: hash_secret(value.expose()),
+        start,
+        end,
+    };
+    let credential = PasswordCredential {
+        custom_key_identifier: None,
+        display_name: p.display_name,
+        end_date_time: end,
+        hint: Some(hint),
+        key_id: stored.key_id,
+        secret_text: Some(value),
+        start_date_time: start,
+    };
+    Ok((stored, credential))
+}
+
+pub async fn remove_password(
+    store: &dyn Store,
+    caller: &Caller,
+    key: AppKey,
+    key_id: Uuid,
+) -> Result<(), AdminError> {
+    caller.require(Access::WriteApplications)?;
+    let rec = find(store, caller.tenant_id, key).await?;
+    if !store.delete_secret(rec.app.id, key_id).await? {
+        return Err(AdminError::BadRequest(format!(
+            "No password credential found with keyId {key_id}."
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) async fn find(
+    store: &dyn Store,
+    tenant: Uuid,
+    key: AppKey,
+) -> Result<ApplicationRecord, AdminError> {
+    match key {
+        AppKey::Id(id) => store
+            .get_application(tenant, id)
+            .await?
+            .ok_or_else(|| not_found("application", id)),
+        AppKey::AppId(app_id) => store
+            .list_applications(tenant)
+            .await?
+            .into_iter()
+            .find(|r| r.app.app_id == app_id)
+            .ok_or_else(|| not_found("application", app_id)),
+    }
+}
+
+async fn with_credentials(store: &dyn Store, mut app: Application) -> Result<Application, AdminError> {
+    app.password_credentials = store
+        .list_secrets(app.id)
+        .await?
+        .into_iter()
+        .map(|s| PasswordCredential {
+            custom_key_identifier: None,
+            display_name: s.display_name,
+            end_date_time: s.end,
+            hint: Some(s.hint),
+            key_id: s.key_id,
+            secret_text: None,
+            start_date_time: s.start,
+        })
+        .collect();
+    Ok(app)
+}
+
+/// Applies the writable properties of `input`, validating each as Graph does.
+fn apply(app: &mut Application, input: ApplicationInput) -> Result<(), AdminError> {
+    if input.password_credentials.is_some() {
+        return Err(AdminError::BadRequest(
+            "Property 'passwordCredentials' is read-only here; use addPassword.".into(),
+        ));
+    }
+    if input.key_credentials.is_some() {
+        return Err(AdminError::BadRequest(
+            "Certificate credentials are not supported yet.".into(),
+        ));
+    }
+    if let Some(n) = input.display_name {
+        if n.trim().is_empty() || n.chars().count() > 256 {
+            return Err(AdminError::BadRequest(
+                "displayName must be 1 to 256 characters.".into(),
+            ));
+        }
+        app.display_name = n;
+    }
+    if let Some(a) = input.sign_in_audience {
+        if !AUDIENCES.contains(&a.as_str()) {
+            return Err(AdminError::BadRequest(format!(
+                "'{a}' is not a valid signInAudience."
+            )));
+        }
+        app.sign_in_audience = a;
+    }
+    if let Some(uris) = input.identifier_uris {
+        for u in &uris {
+            check_identifier_uri(u)?;
+        }
+        app.identifier_uris = uris;
+    }
+    if let Some(api) = input.api {
+        if !matches!(api.requested_access_token_version, None | Some(1) | Some(2)) {
+            return Err(AdminError::BadRequest(
+                "requestedAccessTokenVersion must be null, 1 or 2.".into(),
+            ));
+        }
+        app.api = api;
+    }
+    if let Some(roles) = input.app_roles {
+        check_app_roles(&roles)?;
+        app.app_roles = roles;
+    }
+    for uris in [
+        input.public_client.as_ref().map(|p| &p.redirect_uris),
+        input.spa.as_ref().map(|s| &s.redirect_uris),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(input.web.as_ref().map(|w| &w.redirect_uris))
+    {
+        uris.iter().try_for_each(|u| check_redirect_uri(u))?;
+    }
+    if let Some(p) = input.public_client {
+        app.public_client = p;
+    }
+    if let Some(s) = input.spa {
+        app.spa = s;
+    }
+    if let Some(w) = input.web {
+        app.web = w;
+    }
+    if let Some(r) = input.required_resource_access {
+        app.required_resource_access = r;
+    }
+    if let Some(t) = input.tags {
+        app.tags = t;
+    }
+    if let Some(d) = input.description {
+        app.description = d;
+    }
+    if let Some(n) = input.notes {
+        app.notes = n;
+    }
+    if let Some(f) = input.is_fallback_public_client {
+        app.is_fallback_public_client = f;
+    }
+    if let Some(g) = input.group_membership_claims {
+        app.group_membership_claims = g;
+    }
+    Ok(())
+}
+
+fn check_identifier_uri(u: &str) -> Result<(), AdminError> {
+    let bad = || AdminError::BadRequest(format!("'{u}' is not a valid identifier URI."));
+    let parsed = url::Url::parse(u).map_err(|_| bad())?;
+    if !matches!(parsed.scheme(), "api" | "https" | "urn" | "ms-appx") || u.contains('*') || u.contains(' ') {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// Redirect URIs: https, or http only on loopback (RFC 9700 §2.6); custom schemes for native apps, but
+/// never script-bearing ones.
+fn check_redirect_uri(u: &str) -> Result<(), AdminError> {
+    let bad = || AdminError::BadRequest(format!("'{u}' is not a valid redirect URI."));
+    let parsed = url::Url::parse(u).map_err(|_| bad())?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")) => Ok(()),
+        "http" | "javascript" | "data" | "vbscript" | "file" => Err(bad()),
+        _ => Ok(()),
+    }
+}
+
+fn check_app_roles(roles: &[gatehouse_proto::graph::AppRole]) -> Result<(), AdminError> {
+    let mut ids = std::collections::HashSet::new();
+    let mut values = std::collections::HashSet::new();
+    for r in roles {
+        if !ids.insert(r.id) {
+            return Err(AdminError::BadRequest(format!(
+                "App role id {} is used more than once.",
+                r.id
+            )));
+        }
+        if let Some(v) = &r.value {
+            let ok =
+                !v.is_empty() && v.len() <= 120 && !v.chars().any(char::is_whitespace) && !v.starts_with('.');
+            if !ok || !values.insert(v.clone()) {
+                return Err(AdminError::BadRequest(format!(
+                    "App role value '{v}' is invalid or duplicated."
+                )));
+            }
+        }
+        if r.allowed_member_types.is_empty()
+            || r.allowed_member_types
+                .iter()
+                .any(|t| t != "User" && t != "Application")
+        {
+            return Err(AdminError::BadRequest(
+                "allowedMemberTypes must hold 'User' and/or 'Application'.".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Graph refuses to remove an app role that is still enabled: it must be disabled first.
+fn check_role_removals(before: &Application, after: &Application) -> Result<(), AdminError> {
+    for old in before.app_roles.iter().filter(|r| r.is_enabled) {
+        if !after.app_roles.iter().any(|r| r.id == old.id) {
+            return Err(AdminError::BadRequest(
+                "CannotDeleteOrUpdateEnabledEntitlement: an app role must be disabled before it is deleted."
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn check_unique_identifier_uris(
+    store: &dyn Store,
+    tenant: Uuid,
+    app: &Application,
+) -> Result<(), AdminError> {
+    if app.identifier_uris.is_empty() {
+        return Ok(());
+    }
+    for other in store.list_applications(tenant).await? {
+        if other.app.id == app.id {
+            continue;
+        }
+        if let Some(u) = other.app.identifier_uris.iter().find(|u| {
+            app.identifier_uris
+                .iter()
+                .any(|mine| mine.eq_ignore_ascii_case(u))
+        }) {
+            return Err(AdminError::Conflict(format!(
+                "Another object with the same value for property identifierUris already exists: '{u}'."
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_proto::graph::AppRole;
+
+    fn role(value: &str, enabled: bool) -> AppRole {
+        AppRole {
+            allowed_member_types: vec!["Application".into()],
+            description: None,
+            display_name: None,
+            id: Uuid::new_v4(),
+            is_enabled: enabled,
+            origin: None,
+            value: Some(value.into()),
+        }
+    }
+
+    #[test]
+    fn redirect_uris_must_be_https_or_loopback_http() {
+        assert!(check_redirect_uri("https://app.example.com/cb").is_ok());
+        assert!(check_redirect_uri("http://localhost:5000/cb").is_ok());
+        assert!(check_redirect_uri("http://app.example.com/cb").is_err());
+        assert!(check_redirect_uri("JaVaScRiPt:alert(1)").is_err());
+        assert!(check_redirect_uri("msal1234://auth").is_ok());
+    }
+
+    #[test]
+    fn app_roles_need_unique_ids_and_values() {
+        let a = role("Read", true);
+        let mut b = role("Read", true);
+        assert!(check_app_roles(&[a.clone(), b.clone()]).is_err());
+        b.value = Some("Write".into());
+        assert!(check_app_roles(&[a.clone(), b]).is_ok());
+        assert!(check_app_roles(&[role("has space", true)]).is_err());
+    }
+
+    #[test]
+    fn enabled_roles_cannot_be_removed_but_disabled_ones_can() {
+        let now = OffsetDateTime::now_utc();
+        let mut before = new_application("a", None, now);
+        before.app_roles = vec![role("Read", true)];
+        let mut after = before.clone();
+        after.app_roles.clear();
+        assert!(check_role_removals(&before, &after).is_err());
+        before.app_roles[0].is_enabled = false;
+        assert!(check_role_removals(&before, &after).is_ok());
+    }
+
+    #[test]
+    fn unknown_audiences_and_bad_identifier_uris_are_refused() {
+        let mut app = new_application("a", None, OffsetDateTime::now_utc());
+        let bad = ApplicationInput {
+            sign_in_audience: Some("Everyone".into()),
+            ..Default::default()
+        };
+        assert!(apply(&mut app, bad).is_err());
+        let bad = ApplicationInput {
+            identifier_uris: Some(vec!["not a uri".into()]),
+            ..Default::default()
+        };
+        assert!(apply(&mut app, bad).is_err());
+        let good = ApplicationInput {
+            identifier_uris: Some(vec!["api://my-api".into()]),
+            ..Default::default()
+        };
+        assert!(apply(&mut app, good).is_ok());
+    }
+}

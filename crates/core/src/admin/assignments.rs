@@ -1,0 +1,172 @@
+//! App role assignments (entra-protocol.md §5.3): granting an application permission to a service
+//! principal. This is what admin consent writes for app roles, and what `roles` in tokens is read from.
+
+use gatehouse_proto::graph::{AppRoleAssignment, AppRoleAssignmentInput};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::applications::AppKey;
+use super::service_principals;
+use super::{Access, AdminError, Caller};
+use crate::model::{effective_app_roles, Assignment};
+use crate::store::Store;
+
+/// Which side of the assignment the URL names: `/servicePrincipals/{resource}/appRoleAssignedTo` or
+/// `/servicePrincipals/{principal}/appRoleAssignments`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Resource,
+    Principal,
+}
+
+/// Graph's assignment id: 32 bytes, base64url; the first 16 are the principal id in .NET byte order.
+pub fn assignment_id(principal: Uuid) -> String {
+    let mut bytes = principal.to_bytes_le().to_vec();
+    bytes.extend_from_slice(&gatehouse_jose::random_bytes::<16>());
+    gatehouse_jose::b64url(&bytes)
+}
+
+pub async fn create(
+    store: &dyn Store,
+    caller: &Caller,
+    side: Side,
+    url_sp: Uuid,
+    input: AppRoleAssignmentInput,
+    now: OffsetDateTime,
+) -> Result<AppRoleAssignment, AdminError> {
+    caller.require(Access::WriteAssignments)?;
+    let expected = match side {
+        Side::Resource => input.resource_id,
+        Side::Principal => input.principal_id,
+    };
+    if expected != url_sp {
+        return Err(AdminError::BadRequest(
+            "The service principal in the URL does not match the request body.".into(),
+        ));
+    }
+    let principal = service_principals::get(store, &reader(caller), AppKey::Id(input.principal_id)).await?;
+    let resource = service_principals::get(store, &reader(caller), AppKey::Id(input.resource_id)).await?;
+    let role_ok = effective_app_roles(&resource, None).iter().any(|r| {
+        r.id == input.app_role_id && r.is_enabled && r.allowed_member_types.iter().any(|t| t == "Application")
+    });
+    if !role_ok {
+        return Err(AdminError::BadRequest(format!(
+            "Permission being assigned was not found on application '{}': appRoleId {}.",
+            resource.app_id, input.app_role_id
+        )));
+    }
+    let existing = store.list_assignments(caller.tenant_id).await?;
+    if existing.iter().any(|a| {
+        a.principal_id == input.principal_id
+            && a.resource_id == input.resource_id
+            && a.app_role_id == input.app_role_id
+    }) {
+        return Err(AdminError::Conflict(
+            "Permission being assigned already exists on the object.".into(),
+        ));
+    }
+    let a = Assignment {
+        id: assignment_id(input.principal_id),
+        tenant_id: caller.tenant_id,
+        principal_id: input.principal_id,
+        principal_type: "ServicePrincipal".into(),
+        resource_id: input.resource_id,
+        app_role_id: input.app_role_id,
+        created: now,
+    };
+    store.insert_assignment(&a).await?;
+    Ok(to_graph(
+        &a,
+        Some(&principal.display_name),
+        Some(&resource.display_name),
+    ))
+}
+
+pub async fn list(
+    store: &dyn Store,
+    caller: &Caller,
+    side: Side,
+    sp: Uuid,
+) -> Result<Vec<AppRoleAssignment>, AdminError> {
+    caller
+        .require(Access::ReadApplications)
+        .or_else(|_| caller.require(Access::WriteAssignments))?;
+    service_principals::get(store, &reader(caller), AppKey::Id(sp)).await?;
+    let sps = store.list_service_principals(caller.tenant_id).await?;
+    let name = |id: Uuid| {
+        sps.iter()
+            .find(|s| s.sp.id == id)
+            .map(|s| s.sp.display_name.as_str())
+    };
+    Ok(store
+        .list_assignments(caller.tenant_id)
+        .await?
+        .iter()
+        .filter(|a| match side {
+            Side::Resource => a.resource_id == sp,
+            Side::Principal => a.principal_id == sp,
+        })
+        .map(|a| to_graph(a, name(a.principal_id), name(a.resource_id)))
+        .collect())
+}
+
+pub async fn delete(
+    store: &dyn Store,
+    caller: &Caller,
+    side: Side,
+    sp: Uuid,
+    id: &str,
+) -> Result<(), AdminError> {
+    caller.require(Access::WriteAssignments)?;
+    let found = store
+        .list_assignments(caller.tenant_id)
+        .await?
+        .into_iter()
+        .find(|a| {
+            a.id == id
+                && match side {
+                    Side::Resource => a.resource_id == sp,
+                    Side::Principal => a.principal_id == sp,
+                }
+        });
+    let Some(a) = found else {
+        return Err(super::not_found("appRoleAssignment", id));
+    };
+    store.delete_assignment(caller.tenant_id, &a.id).await?;
+    Ok(())
+}
+
+/// Reading the service principals an assignment names is part of the assignment permission.
+fn reader(caller: &Caller) -> Caller {
+    Caller {
+        tenant_id: caller.tenant_id,
+        roles: vec!["Application.Read.All".into()],
+    }
+}
+
+fn to_graph(a: &Assignment, principal: Option<&str>, resource: Option<&str>) -> AppRoleAssignment {
+    AppRoleAssignment {
+        id: a.id.clone(),
+        deleted_date_time: None,
+        app_role_id: a.app_role_id,
+        created_date_time: a.created,
+        principal_display_name: principal.map(str::to_string),
+        principal_id: a.principal_id,
+        principal_type: a.principal_type.clone(),
+        resource_display_name: resource.map(str::to_string),
+        resource_id: a.resource_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignment_ids_start_with_the_principal_in_dotnet_byte_order() {
+        let p = Uuid::parse_str("33ad69f9-da99-4bed-acd0-3f24235cb296").unwrap();
+        let id = assignment_id(p);
+        assert_eq!(id.len(), 43);
+        assert!(id.starts_with("-WmtM5na7Uus0D8kI1yyl"), "{id}");
+    }
+}

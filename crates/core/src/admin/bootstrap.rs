@@ -1,0 +1,124 @@
+//! The first tenant of an empty store (`gatehouse init`, or `serve` on an empty store): the Graph
+//! resource, a management application with a fresh secret holding Application.ReadWrite.All,
+//! AppRoleAssignment.ReadWrite.All and Directory.Read.All, and the first signing key, written at once.
+
+use gatehouse_jose::kek::Kek;
+use gatehouse_proto::graph::AddPasswordInput;
+use gatehouse_proto::token::Secret;
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::applications::{new_application, new_password};
+use super::assignments::assignment_id;
+use super::graph_resource::{graph_role_id, graph_service_principal};
+use super::service_principals::new_service_principal;
+use super::AdminError;
+use crate::keys::new_stored_key;
+use crate::model::{ApplicationRecord, Assignment, DirectoryData, ServicePrincipalRecord, Tenant};
+use crate::store::{Store, StoreError};
+
+pub const DEFAULT_DOMAIN: &str = "gatehouse.local";
+const MANAGEMENT_ROLES: [&str; 3] = [
+    "Application.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
+    "Directory.Read.All",
+];
+
+/// What `gatehouse init --json` prints: everything needed to get the first token.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BootstrapOutput {
+    pub tenant_id: Uuid,
+    pub domain: String,
+    pub client_id: Uuid,
+    pub client_secret: Secret,
+}
+
+/// Builds the rows of a new tenant. Pure apart from fresh ids, secret and key.
+pub fn first_tenant(
+    domain: &str,
+    kek: &Kek,
+    now: OffsetDateTime,
+) -> Result<(DirectoryData, BootstrapOutput), AdminError> {
+    let domain = domain.to_ascii_lowercase();
+    if !gatehouse_proto::tenant::is_dns_name(&domain) {
+        return Err(AdminError::BadRequest(format!(
+            "'{domain}' is not a valid domain name."
+        )));
+    }
+    let tenant = Tenant {
+        id: Uuid::new_v4(),
+        display_name: domain.clone(),
+        domains: vec![domain.clone()],
+        created: now,
+    };
+    let graph = graph_service_principal(Uuid::new_v4(), tenant.id);
+
+    let app = new_application("Gatehouse management", Some(domain.clone()), now);
+    let sp = new_service_principal(&app, tenant.id);
+    let (secret, credential) = new_password(app.id, AddPasswordInput::default(), now)?;
+    let client_secret = credential.secret_text.ok_or(AdminError::Unavailable)?;
+
+    let assignments = MANAGEMENT_ROLES
+        .iter()
+        .filter_map(|v| graph_role_id(v))
+        .map(|role| Assignment {
+            id: assignment_id(sp.id),
+            tenant_id: tenant.id,
+            principal_id: sp.id,
+            principal_type: "ServicePrincipal".into(),
+            resource_id: graph.id,
+            app_role_id: role,
+            created: now,
+        })
+        .collect();
+    let key = new_stored_key(kek, now).map_err(AdminError::from)?;
+    let output = BootstrapOutput {
+        tenant_id: tenant.id,
+        domain,
+        client_id: app.app_id,
+        client_secret,
+    };
+    let data = DirectoryData {
+        revision: 0,
+        service_principals: vec![
+            ServicePrincipalRecord {
+                tenant_id: tenant.id,
+                sp: graph,
+            },
+            ServicePrincipalRecord {
+                tenant_id: tenant.id,
+                sp,
+            },
+        ],
+        applications: vec![ApplicationRecord {
+            tenant_id: tenant.id,
+            app,
+        }],
+        secrets: vec![secret],
+        assignments,
+        keys: vec![key],
+        tenants: vec![tenant],
+    };
+    Ok((data, output))
+}
+
+/// Bootstraps `store` if it holds no tenant. `Ok(None)` when it already had one (or another node
+/// bootstrapped it first).
+pub async fn bootstrap_if_empty(
+    store: &dyn Store,
+    domain: &str,
+    kek: &Kek,
+    now: OffsetDateTime,
+) -> Result<Option<BootstrapOutput>, AdminError> {
+    if store.tenant_count().await? > 0 {
+        return Ok(None);
+    }
+    let (data, out) = first_tenant(domain, kek, now)?;
+    match store.bootstrap(&data).await {
+        Ok(()) => Ok(Some(out)),
+        Err(StoreError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,152 @@
+//! The Microsoft-Graph-compatible resource every tenant holds: appId 00000003-0000-0000-c000-000000000000,
+//! identifier URI https://graph.microsoft.com, and the permissions Gatehouse implements under Microsoft's
+//! own ids and names (entra-protocol.md §5.2), so manifests and scripts written for Entra work unchanged.
+
+use gatehouse_proto::graph::{AppRole, PermissionScope, ServicePrincipal};
+use gatehouse_proto::{GRAPH_APP_ID, GRAPH_RESOURCE};
+use uuid::Uuid;
+
+/// Application permissions (app roles): (value, id, description).
+pub const GRAPH_APP_ROLES: &[(&str, &str, &str)] = &[
+    (
+        "Application.Read.All",
+        "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
+        "Read all applications",
+    ),
+    (
+        "Application.ReadWrite.All",
+        "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
+        "Read and write all applications",
+    ),
+    (
+        "AppRoleAssignment.ReadWrite.All",
+        "06b708a9-e830-4db3-a914-8e69da51d44f",
+        "Manage app permission grants and app role assignments",
+    ),
+    (
+        "Directory.Read.All",
+        "7ab1d382-f21e-4acd-a863-ba3e13f7da61",
+        "Read directory data",
+    ),
+    (
+        "Directory.ReadWrite.All",
+        "19dbc75e-c2e2-444c-a770-ec69d8559fc7",
+        "Read and write directory data",
+    ),
+    (
+        "User.Read.All",
+        "df021288-bdef-4463-88db-98f22de89214",
+        "Read all users' full profiles",
+    ),
+    (
+        "User.ReadWrite.All",
+        "741f803b-c850-494e-b5df-cde7c675a1ca",
+        "Read and write all users' full profiles",
+    ),
+    (
+        "Group.Read.All",
+        "5b567255-7703-4780-807c-7be8301ae99b",
+        "Read all groups",
+    ),
+    (
+        "Group.ReadWrite.All",
+        "62a82d76-70ea-41e2-9197-370581804d09",
+        "Read and write all groups",
+    ),
+];
+
+/// Delegated permissions (scopes): (value, id, type).
+pub const GRAPH_SCOPES: &[(&str, &str, &str)] = &[
+    ("User.Read", "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "User"),
+    (
+        "User.ReadBasic.All",
+        "b340eb25-3456-403f-be2f-af7a0d370277",
+        "User",
+    ),
+    (
+        "Application.ReadWrite.All",
+        "bdfbf15f-ee85-4955-8675-146e8e5296b5",
+        "Admin",
+    ),
+    ("openid", "37f7f235-527c-4136-accd-4a02d197296e", "User"),
+    ("profile", "14dad69e-099b-42c9-810b-d002981feec1", "User"),
+    ("email", "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0", "User"),
+    ("offline_access", "7427e0e9-2fba-42fe-b0c0-848c9e6a8182", "User"),
+];
+
+/// The id of a Graph app role by value; `None` for a value Gatehouse does not implement.
+pub fn graph_role_id(value: &str) -> Option<Uuid> {
+    GRAPH_APP_ROLES
+        .iter()
+        .find(|(v, _, _)| *v == value)
+        .and_then(|(_, id, _)| Uuid::parse_str(id).ok())
+}
+
+pub fn graph_service_principal(id: Uuid, tenant_id: Uuid) -> ServicePrincipal {
+    let app_id = Uuid::parse_str(GRAPH_APP_ID).unwrap_or_default();
+    ServicePrincipal {
+        id,
+        deleted_date_time: None,
+        account_enabled: true,
+        app_display_name: Some("Microsoft Graph".into()),
+        app_id,
+        app_owner_organization_id: Some(tenant_id),
+        app_role_assignment_required: false,
+        display_name: "Microsoft Graph".into(),
+        homepage: None,
+        logout_url: None,
+        reply_urls: vec![],
+        service_principal_names: vec![
+            GRAPH_APP_ID.into(),
+            GRAPH_RESOURCE.into(),
+            "https://graph.microsoft.com/".into(),
+        ],
+        service_principal_type: "Application".into(),
+        sign_in_audience: Some("AzureADMultipleOrgs".into()),
+        tags: vec![],
+        app_roles: GRAPH_APP_ROLES
+            .iter()
+            .map(|(value, id, desc)| AppRole {
+                allowed_member_types: vec!["Application".into()],
+                description: Some(format!("Allows the app to {}.", desc.to_lowercase())),
+                display_name: Some(desc.to_string()),
+                id: Uuid::parse_str(id).unwrap_or_default(),
+                is_enabled: true,
+                origin: Some("Application".into()),
+                value: Some(value.to_string()),
+            })
+            .collect(),
+        key_credentials: vec![],
+        oauth2_permission_scopes: GRAPH_SCOPES
+            .iter()
+            .map(|(value, id, kind)| PermissionScope {
+                id: Uuid::parse_str(id).unwrap_or_default(),
+                value: value.to_string(),
+                r#type: kind.to_string(),
+                admin_consent_display_name: Some(value.to_string()),
+                admin_consent_description: None,
+                user_consent_display_name: Some(value.to_string()),
+                user_consent_description: None,
+                is_enabled: true,
+            })
+            .collect(),
+        password_credentials: vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_graph_id_parses_and_roles_are_found_by_value() {
+        for (_, id, _) in GRAPH_APP_ROLES.iter().chain(GRAPH_SCOPES.iter()) {
+            assert!(Uuid::parse_str(id).is_ok(), "{id}");
+        }
+        assert_eq!(
+            graph_role_id("Application.ReadWrite.All"),
+            Uuid::parse_str("1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9").ok()
+        );
+        assert_eq!(graph_role_id("Mail.Send"), None);
+    }
+}

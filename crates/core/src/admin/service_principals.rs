@@ -1,0 +1,140 @@
+//! Service principals (entra-protocol.md §5.2): an application's presence in a tenant. Their app roles
+//! and names follow the application when it is known, as Entra keeps them in sync.
+
+use gatehouse_proto::graph::{ServicePrincipal, ServicePrincipalInput};
+use uuid::Uuid;
+
+use super::applications::{self, AppKey};
+use super::{not_found, Access, AdminError, Caller};
+use crate::model::ServicePrincipalRecord;
+use crate::store::Store;
+
+/// The service principal of an application in a tenant, with Graph's defaults.
+pub fn new_service_principal(
+    app: &gatehouse_proto::graph::Application,
+    owner_tenant: Uuid,
+) -> ServicePrincipal {
+    let mut names = vec![app.app_id.to_string()];
+    names.extend(app.identifier_uris.iter().cloned());
+    ServicePrincipal {
+        id: Uuid::new_v4(),
+        deleted_date_time: None,
+        account_enabled: true,
+        app_display_name: Some(app.display_name.clone()),
+        app_id: app.app_id,
+        app_owner_organization_id: Some(owner_tenant),
+        app_role_assignment_required: false,
+        display_name: app.display_name.clone(),
+        homepage: app.web.home_page_url.clone(),
+        logout_url: app.web.logout_url.clone(),
+        reply_urls: app.web.redirect_uris.clone(),
+        service_principal_names: names,
+        service_principal_type: "Application".into(),
+        sign_in_audience: Some(app.sign_in_audience.clone()),
+        tags: app.tags.clone(),
+        app_roles: app.app_roles.clone(),
+        key_credentials: vec![],
+        oauth2_permission_scopes: app.api.oauth2_permission_scopes.clone(),
+        password_credentials: vec![],
+    }
+}
+
+pub async fn create(
+    store: &dyn Store,
+    caller: &Caller,
+    input: ServicePrincipalInput,
+) -> Result<ServicePrincipal, AdminError> {
+    caller.require(Access::WriteApplications)?;
+    let app_id = Uuid::parse_str(&input.app_id)
+        .map_err(|_| AdminError::BadRequest(format!("'{}' is not a valid appId.", input.app_id)))?;
+    let app = applications::find(store, caller.tenant_id, AppKey::AppId(app_id))
+        .await
+        .map_err(|_| AdminError::BadRequest(format!("The appId '{app_id}' of the service principal does not reference a valid application object.")))?;
+    let mut sp = new_service_principal(&app.app, app.tenant_id);
+    if let Some(v) = input.account_enabled {
+        sp.account_enabled = v;
+    }
+    if let Some(v) = input.app_role_assignment_required {
+        sp.app_role_assignment_required = v;
+    }
+    if let Some(t) = input.tags {
+        sp.tags = t;
+    }
+    store
+        .insert_service_principal(&ServicePrincipalRecord {
+            tenant_id: caller.tenant_id,
+            sp: sp.clone(),
+        })
+        .await?;
+    Ok(sp)
+}
+
+/// Lists service principals, optionally only the one with `app_id` (`$filter=appId eq '…'`).
+pub async fn list(
+    store: &dyn Store,
+    caller: &Caller,
+    app_id: Option<Uuid>,
+) -> Result<Vec<ServicePrincipal>, AdminError> {
+    caller.require(Access::ReadApplications)?;
+    let mut out = Vec::new();
+    for rec in store.list_service_principals(caller.tenant_id).await? {
+        if app_id.is_none_or(|a| a == rec.sp.app_id) {
+            out.push(synced(store, caller.tenant_id, rec.sp).await?);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn get(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<ServicePrincipal, AdminError> {
+    caller.require(Access::ReadApplications)?;
+    let rec = find(store, caller.tenant_id, key).await?;
+    synced(store, caller.tenant_id, rec.sp).await
+}
+
+pub async fn delete(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<(), AdminError> {
+    caller.require(Access::WriteApplications)?;
+    let rec = find(store, caller.tenant_id, key).await?;
+    if !store
+        .delete_service_principal(caller.tenant_id, rec.sp.id)
+        .await?
+    {
+        return Err(not_found("servicePrincipal", rec.sp.id));
+    }
+    Ok(())
+}
+
+/// Finds by object id or by appId (`servicePrincipals(appId='…')`).
+pub(crate) async fn find(
+    store: &dyn Store,
+    tenant: Uuid,
+    key: AppKey,
+) -> Result<ServicePrincipalRecord, AdminError> {
+    match key {
+        AppKey::Id(id) => store
+            .get_service_principal(tenant, id)
+            .await?
+            .ok_or_else(|| not_found("servicePrincipal", id)),
+        AppKey::AppId(app_id) => store
+            .list_service_principals(tenant)
+            .await?
+            .into_iter()
+            .find(|r| r.sp.app_id == app_id)
+            .ok_or_else(|| not_found("servicePrincipal", app_id)),
+    }
+}
+
+/// Refreshes the properties a service principal mirrors from its application.
+async fn synced(
+    store: &dyn Store,
+    tenant: Uuid,
+    mut sp: ServicePrincipal,
+) -> Result<ServicePrincipal, AdminError> {
+    if let Ok(app) = applications::find(store, tenant, AppKey::AppId(sp.app_id)).await {
+        let fresh = new_service_principal(&app.app, app.tenant_id);
+        sp.app_roles = fresh.app_roles;
+        sp.oauth2_permission_scopes = fresh.oauth2_permission_scopes;
+        sp.service_principal_names = fresh.service_principal_names;
+        sp.app_display_name = fresh.app_display_name;
+    }
+    Ok(sp)
+}

@@ -1,0 +1,175 @@
+//! Every way a protocol request can fail, each with its AADSTS code, its OAuth `error` value and its
+//! message, in one place (entra-protocol.md §2.2, §2.11). The HTTP status is chosen by the server.
+
+use gatehouse_proto::error::OAuthError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CoreError {
+    #[error("malformed tenant")]
+    MalformedTenant { tenant: String },
+    #[error("tenant not found")]
+    TenantNotFound { tenant: String },
+    #[error("no tenant-identifying information")]
+    NoTenantForClientCredentials,
+    #[error("missing parameter")]
+    MissingParameter { name: &'static str },
+    #[error("malformed request")]
+    Malformed { detail: &'static str },
+    #[error("wrong content type")]
+    WrongContentType,
+    #[error("unsupported grant type")]
+    UnsupportedGrantType { grant_type: String },
+    #[error("application not found")]
+    ClientNotFound { client_id: String, tenant: String },
+    #[error("application disabled")]
+    ClientDisabled { client_id: String },
+    #[error("missing client credential")]
+    MissingClientCredential,
+    #[error("invalid client secret")]
+    InvalidClientSecret { client_id: String },
+    #[error("expired client secret")]
+    ExpiredClientSecret { client_id: String },
+    #[error("scope missing")]
+    ScopeMissing,
+    #[error("scope without /.default")]
+    ScopeNotDefault { scope: String },
+    #[error("scope names several resources")]
+    ScopeSeveralResources,
+    #[error("resource parameter on v2")]
+    ResourceParameterOnV2,
+    #[error("resource not found")]
+    ResourceNotFound { resource: String, tenant: String },
+    #[error("client not assigned to the resource")]
+    AssignmentRequired { client_id: String, resource: String },
+    #[error("the directory cannot be reached")]
+    Unavailable,
+    #[error("internal error")]
+    Internal,
+}
+
+impl CoreError {
+    pub fn aadsts(&self) -> u32 {
+        match self {
+            Self::MalformedTenant { .. } => 900023,
+            Self::TenantNotFound { .. } => 90002,
+            Self::NoTenantForClientCredentials => 50059,
+            Self::MissingParameter { .. } => 900144,
+            Self::Malformed { .. } => 9002313,
+            Self::WrongContentType => 900561,
+            Self::UnsupportedGrantType { .. } => 70003,
+            Self::ClientNotFound { .. } => 700016,
+            Self::ClientDisabled { .. } => 7000112,
+            Self::MissingClientCredential => 7000218,
+            Self::InvalidClientSecret { .. } => 7000215,
+            Self::ExpiredClientSecret { .. } => 7000222,
+            Self::ScopeMissing => 90014,
+            Self::ScopeNotDefault { .. } => 1002012,
+            Self::ScopeSeveralResources => 70011,
+            Self::ResourceParameterOnV2 => 901002,
+            Self::ResourceNotFound { .. } => 500011,
+            Self::AssignmentRequired { .. } => 501051,
+            Self::Unavailable => 90033,
+            Self::Internal => 90100,
+        }
+    }
+
+    pub fn oauth_error(&self) -> OAuthError {
+        match self {
+            Self::MalformedTenant { .. }
+            | Self::TenantNotFound { .. }
+            | Self::NoTenantForClientCredentials
+            | Self::MissingParameter { .. }
+            | Self::Malformed { .. }
+            | Self::WrongContentType
+            | Self::ScopeMissing
+            | Self::ResourceParameterOnV2 => OAuthError::InvalidRequest,
+            Self::UnsupportedGrantType { .. } => OAuthError::UnsupportedGrantType,
+            Self::ClientNotFound { .. } | Self::ClientDisabled { .. } => OAuthError::UnauthorizedClient,
+            Self::MissingClientCredential
+            | Self::InvalidClientSecret { .. }
+            | Self::ExpiredClientSecret { .. } => OAuthError::InvalidClient,
+            Self::ScopeNotDefault { .. } | Self::ScopeSeveralResources => OAuthError::InvalidScope,
+            Self::ResourceNotFound { .. } => OAuthError::InvalidResource,
+            Self::AssignmentRequired { .. } => OAuthError::InvalidGrant,
+            Self::Unavailable => OAuthError::TemporarilyUnavailable,
+            Self::Internal => OAuthError::ServerError,
+        }
+    }
+
+    /// The message after `AADSTS{code}: `, in Entra's words where a source gives them.
+    pub fn message(&self) -> String {
+        match self {
+            Self::MalformedTenant { tenant } => format!(
+                "Specified tenant identifier '{tenant}' is neither a valid DNS name, nor a valid external domain."
+            ),
+            Self::TenantNotFound { tenant } => format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+            ),
+            Self::NoTenantForClientCredentials => "No tenant-identifying information found in either the request or implied by any provided credentials.".into(),
+            Self::MissingParameter { name } => {
+                format!("The request body must contain the following parameter: '{name}'.")
+            }
+            Self::Malformed { detail } => format!("Request is malformed or invalid: {detail}"),
+            Self::WrongContentType => "Invalid request. Request is malformed or invalid: the body must be application/x-www-form-urlencoded.".into(),
+            Self::UnsupportedGrantType { grant_type } => {
+                format!("The app requested an unsupported grant type '{grant_type}'.")
+            }
+            Self::ClientNotFound { client_id, tenant } => format!(
+                "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+            ),
+            Self::ClientDisabled { client_id } => {
+                format!("Application '{client_id}' is disabled.")
+            }
+            Self::MissingClientCredential => {
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.".into()
+            }
+            Self::InvalidClientSecret { client_id } => format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+            ),
+            Self::ExpiredClientSecret { client_id } => format!(
+                "The provided client secret keys for app '{client_id}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds."
+            ),
+            Self::ScopeMissing => "The required field 'scope' is missing from the credential. Ensure that you have all the necessary parameters for the login request.".into(),
+            Self::ScopeNotDefault { scope } => format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
+            Self::ScopeSeveralResources => "The provided value for the input parameter 'scope' isn't valid. The scope names more than one resource.".into(),
+            Self::ResourceParameterOnV2 => "The 'resource' request parameter isn't supported.".into(),
+            Self::ResourceNotFound { resource, tenant } => format!(
+                "The resource principal named {resource} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."
+            ),
+            Self::AssignmentRequired { client_id, resource } => format!(
+                "Application '{client_id}' is not assigned to a role for the application '{resource}'."
+            ),
+            Self::Unavailable => "The directory is temporarily unavailable. Retry the request.".into(),
+            Self::Internal => "An internal error occurred.".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_client_authentication_failure_is_invalid_client() {
+        for e in [
+            CoreError::MissingClientCredential,
+            CoreError::InvalidClientSecret {
+                client_id: "a".into(),
+            },
+            CoreError::ExpiredClientSecret {
+                client_id: "a".into(),
+            },
+        ] {
+            assert_eq!(e.oauth_error(), OAuthError::InvalidClient, "{e:?}");
+        }
+        assert_eq!(
+            CoreError::ExpiredClientSecret {
+                client_id: "a".into()
+            }
+            .aadsts(),
+            7000222
+        );
+    }
+}

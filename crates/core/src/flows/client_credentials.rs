@@ -1,0 +1,300 @@
+//! The client-credentials grant (entra-protocol.md §2.1): an application gets an app-only token for a
+//! resource named by `{resource}/.default`; its `roles` are the resource's app roles assigned to the
+//! client's service principal in that tenant, and no assignment means no `roles` claim (§4.3).
+
+use gatehouse_proto::discovery::{v1_issuer, v2_issuer};
+use gatehouse_proto::tenant::TenantSegment;
+use gatehouse_proto::token::AccessTokenClaims;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::client_auth::PresentedClient;
+use super::mint::{self, MintedToken};
+use super::Endpoint;
+use crate::model::effective_app_roles;
+use crate::scope::DefaultScope;
+use crate::{CoreError, Snapshot};
+
+#[derive(Debug, Clone)]
+pub struct ClientCredentialsRequest<'a> {
+    pub endpoint: Endpoint,
+    pub tenant: &'a TenantSegment,
+    /// The raw tenant segment, for error messages.
+    pub tenant_raw: &'a str,
+    pub client: PresentedClient,
+    pub scope: Option<&'a str>,
+    pub resource: Option<&'a str>,
+}
+
+/// A token and the resource it was issued for, as the request named it (v1 responses echo it).
+#[derive(Debug, Clone)]
+pub struct ClientCredentialsToken {
+    pub token: MintedToken,
+    pub resource: String,
+}
+
+/// Issues an app-only token. `base_url` is this server's public URL (the issuer's host).
+pub fn issue(
+    snap: &Snapshot,
+    req: &ClientCredentialsRequest<'_>,
+    base_url: &str,
+    now: OffsetDateTime,
+) -> Result<ClientCredentialsToken, CoreError> {
+    if req.tenant.is_alias() {
+        return Err(CoreError::NoTenantForClientCredentials);
+    }
+    let tenant = snap
+        .resolve_tenant(req.tenant)
+        .ok_or_else(|| CoreError::TenantNotFound {
+            tenant: req.tenant_raw.to_string(),
+        })?;
+    let wanted = requested_resource(req)?;
+
+    let not_found = || CoreError::ClientNotFound {
+        client_id: req.client.client_id.clone(),
+        tenant: tenant.id.to_string(),
+    };
+    let client_app_id = Uuid::parse_str(&req.client.client_id).map_err(|_| not_found())?;
+    let app = snap.application(client_app_id).ok_or_else(not_found)?;
+    let client_sp = snap
+        .service_principal(tenant.id, client_app_id)
+        .ok_or_else(not_found)?;
+    let acr = req.client.authenticate(snap, app, now)?;
+    if !client_sp.sp.account_enabled {
+        return Err(CoreError::ClientDisabled {
+            client_id: req.client.client_id.clone(),
+        });
+    }
+
+    let resource_sp = snap
+        .resource(tenant.id, &wanted)
+        .ok_or_else(|| CoreError::ResourceNotFound {
+            resource: wanted.clone(),
+            tenant: tenant
+                .domains
+                .first()
+                .cloned()
+                .unwrap_or_else(|| tenant.id.to_string()),
+        })?;
+    let resource_app = snap.application(resource_sp.sp.app_id).map(|a| &a.app);
+    let assigned = snap.roles_held(client_sp.sp.id, resource_sp.sp.id);
+    if resource_sp.sp.app_role_assignment_required && assigned.is_empty() {
+        return Err(CoreError::AssignmentRequired {
+            client_id: req.client.client_id.clone(),
+            resource: wanted,
+        });
+    }
+    let mut roles: Vec<String> = effective_app_roles(&resource_sp.sp, resource_app)
+        .iter()
+        .filter(|r| r.is_enabled && assigned.contains(&r.id))
+        .filter(|r| r.allowed_member_types.iter().any(|t| t == "Application"))
+        .filter_map(|r| r.value.clone())
+        .collect();
+    roles.sort();
+    roles.dedup();
+
+    let v2 = resource_app.and_then(|a| a.api.requested_access_token_version) == Some(2);
+    let tid = tenant.id.to_string();
+    let (iat, exp) = mint::lifetime(now);
+    let client_app_id = client_app_id.to_string();
+    let oid = client_sp.sp.id.to_string();
+    let claims = AccessTokenClaims {
+        aud: if v2 {
+            resource_sp.sp.app_id.to_string()
+        } else {
+            wanted.clone()
+        },
+        iss: if v2 {
+            v2_issuer(base_url, &tid)
+        } else {
+            v1_issuer(base_url, &tid)
+        },
+        iat,
+        nbf: iat,
+        exp,
+        aio: Some(mint::token_id()),
+        appid: (!v2).then(|| client_app_id.clone()),
+        appidacr: (!v2).then(|| acr.to_string()),
+        azp: v2.then(|| client_app_id.clone()),
+        azpacr: v2.then(|| acr.to_string()),
+        idp: (!v2).then(|| v1_issuer(base_url, &tid)),
+        idtyp: Some("app".into()),
+        oid: oid.clone(),
+        rh: Some(format!("1.{}.", mint::token_id())),
+        roles: (!roles.is_empty()).then_some(roles),
+        scp: None,
+        sub: oid,
+        tid,
+        uti: mint::token_id(),
+        ver: if v2 { "2.0" } else { "1.0" }.into(),
+    };
+    let token = mint::sign(snap, &claims, !v2)?;
+    Ok(ClientCredentialsToken {
+        token,
+        resource: wanted,
+    })
+}
+
+/// The resource the request names: `scope={resource}/.default` on v2, `resource=` (or a scope) on v1.
+fn requested_resource(req: &ClientCredentialsRequest<'_>) -> Result<String, CoreError> {
+    match (req.endpoint, req.resource, req.scope) {
+        (Endpoint::V2, Some(_), _) => Err(CoreError::ResourceParameterOnV2),
+        (Endpoint::V1, Some(r), _) if !r.is_empty() => Ok(r.to_string()),
+        (_, _, Some(s)) if !s.trim().is_empty() => DefaultScope::parse(s).map(|d| d.resource),
+        (Endpoint::V1, _, _) => Err(CoreError::MissingParameter { name: "resource" }),
+        (Endpoint::V2, _, _) => Err(CoreError::ScopeMissing),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::bootstrap::{first_tenant, BootstrapOutput};
+    use crate::keys::KeyRing;
+    use gatehouse_jose::kek::Kek;
+    use gatehouse_jose::ParsedJws;
+    use gatehouse_proto::token::Secret;
+    use time::macros::datetime;
+
+    const BASE: &str = "https://localhost:8443";
+    const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+
+    fn world() -> (Snapshot, BootstrapOutput) {
+        let kek = Kek::generate();
+        let (data, out) = first_tenant("contoso.example", &kek, NOW).unwrap();
+        let (keys, _) = KeyRing::build(&data.keys, &kek, &KeyRing::default());
+        (Snapshot::build(data, keys), out)
+    }
+
+    fn run(
+        snap: &Snapshot,
+        out: &BootstrapOutput,
+        tenant: &str,
+        secret: &str,
+        scope: &str,
+    ) -> Result<AccessTokenClaims, CoreError> {
+        let seg = TenantSegment::parse(tenant).unwrap();
+        let req = ClientCredentialsRequest {
+            endpoint: Endpoint::V2,
+            tenant: &seg,
+            tenant_raw: tenant,
+            client: PresentedClient {
+                client_id: out.client_id.to_string(),
+                secret: Some(Secret::new(secret)),
+            },
+            scope: Some(scope),
+            resource: None,
+        };
+        let t = issue(snap, &req, BASE, NOW)?;
+        let parsed = ParsedJws::parse(t.token.access_token.expose()).unwrap();
+        assert_eq!(parsed.header.kid, parsed.header.x5t, "v1 tokens carry x5t == kid");
+        Ok(serde_json::from_slice(&parsed.payload).unwrap())
+    }
+
+    #[test]
+    fn graph_token_is_v1_with_the_assigned_roles_and_entras_timestamps() {
+        let (snap, out) = world();
+        let c = run(
+            &snap,
+            &out,
+            "contoso.example",
+            out.client_secret.expose(),
+            "https://graph.microsoft.com/.default",
+        )
+        .unwrap();
+        assert_eq!(c.ver, "1.0");
+        assert_eq!(c.aud, "https://graph.microsoft.com");
+        assert_eq!(c.iss, format!("{BASE}/{}/", out.tenant_id));
+        assert_eq!(c.appid.as_deref(), Some(out.client_id.to_string().as_str()));
+        assert_eq!(c.appidacr.as_deref(), Some("1"));
+        assert_eq!(c.oid, c.sub);
+        assert_eq!(
+            c.roles.unwrap(),
+            vec![
+                "AppRoleAssignment.ReadWrite.All",
+                "Application.ReadWrite.All",
+                "Directory.Read.All"
+            ]
+        );
+        assert_eq!(c.iat, NOW.unix_timestamp() - 300);
+        assert_eq!(c.exp - c.iat, 3900);
+    }
+
+    #[test]
+    fn resource_may_be_named_by_appid_and_tenant_by_guid_in_any_case() {
+        let (snap, out) = world();
+        let tenant = out.tenant_id.to_string().to_uppercase();
+        let c = run(
+            &snap,
+            &out,
+            &tenant,
+            out.client_secret.expose(),
+            "00000003-0000-0000-c000-000000000000/.default openid",
+        )
+        .unwrap();
+        assert_eq!(c.aud, "00000003-0000-0000-c000-000000000000");
+    }
+
+    #[test]
+    fn failures_carry_entras_codes() {
+        let (snap, out) = world();
+        let s = out.client_secret.expose();
+        let graph = "https://graph.microsoft.com/.default";
+        let code = |r: Result<AccessTokenClaims, CoreError>| r.unwrap_err().aadsts();
+        assert_eq!(code(run(&snap, &out, "contoso.example", "wrong", graph)), 7000215);
+        assert_eq!(code(run(&snap, &out, "common", s, graph)), 50059);
+        assert_eq!(code(run(&snap, &out, "fabrikam.example", s, graph)), 90002);
+        assert_eq!(code(run(&snap, &out, "contoso.example", s, "User.Read")), 1002012);
+        assert_eq!(
+            code(run(&snap, &out, "contoso.example", s, "api://nothing/.default")),
+            500011
+        );
+    }
+
+    #[test]
+    fn unknown_clients_and_missing_secrets_are_refused() {
+        let (snap, out) = world();
+        let seg = TenantSegment::parse("contoso.example").unwrap();
+        let mut req = ClientCredentialsRequest {
+            endpoint: Endpoint::V2,
+            tenant: &seg,
+            tenant_raw: "contoso.example",
+            client: PresentedClient {
+                client_id: uuid::Uuid::new_v4().to_string(),
+                secret: Some(Secret::new("x")),
+            },
+            scope: Some("https://graph.microsoft.com/.default"),
+            resource: None,
+        };
+        assert_eq!(issue(&snap, &req, BASE, NOW).unwrap_err().aadsts(), 700016);
+        req.client = PresentedClient {
+            client_id: out.client_id.to_string(),
+            secret: None,
+        };
+        assert_eq!(issue(&snap, &req, BASE, NOW).unwrap_err().aadsts(), 7000218);
+        req.scope = None;
+        assert_eq!(issue(&snap, &req, BASE, NOW).unwrap_err().aadsts(), 90014);
+        req.resource = Some("https://graph.microsoft.com");
+        assert_eq!(issue(&snap, &req, BASE, NOW).unwrap_err().aadsts(), 901002);
+    }
+
+    #[test]
+    fn an_expired_secret_is_rejected_with_7000222() {
+        let (snap, out) = world();
+        let seg = TenantSegment::parse("contoso.example").unwrap();
+        let req = ClientCredentialsRequest {
+            endpoint: Endpoint::V1,
+            tenant: &seg,
+            tenant_raw: "contoso.example",
+            client: PresentedClient {
+                client_id: out.client_id.to_string(),
+                secret: Some(out.client_secret.clone()),
+            },
+            scope: None,
+            resource: Some("https://graph.microsoft.com"),
+        };
+        let later = NOW + time::Duration::days(731);
+        assert_eq!(issue(&snap, &req, BASE, later).unwrap_err().aadsts(), 7000222);
+        assert!(issue(&snap, &req, BASE, NOW).is_ok());
+    }
+}

@@ -1,0 +1,98 @@
+//! The records of the directory as core keeps them. Applications and service principals are held in
+//! their Graph shape (`gatehouse_proto::graph`), which is also what the store persists; secret hashes
+//! live beside them and never in that shape.
+
+use gatehouse_proto::graph::{AppRole, Application, ServicePrincipal};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub display_name: String,
+    /// Verified domains, lower-cased; the first is the default.
+    pub domains: Vec<String>,
+    pub created: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplicationRecord {
+    pub tenant_id: Uuid,
+    /// The Graph shape without password credentials; those are filled in from [`PasswordSecret`]s.
+    pub app: Application,
+}
+
+/// A client secret as stored: its metadata and the SHA-256 of its value, never the value.
+#[derive(Clone, PartialEq)]
+pub struct PasswordSecret {
+    pub key_id: Uuid,
+    pub application_id: Uuid,
+    pub display_name: Option<String>,
+    pub hint: String,
+    pub hash: [u8; 32],
+    pub start: OffsetDateTime,
+    pub end: OffsetDateTime,
+}
+
+impl std::fmt::Debug for PasswordSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordSecret")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServicePrincipalRecord {
+    pub tenant_id: Uuid,
+    pub sp: ServicePrincipal,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    pub id: String,
+    pub tenant_id: Uuid,
+    pub principal_id: Uuid,
+    pub principal_type: String,
+    pub resource_id: Uuid,
+    pub app_role_id: Uuid,
+    pub created: OffsetDateTime,
+}
+
+/// A signing key as stored: the private key sealed under the key-encryption key.
+#[derive(Clone, PartialEq)]
+pub struct StoredKey {
+    pub kid: String,
+    pub sealed_private_key: Vec<u8>,
+    pub certificate_der: Vec<u8>,
+    pub created: OffsetDateTime,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every row the in-memory directory is built from, read in one consistent pass.
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryData {
+    pub revision: i64,
+    pub tenants: Vec<Tenant>,
+    pub applications: Vec<ApplicationRecord>,
+    pub secrets: Vec<PasswordSecret>,
+    pub service_principals: Vec<ServicePrincipalRecord>,
+    pub assignments: Vec<Assignment>,
+    pub keys: Vec<StoredKey>,
+}
+
+/// The app roles that apply to a service principal: its application's when the application is known,
+/// else its own (a resource such as Microsoft Graph has no application object in the tenant).
+pub fn effective_app_roles<'a>(sp: &'a ServicePrincipal, app: Option<&'a Application>) -> &'a [AppRole] {
+    match app {
+        Some(a) => &a.app_roles,
+        None => &sp.app_roles,
+    }
+}

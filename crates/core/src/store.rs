@@ -1,0 +1,123 @@
+//! The storage interface core needs, as narrow async traits composed into [`Store`]. Each write is one
+//! transaction that also bumps the directory revision, which every node watches to refresh its cache.
+//! Implementations live in `gatehouse-store` (SQLite and PostgreSQL) and pass one conformance suite.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::model::{
+    ApplicationRecord, Assignment, DirectoryData, PasswordSecret, ServicePrincipalRecord, StoredKey, Tenant,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or timed out; callers fail closed (503).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A uniqueness rule was broken (duplicate appId, domain, assignment, …).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A row references something that does not exist.
+    #[error("missing reference: {0}")]
+    MissingReference(String),
+    /// A stored row could not be read back (the store is damaged or from a newer version).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+#[async_trait]
+pub trait TenantStore {
+    /// Creates a tenant with its domains. Fails with `Conflict` if a domain is taken.
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    async fn tenant_count(&self) -> Result<i64, StoreError>;
+    /// Writes a first directory in one transaction, only while the store holds no tenant
+    /// (`Conflict` otherwise, so two nodes starting at once bootstrap exactly once).
+    async fn bootstrap(&self, data: &DirectoryData) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait ApplicationStore {
+    async fn insert_application(&self, app: &ApplicationRecord) -> Result<(), StoreError>;
+    /// Replaces the stored application; `false` if it does not exist.
+    async fn update_application(&self, app: &ApplicationRecord) -> Result<bool, StoreError>;
+    /// Deletes the application, its secrets, its service principals and their assignments.
+    async fn delete_application(&self, tenant_id: Uuid, id: Uuid) -> Result<bool, StoreError>;
+    async fn get_application(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<ApplicationRecord>, StoreError>;
+    async fn list_applications(&self, tenant_id: Uuid) -> Result<Vec<ApplicationRecord>, StoreError>;
+}
+
+#[async_trait]
+pub trait SecretStore {
+    async fn insert_secret(&self, secret: &PasswordSecret) -> Result<(), StoreError>;
+    async fn delete_secret(&self, application_id: Uuid, key_id: Uuid) -> Result<bool, StoreError>;
+    async fn list_secrets(&self, application_id: Uuid) -> Result<Vec<PasswordSecret>, StoreError>;
+}
+
+#[async_trait]
+pub trait ServicePrincipalStore {
+    async fn insert_service_principal(&self, sp: &ServicePrincipalRecord) -> Result<(), StoreError>;
+    /// Deletes the service principal and every assignment it holds or grants.
+    async fn delete_service_principal(&self, tenant_id: Uuid, id: Uuid) -> Result<bool, StoreError>;
+    async fn get_service_principal(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<ServicePrincipalRecord>, StoreError>;
+    async fn list_service_principals(
+        &self,
+        tenant_id: Uuid,
+    ) -> Result<Vec<ServicePrincipalRecord>, StoreError>;
+}
+
+#[async_trait]
+pub trait AssignmentStore {
+    async fn insert_assignment(&self, a: &Assignment) -> Result<(), StoreError>;
+    async fn delete_assignment(&self, tenant_id: Uuid, id: &str) -> Result<bool, StoreError>;
+    async fn list_assignments(&self, tenant_id: Uuid) -> Result<Vec<Assignment>, StoreError>;
+}
+
+#[async_trait]
+pub trait KeyStore {
+    async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait DirectoryReader {
+    /// The current revision; it increases with every committed write.
+    async fn revision(&self) -> Result<i64, StoreError>;
+    /// Every row, read in one transaction so that the snapshot is consistent.
+    async fn load_directory(&self) -> Result<DirectoryData, StoreError>;
+    /// A cheap round trip, for readiness.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Everything core needs from storage.
+pub trait Store:
+    TenantStore
+    + ApplicationStore
+    + SecretStore
+    + ServicePrincipalStore
+    + AssignmentStore
+    + KeyStore
+    + DirectoryReader
+    + Send
+    + Sync
+{
+}
+
+impl<T> Store for T where
+    T: TenantStore
+        + ApplicationStore
+        + SecretStore
+        + ServicePrincipalStore
+        + AssignmentStore
+        + KeyStore
+        + DirectoryReader
+        + Send
+        + Sync
+{
+}
