@@ -1,1 +1,46 @@
-//! placeholder
+//! SQLite (the embedded default) and PostgreSQL implementations of core's store traits.
+//!
+//! Both run the same portable SQL, expanded per backend by [`sql_store!`], so the two cannot drift;
+//! what differs (connection setup, migrations, read isolation) is in `sqlite.rs` and `postgres.rs`.
+//! Every write transaction starts by bumping the revision row, which takes the write lock first
+//! (SQLite's `BEGIN IMMEDIATE` effect, one writer at a time on PostgreSQL) and tells every node's
+//! directory watcher that something changed. Placeholders appear in ascending order in every
+//! statement, because SQLite numbers `$N` parameters by first appearance.
+
+mod codec;
+mod postgres;
+mod sql;
+mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+use gatehouse_core::store::{Store, StoreError};
+
+/// Opens the store a URL names: `postgres://…` or `sqlite:PATH` / a plain path.
+pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Box::new(PostgresStore::connect(url).await?))
+    } else {
+        let path = url.strip_prefix("sqlite:").unwrap_or(url);
+        Ok(Box::new(SqliteStore::open(std::path::Path::new(path)).await?))
+    }
+}
+
+/// Maps a database error onto the store's error kinds. Constraint violations are the caller's doing;
+/// everything else means the database is not answering as it should, and callers fail closed.
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) => match db.kind() {
+            sqlx::error::ErrorKind::UniqueViolation => StoreError::Conflict(db.message().to_string()),
+            sqlx::error::ErrorKind::ForeignKeyViolation => {
+                StoreError::MissingReference(db.message().to_string())
+            }
+            _ => StoreError::Unavailable(db.message().to_string()),
+        },
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
+            StoreError::Corrupt(e.to_string())
+        }
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}

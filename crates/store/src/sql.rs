@@ -1,0 +1,537 @@
+//! The SQL of every store operation, written once and expanded for each backend by `sql_store!`.
+
+/// Implements all of core's store traits for `$store` (which has a `pool: sqlx::Pool<$db>`).
+/// `$begin_read` is the first statement of a consistent multi-statement read.
+macro_rules! sql_store {
+    ($store:ty, $db:ty, $begin_read:expr) => {
+        use async_trait::async_trait;
+        use gatehouse_core::model::{
+            ApplicationRecord, Assignment, DirectoryData, PasswordSecret, ServicePrincipalRecord, StoredKey, Tenant,
+        };
+        use gatehouse_core::store::{
+            ApplicationStore, AssignmentStore, DirectoryReader, KeyStore, SecretStore, ServicePrincipalStore,
+            StoreError, TenantStore,
+        };
+        use sqlx::Row;
+        use uuid::Uuid;
+
+        use crate::codec::*;
+        use crate::map_err;
+
+        type Tx<'a> = sqlx::Transaction<'a, $db>;
+
+        impl $store {
+            /// Starts a write transaction and takes the write lock by bumping the revision.
+            async fn begin_write(&self) -> Result<Tx<'_>, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                sqlx::query("UPDATE revision SET value = value + 1 WHERE id = 1")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(tx)
+            }
+
+            async fn put_tenant(tx: &mut Tx<'_>, t: &Tenant) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO tenants (id, display_name, created_at) VALUES ($1, $2, $3)")
+                    .bind(t.id.to_string())
+                    .bind(&t.display_name)
+                    .bind(micros(t.created))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map_err)?;
+                for (i, d) in t.domains.iter().enumerate() {
+                    sqlx::query("INSERT INTO domains (name, tenant_id, position) VALUES ($1, $2, $3)")
+                        .bind(d.to_ascii_lowercase())
+                        .bind(t.id.to_string())
+                        .bind(i as i64)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            async fn put_application(tx: &mut Tx<'_>, a: &ApplicationRecord) -> Result<(), StoreError> {
+                let mut doc = a.app.clone();
+                doc.password_credentials.clear();
+                sqlx::query("INSERT INTO applications (id, tenant_id, app_id, doc) VALUES ($1, $2, $3, $4)")
+                    .bind(a.app.id.to_string())
+                    .bind(a.tenant_id.to_string())
+                    .bind(a.app.app_id.to_string())
+                    .bind(json(&doc)?)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn put_secret(tx: &mut Tx<'_>, s: &PasswordSecret) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO password_secrets (key_id, application_id, display_name, hint, hash, start_at, end_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(s.key_id.to_string())
+                .bind(s.application_id.to_string())
+                .bind(s.display_name.clone())
+                .bind(&s.hint)
+                .bind(hex(&s.hash))
+                .bind(micros(s.start))
+                .bind(micros(s.end))
+                .execute(&mut **tx)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn put_service_principal(tx: &mut Tx<'_>, s: &ServicePrincipalRecord) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO service_principals (id, tenant_id, app_id, doc) VALUES ($1, $2, $3, $4)")
+                    .bind(s.sp.id.to_string())
+                    .bind(s.tenant_id.to_string())
+                    .bind(s.sp.app_id.to_string())
+                    .bind(json(&s.sp)?)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn put_assignment(tx: &mut Tx<'_>, a: &Assignment) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO app_role_assignments \
+                     (id, tenant_id, principal_id, principal_type, resource_id, app_role_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&a.id)
+                .bind(a.tenant_id.to_string())
+                .bind(a.principal_id.to_string())
+                .bind(&a.principal_type)
+                .bind(a.resource_id.to_string())
+                .bind(a.app_role_id.to_string())
+                .bind(micros(a.created))
+                .execute(&mut **tx)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn put_key(tx: &mut Tx<'_>, k: &StoredKey) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO signing_keys (kid, sealed_private_key, certificate, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&k.kid)
+                .bind(b64(&k.sealed_private_key))
+                .bind(b64(&k.certificate_der))
+                .bind(micros(k.created))
+                .execute(&mut **tx)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn read_all<'e, E>(ex: &mut E) -> Result<DirectoryData, StoreError>
+            where
+                for<'c> &'c mut E: sqlx::Executor<'c, Database = $db>,
+            {
+                let revision: i64 = sqlx::query("SELECT value FROM revision WHERE id = 1")
+                    .fetch_one(&mut *ex)
+                    .await
+                    .map_err(map_err)?
+                    .try_get(0)
+                    .map_err(map_err)?;
+                let mut tenants = Vec::new();
+                for r in sqlx::query("SELECT id, display_name, created_at FROM tenants ORDER BY created_at, id")
+                    .fetch_all(&mut *ex)
+                    .await
+                    .map_err(map_err)?
+                {
+                    tenants.push(Tenant {
+                        id: uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?,
+                        display_name: r.try_get(1).map_err(map_err)?,
+                        domains: Vec::new(),
+                        created: from_micros(r.try_get(2).map_err(map_err)?)?,
+                    });
+                }
+                for r in sqlx::query("SELECT name, tenant_id FROM domains ORDER BY position, name")
+                    .fetch_all(&mut *ex)
+                    .await
+                    .map_err(map_err)?
+                {
+                    let tid = uuid(&r.try_get::<String, _>(1).map_err(map_err)?)?;
+                    if let Some(t) = tenants.iter_mut().find(|t| t.id == tid) {
+                        t.domains.push(r.try_get(0).map_err(map_err)?);
+                    }
+                }
+                let applications = Self::applications_where(&mut *ex, None).await?;
+                let secrets = Self::secrets_where(&mut *ex, None).await?;
+                let service_principals = Self::service_principals_where(&mut *ex, None).await?;
+                let assignments = Self::assignments_where(&mut *ex, None).await?;
+                let mut keys = Vec::new();
+                for r in sqlx::query("SELECT kid, sealed_private_key, certificate, created_at FROM signing_keys")
+                    .fetch_all(&mut *ex)
+                    .await
+                    .map_err(map_err)?
+                {
+                    keys.push(StoredKey {
+                        kid: r.try_get(0).map_err(map_err)?,
+                        sealed_private_key: from_b64(&r.try_get::<String, _>(1).map_err(map_err)?)?,
+                        certificate_der: from_b64(&r.try_get::<String, _>(2).map_err(map_err)?)?,
+                        created: from_micros(r.try_get(3).map_err(map_err)?)?,
+                    });
+                }
+                Ok(DirectoryData { revision, tenants, applications, secrets, service_principals, assignments, keys })
+            }
+
+            async fn applications_where<'e, E>(ex: &mut E, tenant: Option<Uuid>) -> Result<Vec<ApplicationRecord>, StoreError>
+            where
+                for<'c> &'c mut E: sqlx::Executor<'c, Database = $db>,
+            {
+                let rows = match tenant {
+                    Some(t) => sqlx::query("SELECT tenant_id, doc FROM applications WHERE tenant_id = $1 ORDER BY id")
+                        .bind(t.to_string())
+                        .fetch_all(&mut *ex)
+                        .await,
+                    None => sqlx::query("SELECT tenant_id, doc FROM applications ORDER BY id").fetch_all(&mut *ex).await,
+                }
+                .map_err(map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(ApplicationRecord {
+                            tenant_id: uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?,
+                            app: from_json(&r.try_get::<String, _>(1).map_err(map_err)?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn secrets_where<'e, E>(ex: &mut E, application: Option<Uuid>) -> Result<Vec<PasswordSecret>, StoreError>
+            where
+                for<'c> &'c mut E: sqlx::Executor<'c, Database = $db>,
+            {
+                const COLS: &str = "SELECT key_id, application_id, display_name, hint, hash, start_at, end_at FROM password_secrets";
+                let rows = match application {
+                    Some(a) => sqlx::query(&format!("{COLS} WHERE application_id = $1 ORDER BY start_at, key_id"))
+                        .bind(a.to_string())
+                        .fetch_all(&mut *ex)
+                        .await,
+                    None => sqlx::query(&format!("{COLS} ORDER BY start_at, key_id")).fetch_all(&mut *ex).await,
+                }
+                .map_err(map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(PasswordSecret {
+                            key_id: uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?,
+                            application_id: uuid(&r.try_get::<String, _>(1).map_err(map_err)?)?,
+                            display_name: r.try_get(2).map_err(map_err)?,
+                            hint: r.try_get(3).map_err(map_err)?,
+                            hash: from_hex32(&r.try_get::<String, _>(4).map_err(map_err)?)?,
+                            start: from_micros(r.try_get(5).map_err(map_err)?)?,
+                            end: from_micros(r.try_get(6).map_err(map_err)?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn service_principals_where<'e, E>(
+                ex: &mut E,
+                tenant: Option<Uuid>,
+            ) -> Result<Vec<ServicePrincipalRecord>, StoreError>
+            where
+                for<'c> &'c mut E: sqlx::Executor<'c, Database = $db>,
+            {
+                let rows = match tenant {
+                    Some(t) => sqlx::query("SELECT tenant_id, doc FROM service_principals WHERE tenant_id = $1 ORDER BY id")
+                        .bind(t.to_string())
+                        .fetch_all(&mut *ex)
+                        .await,
+                    None => sqlx::query("SELECT tenant_id, doc FROM service_principals ORDER BY id").fetch_all(&mut *ex).await,
+                }
+                .map_err(map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(ServicePrincipalRecord {
+                            tenant_id: uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?,
+                            sp: from_json(&r.try_get::<String, _>(1).map_err(map_err)?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn assignments_where<'e, E>(ex: &mut E, tenant: Option<Uuid>) -> Result<Vec<Assignment>, StoreError>
+            where
+                for<'c> &'c mut E: sqlx::Executor<'c, Database = $db>,
+            {
+                const COLS: &str = "SELECT id, tenant_id, principal_id, principal_type, resource_id, app_role_id, created_at FROM app_role_assignments";
+                let rows = match tenant {
+                    Some(t) => sqlx::query(&format!("{COLS} WHERE tenant_id = $1 ORDER BY created_at, id"))
+                        .bind(t.to_string())
+                        .fetch_all(&mut *ex)
+                        .await,
+                    None => sqlx::query(&format!("{COLS} ORDER BY created_at, id")).fetch_all(&mut *ex).await,
+                }
+                .map_err(map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(Assignment {
+                            id: r.try_get(0).map_err(map_err)?,
+                            tenant_id: uuid(&r.try_get::<String, _>(1).map_err(map_err)?)?,
+                            principal_id: uuid(&r.try_get::<String, _>(2).map_err(map_err)?)?,
+                            principal_type: r.try_get(3).map_err(map_err)?,
+                            resource_id: uuid(&r.try_get::<String, _>(4).map_err(map_err)?)?,
+                            app_role_id: uuid(&r.try_get::<String, _>(5).map_err(map_err)?)?,
+                            created: from_micros(r.try_get(6).map_err(map_err)?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            /// Runs one statement in a write transaction; returns the rows it affected.
+            async fn write_one(&self, sql: &str, args: &[String]) -> Result<u64, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let mut q = sqlx::query(sql);
+                for a in args {
+                    q = q.bind(a.clone());
+                }
+                let n = q.execute(&mut *tx).await.map_err(map_err)?.rows_affected();
+                tx.commit().await.map_err(map_err)?;
+                Ok(n)
+            }
+        }
+
+        #[async_trait]
+        impl TenantStore for $store {
+            async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::put_tenant(&mut tx, tenant).await?;
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn tenant_count(&self) -> Result<i64, StoreError> {
+                sqlx::query("SELECT COUNT(*) FROM tenants")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_err)?
+                    .try_get(0)
+                    .map_err(map_err)
+            }
+
+            async fn bootstrap(&self, d: &DirectoryData) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let existing: i64 = sqlx::query("SELECT COUNT(*) FROM tenants")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_err)?
+                    .try_get(0)
+                    .map_err(map_err)?;
+                if existing > 0 {
+                    return Err(StoreError::Conflict("the store already has a tenant".into()));
+                }
+                for t in &d.tenants {
+                    Self::put_tenant(&mut tx, t).await?;
+                }
+                for a in &d.applications {
+                    Self::put_application(&mut tx, a).await?;
+                }
+                for s in &d.secrets {
+                    Self::put_secret(&mut tx, s).await?;
+                }
+                for s in &d.service_principals {
+                    Self::put_service_principal(&mut tx, s).await?;
+                }
+                for a in &d.assignments {
+                    Self::put_assignment(&mut tx, a).await?;
+                }
+                for k in &d.keys {
+                    Self::put_key(&mut tx, k).await?;
+                }
+                tx.commit().await.map_err(map_err)
+            }
+        }
+
+        #[async_trait]
+        impl ApplicationStore for $store {
+            async fn insert_application(&self, app: &ApplicationRecord) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::put_application(&mut tx, app).await?;
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn update_application(&self, app: &ApplicationRecord) -> Result<bool, StoreError> {
+                let mut doc = app.app.clone();
+                doc.password_credentials.clear();
+                let n = self
+                    .write_one(
+                        "UPDATE applications SET doc = $1 WHERE id = $2 AND tenant_id = $3",
+                        &[json(&doc)?, app.app.id.to_string(), app.tenant_id.to_string()],
+                    )
+                    .await?;
+                Ok(n == 1)
+            }
+
+            async fn delete_application(&self, tenant_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let row = sqlx::query("SELECT app_id FROM applications WHERE id = $1 AND tenant_id = $2")
+                    .bind(id.to_string())
+                    .bind(tenant_id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                let Some(row) = row else {
+                    return Ok(false);
+                };
+                let app_id: String = row.try_get(0).map_err(map_err)?;
+                sqlx::query("DELETE FROM service_principals WHERE tenant_id = $1 AND app_id = $2")
+                    .bind(tenant_id.to_string())
+                    .bind(app_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                sqlx::query("DELETE FROM applications WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(true)
+            }
+
+            async fn get_application(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<ApplicationRecord>, StoreError> {
+                let row = sqlx::query("SELECT doc FROM applications WHERE id = $1 AND tenant_id = $2")
+                    .bind(id.to_string())
+                    .bind(tenant_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                row.map(|r| Ok(ApplicationRecord { tenant_id, app: from_json(&r.try_get::<String, _>(0).map_err(map_err)?)? }))
+                    .transpose()
+            }
+
+            async fn list_applications(&self, tenant_id: Uuid) -> Result<Vec<ApplicationRecord>, StoreError> {
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                Self::applications_where(&mut *conn, Some(tenant_id)).await
+            }
+        }
+
+        #[async_trait]
+        impl SecretStore for $store {
+            async fn insert_secret(&self, secret: &PasswordSecret) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::put_secret(&mut tx, secret).await?;
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn delete_secret(&self, application_id: Uuid, key_id: Uuid) -> Result<bool, StoreError> {
+                let n = self
+                    .write_one(
+                        "DELETE FROM password_secrets WHERE key_id = $1 AND application_id = $2",
+                        &[key_id.to_string(), application_id.to_string()],
+                    )
+                    .await?;
+                Ok(n == 1)
+            }
+
+            async fn list_secrets(&self, application_id: Uuid) -> Result<Vec<PasswordSecret>, StoreError> {
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                Self::secrets_where(&mut *conn, Some(application_id)).await
+            }
+        }
+
+        #[async_trait]
+        impl ServicePrincipalStore for $store {
+            async fn insert_service_principal(&self, sp: &ServicePrincipalRecord) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::put_service_principal(&mut tx, sp).await?;
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn delete_service_principal(&self, tenant_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
+                let n = self
+                    .write_one(
+                        "DELETE FROM service_principals WHERE id = $1 AND tenant_id = $2",
+                        &[id.to_string(), tenant_id.to_string()],
+                    )
+                    .await?;
+                Ok(n == 1)
+            }
+
+            async fn get_service_principal(
+                &self,
+                tenant_id: Uuid,
+                id: Uuid,
+            ) -> Result<Option<ServicePrincipalRecord>, StoreError> {
+                let row = sqlx::query("SELECT doc FROM service_principals WHERE id = $1 AND tenant_id = $2")
+                    .bind(id.to_string())
+                    .bind(tenant_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                row.map(|r| Ok(ServicePrincipalRecord { tenant_id, sp: from_json(&r.try_get::<String, _>(0).map_err(map_err)?)? }))
+                    .transpose()
+            }
+
+            async fn list_service_principals(&self, tenant_id: Uuid) -> Result<Vec<ServicePrincipalRecord>, StoreError> {
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                Self::service_principals_where(&mut *conn, Some(tenant_id)).await
+            }
+        }
+
+        #[async_trait]
+        impl AssignmentStore for $store {
+            async fn insert_assignment(&self, a: &Assignment) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::put_assignment(&mut tx, a).await?;
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn delete_assignment(&self, tenant_id: Uuid, id: &str) -> Result<bool, StoreError> {
+                let n = self
+                    .write_one(
+                        "DELETE FROM app_role_assignments WHERE id = $1 AND tenant_id = $2",
+                        &[id.to_string(), tenant_id.to_string()],
+                    )
+                    .await?;
+                Ok(n == 1)
+            }
+
+            async fn list_assignments(&self, tenant_id: Uuid) -> Result<Vec<Assignment>, StoreError> {
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                Self::assignments_where(&mut *conn, Some(tenant_id)).await
+            }
+        }
+
+        #[async_trait]
+        impl KeyStore for $store {
+            async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::put_key(&mut tx, key).await?;
+                tx.commit().await.map_err(map_err)
+            }
+        }
+
+        #[async_trait]
+        impl DirectoryReader for $store {
+            async fn revision(&self) -> Result<i64, StoreError> {
+                sqlx::query("SELECT value FROM revision WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_err)?
+                    .try_get(0)
+                    .map_err(map_err)
+            }
+
+            async fn load_directory(&self) -> Result<DirectoryData, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                sqlx::query($begin_read).execute(&mut *tx).await.map_err(map_err)?;
+                let data = Self::read_all(&mut *tx).await?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(data)
+            }
+
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use sql_store;

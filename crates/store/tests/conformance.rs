@@ -1,0 +1,251 @@
+//! One conformance suite, run against SQLite and PostgreSQL: every store operation, its error kinds,
+//! cascades, revision bumps, and that a second handle on the same database sees the writes.
+//! PostgreSQL tests use a fresh database on GATEHOUSE_TEST_DATABASE_URL (default: the local server)
+//! and fail, not skip, when it cannot be reached.
+
+use gatehouse_core::admin::applications::{new_application, new_password};
+use gatehouse_core::admin::bootstrap::first_tenant;
+use gatehouse_core::admin::service_principals::new_service_principal;
+use gatehouse_core::keys::new_stored_key;
+use gatehouse_core::model::{ApplicationRecord, Assignment, ServicePrincipalRecord, Tenant};
+use gatehouse_core::store::{Store, StoreError, TenantStore};
+use gatehouse_jose::kek::Kek;
+use gatehouse_proto::graph::AddPasswordInput;
+use gatehouse_store::{PostgresStore, SqliteStore};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+fn now() -> OffsetDateTime {
+    // Microsecond precision, as stored.
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap()
+}
+
+async fn suite(store: &dyn Store, second: &dyn Store) {
+    let kek = Kek::generate();
+    let t0 = now();
+    assert_eq!(store.tenant_count().await.unwrap(), 0);
+    let rev0 = store.revision().await.unwrap();
+
+    // Bootstrap writes everything at once, and only once.
+    let (data, out) = first_tenant("contoso.example", &kek, t0).unwrap();
+    store.bootstrap(&data).await.unwrap();
+    assert!(matches!(
+        store.bootstrap(&data).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.revision().await.unwrap() > rev0);
+    let loaded = second.load_directory().await.unwrap();
+    assert_eq!(loaded.tenants, data.tenants);
+    assert_eq!(loaded.applications, data.applications);
+    assert_eq!(loaded.secrets, data.secrets);
+    assert_eq!(loaded.assignments.len(), 3);
+    assert_eq!(loaded.keys, data.keys);
+    let tenant = out.tenant_id;
+
+    // A second tenant cannot take a domain that is already verified elsewhere.
+    let clash = Tenant {
+        id: Uuid::new_v4(),
+        display_name: "x".into(),
+        domains: vec!["Contoso.Example".into()],
+        created: t0,
+    };
+    assert!(matches!(
+        store.insert_tenant(&clash).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // Applications: insert, get, update, unique appId, list.
+    let app = new_application("api", None, t0);
+    let rec = ApplicationRecord {
+        tenant_id: tenant,
+        app: app.clone(),
+    };
+    store.insert_application(&rec).await.unwrap();
+    assert!(matches!(
+        store.insert_application(&rec).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut changed = rec.clone();
+    changed.app.identifier_uris = vec!["api://api".into()];
+    assert!(store.update_application(&changed).await.unwrap());
+    assert_eq!(
+        second.get_application(tenant, app.id).await.unwrap(),
+        Some(changed.clone())
+    );
+    assert_eq!(
+        store.get_application(Uuid::new_v4(), app.id).await.unwrap(),
+        None,
+        "tenant-scoped"
+    );
+    assert_eq!(store.list_applications(tenant).await.unwrap().len(), 2);
+
+    // Secrets: hashes only, delete takes effect.
+    let (secret, cred) = new_password(app.id, AddPasswordInput::default(), t0).unwrap();
+    store.insert_secret(&secret).await.unwrap();
+    assert_eq!(second.list_secrets(app.id).await.unwrap(), vec![secret.clone()]);
+    let secret_value = cred.secret_text.unwrap();
+    let dump = format!("{:?}", second.load_directory().await.unwrap().applications);
+    assert!(!dump.contains(secret_value.expose()));
+    assert!(store.delete_secret(app.id, secret.key_id).await.unwrap());
+    assert!(!store.delete_secret(app.id, secret.key_id).await.unwrap());
+    let missing = gatehouse_core::model::PasswordSecret {
+        application_id: Uuid::new_v4(),
+        ..secret.clone()
+    };
+    assert!(matches!(
+        store.insert_secret(&missing).await,
+        Err(StoreError::MissingReference(_))
+    ));
+
+    // Service principals and assignments, with cascades.
+    let sp = ServicePrincipalRecord {
+        tenant_id: tenant,
+        sp: new_service_principal(&app, tenant),
+    };
+    store.insert_service_principal(&sp).await.unwrap();
+    let dup = ServicePrincipalRecord {
+        sp: gatehouse_proto::graph::ServicePrincipal {
+            id: Uuid::new_v4(),
+            ..sp.sp.clone()
+        },
+        ..sp.clone()
+    };
+    assert!(matches!(
+        store.insert_service_principal(&dup).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let graph_sp = data.service_principals[0].sp.id;
+    let a = Assignment {
+        id: "assignment-1".into(),
+        tenant_id: tenant,
+        principal_id: sp.sp.id,
+        principal_type: "ServicePrincipal".into(),
+        resource_id: graph_sp,
+        app_role_id: Uuid::new_v4(),
+        created: t0,
+    };
+    store.insert_assignment(&a).await.unwrap();
+    let again = Assignment {
+        id: "assignment-2".into(),
+        ..a.clone()
+    };
+    assert!(matches!(
+        store.insert_assignment(&again).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(second.list_assignments(tenant).await.unwrap().len(), 4);
+    assert!(store.delete_assignment(tenant, "assignment-1").await.unwrap());
+    store.insert_assignment(&a).await.unwrap();
+
+    // Deleting the application removes its secrets, its service principal and that one's assignments.
+    store.insert_secret(&secret).await.unwrap();
+    let before = store.revision().await.unwrap();
+    assert!(store.delete_application(tenant, app.id).await.unwrap());
+    assert!(store.revision().await.unwrap() > before);
+    assert!(!store.delete_application(tenant, app.id).await.unwrap());
+    assert_eq!(
+        second.get_service_principal(tenant, sp.sp.id).await.unwrap(),
+        None
+    );
+    assert!(second.list_secrets(app.id).await.unwrap().is_empty());
+    assert_eq!(second.list_assignments(tenant).await.unwrap().len(), 3);
+
+    // Signing keys.
+    let k = new_stored_key(&kek, t0).unwrap();
+    store.insert_key(&k).await.unwrap();
+    assert!(matches!(store.insert_key(&k).await, Err(StoreError::Conflict(_))));
+    assert_eq!(second.load_directory().await.unwrap().keys.len(), 2);
+    second.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_store_conforms() {
+    let dir = std::env::temp_dir().join(format!("gatehouse-conformance-{}", Uuid::new_v4()));
+    let path = dir.join("gatehouse.db");
+    let a = SqliteStore::open(&path).await.unwrap();
+    let b = SqliteStore::open(&path).await.unwrap();
+    suite(&a, &b).await;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    a.close().await;
+    b.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A fresh, uniquely named database on the test server; dropped at the end.
+pub struct PgDatabase {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub async fn create() -> Self {
+        use sqlx::Connection;
+        let admin_url = std::env::var("GATEHOUSE_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("gatehouse_test_{}", Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for this test: {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or(admin_url.clone());
+        Self {
+            url: format!("{base}/{name}"),
+            admin_url,
+            name,
+        }
+    }
+
+    pub async fn drop_now(self) {
+        use sqlx::Connection;
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                .execute(&mut conn)
+                .await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn postgres_store_conforms() {
+    let db = PgDatabase::create().await;
+    let a = PostgresStore::connect(&db.url).await.unwrap();
+    let b = PostgresStore::connect(&db.url).await.unwrap();
+    suite(&a, &b).await;
+    a.close().await;
+    b.close().await;
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn two_nodes_bootstrapping_at_once_make_one_tenant() {
+    let db = PgDatabase::create().await;
+    let a = PostgresStore::connect(&db.url).await.unwrap();
+    let b = PostgresStore::connect(&db.url).await.unwrap();
+    let kek = Kek::generate();
+    let t0 = now();
+    let (r1, r2) = tokio::join!(
+        gatehouse_core::admin::bootstrap::bootstrap_if_empty(&a, "a.example", &kek, t0),
+        gatehouse_core::admin::bootstrap::bootstrap_if_empty(&b, "b.example", &kek, t0),
+    );
+    let made = [r1.unwrap(), r2.unwrap()].into_iter().flatten().count();
+    assert_eq!(made, 1);
+    assert_eq!(a.tenant_count().await.unwrap(), 1);
+    a.close().await;
+    b.close().await;
+    db.drop_now().await;
+}
