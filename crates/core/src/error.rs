@@ -9,14 +9,15 @@ pub enum CoreError {
     MalformedTenant { tenant: String },
     #[error("tenant not found")]
     TenantNotFound { tenant: String },
+    /// The same, asked for by a discovery document or key set (Entra answers `invalid_tenant` there).
+    #[error("tenant not found")]
+    TenantMetadataNotFound { tenant: String },
     #[error("no tenant-identifying information")]
     NoTenantForClientCredentials,
     #[error("missing parameter")]
     MissingParameter { name: &'static str },
     #[error("malformed request")]
     Malformed { detail: &'static str },
-    #[error("wrong content type")]
-    WrongContentType,
     #[error("unsupported grant type")]
     UnsupportedGrantType { grant_type: String },
     #[error("application not found")]
@@ -51,11 +52,10 @@ impl CoreError {
     pub fn aadsts(&self) -> u32 {
         match self {
             Self::MalformedTenant { .. } => 900023,
-            Self::TenantNotFound { .. } => 90002,
+            Self::TenantNotFound { .. } | Self::TenantMetadataNotFound { .. } => 90002,
             Self::NoTenantForClientCredentials => 50059,
             Self::MissingParameter { .. } => 900144,
             Self::Malformed { .. } => 9002313,
-            Self::WrongContentType => 900561,
             Self::UnsupportedGrantType { .. } => 70003,
             Self::ClientNotFound { .. } => 700016,
             Self::ClientDisabled { .. } => 7000112,
@@ -80,9 +80,9 @@ impl CoreError {
             | Self::NoTenantForClientCredentials
             | Self::MissingParameter { .. }
             | Self::Malformed { .. }
-            | Self::WrongContentType
             | Self::ScopeMissing
             | Self::ResourceParameterOnV2 => OAuthError::InvalidRequest,
+            Self::TenantMetadataNotFound { .. } => OAuthError::InvalidTenant,
             Self::UnsupportedGrantType { .. } => OAuthError::UnsupportedGrantType,
             Self::ClientNotFound { .. } | Self::ClientDisabled { .. } => OAuthError::UnauthorizedClient,
             Self::MissingClientCredential
@@ -102,7 +102,7 @@ impl CoreError {
             Self::MalformedTenant { tenant } => format!(
                 "Specified tenant identifier '{tenant}' is neither a valid DNS name, nor a valid external domain."
             ),
-            Self::TenantNotFound { tenant } => format!(
+            Self::TenantNotFound { tenant } | Self::TenantMetadataNotFound { tenant } => format!(
                 "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
             ),
             Self::NoTenantForClientCredentials => "No tenant-identifying information found in either the request or implied by any provided credentials.".into(),
@@ -110,7 +110,6 @@ impl CoreError {
                 format!("The request body must contain the following parameter: '{name}'.")
             }
             Self::Malformed { detail } => format!("Request is malformed or invalid: {detail}"),
-            Self::WrongContentType => "Invalid request. Request is malformed or invalid: the body must be application/x-www-form-urlencoded.".into(),
             Self::UnsupportedGrantType { grant_type } => {
                 format!("The app requested an unsupported grant type '{grant_type}'.")
             }

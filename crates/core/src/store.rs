@@ -26,7 +26,7 @@ pub enum StoreError {
 }
 
 #[async_trait]
-pub trait TenantStore {
+pub trait TenantStore: Send + Sync {
     /// Creates a tenant with its domains. Fails with `Conflict` if a domain is taken.
     async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
     async fn tenant_count(&self) -> Result<i64, StoreError>;
@@ -36,7 +36,7 @@ pub trait TenantStore {
 }
 
 #[async_trait]
-pub trait ApplicationStore {
+pub trait ApplicationStore: Send + Sync {
     async fn insert_application(&self, app: &ApplicationRecord) -> Result<(), StoreError>;
     /// Replaces the stored application; `false` if it does not exist.
     async fn update_application(&self, app: &ApplicationRecord) -> Result<bool, StoreError>;
@@ -51,14 +51,14 @@ pub trait ApplicationStore {
 }
 
 #[async_trait]
-pub trait SecretStore {
+pub trait SecretStore: Send + Sync {
     async fn insert_secret(&self, secret: &PasswordSecret) -> Result<(), StoreError>;
     async fn delete_secret(&self, application_id: Uuid, key_id: Uuid) -> Result<bool, StoreError>;
     async fn list_secrets(&self, application_id: Uuid) -> Result<Vec<PasswordSecret>, StoreError>;
 }
 
 #[async_trait]
-pub trait ServicePrincipalStore {
+pub trait ServicePrincipalStore: Send + Sync {
     async fn insert_service_principal(&self, sp: &ServicePrincipalRecord) -> Result<(), StoreError>;
     /// Deletes the service principal and every assignment it holds or grants.
     async fn delete_service_principal(&self, tenant_id: Uuid, id: Uuid) -> Result<bool, StoreError>;
@@ -74,25 +74,27 @@ pub trait ServicePrincipalStore {
 }
 
 #[async_trait]
-pub trait AssignmentStore {
+pub trait AssignmentStore: Send + Sync {
     async fn insert_assignment(&self, a: &Assignment) -> Result<(), StoreError>;
     async fn delete_assignment(&self, tenant_id: Uuid, id: &str) -> Result<bool, StoreError>;
     async fn list_assignments(&self, tenant_id: Uuid) -> Result<Vec<Assignment>, StoreError>;
 }
 
 #[async_trait]
-pub trait KeyStore {
+pub trait KeyStore: Send + Sync {
     async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError>;
 }
 
 #[async_trait]
-pub trait DirectoryReader {
+pub trait DirectoryReader: Send + Sync {
     /// The current revision; it increases with every committed write.
     async fn revision(&self) -> Result<i64, StoreError>;
     /// Every row, read in one transaction so that the snapshot is consistent.
     async fn load_directory(&self) -> Result<DirectoryData, StoreError>;
     /// A cheap round trip, for readiness.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Flushes and closes (SQLite checkpoints its WAL); called once on graceful shutdown.
+    async fn close(&self);
 }
 
 /// Everything core needs from storage.

@@ -32,7 +32,7 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
-    pub async fn close(&self) {
+    pub async fn shutdown(&self) {
         self.pool.close().await;
     }
 }

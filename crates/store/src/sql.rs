@@ -530,6 +530,10 @@ macro_rules! sql_store {
                 sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
                 Ok(())
             }
+
+            async fn close(&self) {
+                self.shutdown().await;
+            }
         }
     };
 }

@@ -42,7 +42,7 @@ impl SqliteStore {
     }
 
     /// Checkpoints the WAL into the main file (on graceful shutdown) and closes the pool.
-    pub async fn close(&self) {
+    pub async fn shutdown(&self) {
         let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&self.pool)
             .await;

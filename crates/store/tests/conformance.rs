@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! One conformance suite, run against SQLite and PostgreSQL: every store operation, its error kinds,
 //! cascades, revision bumps, and that a second handle on the same database sees the writes.
 //! PostgreSQL tests use a fresh database on GATEHOUSE_TEST_DATABASE_URL (default: the local server)
@@ -174,8 +175,8 @@ async fn sqlite_store_conforms() {
             0o600
         );
     }
-    a.close().await;
-    b.close().await;
+    a.shutdown().await;
+    b.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -226,8 +227,8 @@ async fn postgres_store_conforms() {
     let a = PostgresStore::connect(&db.url).await.unwrap();
     let b = PostgresStore::connect(&db.url).await.unwrap();
     suite(&a, &b).await;
-    a.close().await;
-    b.close().await;
+    a.shutdown().await;
+    b.shutdown().await;
     db.drop_now().await;
 }
 
@@ -245,7 +246,7 @@ async fn two_nodes_bootstrapping_at_once_make_one_tenant() {
     let made = [r1.unwrap(), r2.unwrap()].into_iter().flatten().count();
     assert_eq!(made, 1);
     assert_eq!(a.tenant_count().await.unwrap(), 1);
-    a.close().await;
-    b.close().await;
+    a.shutdown().await;
+    b.shutdown().await;
     db.drop_now().await;
 }

@@ -20,5 +20,5 @@ mod validator;
 #[cfg(feature = "axum")]
 pub mod extract;
 
-pub use keys::{KeySource, RemoteKeys, StaticKeys};
+pub use keys::{KeyFuture, KeySource, RemoteKeys, StaticKeys};
 pub use validator::{Claims, IssuerPolicy, Requirement, ValidationError, Validator};

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The validation checklist against crafted tokens: each attack or mistake is refused with the right
 //! error, and the 401/403 split holds.
 

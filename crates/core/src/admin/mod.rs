@@ -5,6 +5,7 @@ pub mod applications;
 pub mod assignments;
 pub mod bootstrap;
 pub mod graph_resource;
+pub mod organization;
 pub mod service_principals;
 
 use uuid::Uuid;

@@ -1,0 +1,158 @@
+//! The `gatehouse` command line: `serve` and `init` run against a store; the az-style commands talk to
+//! a running server over its Graph API. Errors print one line and exit non-zero.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::settings::{Settings, TlsMode};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "A self-hosted identity platform that speaks Entra ID's v2.0 dialect"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (bootstrapping an empty store first).
+    Serve(ServeArgs),
+    /// Bootstrap an empty store and print the first tenant and management credentials.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Folder for the SQLite file, TLS material and the key-encryption key.
+    #[arg(long, env = "GATEHOUSE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://…); without it, SQLite in the data folder.
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Verified domain of the first tenant, when the store is empty.
+    #[arg(long, default_value = gatehouse_core::admin::bootstrap::DEFAULT_DOMAIN)]
+    pub domain: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// The URL clients use (default https://localhost:PORT).
+    #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Your own certificate chain (PEM); with --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP, for use behind a TLS-terminating proxy.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub insecure_http: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print one JSON object (tenantId, domain, clientId, clientSecret).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl StoreArgs {
+    fn settings(&self) -> Settings {
+        Settings {
+            data_dir: self.data_dir.clone().unwrap_or_else(Settings::default_data_dir),
+            database_url: self.database_url.clone(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            public_url: None,
+            tls: TlsMode::LocalCa,
+            domain: self.domain.clone(),
+        }
+    }
+}
+
+impl ServeArgs {
+    pub fn settings(&self) -> Settings {
+        let tls = match (&self.tls_cert, &self.tls_key, self.insecure_http) {
+            (_, _, true) => TlsMode::Insecure,
+            (Some(cert), Some(key), _) => TlsMode::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            _ => TlsMode::LocalCa,
+        };
+        Settings {
+            listen: self.listen,
+            public_url: self.public_url.clone(),
+            tls,
+            ..self.store.settings()
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Init(args) => init(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let settings = args.settings();
+    if matches!(settings.tls, TlsMode::Insecure) && !settings.listen.ip().is_loopback() {
+        tracing::warn!("serving plain HTTP on a non-loopback address: put a TLS-terminating proxy in front");
+    }
+    let server = crate::run::start(settings.clone()).await?;
+    if let Some(out) = &server.bootstrap {
+        println!("Bootstrapped a new tenant. The client secret is shown once; keep it now:");
+        println!(
+            "{}",
+            serde_json::to_string_pretty(out).map_err(|e| e.to_string())?
+        );
+    }
+    if !matches!(settings.tls, TlsMode::Insecure) && matches!(settings.tls, TlsMode::LocalCa) {
+        println!(
+            "Trust this CA in your clients: {}",
+            settings.data_dir.join("tls").join("ca.pem").display()
+        );
+    }
+    println!("Gatehouse listening on {} ({})", server.base_url, server.addr);
+    server.wait_for_signal_then_drain().await;
+    Ok(())
+}
+
+async fn init(args: InitArgs) -> Result<(), String> {
+    let settings = args.store.settings();
+    let (store, out) = crate::run::open_store(&settings).await?;
+    store.close().await;
+    let out = out.ok_or("the store already holds a tenant; init only bootstraps an empty store")?;
+    if args.json {
+        println!("{}", serde_json::to_string(&out).map_err(|e| e.to_string())?);
+    } else {
+        println!("Tenant {} ({})", out.tenant_id, out.domain);
+        println!("Management client id: {}", out.client_id);
+        println!(
+            "Management client secret (shown once): {}",
+            out.client_secret.expose()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! OpenID discovery (v2 and v1) and the JWKS, for a tenant GUID, a verified domain, or an alias
+//! (entra-protocol.md §1.3–§1.5). Public material: served from the last known snapshot even while the
+//! store is down (security-requirements.md §5.4).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gatehouse_core::CoreError;
+use gatehouse_proto::discovery::{
+    v1_issuer, v2_issuer, DiscoveryScope, OpenIdConfigurationV1, OpenIdConfigurationV2,
+};
+use gatehouse_proto::jwk::JwkSet;
+use gatehouse_proto::tenant::TenantSegment;
+
+use super::oauth_error::oauth_error_response;
+use crate::AppState;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Version {
+    V1,
+    V2,
+}
+
+/// The tenant GUID (as text) or alias a discovery request names.
+fn scope_of(st: &AppState, raw: &str, version: Version) -> Result<(String, bool), CoreError> {
+    let seg = TenantSegment::parse(raw).map_err(|m| CoreError::MalformedTenant { tenant: m.0 })?;
+    let not_found = || CoreError::TenantMetadataNotFound {
+        tenant: raw.chars().take(256).collect(),
+    };
+    if let Some(alias) = seg.alias_name() {
+        // v1 has no `organizations` (entra-protocol.md §1.1).
+        if version == Version::V1 && seg == TenantSegment::Organizations {
+            return Err(not_found());
+        }
+        return Ok((alias.to_string(), true));
+    }
+    let snap = st.directory.last_known();
+    let tenant = snap.resolve_tenant(&seg).ok_or_else(not_found)?;
+    Ok((tenant.id.to_string(), false))
+}
+
+fn public(resp: impl IntoResponse) -> Response {
+    let mut resp = resp.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        "cache-control",
+        HeaderValue::from_static("max-age=86400, private"),
+    );
+    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    h.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET, OPTIONS"),
+    );
+    resp
+}
+
+pub async fn v2_get(State(st): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> Response {
+    match scope_of(&st, &tenant, Version::V2) {
+        Ok((t, true)) => public(Json(OpenIdConfigurationV2::new(
+            &st.base_url,
+            DiscoveryScope::Alias(&t),
+        ))),
+        Ok((t, false)) => public(Json(OpenIdConfigurationV2::new(
+            &st.base_url,
+            DiscoveryScope::Tenant(&t),
+        ))),
+        Err(e) => oauth_error_response(&e, &headers, &st.base_url),
+    }
+}
+
+pub async fn v1_get(State(st): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> Response {
+    match scope_of(&st, &tenant, Version::V1) {
+        Ok((t, true)) => public(Json(OpenIdConfigurationV1::new(
+            &st.base_url,
+            DiscoveryScope::Alias(&t),
+        ))),
+        Ok((t, false)) => public(Json(OpenIdConfigurationV1::new(
+            &st.base_url,
+            DiscoveryScope::Tenant(&t),
+        ))),
+        Err(e) => oauth_error_response(&e, &headers, &st.base_url),
+    }
+}
+
+pub async fn keys_v2_get(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    keys(&st, &tenant, &headers, Version::V2)
+}
+
+pub async fn keys_v1_get(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    keys(&st, &tenant, &headers, Version::V1)
+}
+
+/// The published keys; each names the issuer it signs for (the `{tenantid}` template on aliases).
+fn keys(st: &AppState, tenant: &str, headers: &HeaderMap, version: Version) -> Response {
+    let (t, alias) = match scope_of(st, tenant, version) {
+        Ok(s) => s,
+        Err(e) => return oauth_error_response(&e, headers, &st.base_url),
+    };
+    let tid = if alias { "{tenantid}" } else { t.as_str() };
+    let issuer = match version {
+        Version::V2 => v2_issuer(&st.base_url, tid),
+        Version::V1 => v1_issuer(&st.base_url, tid),
+    };
+    let snap = st.directory.last_known();
+    let keys = snap
+        .keys
+        .published
+        .iter()
+        .map(|k| k.public_jwk(Some(issuer.clone())))
+        .collect();
+    public(Json(JwkSet { keys }))
+}

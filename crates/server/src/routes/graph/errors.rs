@@ -1,0 +1,149 @@
+//! The one mapping from management failures to Graph's error envelope and status.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::admin::AdminError;
+use gatehouse_proto::graph::{GraphErrorBody, GraphErrorDetail, GraphInnerError};
+use gatehouse_validate::ValidationError;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Why a `/v1.0` request failed.
+#[derive(Debug)]
+pub enum GraphFailure {
+    Auth(ValidationError),
+    Admin(AdminError),
+    /// The URL names nothing Gatehouse serves.
+    NoSuchSegment(String),
+    MethodNotAllowed,
+    /// The body or query could not be read.
+    BadInput(String),
+}
+
+impl From<AdminError> for GraphFailure {
+    fn from(e: AdminError) -> Self {
+        Self::Admin(e)
+    }
+}
+
+impl GraphFailure {
+    fn status_code_message(&self) -> (StatusCode, &'static str, String) {
+        match self {
+            Self::Auth(e) if e.status() == 403 => (
+                StatusCode::FORBIDDEN,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.".into(),
+            ),
+            Self::Auth(ValidationError::Missing) => (
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                "Access token is empty.".into(),
+            ),
+            Self::Auth(e) => (
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                format!("Access token validation failure: {e}."),
+            ),
+            Self::Admin(AdminError::Denied) => (
+                StatusCode::FORBIDDEN,
+                "Authorization_RequestDenied",
+                AdminError::Denied.to_string(),
+            ),
+            Self::Admin(AdminError::NotFound(m)) => {
+                (StatusCode::NOT_FOUND, "Request_ResourceNotFound", m.clone())
+            }
+            Self::Admin(AdminError::BadRequest(m)) => {
+                (StatusCode::BAD_REQUEST, "Request_BadRequest", m.clone())
+            }
+            Self::Admin(AdminError::Conflict(m)) => (
+                StatusCode::BAD_REQUEST,
+                "Request_MultipleObjectsWithSameKeyValue",
+                m.clone(),
+            ),
+            Self::Admin(AdminError::Unavailable) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                AdminError::Unavailable.to_string(),
+            ),
+            Self::NoSuchSegment(s) => (
+                StatusCode::BAD_REQUEST,
+                "Request_BadRequest",
+                format!("Resource not found for the segment '{s}'."),
+            ),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Request_BadRequest",
+                "The method is not allowed on this resource.".into(),
+            ),
+            Self::BadInput(m) => (StatusCode::BAD_REQUEST, "Request_BadRequest", m.clone()),
+        }
+    }
+
+    pub fn into_response(self, headers: &HeaderMap) -> Response {
+        let (status, code, message) = self.status_code_message();
+        let client_request_id = headers
+            .get("client-request-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| Uuid::parse_str(v).ok())
+            .unwrap_or_else(Uuid::new_v4);
+        let body = GraphErrorBody {
+            error: GraphErrorDetail {
+                code,
+                message,
+                inner_error: GraphInnerError {
+                    date: gatehouse_proto::timefmt::graph_datetime(OffsetDateTime::now_utc()),
+                    request_id: Uuid::new_v4().to_string(),
+                    client_request_id: client_request_id.to_string(),
+                },
+            },
+        };
+        let mut resp = (status, axum::Json(body)).into_response();
+        if let Self::Auth(e) = &self {
+            if status == StatusCode::UNAUTHORIZED {
+                if let Ok(v) = HeaderValue::from_str(&gatehouse_validate::extract::www_authenticate(e)) {
+                    resp.headers_mut().insert("www-authenticate", v);
+                }
+            }
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut()
+                .insert("retry-after", HeaderValue::from_static("1"));
+        }
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_failures_are_401_or_403_and_admin_failures_map_by_kind() {
+        let s = |f: GraphFailure| f.status_code_message().0;
+        assert_eq!(
+            s(GraphFailure::Auth(ValidationError::Expired)),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            s(GraphFailure::Auth(ValidationError::Forbidden)),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(s(GraphFailure::Admin(AdminError::Denied)), StatusCode::FORBIDDEN);
+        assert_eq!(
+            s(GraphFailure::Admin(AdminError::NotFound("x".into()))),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            s(GraphFailure::Admin(AdminError::BadRequest("x".into()))),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            s(GraphFailure::Admin(AdminError::Conflict("x".into()))),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            s(GraphFailure::Admin(AdminError::Unavailable)),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}

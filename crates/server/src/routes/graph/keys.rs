@@ -1,0 +1,22 @@
+//! The Graph API verifies tokens with this node's published keys, read from the directory snapshot, so a
+//! rotation the watcher has seen is seen here too.
+
+use std::sync::Arc;
+
+use gatehouse_core::Directory;
+use gatehouse_validate::{KeyFuture, KeySource};
+
+pub struct DirectoryKeys(pub Arc<Directory>);
+
+impl KeySource for DirectoryKeys {
+    fn key<'a>(&'a self, kid: &'a str) -> KeyFuture<'a> {
+        let snap = self.0.last_known();
+        let found = snap
+            .keys
+            .published
+            .iter()
+            .find(|k| k.kid() == kid)
+            .map(|k| k.public_jwk(None));
+        Box::pin(async move { Ok(found) })
+    }
+}

@@ -1,0 +1,39 @@
+//! The HTTP surface: protocol endpoints under `/{tenant}/…`, the Graph API under `/v1.0`, health.
+
+pub mod discovery;
+pub mod graph;
+pub mod health;
+pub mod oauth_error;
+pub mod token;
+
+use axum::http::{HeaderName, HeaderValue, Request};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+use crate::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health/live", get(health::live_get))
+        .route("/health/ready", get(health::ready_get))
+        .route("/error", get(health::error_page_get))
+        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(discovery::v2_get))
+        .route("/{tenant}/.well-known/openid-configuration", get(discovery::v1_get))
+        .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys_v2_get))
+        .route("/{tenant}/discovery/keys", get(discovery::keys_v1_get))
+        .route("/{tenant}/oauth2/v2.0/token", post(token::token_v2_post))
+        .route("/{tenant}/oauth2/token", post(token::token_v1_post))
+        .route("/v1.0/{*path}", graph::routes())
+        .with_state(state)
+        .layer(
+            // Logs method and path only: query strings and bodies may carry secrets.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        ))
+}

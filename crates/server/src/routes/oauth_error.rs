@@ -1,0 +1,113 @@
+//! The one mapping from core's protocol errors to HTTP: Entra's JSON error body with its AADSTS code;
+//! `invalid_client` is 401, `temporarily_unavailable` 503 with Retry-After, everything else 400.
+//! Internal detail goes to the log, never to the client.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::CoreError;
+use gatehouse_proto::error::{OAuthError, OAuthErrorBody};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub fn status_of(e: &CoreError) -> StatusCode {
+    match e.oauth_error() {
+        OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
+        OAuthError::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        OAuthError::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// The correlation id Entra echoes: the client's `client-request-id` when it is a GUID.
+pub fn correlation_id(headers: &HeaderMap) -> Uuid {
+    headers
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v).ok())
+        .unwrap_or_else(Uuid::new_v4)
+}
+
+pub fn oauth_error_response(e: &CoreError, headers: &HeaderMap, base_url: &str) -> Response {
+    let status = status_of(e);
+    let trace_id = Uuid::new_v4();
+    let correlation = correlation_id(headers);
+    if status.is_server_error() {
+        tracing::warn!(code = e.aadsts(), %trace_id, "protocol request failed on the server side");
+    } else {
+        tracing::info!(code = e.aadsts(), error = e.oauth_error().as_str(), %trace_id, "protocol request refused");
+    }
+    let body = OAuthErrorBody::new(
+        e.oauth_error(),
+        e.aadsts(),
+        &e.message(),
+        correlation,
+        trace_id,
+        OffsetDateTime::now_utc(),
+        base_url,
+    );
+    let mut resp = (status, axum::Json(body)).into_response();
+    let h = resp.headers_mut();
+    h.insert("cache-control", HeaderValue::from_static("no-store, no-cache"));
+    h.insert("pragma", HeaderValue::from_static("no-cache"));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        h.insert("retry-after", HeaderValue::from_static("1"));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every error maps to a status; only availability and internal failures are 5xx.
+    #[test]
+    fn protocol_errors_are_4xx_except_availability() {
+        let all = [
+            CoreError::MalformedTenant { tenant: "x".into() },
+            CoreError::TenantNotFound { tenant: "x".into() },
+            CoreError::TenantMetadataNotFound { tenant: "x".into() },
+            CoreError::NoTenantForClientCredentials,
+            CoreError::MissingParameter { name: "scope" },
+            CoreError::Malformed { detail: "x" },
+            CoreError::UnsupportedGrantType {
+                grant_type: "x".into(),
+            },
+            CoreError::ClientNotFound {
+                client_id: "x".into(),
+                tenant: "t".into(),
+            },
+            CoreError::ClientDisabled {
+                client_id: "x".into(),
+            },
+            CoreError::MissingClientCredential,
+            CoreError::InvalidClientSecret {
+                client_id: "x".into(),
+            },
+            CoreError::ExpiredClientSecret {
+                client_id: "x".into(),
+            },
+            CoreError::ScopeMissing,
+            CoreError::ScopeNotDefault { scope: "x".into() },
+            CoreError::ScopeSeveralResources,
+            CoreError::ResourceParameterOnV2,
+            CoreError::ResourceNotFound {
+                resource: "x".into(),
+                tenant: "t".into(),
+            },
+            CoreError::AssignmentRequired {
+                client_id: "x".into(),
+                resource: "r".into(),
+            },
+        ];
+        for e in &all {
+            let s = status_of(e);
+            assert!(s.is_client_error(), "{e:?} → {s}");
+            let expect_401 = e.oauth_error() == OAuthError::InvalidClient;
+            assert_eq!(s == StatusCode::UNAUTHORIZED, expect_401, "{e:?}");
+        }
+        assert_eq!(
+            status_of(&CoreError::Unavailable),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}

@@ -1,0 +1,181 @@
+//! `POST /{tenant}/oauth2/v2.0/token` and the v1 `POST /{tenant}/oauth2/token` (entra-protocol.md §2,
+//! §1.12). Reads the form (bounded, one value per parameter), the HTTP Basic header, and hands the
+//! request to the grant in core; answers in Entra's JSON either way.
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use gatehouse_core::flows::client_auth::PresentedClient;
+use gatehouse_core::flows::client_credentials::{self, ClientCredentialsRequest};
+use gatehouse_core::flows::{Endpoint, Grant};
+use gatehouse_core::CoreError;
+use gatehouse_proto::tenant::TenantSegment;
+use gatehouse_proto::token::{Secret, TokenForm, TokenResponseV1, TokenResponseV2};
+use time::OffsetDateTime;
+
+use super::oauth_error::oauth_error_response;
+use crate::AppState;
+
+/// Largest token request body accepted (a client assertion with a certificate chain fits easily).
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub async fn token_v2_post(
+    st: State<AppState>,
+    tenant: Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    token(st, tenant, headers, body, Endpoint::V2).await
+}
+
+pub async fn token_v1_post(
+    st: State<AppState>,
+    tenant: Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    token(st, tenant, headers, body, Endpoint::V1).await
+}
+
+async fn token(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+    endpoint: Endpoint,
+) -> Response {
+    match issue(&st, &tenant, &headers, body, endpoint).await {
+        Ok(resp) => resp,
+        Err(e) => oauth_error_response(&e, &headers, &st.base_url),
+    }
+}
+
+async fn issue(
+    st: &AppState,
+    tenant_raw: &str,
+    headers: &HeaderMap,
+    body: Body,
+    endpoint: Endpoint,
+) -> Result<Response, CoreError> {
+    let tenant = TenantSegment::parse(tenant_raw).map_err(|m| CoreError::MalformedTenant { tenant: m.0 })?;
+    let form = read_form(headers, body).await?;
+    let basic = basic_credentials(headers)?;
+    let client =
+        PresentedClient::from_request(form.client_id.as_deref(), form.client_secret.as_ref(), basic)?;
+    let now = OffsetDateTime::now_utc();
+    match Grant::parse(form.grant_type.as_deref())? {
+        Grant::ClientCredentials => {
+            let snap = st.directory.current()?;
+            let req = ClientCredentialsRequest {
+                endpoint,
+                tenant: &tenant,
+                tenant_raw,
+                client,
+                scope: form.scope.as_deref(),
+                resource: form.resource.as_deref(),
+            };
+            let out = client_credentials::issue(&snap, &req, &st.base_url, now)?;
+            let t = out.token;
+            Ok(match endpoint {
+                Endpoint::V2 => no_store(Json(TokenResponseV2 {
+                    token_type: "Bearer",
+                    expires_in: t.expires_in,
+                    ext_expires_in: t.expires_in,
+                    access_token: t.access_token,
+                })),
+                Endpoint::V1 => no_store(Json(TokenResponseV1 {
+                    token_type: "Bearer",
+                    expires_in: t.expires_in.to_string(),
+                    ext_expires_in: t.expires_in.to_string(),
+                    expires_on: t.expires_on.to_string(),
+                    not_before: t.not_before.to_string(),
+                    resource: out.resource,
+                    access_token: t.access_token,
+                })),
+            })
+        }
+    }
+}
+
+/// The form body: `application/x-www-form-urlencoded` (any charset parameter), at most [`MAX_BODY`].
+async fn read_form(headers: &HeaderMap, body: Body) -> Result<TokenForm, CoreError> {
+    let ctype = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ctype.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(CoreError::Malformed {
+            detail: "the body must be application/x-www-form-urlencoded",
+        });
+    }
+    let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| CoreError::Malformed {
+        detail: "the body is too large",
+    })?;
+    let pairs = url::form_urlencoded::parse(&bytes).into_owned().collect();
+    TokenForm::from_pairs(pairs).map_err(|_| CoreError::Malformed {
+        detail: "a parameter was sent more than once",
+    })
+}
+
+/// `Authorization: Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1), if present.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, Secret)>, CoreError> {
+    let Some(value) = headers.get("authorization") else {
+        return Ok(None);
+    };
+    let bad = || CoreError::Malformed {
+        detail: "the Authorization header is not valid Basic credentials",
+    };
+    let value = value.to_str().map_err(|_| bad())?;
+    let (scheme, rest) = value.split_once(' ').ok_or_else(bad)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(bad());
+    }
+    let decoded = STANDARD.decode(rest.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    let (id, secret) = (
+        form_unescape(id).ok_or_else(bad)?,
+        form_unescape(secret).ok_or_else(bad)?,
+    );
+    Ok(Some((id, Secret::new(secret))))
+}
+
+/// application/x-www-form-urlencoded decoding of one value: `+` is a space, then percent-escapes.
+fn form_unescape(s: &str) -> Option<String> {
+    let spaced = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
+}
+
+/// Token responses must not be cached (RFC 6749 §5.1).
+fn no_store(body: impl IntoResponse) -> Response {
+    let mut resp = (StatusCode::OK, body).into_response();
+    let h = resp.headers_mut();
+    h.insert("cache-control", HeaderValue::from_static("no-store, no-cache"));
+    h.insert("pragma", HeaderValue::from_static("no-cache"));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_url_decoded() {
+        let mut h = HeaderMap::new();
+        let raw = STANDARD.encode("app%2Dclient%2Did:s3%2Bcret%3A%26+x");
+        h.insert("authorization", format!("Basic {raw}").parse().unwrap());
+        let (id, secret) = basic_credentials(&h).unwrap().unwrap();
+        assert_eq!(id, "app-client-id");
+        assert_eq!(secret.expose(), "s3+cret:& x");
+        h.insert("authorization", "Bearer x".parse().unwrap());
+        assert!(basic_credentials(&h).is_err());
+    }
+}

@@ -1,0 +1,190 @@
+//! Starting a node: open the store, bootstrap it if empty, load the directory, start the watcher, bind,
+//! and serve over HTTPS (or plain HTTP behind a proxy) until told to drain.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_core::admin::bootstrap::{bootstrap_if_empty, BootstrapOutput};
+use gatehouse_core::keys::add_signing_key;
+use gatehouse_core::store::Store;
+use gatehouse_core::Directory;
+use gatehouse_proto::{GRAPH_APP_ID, GRAPH_RESOURCE};
+use gatehouse_validate::{IssuerPolicy, Validator};
+use time::OffsetDateTime;
+
+use crate::routes::graph::keys::DirectoryKeys;
+use crate::settings::{load_kek, Settings, TlsMode};
+use crate::{routes, watcher, AppState};
+
+/// How long in-flight requests may take to finish after SIGTERM.
+pub const DRAIN: Duration = Duration::from_secs(20);
+
+/// A started node.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    /// Set when this start bootstrapped an empty store.
+    pub bootstrap: Option<BootstrapOutput>,
+    pub state: AppState,
+    handle: axum_server::Handle<SocketAddr>,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    watcher: tokio::task::JoinHandle<()>,
+}
+
+/// Opens the store and bootstraps it if it holds no tenant.
+pub async fn open_store(settings: &Settings) -> Result<(Arc<dyn Store>, Option<BootstrapOutput>), String> {
+    let kek = load_kek(&settings.data_dir)?;
+    let store: Arc<dyn Store> = Arc::from(
+        gatehouse_store::open(&settings.database_url())
+            .await
+            .map_err(|e| format!("store: {e}"))?,
+    );
+    let out = bootstrap_if_empty(store.as_ref(), &settings.domain, &kek, OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| format!("bootstrap: {e}"))?;
+    Ok((store, out))
+}
+
+pub async fn start(settings: Settings) -> Result<RunningServer, String> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let kek = load_kek(&settings.data_dir)?;
+    let (store, bootstrap) = open_store(&settings).await?;
+    let directory = Arc::new(
+        Directory::load(store.as_ref(), kek.clone())
+            .await
+            .map_err(|e| format!("directory: {e}"))?,
+    );
+    if directory.last_known().keys.signing_key().is_none() {
+        add_signing_key(store.as_ref(), &kek, OffsetDateTime::now_utc())
+            .await
+            .map_err(|e| format!("signing key: {e}"))?;
+        directory
+            .reload(store.as_ref())
+            .await
+            .map_err(|e| format!("directory: {e}"))?;
+    }
+
+    let listener =
+        TcpListener::bind(settings.listen).map_err(|e| format!("bind {}: {e}", settings.listen))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let base_url = settings.base_url(addr);
+
+    let graph_validator = Validator::with_policy(
+        IssuerPolicy::Template {
+            templates: vec![
+                format!("{base_url}/{{tenantid}}/"),
+                format!("{base_url}/{{tenantid}}/v2.0"),
+            ],
+            tenants: None,
+        },
+        vec![
+            GRAPH_APP_ID.into(),
+            GRAPH_RESOURCE.into(),
+            format!("{GRAPH_RESOURCE}/"),
+        ],
+        Arc::new(DirectoryKeys(Arc::clone(&directory))),
+    );
+    let state = AppState {
+        store: Arc::clone(&store),
+        directory: Arc::clone(&directory),
+        base_url: base_url.clone().into(),
+        graph_validator: Arc::new(graph_validator),
+        accepting: Arc::new(AtomicBool::new(true)),
+    };
+    let watcher = watcher::spawn(Arc::clone(&store), Arc::clone(&directory));
+    let app = routes::router(state.clone()).into_make_service();
+    let handle = axum_server::Handle::new();
+    let serving = match &settings.tls {
+        TlsMode::Insecure => {
+            let server = axum_server::from_tcp(listener)
+                .map_err(|e| e.to_string())?
+                .handle(handle.clone());
+            tokio::spawn(server.serve(app))
+        }
+        mode => {
+            let config = rustls_config(&settings, mode, &base_url).await?;
+            let server = axum_server::tls_rustls::from_tcp_rustls(listener, config)
+                .map_err(|e| e.to_string())?
+                .handle(handle.clone());
+            tokio::spawn(server.serve(app))
+        }
+    };
+    tracing::info!(%addr, %base_url, "listening");
+    Ok(RunningServer {
+        addr,
+        base_url,
+        bootstrap,
+        state,
+        handle,
+        serving,
+        watcher,
+    })
+}
+
+async fn rustls_config(
+    settings: &Settings,
+    mode: &TlsMode,
+    base_url: &str,
+) -> Result<axum_server::tls_rustls::RustlsConfig, String> {
+    use axum_server::tls_rustls::RustlsConfig;
+    match mode {
+        TlsMode::Files { cert, key } => RustlsConfig::from_pem_chain_file(cert, key)
+            .await
+            .map_err(|e| format!("TLS files: {e}")),
+        _ => {
+            let host = url::Url::parse(base_url)
+                .ok()
+                .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_string()));
+            let c = crate::tls::local_ca_certificate(
+                &settings.data_dir,
+                host.as_deref(),
+                OffsetDateTime::now_utc(),
+            )?;
+            RustlsConfig::from_pem(c.cert_pem, c.key_pem)
+                .await
+                .map_err(|e| format!("TLS: {e}"))
+        }
+    }
+}
+
+impl RunningServer {
+    /// Stops taking work (readiness turns 503), lets in-flight requests finish, then stops.
+    pub async fn shutdown(self) {
+        self.state.accepting.store(false, Ordering::Release);
+        self.handle.graceful_shutdown(Some(DRAIN));
+        let _ = self.serving.await;
+        self.watcher.abort();
+        self.state.store.close().await;
+    }
+
+    /// Runs until the serving task ends (it ends after [`RunningServer::shutdown`] is requested).
+    pub async fn wait_for_signal_then_drain(self) {
+        shutdown_signal().await;
+        tracing::info!("draining");
+        self.shutdown().await;
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,108 @@
+//! Where the server keeps its data and how it is reached: data folder, database URL, key-encryption
+//! key, listen address, public URL, TLS. Read from flags and `GATEHOUSE_*` variables by the CLI.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use gatehouse_jose::kek::Kek;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Holds the SQLite file, the TLS material and the key-encryption key.
+    pub data_dir: PathBuf,
+    /// `postgres://…`; `None` means the SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+    pub listen: SocketAddr,
+    /// The URL clients use; `None` means `https://localhost:{port}` (or `http://` when insecure).
+    pub public_url: Option<String>,
+    pub tls: TlsMode,
+    /// Domain of the first tenant, when the store is empty.
+    pub domain: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum TlsMode {
+    /// A local CA in `data_dir/tls`, made on first start.
+    LocalCa,
+    /// The operator's certificate chain and key (PEM files).
+    Files { cert: PathBuf, key: PathBuf },
+    /// Plain HTTP, for use behind a TLS-terminating proxy.
+    Insecure,
+}
+
+impl Settings {
+    /// The per-user data folder (`~/.local/share/gatehouse` on Linux).
+    pub fn default_data_dir() -> PathBuf {
+        directories::ProjectDirs::from("", "", "gatehouse")
+            .map(|d| d.data_dir().to_path_buf())
+            .unwrap_or_else(|| PathBuf::from(".gatehouse"))
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("gatehouse.db").display()))
+    }
+
+    /// The public base URL without a trailing slash, given the port actually bound.
+    pub fn base_url(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => {
+                let scheme = if matches!(self.tls, TlsMode::Insecure) {
+                    "http"
+                } else {
+                    "https"
+                };
+                format!("{scheme}://localhost:{}", bound.port())
+            }
+        }
+    }
+}
+
+/// The key-encryption key: `GATEHOUSE_KEY_ENCRYPTION_KEY` (base64 of 32 bytes) if set, else the file
+/// `data_dir/kek`, generated with mode 0600 on first use.
+pub fn load_kek(data_dir: &Path) -> Result<Kek, String> {
+    if let Ok(v) = std::env::var("GATEHOUSE_KEY_ENCRYPTION_KEY") {
+        let bytes = STANDARD
+            .decode(v.trim())
+            .map_err(|_| "GATEHOUSE_KEY_ENCRYPTION_KEY is not base64".to_string())?;
+        return Kek::from_bytes(&bytes).map_err(|e| format!("GATEHOUSE_KEY_ENCRYPTION_KEY: {e}"));
+    }
+    let path = data_dir.join("kek");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let bytes = STANDARD
+                .decode(text.trim())
+                .map_err(|_| format!("{} is not base64", path.display()))?;
+            Kek::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let kek = Kek::generate();
+            write_private(&path, STANDARD.encode(kek.as_bytes()).as_bytes())?;
+            Ok(kek)
+        }
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Writes a file readable by its owner only (created with mode 0600, never widened).
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.sync_all().map_err(|e| format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,33 @@
+//! What every handler shares: the store, this node's directory snapshot, the public URL, readiness.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use gatehouse_core::store::Store;
+use gatehouse_core::Directory;
+use gatehouse_validate::Validator;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub directory: Arc<Directory>,
+    /// Public base URL, no trailing slash: the host of every issuer and endpoint.
+    pub base_url: Arc<str>,
+    /// Validates bearer tokens at `/v1.0`.
+    pub graph_validator: Arc<Validator>,
+    /// Cleared when shutdown begins, so load balancers stop sending work.
+    pub accepting: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn is_accepting(&self) -> bool {
+        self.accepting.load(Ordering::Acquire)
+    }
+
+    /// Re-reads the directory after this node's own write, so the next request sees it.
+    pub async fn refresh(&self) {
+        if let Err(e) = self.directory.reload(self.store.as_ref()).await {
+            tracing::warn!(error = %e, "directory reload after a write failed; the watcher will retry");
+        }
+    }
+}

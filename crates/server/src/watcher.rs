@@ -1,0 +1,37 @@
+//! Keeps this node's directory in step with the store: checks the revision every 250 ms and reloads
+//! when another node or an offline command changed something, so changes are in force everywhere within
+//! a second. While the store does not answer, the snapshot goes stale and decisions fail closed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_core::store::Store;
+use gatehouse_core::Directory;
+
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+pub fn spawn(store: Arc<dyn Store>, directory: Arc<Directory>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut failing = false;
+        loop {
+            tokio::time::sleep(POLL_INTERVAL).await;
+            match directory.sync(store.as_ref()).await {
+                Ok(reloaded) => {
+                    if failing {
+                        tracing::info!("the store answers again");
+                    }
+                    if reloaded {
+                        tracing::debug!("directory reloaded");
+                    }
+                    failing = false;
+                }
+                Err(e) => {
+                    if !failing {
+                        tracing::error!(error = %e, "the store does not answer; failing closed until it does");
+                    }
+                    failing = true;
+                }
+            }
+        }
+    })
+}
