@@ -11,6 +11,7 @@ mod codec;
 mod postgres;
 mod sql;
 mod sqlite;
+pub mod testing;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -12,6 +12,7 @@ use gatehouse_core::model::{ApplicationRecord, Assignment, ServicePrincipalRecor
 use gatehouse_core::store::{Store, StoreError, TenantStore};
 use gatehouse_jose::kek::Kek;
 use gatehouse_proto::graph::AddPasswordInput;
+use gatehouse_store::testing::PgDatabase;
 use gatehouse_store::{PostgresStore, SqliteStore};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -178,47 +179,6 @@ async fn sqlite_store_conforms() {
     a.shutdown().await;
     b.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
-}
-
-/// A fresh, uniquely named database on the test server; dropped at the end.
-pub struct PgDatabase {
-    admin_url: String,
-    pub name: String,
-    pub url: String,
-}
-
-impl PgDatabase {
-    pub async fn create() -> Self {
-        use sqlx::Connection;
-        let admin_url = std::env::var("GATEHOUSE_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("gatehouse_test_{}", Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for this test: {e}"));
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or(admin_url.clone());
-        Self {
-            url: format!("{base}/{name}"),
-            admin_url,
-            name,
-        }
-    }
-
-    pub async fn drop_now(self) {
-        use sqlx::Connection;
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                .execute(&mut conn)
-                .await;
-        }
-    }
 }
 
 #[tokio::test]

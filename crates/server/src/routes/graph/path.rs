@@ -23,8 +23,7 @@ pub fn parse(path: &str) -> Option<Target> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (set, alt) = split_key(segs.first()?)?;
     let key = match (alt, segs.get(1)) {
-        (Some(app_id), None) => Some(AppKey::AppId(app_id)),
-        (Some(_), Some(_)) => return None,
+        (Some(app_id), _) => Some(AppKey::AppId(app_id)),
         (None, Some(id)) => Some(AppKey::Id(Uuid::parse_str(id).ok()?)),
         (None, None) => None,
     };

@@ -1,0 +1,276 @@
+//! Starting servers and getting tokens, for the tests.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use gatehouse_core::admin::bootstrap::BootstrapOutput;
+use gatehouse_server::run::{start, RunningServer};
+use gatehouse_server::settings::{Settings, TlsMode};
+use gatehouse_store::testing::PgDatabase;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub server: Option<RunningServer>,
+    pub base: String,
+    pub boot: BootstrapOutput,
+    pub http: reqwest::Client,
+    pub data_dir: PathBuf,
+    pg: Option<PgDatabase>,
+}
+
+pub fn temp_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("gatehouse-test-{}", Uuid::new_v4()))
+}
+
+pub fn settings(data_dir: PathBuf, database_url: Option<String>, tls: TlsMode) -> Settings {
+    Settings {
+        data_dir,
+        database_url,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        public_url: None,
+        tls,
+        domain: "contoso.example".into(),
+    }
+}
+
+impl TestApp {
+    /// A server on plain HTTP over a new SQLite file.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(None, TlsMode::Insecure).await
+    }
+
+    /// A server on plain HTTP over a new PostgreSQL database.
+    pub async fn spawn_postgres() -> Self {
+        let db = PgDatabase::create().await;
+        let mut app = Self::spawn_with(Some(db.url.clone()), TlsMode::Insecure).await;
+        app.pg = Some(db);
+        app
+    }
+
+    pub async fn spawn_with(database_url: Option<String>, tls: TlsMode) -> Self {
+        let data_dir = temp_dir();
+        let https = !matches!(tls, TlsMode::Insecure);
+        let server = start(settings(data_dir.clone(), database_url, tls))
+            .await
+            .expect("server starts");
+        let boot = server.bootstrap.clone().expect("a new store is bootstrapped");
+        let mut http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        if https {
+            let ca = std::fs::read(data_dir.join("tls/ca.pem")).unwrap();
+            http = http.add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap());
+        }
+        Self {
+            base: server.base_url.clone(),
+            server: Some(server),
+            boot,
+            http: http.build().unwrap(),
+            data_dir,
+            pg: None,
+        }
+    }
+
+    /// A handle on a server this test did not start in-process (a `gatehouse serve` child process).
+    pub fn attach(base: String, boot: BootstrapOutput, data_dir: PathBuf) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            server: None,
+            base,
+            boot,
+            http,
+            data_dir,
+            pg: None,
+        }
+    }
+
+    pub fn tenant(&self) -> String {
+        self.boot.tenant_id.to_string()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POSTs a token request form to the v2 endpoint of `tenant`.
+    pub async fn token_form(&self, tenant: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.url(&format!("/{tenant}/oauth2/v2.0/token")))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A client-credentials token; panics unless the server issues one.
+    pub async fn token(&self, client_id: &str, secret: &str, scope: &str) -> String {
+        let r = self
+            .token_form(
+                &self.tenant(),
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client_id),
+                    ("client_secret", secret),
+                    ("scope", scope),
+                ],
+            )
+            .await;
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// A Graph token for the bootstrap management application.
+    pub async fn admin_token(&self) -> String {
+        self.token(
+            &self.boot.client_id.to_string(),
+            self.boot.client_secret.expose(),
+            "https://graph.microsoft.com/.default",
+        )
+        .await
+    }
+
+    pub async fn graph(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(&format!("/v1.0/{path}")))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(json!(text))
+            },
+        )
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await;
+        }
+        if let Some(db) = self.pg.take() {
+            db.drop_now().await;
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// A daemon application with a secret, and an API exposing `Reports.Read` / `Reports.Write` app roles.
+pub struct Journey {
+    pub api_app_id: String,
+    pub api_sp_id: String,
+    pub read_role: String,
+    pub daemon_app_object_id: String,
+    pub daemon_app_id: String,
+    pub daemon_sp_id: String,
+    pub secret: String,
+    pub secret_key_id: String,
+}
+
+impl Journey {
+    pub async fn create(app: &TestApp, token_version: Option<u8>) -> Self {
+        use reqwest::Method as M;
+        let read_role = Uuid::new_v4().to_string();
+        let (s, api) = app
+            .graph(
+                M::POST,
+                "applications",
+                &app.admin_token().await,
+                Some(json!({
+                    "displayName": "Reports API",
+                    "identifierUris": ["api://reports"],
+                    "api": {"requestedAccessTokenVersion": token_version},
+                    "appRoles": [
+                        {"allowedMemberTypes": ["Application"], "id": read_role, "value": "Reports.Read",
+                         "displayName": "Read reports", "description": "Read reports", "isEnabled": true},
+                        {"allowedMemberTypes": ["Application"], "id": Uuid::new_v4(), "value": "Reports.Write",
+                         "displayName": "Write reports", "description": "Write reports", "isEnabled": true}
+                    ]
+                })),
+            )
+            .await;
+        assert_eq!(s, 201, "{api}");
+        let admin = app.admin_token().await;
+        let api_app_id = api["appId"].as_str().unwrap().to_string();
+        let (s, api_sp) = app
+            .graph(
+                M::POST,
+                "servicePrincipals",
+                &admin,
+                Some(json!({"appId": api_app_id})),
+            )
+            .await;
+        assert_eq!(s, 201, "{api_sp}");
+        let (s, daemon) = app
+            .graph(
+                M::POST,
+                "applications",
+                &admin,
+                Some(json!({"displayName": "Nightly job"})),
+            )
+            .await;
+        assert_eq!(s, 201, "{daemon}");
+        let daemon_app_id = daemon["appId"].as_str().unwrap().to_string();
+        let (s, daemon_sp) = app
+            .graph(
+                M::POST,
+                "servicePrincipals",
+                &admin,
+                Some(json!({"appId": daemon_app_id})),
+            )
+            .await;
+        assert_eq!(s, 201, "{daemon_sp}");
+        let object_id = daemon["id"].as_str().unwrap().to_string();
+        let (s, pw) = app
+            .graph(
+                M::POST,
+                &format!("applications/{object_id}/addPassword"),
+                &admin,
+                Some(json!({"passwordCredential": {"displayName": "ci"}})),
+            )
+            .await;
+        assert_eq!(s, 200, "{pw}");
+        let j = Self {
+            api_app_id,
+            api_sp_id: api_sp["id"].as_str().unwrap().to_string(),
+            read_role,
+            daemon_app_object_id: object_id,
+            daemon_app_id,
+            daemon_sp_id: daemon_sp["id"].as_str().unwrap().to_string(),
+            secret: pw["secretText"].as_str().unwrap().to_string(),
+            secret_key_id: pw["keyId"].as_str().unwrap().to_string(),
+        };
+        let (s, a) = app
+            .graph(
+                M::POST,
+                &format!("servicePrincipals/{}/appRoleAssignedTo", j.api_sp_id),
+                &admin,
+                Some(json!({"principalId": j.daemon_sp_id, "resourceId": j.api_sp_id, "appRoleId": j.read_role})),
+            )
+            .await;
+        assert_eq!(s, 201, "{a}");
+        j
+    }
+}
+
+/// Decodes a JWT's claims without checking anything (for assertions on what the server issued).
+pub fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&gatehouse_jose::b64url_decode(payload).unwrap()).unwrap()
+}

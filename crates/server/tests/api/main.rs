@@ -1,0 +1,8 @@
+//! The integration tests: the real server, started on port 0 against a fresh store, driven over HTTP(S).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod graph;
+mod helpers;
+mod nodes;
+mod protocol;
+mod secrets_in_logs;

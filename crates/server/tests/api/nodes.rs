@@ -1,0 +1,162 @@
+//! Two `gatehouse serve` processes on one store: a change written through one node is in force on the
+//! other within one second (ARCHITECTURE.md "Scale-out"), on PostgreSQL and on one SQLite file.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use gatehouse_core::admin::bootstrap::BootstrapOutput;
+use gatehouse_proto::token::Secret;
+use gatehouse_store::testing::PgDatabase;
+use reqwest::Method as M;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::{temp_dir, Journey, TestApp};
+
+struct Node {
+    child: Child,
+    base: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `gatehouse serve` and waits until it is ready; returns the bootstrap output if it printed one.
+async fn start_node(data_dir: &Path, database_url: Option<&str>) -> (Node, Option<BootstrapOutput>) {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    cmd.args([
+        "serve",
+        "--insecure-http",
+        "--domain",
+        "contoso.example",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ])
+    .arg("--data-dir")
+    .arg(data_dir)
+    .env("GATEHOUSE_LOG", "warn")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .kill_on_drop(true);
+    if let Some(url) = database_url {
+        cmd.args(["--database-url", url]);
+    }
+    let mut child = cmd.spawn().expect("the gatehouse binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut text = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while let Ok(Ok(Some(line))) = tokio::time::timeout(
+        deadline.saturating_duration_since(Instant::now()),
+        lines.next_line(),
+    )
+    .await
+    {
+        let listening = line.starts_with("Gatehouse listening");
+        text.push_str(&line);
+        text.push('\n');
+        if listening {
+            break;
+        }
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let boot = text
+        .find('{')
+        .and_then(|a| text.rfind('}').map(|b| &text[a..=b]))
+        .map(|j| {
+            let v: Value = serde_json::from_str(j).unwrap();
+            BootstrapOutput {
+                tenant_id: v["tenantId"].as_str().unwrap().parse().unwrap(),
+                domain: v["domain"].as_str().unwrap().into(),
+                client_id: v["clientId"].as_str().unwrap().parse().unwrap(),
+                client_secret: Secret::new(v["clientSecret"].as_str().unwrap()),
+            }
+        });
+    assert!(text.contains("Gatehouse listening"), "node did not start: {text}");
+    (
+        Node {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        },
+        boot,
+    )
+}
+
+/// Creates the journey through node A, then removes the secret through A and times how long node B
+/// keeps accepting it.
+async fn change_on_one_node_is_in_force_on_the_other(database_url: Option<&str>) {
+    let dir = temp_dir();
+    let (mut a, boot) = start_node(&dir, database_url).await;
+    let (mut b, second_boot) = start_node(&dir, database_url).await;
+    let boot = boot.expect("the first node bootstraps");
+    assert!(second_boot.is_none(), "the second node finds the tenant");
+    let on_a = TestApp::attach(a.base.clone(), boot.clone(), dir.clone());
+    let on_b = TestApp::attach(b.base.clone(), boot, dir.clone());
+
+    let j = Journey::create(&on_a, Some(2)).await;
+    // Node B learns of the new application within a second.
+    let created = Instant::now();
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", j.daemon_app_id.as_str()),
+        ("client_secret", j.secret.as_str()),
+        ("scope", "api://reports/.default"),
+    ];
+    loop {
+        if on_b.token_form(&on_b.tenant(), &form).await.status() == 200 {
+            break;
+        }
+        assert!(
+            created.elapsed() < Duration::from_secs(1),
+            "node B did not see the new application within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let admin = on_a.admin_token().await;
+    let (s, _) = on_a
+        .graph(
+            M::POST,
+            &format!("applications/{}/removePassword", j.daemon_app_object_id),
+            &admin,
+            Some(json!({"keyId": j.secret_key_id})),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let removed = Instant::now();
+    loop {
+        let status = on_b.token_form(&on_b.tenant(), &form).await.status();
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            removed.elapsed() < Duration::from_secs(1),
+            "node B still accepted a removed secret after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = a.child.kill().await;
+    let _ = b.child.kill().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn two_processes_on_one_postgres_database() {
+    let db = PgDatabase::create().await;
+    change_on_one_node_is_in_force_on_the_other(Some(&db.url)).await;
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn two_processes_on_one_sqlite_file() {
+    change_on_one_node_is_in_force_on_the_other(None).await;
+}

@@ -1,0 +1,49 @@
+//! A throwaway PostgreSQL database for tests (this crate's conformance suite and the server's
+//! integration tests). Tests that use it fail, not skip, when no server answers.
+
+use uuid::Uuid;
+
+/// A fresh, uniquely named database on GATEHOUSE_TEST_DATABASE_URL (default: the local server).
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// Creates the database; panics with the reason when PostgreSQL cannot be reached.
+    pub async fn create() -> Self {
+        use sqlx::Connection;
+        let admin_url = std::env::var("GATEHOUSE_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("gatehouse_test_{}", Uuid::new_v4().simple());
+        let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
+            Ok(c) => c,
+            Err(e) => panic!("PostgreSQL at {admin_url} is required for this test: {e}"),
+        };
+        if let Err(e) = sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+        {
+            panic!("cannot create test database {name}: {e}");
+        }
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or(admin_url.clone());
+        Self {
+            url: format!("{base}/{name}"),
+            admin_url,
+            name,
+        }
+    }
+
+    pub async fn drop_now(self) {
+        use sqlx::Connection;
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                .execute(&mut conn)
+                .await;
+        }
+    }
+}
