@@ -167,6 +167,9 @@ async fn client_credentials_by_post_and_basic_and_on_v1() {
     app.stop().await;
 }
 
+/// (tenant segment, form, expected status, `error`, AADSTS code)
+type FailureCase<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str, u64);
+
 /// Every protocol failure answers Entra's JSON with its code and status, never a 5xx.
 #[tokio::test]
 async fn token_endpoint_failures_have_their_codes() {
@@ -176,7 +179,7 @@ async fn token_endpoint_failures_have_their_codes() {
     let s = app.boot.client_secret.expose().to_string();
     let graph = "https://graph.microsoft.com/.default";
     let cc = "client_credentials";
-    let cases: Vec<(&str, Vec<(&str, &str)>, u16, &str, u64)> = vec![
+    let cases: Vec<FailureCase> = vec![
         (
             t.as_str(),
             vec![
