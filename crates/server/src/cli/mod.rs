@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod az;
+mod session;
+
 use crate::settings::{Settings, TlsMode};
 
 #[derive(Debug, Parser)]
@@ -26,6 +29,35 @@ pub enum Command {
     Serve(ServeArgs),
     /// Bootstrap an empty store and print the first tenant and management credentials.
     Init(InitArgs),
+    /// Sign in to a Gatehouse server as a service principal (the token is cached in the config folder).
+    Login(LoginArgs),
+    /// Manage applications (az ad app).
+    #[command(subcommand)]
+    App(az::AppCommand),
+    /// Manage service principals (az ad sp).
+    #[command(subcommand)]
+    Sp(az::SpCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Sign in as an application (the only kind of login so far).
+    #[arg(long, required = true)]
+    pub service_principal: bool,
+    /// The application (client) id.
+    #[arg(short = 'u', long)]
+    pub username: String,
+    /// The client secret.
+    #[arg(short = 'p', long, env = "GATEHOUSE_CLIENT_SECRET", hide_env_values = true)]
+    pub password: String,
+    /// Tenant id or verified domain.
+    #[arg(long)]
+    pub tenant: String,
+    #[arg(long, env = "GATEHOUSE_SERVER", default_value = "https://localhost:8443")]
+    pub server: String,
+    /// A CA certificate to trust (default: the local CA of the default data folder, for localhost).
+    #[arg(long, env = "GATEHOUSE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +137,12 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Init(args) => init(args).await,
+        Command::Login(a) => {
+            let ca = session::default_ca(a.ca_file, &a.server);
+            print_json(session::login(&a.server, &a.tenant, &a.username, &a.password, ca).await)
+        }
+        Command::App(cmd) => print_json(az::app(cmd).await),
+        Command::Sp(cmd) => print_json(az::sp(cmd).await),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -113,6 +151,14 @@ pub async fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn print_json(r: Result<serde_json::Value, String>) -> Result<(), String> {
+    let v = r?;
+    if !v.is_null() {
+        println!("{}", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?);
+    }
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {

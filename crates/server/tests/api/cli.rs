@@ -1,0 +1,146 @@
+//! The az-style CLI against a running server: login, app create, credential reset, sp create,
+//! permission add, admin-consent, and then a token that carries the consented role.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::helpers::{claims, temp_dir, TestApp};
+
+async fn gatehouse(config: &Path, args: &[&str]) -> (bool, Value, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(args)
+        .env("GATEHOUSE_CONFIG_DIR", config)
+        .env("GATEHOUSE_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let v = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (out.status.success(), v, stderr)
+}
+
+#[tokio::test]
+async fn az_style_journey_ends_in_a_token_with_the_consented_role() {
+    let app = TestApp::spawn().await;
+    let config = temp_dir();
+    let id = app.boot.client_id.to_string();
+    let (ok, _, err) = gatehouse(
+        &config,
+        &[
+            "login",
+            "--service-principal",
+            "-u",
+            &id,
+            "-p",
+            app.boot.client_secret.expose(),
+            "--tenant",
+            &app.tenant(),
+            "--server",
+            &app.base,
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+
+    // An API with an app role, made through Graph (the CLI has no app-role command yet).
+    let role = uuid::Uuid::new_v4().to_string();
+    let admin = app.admin_token().await;
+    let (_, api) = app
+        .graph(reqwest::Method::POST, "applications", &admin, Some(json!({"displayName": "API", "identifierUris": ["api://cli-api"], "appRoles": [{"allowedMemberTypes": ["Application"], "id": role, "value": "Data.Read", "isEnabled": true}]})))
+        .await;
+    let api_app_id = api["appId"].as_str().unwrap().to_string();
+    let (ok, _, err) = gatehouse(&config, &["sp", "create", "--id", &api_app_id]).await;
+    assert!(ok, "{err}");
+
+    let (ok, created, err) = gatehouse(&config, &["app", "create", "--display-name", "cli daemon"]).await;
+    assert!(ok, "{err}");
+    let daemon = created["appId"].as_str().unwrap().to_string();
+    let (ok, cred, err) = gatehouse(&config, &["app", "credential", "reset", "--id", &daemon]).await;
+    assert!(ok, "{err}");
+    assert_eq!(cred["appId"], daemon.as_str());
+    assert_eq!(cred["tenant"], app.tenant());
+    let password = cred["password"].as_str().unwrap().to_string();
+    let (ok, _, err) = gatehouse(&config, &["sp", "create", "--id", &daemon]).await;
+    assert!(ok, "{err}");
+    let perm = format!("{role}=Role");
+    let (ok, _, err) = gatehouse(
+        &config,
+        &[
+            "app",
+            "permission",
+            "add",
+            "--id",
+            &daemon,
+            "--api",
+            &api_app_id,
+            "--api-permissions",
+            &perm,
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, granted, err) =
+        gatehouse(&config, &["app", "permission", "admin-consent", "--id", &daemon]).await;
+    assert!(ok, "{err}");
+    assert_eq!(granted.as_array().unwrap().len(), 1);
+
+    let token = app.token(&daemon, &password, "api://cli-api/.default").await;
+    assert_eq!(claims(&token)["roles"], json!(["Data.Read"]));
+
+    // A reset replaces the old secret.
+    let (ok, _, _) = gatehouse(&config, &["app", "credential", "reset", "--id", &daemon]).await;
+    assert!(ok);
+    let r = app
+        .token_form(
+            &app.tenant(),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &daemon),
+                ("client_secret", &password),
+                ("scope", "api://cli-api/.default"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+
+    let (ok, list, _) = gatehouse(&config, &["app", "list"]).await;
+    assert!(ok && list.as_array().unwrap().len() == 3);
+    let (ok, _, _) = gatehouse(&config, &["app", "delete", "--id", &daemon]).await;
+    assert!(ok);
+    let (ok, _, err) = gatehouse(&config, &["app", "show", "--id", &daemon]).await;
+    assert!(!ok);
+    assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    let _ = std::fs::remove_dir_all(config);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn login_with_a_wrong_secret_fails_in_one_line() {
+    let app = TestApp::spawn().await;
+    let config = temp_dir();
+    let (ok, _, err) = gatehouse(
+        &config,
+        &[
+            "login",
+            "--service-principal",
+            "-u",
+            &app.boot.client_id.to_string(),
+            "-p",
+            "wrong",
+            "--tenant",
+            &app.tenant(),
+            "--server",
+            &app.base,
+        ],
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("AADSTS7000215"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1);
+    let (ok, _, err) = gatehouse(&config, &["app", "list"]).await;
+    assert!(!ok && err.contains("not logged in"), "{err}");
+    app.stop().await;
+}
