@@ -38,6 +38,25 @@ impl PgDatabase {
         }
     }
 
+    /// Opens or closes the database to new connections and ends the current ones: an outage, as far as
+    /// a server using it can tell.
+    pub async fn set_reachable(&self, reachable: bool) {
+        use sqlx::Connection;
+        let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await else {
+            panic!("PostgreSQL at {} is required for this test", self.admin_url);
+        };
+        let allow = if reachable { "true" } else { "false" };
+        let _ = sqlx::query(&format!("ALTER DATABASE {} ALLOW_CONNECTIONS {allow}", self.name))
+            .execute(&mut conn)
+            .await;
+        if !reachable {
+            let _ = sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+                .bind(&self.name)
+                .execute(&mut conn)
+                .await;
+        }
+    }
+
     pub async fn drop_now(self) {
         use sqlx::Connection;
         if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await {

@@ -144,3 +144,31 @@ async fn login_with_a_wrong_secret_fails_in_one_line() {
     assert!(!ok && err.contains("not logged in"), "{err}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn init_prints_one_json_object_once_and_then_refuses() {
+    let config = temp_dir();
+    let data = temp_dir();
+    let dir = data.to_str().unwrap();
+    let (ok, out, err) = gatehouse(
+        &config,
+        &[
+            "init",
+            "--json",
+            "--data-dir",
+            dir,
+            "--domain",
+            "fabrikam.example",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out["domain"], "fabrikam.example");
+    for k in ["tenantId", "clientId", "clientSecret"] {
+        assert!(out[k].is_string(), "{k}");
+    }
+    assert_eq!(out.as_object().unwrap().len(), 4);
+    let (ok, _, err) = gatehouse(&config, &["init", "--json", "--data-dir", dir]).await;
+    assert!(!ok && err.contains("already holds a tenant"), "{err}");
+    let _ = std::fs::remove_dir_all(data);
+}

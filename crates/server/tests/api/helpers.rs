@@ -51,13 +51,17 @@ impl TestApp {
     pub async fn spawn_with(database_url: Option<String>, tls: TlsMode) -> Self {
         let data_dir = temp_dir();
         let https = !matches!(tls, TlsMode::Insecure);
-        let server = start(settings(data_dir.clone(), database_url, tls))
+        let server = start(settings(data_dir.clone(), database_url, tls.clone()))
             .await
             .expect("server starts");
         let boot = server.bootstrap.clone().expect("a new store is bootstrapped");
         let mut http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
         if https {
-            let ca = std::fs::read(data_dir.join("tls/ca.pem")).unwrap();
+            let ca = match &tls {
+                TlsMode::Files { cert, .. } => cert.with_file_name("ca.pem"),
+                _ => data_dir.join("tls/ca.pem"),
+            };
+            let ca = std::fs::read(ca).unwrap();
             http = http.add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap());
         }
         Self {
@@ -84,6 +88,10 @@ impl TestApp {
             data_dir,
             pg: None,
         }
+    }
+
+    pub fn postgres(&self) -> Option<&PgDatabase> {
+        self.pg.as_ref()
     }
 
     pub fn tenant(&self) -> String {

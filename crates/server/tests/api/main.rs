@@ -6,4 +6,5 @@ mod graph;
 mod helpers;
 mod nodes;
 mod protocol;
+mod resilience;
 mod secrets_in_logs;

@@ -160,3 +160,27 @@ async fn two_processes_on_one_postgres_database() {
 async fn two_processes_on_one_sqlite_file() {
     change_on_one_node_is_in_force_on_the_other(None).await;
 }
+
+#[tokio::test]
+async fn sigterm_drains_and_exits_cleanly() {
+    let dir = temp_dir();
+    let (mut node, _) = start_node(&dir, None).await;
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.get(format!("{}/health/ready", node.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let pid = node.child.id().unwrap().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(25), node.child.wait())
+        .await
+        .expect("exits within the drain time")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}

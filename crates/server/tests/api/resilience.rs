@@ -1,0 +1,148 @@
+//! Keys that change under a validator, a store that goes away and comes back, and operator TLS files.
+
+use std::time::{Duration, Instant};
+
+use gatehouse_server::settings::TlsMode;
+use gatehouse_validate::{RemoteKeys, ValidationError, Validator};
+use serde_json::Value;
+
+use crate::helpers::{temp_dir, Journey, TestApp};
+
+#[tokio::test]
+async fn remote_keys_refetch_on_an_unknown_kid_only_after_the_cool_down() {
+    let app = TestApp::spawn().await;
+    let j = Journey::create(&app, Some(2)).await;
+    let authority = format!("{}/{}/v2.0", app.base, app.tenant());
+    let eager = RemoteKeys::discover(&authority, None)
+        .await
+        .unwrap()
+        .cool_down(Duration::ZERO);
+    let lazy = RemoteKeys::discover(&authority, None).await.unwrap();
+    let issuer = eager.issuer().to_string();
+    let eager = Validator::new(issuer.clone(), vec![j.api_app_id.clone()], eager);
+    let lazy = Validator::new(issuer, vec![j.api_app_id.clone()], lazy);
+    let now = time::OffsetDateTime::now_utc();
+    let first = app
+        .token(&j.daemon_app_id, &j.secret, "api://reports/.default")
+        .await;
+    eager.validate(&first, now).await.unwrap();
+    lazy.validate(&first, now).await.unwrap();
+
+    // A new key signs from now on.
+    let state = &app.server.as_ref().unwrap().state;
+    let kek = gatehouse_server::settings::load_kek(&app.data_dir).unwrap();
+    gatehouse_core::keys::add_signing_key(state.store.as_ref(), &kek, now)
+        .await
+        .unwrap();
+    state.refresh().await;
+    let second = app
+        .token(&j.daemon_app_id, &j.secret, "api://reports/.default")
+        .await;
+    eager
+        .validate(&second, now)
+        .await
+        .expect("refetched on the unknown kid");
+    assert_eq!(
+        lazy.validate(&second, now).await.unwrap_err(),
+        ValidationError::UnknownKey,
+        "no refetch inside the cool-down"
+    );
+    lazy.validate(&first, now)
+        .await
+        .expect("the previous key is still published and cached");
+    app.stop().await;
+}
+
+async fn wait_for<F: std::future::Future<Output = bool>>(
+    limit: Duration,
+    mut check: impl FnMut() -> F,
+) -> Duration {
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < limit, "condition not reached within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    start.elapsed()
+}
+
+#[tokio::test]
+async fn a_store_outage_fails_closed_and_recovers_by_itself() {
+    let app = TestApp::spawn_postgres().await;
+    let j = Journey::create(&app, Some(2)).await;
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", j.daemon_app_id.as_str()),
+        ("client_secret", j.secret.as_str()),
+        ("scope", "api://reports/.default"),
+    ];
+    let admin = app.admin_token().await;
+    app.postgres().unwrap().set_reachable(false).await;
+
+    wait_for(Duration::from_secs(10), || async {
+        app.token_form(&app.tenant(), &form).await.status() == 503
+    })
+    .await;
+    let r = app.token_form(&app.tenant(), &form).await;
+    assert_eq!(r.headers()["retry-after"], "1");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert_eq!(
+        app.http
+            .get(app.url("/health/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
+    assert_eq!(
+        app.http
+            .get(app.url("/health/live"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let disco = app
+        .http
+        .get(app.url(&format!(
+            "/{}/v2.0/.well-known/openid-configuration",
+            app.tenant()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disco.status(), 200, "public material is served from memory");
+    let (s, _) = app
+        .graph(reqwest::Method::GET, "applications", &admin, None)
+        .await;
+    assert_eq!(s, 503);
+
+    app.postgres().unwrap().set_reachable(true).await;
+    wait_for(Duration::from_secs(15), || async {
+        app.token_form(&app.tenant(), &form).await.status() == 200
+    })
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn operator_certificate_files_are_served() {
+    let elsewhere = temp_dir();
+    let made = gatehouse_server::tls::local_ca_certificate(&elsewhere, None, time::OffsetDateTime::now_utc())
+        .unwrap();
+    let dir = made.ca_path.parent().unwrap().to_path_buf();
+    let tls = TlsMode::Files {
+        cert: dir.join("server.pem"),
+        key: dir.join("server-key.pem"),
+    };
+    let app = TestApp::spawn_with(None, tls).await;
+    assert!(
+        !app.data_dir.join("tls").exists(),
+        "no local CA is made when files are given"
+    );
+    app.admin_token().await;
+    app.stop().await;
+    let _ = std::fs::remove_dir_all(elsewhere);
+}
