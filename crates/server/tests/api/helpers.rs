@@ -102,6 +102,17 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The status of a GET to `path`.
+    pub async fn status(&self, path: &str) -> u16 {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// POSTs a token request form to the v2 endpoint of `tenant`.
     pub async fn token_form(&self, tenant: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.http

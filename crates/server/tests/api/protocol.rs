@@ -410,24 +410,8 @@ async fn client_request_id_is_echoed_as_correlation_id() {
 #[tokio::test]
 async fn health_endpoints_answer() {
     let app = TestApp::spawn().await;
-    assert_eq!(
-        app.http
-            .get(app.url("/health/live"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        app.http
-            .get(app.url("/health/ready"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.status("/health/live").await, 200);
+    assert_eq!(app.status("/health/ready").await, 200);
     app.stop().await;
 }
 

@@ -86,24 +86,8 @@ async fn a_store_outage_fails_closed_and_recovers_by_itself() {
     assert_eq!(r.headers()["retry-after"], "1");
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
-    assert_eq!(
-        app.http
-            .get(app.url("/health/ready"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        503
-    );
-    assert_eq!(
-        app.http
-            .get(app.url("/health/live"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.status("/health/ready").await, 503);
+    assert_eq!(app.status("/health/live").await, 200);
     let disco = app
         .http
         .get(app.url(&format!(
