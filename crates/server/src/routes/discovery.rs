@@ -56,30 +56,26 @@ fn public(resp: impl IntoResponse) -> Response {
 }
 
 pub async fn v2_get(State(st): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> Response {
-    match scope_of(&st, &tenant, Version::V2) {
-        Ok((t, true)) => public(Json(OpenIdConfigurationV2::new(
-            &st.base_url,
-            DiscoveryScope::Alias(&t),
-        ))),
-        Ok((t, false)) => public(Json(OpenIdConfigurationV2::new(
-            &st.base_url,
-            DiscoveryScope::Tenant(&t),
-        ))),
-        Err(e) => oauth_error_response(&e, &headers, &st.base_url),
-    }
+    document(&st, &tenant, &headers, Version::V2)
 }
 
 pub async fn v1_get(State(st): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> Response {
-    match scope_of(&st, &tenant, Version::V1) {
-        Ok((t, true)) => public(Json(OpenIdConfigurationV1::new(
-            &st.base_url,
-            DiscoveryScope::Alias(&t),
-        ))),
-        Ok((t, false)) => public(Json(OpenIdConfigurationV1::new(
-            &st.base_url,
-            DiscoveryScope::Tenant(&t),
-        ))),
-        Err(e) => oauth_error_response(&e, &headers, &st.base_url),
+    document(&st, &tenant, &headers, Version::V1)
+}
+
+fn document(st: &AppState, tenant: &str, headers: &HeaderMap, version: Version) -> Response {
+    let (t, alias) = match scope_of(st, tenant, version) {
+        Ok(s) => s,
+        Err(e) => return oauth_error_response(&e, headers, &st.base_url),
+    };
+    let scope = if alias {
+        DiscoveryScope::Alias(&t)
+    } else {
+        DiscoveryScope::Tenant(&t)
+    };
+    match version {
+        Version::V2 => public(Json(OpenIdConfigurationV2::new(&st.base_url, scope))),
+        Version::V1 => public(Json(OpenIdConfigurationV1::new(&st.base_url, scope))),
     }
 }
 

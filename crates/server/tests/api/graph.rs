@@ -148,17 +148,7 @@ async fn removed_and_expired_secrets_stop_working() {
         )
         .await;
     assert_eq!(s, 204);
-    let r = app
-        .token_form(
-            &app.tenant(),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &j.daemon_app_id),
-                ("client_secret", &j.secret),
-                ("scope", "api://reports/.default"),
-            ],
-        )
-        .await;
+    let r = app.token_form(&app.tenant(), &j.form()).await;
     assert_eq!(r.status(), 401);
 
     let past = json!({"passwordCredential": {"startDateTime": "2020-01-01T00:00:00Z", "endDateTime": "2021-01-01T00:00:00Z"}});
@@ -311,17 +301,7 @@ async fn applications_crud_validation_and_cascade() {
         )
         .await;
     assert!(assigned["value"].as_array().unwrap().is_empty());
-    let r = app
-        .token_form(
-            &app.tenant(),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &j.daemon_app_id),
-                ("client_secret", &j.secret),
-                ("scope", "api://reports/.default"),
-            ],
-        )
-        .await;
+    let r = app.token_form(&app.tenant(), &j.form()).await;
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error_codes"][0], 700016);
     let (s, e) = app.graph(M::GET, "users", &admin, None).await;

@@ -203,6 +203,16 @@ pub struct Journey {
 }
 
 impl Journey {
+    /// The daemon's client-credentials request for the API.
+    pub fn form(&self) -> [(&str, &str); 4] {
+        [
+            ("grant_type", "client_credentials"),
+            ("client_id", &self.daemon_app_id),
+            ("client_secret", &self.secret),
+            ("scope", "api://reports/.default"),
+        ]
+    }
+
     pub async fn create(app: &TestApp, token_version: Option<u8>) -> Self {
         use reqwest::Method as M;
         let read_role = Uuid::new_v4().to_string();

@@ -104,12 +104,7 @@ async fn change_on_one_node_is_in_force_on_the_other(database_url: Option<&str>)
     let j = Journey::create(&on_a, Some(2)).await;
     // Node B learns of the new application within a second.
     let created = Instant::now();
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", j.daemon_app_id.as_str()),
-        ("client_secret", j.secret.as_str()),
-        ("scope", "api://reports/.default"),
-    ];
+    let form = j.form();
     loop {
         if on_b.token_form(&on_b.tenant(), &form).await.status() == 200 {
             break;

@@ -69,12 +69,7 @@ async fn wait_for<F: std::future::Future<Output = bool>>(
 async fn a_store_outage_fails_closed_and_recovers_by_itself() {
     let app = TestApp::spawn_postgres().await;
     let j = Journey::create(&app, Some(2)).await;
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", j.daemon_app_id.as_str()),
-        ("client_secret", j.secret.as_str()),
-        ("scope", "api://reports/.default"),
-    ];
+    let form = j.form();
     let admin = app.admin_token().await;
     app.postgres().unwrap().set_reachable(false).await;
 
