@@ -174,8 +174,8 @@ impl Directory {
     pub async fn reload(&self, store: &dyn DirectoryReader) -> Result<(), StoreError> {
         let data = store.load_directory().await?;
         let previous = self.snapshot.load_full();
-        let (keys, unreadable) = KeyRing::build(&data.keys, &self.kek, &previous.keys);
-        for kid in unreadable {
+        let keys = KeyRing::build(&data.keys, &self.kek, &previous.keys);
+        for kid in &keys.unreadable {
             tracing::error!(
                 kid,
                 "a signing key cannot be unsealed with this node's key-encryption key"

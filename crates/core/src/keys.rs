@@ -19,12 +19,14 @@ const KEY_YEARS: i64 = 5;
 pub struct KeyRing {
     /// Every key published in JWKS, newest first.
     pub published: Vec<Arc<SigningKey>>,
+    /// Key ids in the store that this node cannot unseal (a different key-encryption key).
+    pub unreadable: Vec<String>,
 }
 
 impl KeyRing {
     /// Builds the ring from stored rows, reusing already-unsealed keys of `previous` by kid.
-    /// A row that cannot be unsealed (wrong key-encryption key) is skipped and reported.
-    pub fn build(rows: &[StoredKey], kek: &Kek, previous: &KeyRing) -> (Self, Vec<String>) {
+    /// A row that cannot be unsealed (wrong key-encryption key) is skipped and listed in `unreadable`.
+    pub fn build(rows: &[StoredKey], kek: &Kek, previous: &KeyRing) -> Self {
         let known: HashMap<&str, &Arc<SigningKey>> =
             previous.published.iter().map(|k| (k.kid(), k)).collect();
         let mut sorted: Vec<&StoredKey> = rows.iter().collect();
@@ -41,7 +43,10 @@ impl KeyRing {
                 None => unreadable.push(row.kid.clone()),
             }
         }
-        (Self { published }, unreadable)
+        Self {
+            published,
+            unreadable,
+        }
     }
 
     /// The key that signs now: the newest.
@@ -94,15 +99,15 @@ mod tests {
         let old = new_stored_key(&kek, now - time::Duration::HOUR).unwrap();
         let new = new_stored_key(&kek, now).unwrap();
         let foreign = new_stored_key(&Kek::generate(), now + time::Duration::HOUR).unwrap();
-        let (ring, bad) = KeyRing::build(
+        let ring = KeyRing::build(
             &[old.clone(), new.clone(), foreign.clone()],
             &kek,
             &KeyRing::default(),
         );
         assert_eq!(ring.signing_key().unwrap().kid(), new.kid);
         assert_eq!(ring.published.len(), 2);
-        assert_eq!(bad, vec![foreign.kid]);
-        let (again, _) = KeyRing::build(&[old, new], &kek, &ring);
+        assert_eq!(ring.unreadable, vec![foreign.kid]);
+        let again = KeyRing::build(&[old, new], &kek, &ring);
         assert!(
             Arc::ptr_eq(&again.published[0], &ring.published[0]),
             "unsealed keys are reused"

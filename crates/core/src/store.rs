@@ -48,6 +48,11 @@ pub trait ApplicationStore: Send + Sync {
         id: Uuid,
     ) -> Result<Option<ApplicationRecord>, StoreError>;
     async fn list_applications(&self, tenant_id: Uuid) -> Result<Vec<ApplicationRecord>, StoreError>;
+    async fn find_application_by_app_id(
+        &self,
+        tenant_id: Uuid,
+        app_id: Uuid,
+    ) -> Result<Option<ApplicationRecord>, StoreError>;
 }
 
 #[async_trait]
@@ -71,6 +76,11 @@ pub trait ServicePrincipalStore: Send + Sync {
         &self,
         tenant_id: Uuid,
     ) -> Result<Vec<ServicePrincipalRecord>, StoreError>;
+    async fn find_service_principal_by_app_id(
+        &self,
+        tenant_id: Uuid,
+        app_id: Uuid,
+    ) -> Result<Option<ServicePrincipalRecord>, StoreError>;
 }
 
 #[async_trait]

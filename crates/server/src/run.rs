@@ -10,6 +10,7 @@ use gatehouse_core::admin::bootstrap::{bootstrap_if_empty, BootstrapOutput};
 use gatehouse_core::keys::add_signing_key;
 use gatehouse_core::store::Store;
 use gatehouse_core::Directory;
+use gatehouse_jose::kek::Kek;
 use gatehouse_proto::{GRAPH_APP_ID, GRAPH_RESOURCE};
 use gatehouse_validate::{IssuerPolicy, Validator};
 use time::OffsetDateTime;
@@ -34,14 +35,16 @@ pub struct RunningServer {
 }
 
 /// Opens the store and bootstraps it if it holds no tenant.
-pub async fn open_store(settings: &Settings) -> Result<(Arc<dyn Store>, Option<BootstrapOutput>), String> {
-    let kek = load_kek(&settings.data_dir)?;
+pub async fn open_store(
+    settings: &Settings,
+    kek: &Kek,
+) -> Result<(Arc<dyn Store>, Option<BootstrapOutput>), String> {
     let store: Arc<dyn Store> = Arc::from(
         gatehouse_store::open(&settings.database_url())
             .await
             .map_err(|e| format!("store: {e}"))?,
     );
-    let out = bootstrap_if_empty(store.as_ref(), &settings.domain, &kek, OffsetDateTime::now_utc())
+    let out = bootstrap_if_empty(store.as_ref(), &settings.domain, kek, OffsetDateTime::now_utc())
         .await
         .map_err(|e| format!("bootstrap: {e}"))?;
     Ok((store, out))
@@ -50,13 +53,22 @@ pub async fn open_store(settings: &Settings) -> Result<(Arc<dyn Store>, Option<B
 pub async fn start(settings: Settings) -> Result<RunningServer, String> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let kek = load_kek(&settings.data_dir)?;
-    let (store, bootstrap) = open_store(&settings).await?;
+    let (store, bootstrap) = open_store(&settings, &kek).await?;
     let directory = Arc::new(
         Directory::load(store.as_ref(), kek.clone())
             .await
             .map_err(|e| format!("directory: {e}"))?,
     );
-    if directory.last_known().keys.signing_key().is_none() {
+    let keys = &directory.last_known().keys;
+    if keys.signing_key().is_none() && !keys.unreadable.is_empty() {
+        // Adding a key of our own would split the cluster into nodes signing with different keys.
+        return Err(
+            "this node's key-encryption key cannot unseal the store's signing keys: give every node \
+                    the same GATEHOUSE_KEY_ENCRYPTION_KEY (or the same data folder's kek file)"
+                .into(),
+        );
+    }
+    if keys.signing_key().is_none() {
         add_signing_key(store.as_ref(), &kek, OffsetDateTime::now_utc())
             .await
             .map_err(|e| format!("signing key: {e}"))?;

@@ -409,6 +409,21 @@ macro_rules! sql_store {
                 let mut conn = self.pool.acquire().await.map_err(map_err)?;
                 Self::applications_where(&mut *conn, Some(tenant_id)).await
             }
+
+            async fn find_application_by_app_id(
+                &self,
+                tenant_id: Uuid,
+                app_id: Uuid,
+            ) -> Result<Option<ApplicationRecord>, StoreError> {
+                let row = sqlx::query("SELECT doc FROM applications WHERE app_id = $1 AND tenant_id = $2")
+                    .bind(app_id.to_string())
+                    .bind(tenant_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                row.map(|r| Ok(ApplicationRecord { tenant_id, app: from_json(&r.try_get::<String, _>(0).map_err(map_err)?)? }))
+                    .transpose()
+            }
         }
 
         #[async_trait]
@@ -471,6 +486,21 @@ macro_rules! sql_store {
             async fn list_service_principals(&self, tenant_id: Uuid) -> Result<Vec<ServicePrincipalRecord>, StoreError> {
                 let mut conn = self.pool.acquire().await.map_err(map_err)?;
                 Self::service_principals_where(&mut *conn, Some(tenant_id)).await
+            }
+
+            async fn find_service_principal_by_app_id(
+                &self,
+                tenant_id: Uuid,
+                app_id: Uuid,
+            ) -> Result<Option<ServicePrincipalRecord>, StoreError> {
+                let row = sqlx::query("SELECT doc FROM service_principals WHERE app_id = $1 AND tenant_id = $2")
+                    .bind(app_id.to_string())
+                    .bind(tenant_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                row.map(|r| Ok(ServicePrincipalRecord { tenant_id, sp: from_json(&r.try_get::<String, _>(0).map_err(map_err)?)? }))
+                    .transpose()
             }
         }
 

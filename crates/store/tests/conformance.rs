@@ -81,6 +81,20 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         "tenant-scoped"
     );
     assert_eq!(store.list_applications(tenant).await.unwrap().len(), 2);
+    assert_eq!(
+        second
+            .find_application_by_app_id(tenant, app.app_id)
+            .await
+            .unwrap(),
+        Some(changed.clone())
+    );
+    assert_eq!(
+        second
+            .find_application_by_app_id(Uuid::new_v4(), app.app_id)
+            .await
+            .unwrap(),
+        None
+    );
 
     // Secrets: hashes only, delete takes effect.
     let (secret, cred) = new_password(app.id, AddPasswordInput::default(), t0).unwrap();
@@ -106,6 +120,13 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         sp: new_service_principal(&app, tenant),
     };
     store.insert_service_principal(&sp).await.unwrap();
+    assert_eq!(
+        second
+            .find_service_principal_by_app_id(tenant, app.app_id)
+            .await
+            .unwrap(),
+        Some(sp.clone())
+    );
     let dup = ServicePrincipalRecord {
         sp: gatehouse_proto::graph::ServicePrincipal {
             id: Uuid::new_v4(),

@@ -206,10 +206,8 @@ pub(crate) async fn find(
             .await?
             .ok_or_else(|| not_found("application", id)),
         AppKey::AppId(app_id) => store
-            .list_applications(tenant)
+            .find_application_by_app_id(tenant, app_id)
             .await?
-            .into_iter()
-            .find(|r| r.app.app_id == app_id)
             .ok_or_else(|| not_found("application", app_id)),
     }
 }

@@ -1,7 +1,9 @@
 //! Service principals (entra-protocol.md §5.2): an application's presence in a tenant. Their app roles
 //! and names follow the application when it is known, as Entra keeps them in sync.
 
-use gatehouse_proto::graph::{ServicePrincipal, ServicePrincipalInput};
+use std::collections::HashMap;
+
+use gatehouse_proto::graph::{Application, ServicePrincipal, ServicePrincipalInput};
 use uuid::Uuid;
 
 use super::applications::{self, AppKey};
@@ -76,19 +78,31 @@ pub async fn list(
     app_id: Option<Uuid>,
 ) -> Result<Vec<ServicePrincipal>, AdminError> {
     caller.require(Access::ReadApplications)?;
-    let mut out = Vec::new();
-    for rec in store.list_service_principals(caller.tenant_id).await? {
-        if app_id.is_none_or(|a| a == rec.sp.app_id) {
-            out.push(synced(store, caller.tenant_id, rec.sp).await?);
-        }
-    }
-    Ok(out)
+    let apps: HashMap<Uuid, Application> = store
+        .list_applications(caller.tenant_id)
+        .await?
+        .into_iter()
+        .map(|r| (r.app.app_id, r.app))
+        .collect();
+    Ok(store
+        .list_service_principals(caller.tenant_id)
+        .await?
+        .into_iter()
+        .filter(|rec| app_id.is_none_or(|a| a == rec.sp.app_id))
+        .map(|rec| {
+            let app = apps.get(&rec.sp.app_id);
+            synced(rec.sp, app, caller.tenant_id)
+        })
+        .collect())
 }
 
 pub async fn get(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<ServicePrincipal, AdminError> {
     caller.require(Access::ReadApplications)?;
     let rec = find(store, caller.tenant_id, key).await?;
-    synced(store, caller.tenant_id, rec.sp).await
+    let app = store
+        .find_application_by_app_id(caller.tenant_id, rec.sp.app_id)
+        .await?;
+    Ok(synced(rec.sp, app.as_ref().map(|a| &a.app), caller.tenant_id))
 }
 
 pub async fn delete(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<(), AdminError> {
@@ -115,26 +129,20 @@ pub(crate) async fn find(
             .await?
             .ok_or_else(|| not_found("servicePrincipal", id)),
         AppKey::AppId(app_id) => store
-            .list_service_principals(tenant)
+            .find_service_principal_by_app_id(tenant, app_id)
             .await?
-            .into_iter()
-            .find(|r| r.sp.app_id == app_id)
             .ok_or_else(|| not_found("servicePrincipal", app_id)),
     }
 }
 
-/// Refreshes the properties a service principal mirrors from its application.
-async fn synced(
-    store: &dyn Store,
-    tenant: Uuid,
-    mut sp: ServicePrincipal,
-) -> Result<ServicePrincipal, AdminError> {
-    if let Ok(app) = applications::find(store, tenant, AppKey::AppId(sp.app_id)).await {
-        let fresh = new_service_principal(&app.app, app.tenant_id);
+/// Refreshes the properties a service principal mirrors from its application, when it has one here.
+fn synced(mut sp: ServicePrincipal, app: Option<&Application>, tenant: Uuid) -> ServicePrincipal {
+    if let Some(app) = app {
+        let fresh = new_service_principal(app, tenant);
         sp.app_roles = fresh.app_roles;
         sp.oauth2_permission_scopes = fresh.oauth2_permission_scopes;
         sp.service_principal_names = fresh.service_principal_names;
         sp.app_display_name = fresh.app_display_name;
     }
-    Ok(sp)
+    sp
 }

@@ -162,7 +162,7 @@ mod tests {
     fn world() -> (Snapshot, BootstrapOutput) {
         let kek = Kek::generate();
         let (data, out) = first_tenant("contoso.example", &kek, NOW).unwrap();
-        let (keys, _) = KeyRing::build(&data.keys, &kek, &KeyRing::default());
+        let keys = KeyRing::build(&data.keys, &kek, &KeyRing::default());
         (Snapshot::build(data, keys), out)
     }
 

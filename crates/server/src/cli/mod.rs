@@ -187,7 +187,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 
 async fn init(args: InitArgs) -> Result<(), String> {
     let settings = args.store.settings();
-    let (store, out) = crate::run::open_store(&settings).await?;
+    let kek = crate::settings::load_kek(&settings.data_dir)?;
+    let (store, out) = crate::run::open_store(&settings, &kek).await?;
     store.close().await;
     let out = out.ok_or("the store already holds a tenant; init only bootstraps an empty store")?;
     if args.json {

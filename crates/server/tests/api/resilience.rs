@@ -125,3 +125,31 @@ async fn operator_certificate_files_are_served() {
     app.stop().await;
     let _ = std::fs::remove_dir_all(elsewhere);
 }
+
+#[tokio::test]
+async fn a_node_with_another_key_encryption_key_refuses_to_start() {
+    let app = TestApp::spawn_postgres().await;
+    let url = app.postgres().unwrap().url.clone();
+    let other = crate::helpers::settings(temp_dir(), Some(url), TlsMode::Insecure);
+    match gatehouse_server::run::start(other).await {
+        Ok(_) => {
+            panic!("a node that cannot read the signing keys started (it would sign with a key of its own)")
+        }
+        Err(e) => assert!(e.contains("key-encryption key"), "{e}"),
+    }
+    let jwks: Value = app
+        .http
+        .get(app.url("/common/discovery/v2.0/keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        jwks["keys"].as_array().unwrap().len(),
+        1,
+        "no second key was added"
+    );
+    app.stop().await;
+}
