@@ -18,6 +18,8 @@ pub enum CoreError {
     MissingParameter { name: &'static str },
     #[error("malformed request")]
     Malformed { detail: &'static str },
+    #[error("wrong method")]
+    PostOnly { method: String },
     #[error("unsupported grant type")]
     UnsupportedGrantType { grant_type: String },
     #[error("application not found")]
@@ -56,6 +58,7 @@ impl CoreError {
             Self::NoTenantForClientCredentials => 50059,
             Self::MissingParameter { .. } => 900144,
             Self::Malformed { .. } => 9002313,
+            Self::PostOnly { .. } => 900561,
             Self::UnsupportedGrantType { .. } => 70003,
             Self::ClientNotFound { .. } => 700016,
             Self::ClientDisabled { .. } => 7000112,
@@ -80,6 +83,7 @@ impl CoreError {
             | Self::NoTenantForClientCredentials
             | Self::MissingParameter { .. }
             | Self::Malformed { .. }
+            | Self::PostOnly { .. }
             | Self::ScopeMissing
             | Self::ResourceParameterOnV2 => OAuthError::InvalidRequest,
             Self::TenantMetadataNotFound { .. } => OAuthError::InvalidTenant,
@@ -110,6 +114,9 @@ impl CoreError {
                 format!("The request body must contain the following parameter: '{name}'.")
             }
             Self::Malformed { detail } => format!("Request is malformed or invalid: {detail}"),
+            Self::PostOnly { method } => {
+                format!("The endpoint only accepts POST requests. Received a {method} request.")
+            }
             Self::UnsupportedGrantType { grant_type } => {
                 format!("The app requested an unsupported grant type '{grant_type}'.")
             }

@@ -22,8 +22,8 @@ pub fn router(state: AppState) -> Router {
         .route("/{tenant}/.well-known/openid-configuration", get(discovery::v1_get))
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys_v2_get))
         .route("/{tenant}/discovery/keys", get(discovery::keys_v1_get))
-        .route("/{tenant}/oauth2/v2.0/token", post(token::token_v2_post))
-        .route("/{tenant}/oauth2/token", post(token::token_v1_post))
+        .route("/{tenant}/oauth2/v2.0/token", post(token::token_v2_post).fallback(token::token_wrong_method))
+        .route("/{tenant}/oauth2/token", post(token::token_v1_post).fallback(token::token_wrong_method))
         .route("/v1.0/{*path}", graph::routes())
         .with_state(state)
         .layer(

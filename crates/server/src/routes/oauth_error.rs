@@ -69,6 +69,7 @@ mod tests {
             CoreError::NoTenantForClientCredentials,
             CoreError::MissingParameter { name: "scope" },
             CoreError::Malformed { detail: "x" },
+            CoreError::PostOnly { method: "GET".into() },
             CoreError::UnsupportedGrantType {
                 grant_type: "x".into(),
             },

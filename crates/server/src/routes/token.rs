@@ -101,6 +101,21 @@ async fn issue(
     }
 }
 
+/// Any other method on a token endpoint: Entra's AADSTS900561, in its JSON shape.
+pub async fn token_wrong_method(
+    State(st): State<AppState>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+) -> Response {
+    oauth_error_response(
+        &CoreError::PostOnly {
+            method: method.to_string(),
+        },
+        &headers,
+        &st.base_url,
+    )
+}
+
 /// The form body: `application/x-www-form-urlencoded` (any charset parameter), at most [`MAX_BODY`].
 async fn read_form(headers: &HeaderMap, body: Body) -> Result<TokenForm, CoreError> {
     let ctype = headers

@@ -391,6 +391,21 @@ async fn malformed_bodies_get_json_errors_not_5xx() {
 }
 
 #[tokio::test]
+async fn a_get_on_the_token_endpoint_is_refused_in_entras_shape() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .http
+        .get(app.url(&format!("/{}/oauth2/v2.0/token", app.tenant())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error_codes"][0], 900561);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn client_request_id_is_echoed_as_correlation_id() {
     let app = TestApp::spawn().await;
     let cid = "6f1c5bb8-5d3c-4c4b-9d29-3b5c2b1d2a10";
