@@ -105,6 +105,11 @@ pub trait DirectoryReader: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Flushes and closes (SQLite checkpoints its WAL); called once on graceful shutdown.
     async fn close(&self);
+    /// Resolves when another writer may have changed the directory (PostgreSQL: a NOTIFY). Stores
+    /// without change notifications never resolve; watchers poll the revision as well either way.
+    async fn changed(&self) {
+        std::future::pending::<()>().await
+    }
 }
 
 /// Everything core needs from storage.

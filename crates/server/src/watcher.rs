@@ -1,6 +1,7 @@
-//! Keeps this node's directory in step with the store: checks the revision every 250 ms and reloads
-//! when another node or an offline command changed something, so changes are in force everywhere within
-//! a second. While the store does not answer, the snapshot goes stale and decisions fail closed.
+//! Keeps this node's directory in step with the store: checks the revision every 250 ms, and at once
+//! when the store signals a change (PostgreSQL NOTIFY), and reloads when another node or an offline
+//! command changed something; changes are in force everywhere within a second. While the store does
+//! not answer, the snapshot goes stale and decisions fail closed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,10 @@ pub fn spawn(store: Arc<dyn Store>, directory: Arc<Directory>) -> tokio::task::J
     tokio::spawn(async move {
         let mut failing = false;
         loop {
-            tokio::time::sleep(POLL_INTERVAL).await;
+            tokio::select! {
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+                () = store.changed() => {}
+            }
             match directory.sync(store.as_ref()).await {
                 Ok(reloaded) => {
                     if failing {

@@ -1,13 +1,22 @@
 //! PostgreSQL, for operators running several nodes: default durability, statement and pool timeouts so
 //! that a stalled database becomes a fast failure (and a 503) rather than a hang.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{ConnectOptions, Pool, Postgres};
+use tokio::sync::Notify;
+
+/// The channel every write notifies (delivered at commit), so other nodes reload at once instead of at
+/// their next poll.
+const CHANNEL: &str = "gatehouse_directory";
 
 pub struct PostgresStore {
     pool: Pool<Postgres>,
+    /// Signalled by the listener task on each NOTIFY.
+    changed: Arc<Notify>,
+    listener: tokio::task::AbortHandle,
 }
 
 impl PostgresStore {
@@ -29,11 +38,45 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migration: {e}")))?;
-        Ok(Self { pool })
+        let changed = Arc::new(Notify::new());
+        let listener = tokio::spawn(listen(pool.clone(), Arc::clone(&changed))).abort_handle();
+        Ok(Self {
+            pool,
+            changed,
+            listener,
+        })
+    }
+
+    async fn wait_for_change(&self) {
+        self.changed.notified().await;
     }
 
     pub async fn shutdown(&self) {
+        self.listener.abort();
         self.pool.close().await;
+    }
+}
+
+/// Forwards NOTIFYs on [`CHANNEL`] to `changed`. Reconnects after failures; meanwhile the watcher's
+/// polling keeps nodes fresh, so a broken listener only costs latency.
+async fn listen(pool: Pool<Postgres>, changed: Arc<Notify>) {
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::debug!(error = %e, "change listener cannot connect; polling only for now");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if listener.listen(CHANNEL).await.is_err() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        while listener.recv().await.is_ok() {
+            // One permit is kept if the watcher is busy, so a change is never slept through.
+            changed.notify_one();
+        }
     }
 }
 
@@ -41,5 +84,6 @@ impl PostgresStore {
 crate::sql::sql_store!(
     PostgresStore,
     Postgres,
-    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    Some("SELECT pg_notify('gatehouse_directory', '')")
 );

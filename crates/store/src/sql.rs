@@ -1,9 +1,10 @@
 //! The SQL of every store operation, written once and expanded for each backend by `sql_store!`.
 
-/// Implements all of core's store traits for `$store` (which has a `pool: sqlx::Pool<$db>`).
-/// `$begin_read` is the first statement of a consistent multi-statement read.
+/// Implements all of core's store traits for `$store` (which has a `pool: sqlx::Pool<$db>` and an
+/// inherent `async fn wait_for_change(&self)`). `$begin_read` is the first statement of a consistent
+/// multi-statement read; `$notify`, if any, runs in every write transaction to wake other nodes.
 macro_rules! sql_store {
-    ($store:ty, $db:ty, $begin_read:expr) => {
+    ($store:ty, $db:ty, $begin_read:expr, $notify:expr) => {
         use async_trait::async_trait;
         use gatehouse_core::model::{
             ApplicationRecord, Assignment, DirectoryData, PasswordSecret, ServicePrincipalRecord, StoredKey, Tenant,
@@ -28,6 +29,10 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(map_err)?;
+                let notify: Option<&str> = $notify;
+                if let Some(sql) = notify {
+                    sqlx::query(sql).execute(&mut *tx).await.map_err(map_err)?;
+                }
                 Ok(tx)
             }
 
@@ -563,6 +568,10 @@ macro_rules! sql_store {
 
             async fn close(&self) {
                 self.shutdown().await;
+            }
+
+            async fn changed(&self) {
+                self.wait_for_change().await;
             }
         }
     };

@@ -41,6 +41,11 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
+    /// Other processes' writes are seen by polling the revision only.
+    async fn wait_for_change(&self) {
+        std::future::pending::<()>().await
+    }
+
     /// Checkpoints the WAL into the main file (on graceful shutdown) and closes the pool.
     pub async fn shutdown(&self) {
         let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -62,4 +67,4 @@ fn restrict_permissions(path: &Path) {
 fn restrict_permissions(_path: &Path) {}
 
 // A read transaction in SQLite is already a consistent snapshot.
-crate::sql::sql_store!(SqliteStore, Sqlite, "SELECT 1");
+crate::sql::sql_store!(SqliteStore, Sqlite, "SELECT 1", None);

@@ -93,6 +93,11 @@ async fn start_node(data_dir: &Path, database_url: Option<&str>) -> (Node, Optio
 /// Creates the journey through node A, then removes the secret through A and times how long node B
 /// keeps accepting it.
 async fn change_on_one_node_is_in_force_on_the_other(database_url: Option<&str>) {
+    let backend = if database_url.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     let dir = temp_dir();
     let (mut a, boot) = start_node(&dir, database_url).await;
     let (mut b, second_boot) = start_node(&dir, database_url).await;
@@ -139,6 +144,10 @@ async fn change_on_one_node_is_in_force_on_the_other(database_url: Option<&str>)
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    println!(
+        "{backend}: node B refused the removed secret {} ms after the removal returned",
+        removed.elapsed().as_millis()
+    );
     let _ = a.child.kill().await;
     let _ = b.child.kill().await;
     let _ = std::fs::remove_dir_all(dir);
