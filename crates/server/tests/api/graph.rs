@@ -113,9 +113,13 @@ async fn graph_refuses_missing_foreign_and_unprivileged_tokens() {
         (403, Some("Authorization_RequestDenied"))
     );
 
-    let mut tampered = app.admin_token().await;
-    tampered.pop();
-    tampered.push('A');
+    // Flip one bit of the signature itself (the last base64url character carries padding bits only
+    // in part, so editing text there may leave the signature unchanged).
+    let admin = app.admin_token().await;
+    let (signed, sig) = admin.rsplit_once('.').unwrap();
+    let mut sig = gatehouse_jose::b64url_decode(sig).unwrap();
+    sig[0] ^= 0x01;
+    let tampered = format!("{signed}.{}", gatehouse_jose::b64url(&sig));
     let (s, _) = app.graph(M::GET, "applications", &tampered, None).await;
     assert_eq!(s, 401);
     app.stop().await;
