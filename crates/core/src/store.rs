@@ -60,6 +60,8 @@ pub trait SecretStore: Send + Sync {
     async fn insert_secret(&self, secret: &PasswordSecret) -> Result<(), StoreError>;
     async fn delete_secret(&self, application_id: Uuid, key_id: Uuid) -> Result<bool, StoreError>;
     async fn list_secrets(&self, application_id: Uuid) -> Result<Vec<PasswordSecret>, StoreError>;
+    /// The secrets of every application of a tenant, in one read.
+    async fn list_tenant_secrets(&self, tenant_id: Uuid) -> Result<Vec<PasswordSecret>, StoreError>;
 }
 
 #[async_trait]

@@ -208,16 +208,23 @@ macro_rules! sql_store {
                     .collect()
             }
 
-            async fn secrets_where<'e, E>(ex: &mut E, application: Option<Uuid>) -> Result<Vec<PasswordSecret>, StoreError>
+            /// Secrets of one application (`Some(app, false)`), of one tenant (`Some(tenant, true)`), or all.
+            async fn secrets_where<'e, E>(ex: &mut E, scope: Option<(Uuid, bool)>) -> Result<Vec<PasswordSecret>, StoreError>
             where
                 for<'c> &'c mut E: sqlx::Executor<'c, Database = $db>,
             {
                 const COLS: &str = "SELECT key_id, application_id, display_name, hint, hash, start_at, end_at FROM password_secrets";
-                let rows = match application {
-                    Some(a) => sqlx::query(&format!("{COLS} WHERE application_id = $1 ORDER BY start_at, key_id"))
+                let rows = match scope {
+                    Some((a, false)) => sqlx::query(&format!("{COLS} WHERE application_id = $1 ORDER BY start_at, key_id"))
                         .bind(a.to_string())
                         .fetch_all(&mut *ex)
                         .await,
+                    Some((t, true)) => sqlx::query(&format!(
+                        "{COLS} WHERE application_id IN (SELECT id FROM applications WHERE tenant_id = $1) ORDER BY start_at, key_id"
+                    ))
+                    .bind(t.to_string())
+                    .fetch_all(&mut *ex)
+                    .await,
                     None => sqlx::query(&format!("{COLS} ORDER BY start_at, key_id")).fetch_all(&mut *ex).await,
                 }
                 .map_err(map_err)?;
@@ -451,7 +458,12 @@ macro_rules! sql_store {
 
             async fn list_secrets(&self, application_id: Uuid) -> Result<Vec<PasswordSecret>, StoreError> {
                 let mut conn = self.pool.acquire().await.map_err(map_err)?;
-                Self::secrets_where(&mut *conn, Some(application_id)).await
+                Self::secrets_where(&mut *conn, Some((application_id, false))).await
+            }
+
+            async fn list_tenant_secrets(&self, tenant_id: Uuid) -> Result<Vec<PasswordSecret>, StoreError> {
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                Self::secrets_where(&mut *conn, Some((tenant_id, true))).await
             }
         }
 

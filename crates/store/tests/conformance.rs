@@ -100,6 +100,16 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     let (secret, cred) = new_password(app.id, AddPasswordInput::default(), t0).unwrap();
     store.insert_secret(&secret).await.unwrap();
     assert_eq!(second.list_secrets(app.id).await.unwrap(), vec![secret.clone()]);
+    assert_eq!(
+        second.list_tenant_secrets(tenant).await.unwrap().len(),
+        2,
+        "the bootstrap secret and this one"
+    );
+    assert!(second
+        .list_tenant_secrets(Uuid::new_v4())
+        .await
+        .unwrap()
+        .is_empty());
     let secret_value = cred.secret_text.unwrap();
     let dump = format!("{:?}", second.load_directory().await.unwrap().applications);
     assert!(!dump.contains(secret_value.expose()));

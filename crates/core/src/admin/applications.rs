@@ -87,17 +87,24 @@ pub async fn create(
 
 pub async fn list(store: &dyn Store, caller: &Caller) -> Result<Vec<Application>, AdminError> {
     caller.require(Access::ReadApplications)?;
-    let mut out = Vec::new();
-    for rec in store.list_applications(caller.tenant_id).await? {
-        out.push(with_credentials(store, rec.app).await?);
-    }
-    Ok(out)
+    let secrets = store.list_tenant_secrets(caller.tenant_id).await?;
+    Ok(store
+        .list_applications(caller.tenant_id)
+        .await?
+        .into_iter()
+        .map(|rec| {
+            let id = rec.app.id;
+            let own = secrets.iter().filter(move |s| s.application_id == id);
+            with_credentials(rec.app, own)
+        })
+        .collect())
 }
 
 pub async fn get(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<Application, AdminError> {
     caller.require(Access::ReadApplications)?;
     let rec = find(store, caller.tenant_id, key).await?;
-    with_credentials(store, rec.app).await
+    let secrets = store.list_secrets(rec.app.id).await?;
+    Ok(with_credentials(rec.app, secrets.iter()))
 }
 
 pub async fn update(
@@ -212,22 +219,23 @@ pub(crate) async fn find(
     }
 }
 
-async fn with_credentials(store: &dyn Store, mut app: Application) -> Result<Application, AdminError> {
-    app.password_credentials = store
-        .list_secrets(app.id)
-        .await?
-        .into_iter()
+/// The Graph view of an application: its secrets' metadata, never their values.
+fn with_credentials<'a>(
+    mut app: Application,
+    secrets: impl Iterator<Item = &'a PasswordSecret>,
+) -> Application {
+    app.password_credentials = secrets
         .map(|s| PasswordCredential {
             custom_key_identifier: None,
-            display_name: s.display_name,
+            display_name: s.display_name.clone(),
             end_date_time: s.end,
-            hint: Some(s.hint),
+            hint: Some(s.hint.clone()),
             key_id: s.key_id,
             secret_text: None,
             start_date_time: s.start,
         })
         .collect();
-    Ok(app)
+    app
 }
 
 /// Applies the writable properties of `input`, validating each as Graph does.
