@@ -296,6 +296,22 @@ macro_rules! sql_store {
                     .collect()
             }
 
+            /// The JSON document column of the one row `sql` selects by (key, tenant), if any.
+            async fn document<T: serde::de::DeserializeOwned>(
+                &self,
+                sql: &str,
+                key: Uuid,
+                tenant_id: Uuid,
+            ) -> Result<Option<T>, StoreError> {
+                let row = sqlx::query(sql)
+                    .bind(key.to_string())
+                    .bind(tenant_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                row.map(|r| from_json(&r.try_get::<String, _>(0).map_err(map_err)?)).transpose()
+            }
+
             /// Runs one statement in a write transaction; returns the rows it affected.
             async fn write_one(&self, sql: &str, args: &[String]) -> Result<u64, StoreError> {
                 let mut tx = self.begin_write().await?;
@@ -407,14 +423,8 @@ macro_rules! sql_store {
             }
 
             async fn get_application(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<ApplicationRecord>, StoreError> {
-                let row = sqlx::query("SELECT doc FROM applications WHERE id = $1 AND tenant_id = $2")
-                    .bind(id.to_string())
-                    .bind(tenant_id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-                row.map(|r| Ok(ApplicationRecord { tenant_id, app: from_json(&r.try_get::<String, _>(0).map_err(map_err)?)? }))
-                    .transpose()
+                let doc = self.document("SELECT doc FROM applications WHERE id = $1 AND tenant_id = $2", id, tenant_id).await?;
+                Ok(doc.map(|app| ApplicationRecord { tenant_id, app }))
             }
 
             async fn list_applications(&self, tenant_id: Uuid) -> Result<Vec<ApplicationRecord>, StoreError> {
@@ -427,14 +437,8 @@ macro_rules! sql_store {
                 tenant_id: Uuid,
                 app_id: Uuid,
             ) -> Result<Option<ApplicationRecord>, StoreError> {
-                let row = sqlx::query("SELECT doc FROM applications WHERE app_id = $1 AND tenant_id = $2")
-                    .bind(app_id.to_string())
-                    .bind(tenant_id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-                row.map(|r| Ok(ApplicationRecord { tenant_id, app: from_json(&r.try_get::<String, _>(0).map_err(map_err)?)? }))
-                    .transpose()
+                let doc = self.document("SELECT doc FROM applications WHERE app_id = $1 AND tenant_id = $2", app_id, tenant_id).await?;
+                Ok(doc.map(|app| ApplicationRecord { tenant_id, app }))
             }
         }
 
@@ -490,14 +494,8 @@ macro_rules! sql_store {
                 tenant_id: Uuid,
                 id: Uuid,
             ) -> Result<Option<ServicePrincipalRecord>, StoreError> {
-                let row = sqlx::query("SELECT doc FROM service_principals WHERE id = $1 AND tenant_id = $2")
-                    .bind(id.to_string())
-                    .bind(tenant_id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-                row.map(|r| Ok(ServicePrincipalRecord { tenant_id, sp: from_json(&r.try_get::<String, _>(0).map_err(map_err)?)? }))
-                    .transpose()
+                let doc = self.document("SELECT doc FROM service_principals WHERE id = $1 AND tenant_id = $2", id, tenant_id).await?;
+                Ok(doc.map(|sp| ServicePrincipalRecord { tenant_id, sp }))
             }
 
             async fn list_service_principals(&self, tenant_id: Uuid) -> Result<Vec<ServicePrincipalRecord>, StoreError> {
@@ -510,14 +508,8 @@ macro_rules! sql_store {
                 tenant_id: Uuid,
                 app_id: Uuid,
             ) -> Result<Option<ServicePrincipalRecord>, StoreError> {
-                let row = sqlx::query("SELECT doc FROM service_principals WHERE app_id = $1 AND tenant_id = $2")
-                    .bind(app_id.to_string())
-                    .bind(tenant_id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-                row.map(|r| Ok(ServicePrincipalRecord { tenant_id, sp: from_json(&r.try_get::<String, _>(0).map_err(map_err)?)? }))
-                    .transpose()
+                let doc = self.document("SELECT doc FROM service_principals WHERE app_id = $1 AND tenant_id = $2", app_id, tenant_id).await?;
+                Ok(doc.map(|sp| ServicePrincipalRecord { tenant_id, sp }))
             }
         }
 
