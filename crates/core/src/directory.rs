@@ -13,6 +13,10 @@ use gatehouse_proto::tenant::TenantSegment;
 use uuid::Uuid;
 
 use crate::keys::KeyRing;
+use gatehouse_jose::ClientCertificate;
+use gatehouse_proto::graph::FederatedIdentityCredential;
+use time::OffsetDateTime;
+
 use crate::model::{ApplicationRecord, DirectoryData, PasswordSecret, ServicePrincipalRecord, Tenant};
 use crate::store::{DirectoryReader, StoreError};
 use crate::CoreError;
@@ -31,6 +35,10 @@ pub struct Snapshot {
     applications: HashMap<Uuid, Arc<ApplicationRecord>>,
     /// application object id → its secrets.
     secrets: HashMap<Uuid, Vec<PasswordSecret>>,
+    /// application object id → its certificates, parsed once per snapshot.
+    certificates: HashMap<Uuid, Vec<RegisteredCertificate>>,
+    /// application object id → its federated identity credentials.
+    federated: HashMap<Uuid, Vec<FederatedIdentityCredential>>,
     /// (tenant id, appId) → service principal.
     service_principals: HashMap<(Uuid, Uuid), Arc<ServicePrincipalRecord>>,
     /// (tenant id, lower-cased service principal name: appId or identifier URI) → appId.
@@ -53,7 +61,19 @@ impl Snapshot {
             s.tenants.insert(t.id, Arc::new(t));
         }
         for a in data.applications {
+            let certs = a
+                .app
+                .key_credentials
+                .iter()
+                .filter_map(RegisteredCertificate::from_credential);
+            s.certificates.insert(a.app.id, certs.collect());
             s.applications.insert(a.app.app_id, Arc::new(a));
+        }
+        for f in data.federated {
+            s.federated
+                .entry(f.application_id)
+                .or_default()
+                .push(f.credential);
         }
         for sec in data.secrets {
             s.secrets.entry(sec.application_id).or_default().push(sec);
@@ -114,11 +134,48 @@ impl Snapshot {
             .unwrap_or(&[])
     }
 
+    pub fn certificates(&self, application_id: Uuid) -> &[RegisteredCertificate] {
+        self.certificates
+            .get(&application_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    pub fn federated_credentials(&self, application_id: Uuid) -> &[FederatedIdentityCredential] {
+        self.federated
+            .get(&application_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
     pub fn roles_held(&self, principal: Uuid, resource: Uuid) -> &[Uuid] {
         self.roles
             .get(&(principal, resource))
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+}
+
+/// A certificate credential of an application, ready to verify client assertions with.
+#[derive(Debug, Clone)]
+pub struct RegisteredCertificate {
+    pub key_id: Uuid,
+    pub certificate: Arc<ClientCertificate>,
+    pub start: OffsetDateTime,
+    pub end: OffsetDateTime,
+}
+
+impl RegisteredCertificate {
+    /// `None` for a stored credential whose key does not parse (it was checked when it was added).
+    fn from_credential(k: &gatehouse_proto::graph::KeyCredential) -> Option<Self> {
+        let der = gatehouse_jose::b64std_decode(k.key.as_deref()?)?;
+        let certificate = ClientCertificate::parse(&der).ok()?;
+        Some(Self {
+            key_id: k.key_id,
+            certificate: Arc::new(certificate),
+            start: k.start_date_time,
+            end: k.end_date_time,
+        })
     }
 }
 

@@ -32,6 +32,8 @@ pub enum CoreError {
     InvalidClientSecret { client_id: String },
     #[error("expired client secret")]
     ExpiredClientSecret { client_id: String },
+    #[error("client assertion refused: {0:?}")]
+    ClientAssertion(AssertionFailure),
     #[error("scope missing")]
     ScopeMissing,
     #[error("scope without /.default")]
@@ -65,6 +67,7 @@ impl CoreError {
             Self::MissingClientCredential => 7000218,
             Self::InvalidClientSecret { .. } => 7000215,
             Self::ExpiredClientSecret { .. } => 7000222,
+            Self::ClientAssertion(f) => f.aadsts(),
             Self::ScopeMissing => 90014,
             Self::ScopeNotDefault { .. } => 1002012,
             Self::ScopeSeveralResources => 70011,
@@ -91,7 +94,8 @@ impl CoreError {
             Self::ClientNotFound { .. } | Self::ClientDisabled { .. } => OAuthError::UnauthorizedClient,
             Self::MissingClientCredential
             | Self::InvalidClientSecret { .. }
-            | Self::ExpiredClientSecret { .. } => OAuthError::InvalidClient,
+            | Self::ExpiredClientSecret { .. }
+            | Self::ClientAssertion(_) => OAuthError::InvalidClient,
             Self::ScopeNotDefault { .. } | Self::ScopeSeveralResources => OAuthError::InvalidScope,
             Self::ResourceNotFound { .. } => OAuthError::InvalidResource,
             Self::AssignmentRequired { .. } => OAuthError::InvalidGrant,
@@ -135,6 +139,7 @@ impl CoreError {
             Self::ExpiredClientSecret { client_id } => format!(
                 "The provided client secret keys for app '{client_id}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds."
             ),
+            Self::ClientAssertion(f) => f.message(),
             Self::ScopeMissing => "The required field 'scope' is missing from the credential. Ensure that you have all the necessary parameters for the login request.".into(),
             Self::ScopeNotDefault { scope } => format!(
                 "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
@@ -149,6 +154,99 @@ impl CoreError {
             ),
             Self::Unavailable => "The directory is temporarily unavailable. Retry the request.".into(),
             Self::Internal => "An internal error occurred.".into(),
+        }
+    }
+}
+
+/// Why a `client_assertion` (certificate or federated, entra-protocol.md §2.3, §2.4) was refused.
+/// Every one is `invalid_client`, HTTP 401.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssertionFailure {
+    /// Not a signed JWT Gatehouse can read, an algorithm other than RS256/PS256, or a missing claim.
+    Malformed(&'static str),
+    NoThumbprint,
+    KeyNotFound {
+        thumbprint: String,
+        app_id: String,
+    },
+    KeyExpired {
+        app_id: String,
+    },
+    BadSignature,
+    /// `iss` or `sub` is not the client id.
+    WrongSubject,
+    WrongAudience,
+    OutsideTimeRange(&'static str),
+    /// The `jti` was used before (OIDC Core §9). Entra documents no code; 50013 is its "assertion is
+    /// invalid" code.
+    Replayed,
+    FederatedIssuer {
+        issuer: String,
+    },
+    FederatedAudience,
+    FederatedSubject {
+        subject: String,
+    },
+    /// The subject matches a credential only when case is ignored (Entra matches case-sensitively).
+    FederatedSubjectCase {
+        subject: String,
+    },
+    /// The external issuer's discovery document or keys could not be fetched.
+    ExternalKeysUnavailable {
+        issuer: String,
+    },
+}
+
+impl AssertionFailure {
+    pub fn aadsts(&self) -> u32 {
+        match self {
+            Self::Malformed(_) | Self::NoThumbprint => 50027,
+            Self::KeyNotFound { .. } | Self::KeyExpired { .. } | Self::BadSignature => 700027,
+            Self::WrongSubject => 700021,
+            Self::WrongAudience => 700023,
+            Self::OutsideTimeRange(_) => 700024,
+            Self::Replayed => 50013,
+            Self::FederatedIssuer { .. } => 700211,
+            Self::FederatedAudience => 700212,
+            Self::FederatedSubject { .. } => 700213,
+            Self::FederatedSubjectCase { .. } => 7002138,
+            Self::ExternalKeysUnavailable { .. } => 50166,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        const FIC_HINT: &str = "Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
+        match self {
+            Self::Malformed(detail) => format!("Invalid JWT token. {detail}"),
+            Self::NoThumbprint => "Invalid JWT token. No certificate thumbprint specified in token header.".into(),
+            Self::KeyNotFound { thumbprint, app_id } => format!(
+                "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '{thumbprint}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{app_id}'.]"
+            ),
+            Self::KeyExpired { app_id } => format!(
+                "Client assertion contains an invalid signature. [Reason - The key used is expired., Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{app_id}'.]"
+            ),
+            Self::BadSignature => "Client assertion failed signature validation.".into(),
+            Self::WrongSubject => "The client assertion's issuer and subject must both be the client_id.".into(),
+            Self::WrongAudience => "Client assertion audience claim does not match Realm issuer.".into(),
+            Self::OutsideTimeRange(detail) => {
+                format!("Client assertion is not within its valid time range. {detail}")
+            }
+            Self::Replayed => "The client assertion was already used; its jti cannot be presented twice.".into(),
+            Self::FederatedIssuer { issuer } => format!(
+                "No matching federated identity record found for presented assertion issuer '{issuer}'. {FIC_HINT}"
+            ),
+            Self::FederatedAudience => {
+                format!("No matching federated identity record found for presented assertion audience. {FIC_HINT}")
+            }
+            Self::FederatedSubject { subject } => format!(
+                "No matching federated identity record found for presented assertion subject '{subject}'. {FIC_HINT}"
+            ),
+            Self::FederatedSubjectCase { subject } => format!(
+                "The presented assertion subject '{subject}' matches a federated identity record only when case is ignored; subjects are case-sensitive. {FIC_HINT}"
+            ),
+            Self::ExternalKeysUnavailable { issuer } => {
+                format!("Request to External OIDC endpoint failed: the keys of issuer '{issuer}' could not be fetched.")
+            }
         }
     }
 }

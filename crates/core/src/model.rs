@@ -2,7 +2,7 @@
 //! their Graph shape (`gatehouse_proto::graph`), which is also what the store persists; secret hashes
 //! live beside them and never in that shape.
 
-use gatehouse_proto::graph::{AppRole, Application, ServicePrincipal};
+use gatehouse_proto::graph::{AppRole, Application, FederatedIdentityCredential, ServicePrincipal};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -66,6 +66,8 @@ pub struct StoredKey {
     pub sealed_private_key: Vec<u8>,
     pub certificate_der: Vec<u8>,
     pub created: OffsetDateTime,
+    /// When it starts signing; until then it is only published (pre-publication).
+    pub activates: OffsetDateTime,
 }
 
 impl std::fmt::Debug for StoredKey {
@@ -86,6 +88,14 @@ pub struct DirectoryData {
     pub service_principals: Vec<ServicePrincipalRecord>,
     pub assignments: Vec<Assignment>,
     pub keys: Vec<StoredKey>,
+    pub federated: Vec<FederatedCredentialRecord>,
+}
+
+/// A federated identity credential of an application (by object id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FederatedCredentialRecord {
+    pub application_id: Uuid,
+    pub credential: FederatedIdentityCredential,
 }
 
 /// The app roles that apply to a service principal: its application's when the application is known,

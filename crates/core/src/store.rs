@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::model::{
-    ApplicationRecord, Assignment, DirectoryData, PasswordSecret, ServicePrincipalRecord, StoredKey, Tenant,
+    ApplicationRecord, Assignment, DirectoryData, FederatedCredentialRecord, PasswordSecret,
+    ServicePrincipalRecord, StoredKey, Tenant,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,9 +93,57 @@ pub trait AssignmentStore: Send + Sync {
     async fn list_assignments(&self, tenant_id: Uuid) -> Result<Vec<Assignment>, StoreError>;
 }
 
+/// What a rotation request did (see [`KeyStore::rotate_keys`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The new key was stored.
+    Added,
+    /// A key already waiting to activate was kept and the new one discarded: its kid.
+    AlreadyPending(String),
+}
+
 #[async_trait]
 pub trait KeyStore: Send + Sync {
     async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+    async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    /// In one write transaction: a normal rotation stores `key` only if no stored key activates after
+    /// `now` (so two nodes rotating at once add one key between them); an emergency rotation deletes
+    /// every other key and stores `key`.
+    async fn rotate_keys(
+        &self,
+        key: &StoredKey,
+        now: time::OffsetDateTime,
+        emergency: bool,
+    ) -> Result<Rotation, StoreError>;
+    /// Removes retired keys; returns how many were removed.
+    async fn delete_keys(&self, kids: &[String]) -> Result<u64, StoreError>;
+}
+
+#[async_trait]
+pub trait FederatedCredentialStore: Send + Sync {
+    async fn insert_federated(&self, rec: &FederatedCredentialRecord) -> Result<(), StoreError>;
+    async fn update_federated(&self, rec: &FederatedCredentialRecord) -> Result<bool, StoreError>;
+    async fn delete_federated(&self, application_id: Uuid, id: Uuid) -> Result<bool, StoreError>;
+    async fn list_federated(
+        &self,
+        application_id: Uuid,
+    ) -> Result<Vec<FederatedCredentialRecord>, StoreError>;
+}
+
+/// Single-use client assertion ids (OIDC Core §9). Not part of the directory: recording one bumps no
+/// revision, so no node reloads.
+#[async_trait]
+pub trait ReplayStore: Send + Sync {
+    /// Records `jti` for `client_id` until `expires`; `false` if it was already recorded (a replay).
+    /// Committed before it returns, so a token is never handed out on an unrecorded assertion.
+    async fn record_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires: time::OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Forgets ids whose assertions expired before `now`.
+    async fn prune_assertions(&self, now: time::OffsetDateTime) -> Result<u64, StoreError>;
 }
 
 #[async_trait]
@@ -122,6 +171,8 @@ pub trait Store:
     + ServicePrincipalStore
     + AssignmentStore
     + KeyStore
+    + FederatedCredentialStore
+    + ReplayStore
     + DirectoryReader
     + Send
     + Sync
@@ -135,6 +186,8 @@ impl<T> Store for T where
         + ServicePrincipalStore
         + AssignmentStore
         + KeyStore
+        + FederatedCredentialStore
+        + ReplayStore
         + DirectoryReader
         + Send
         + Sync

@@ -112,17 +112,31 @@ fn strip_leading_zeros(b: &[u8]) -> &[u8] {
 /// Signs `claims` as an RS256 compact JWS with `header` (whose `alg` is set to RS256).
 pub fn sign_rs256<C: Serialize>(
     key: &crate::SigningKey,
+    header: JwsHeader,
+    claims: &C,
+) -> Result<String, crate::KeyError> {
+    sign(key, SignatureAlgorithm::Rs256, header, claims)
+}
+
+/// Signs `claims` as a compact JWS with `alg` and `header` (whose `alg` is set to match).
+pub fn sign<C: Serialize>(
+    key: &crate::SigningKey,
+    alg: SignatureAlgorithm,
     mut header: JwsHeader,
     claims: &C,
 ) -> Result<String, crate::KeyError> {
-    header.alg = "RS256".into();
+    header.alg = match alg {
+        SignatureAlgorithm::Rs256 => "RS256",
+        SignatureAlgorithm::Ps256 => "PS256",
+    }
+    .into();
     let h = serde_json::to_vec(&header).map_err(|_| crate::KeyError::Sign)?;
     let p = serde_json::to_vec(claims).map_err(|_| crate::KeyError::Sign)?;
     let mut out = String::with_capacity((h.len() + p.len()) * 4 / 3 + 360);
     out.push_str(&b64url(&h));
     out.push('.');
     out.push_str(&b64url(&p));
-    let sig = key.sign_rs256(out.as_bytes())?;
+    let sig = key.sign(alg, out.as_bytes())?;
     out.push('.');
     out.push_str(&b64url(&sig));
     Ok(out)

@@ -3,12 +3,12 @@
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeySize, PublicKeyComponents};
-use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
+use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RSA_PKCS1_SHA256, RSA_PSS_SHA256};
 use gatehouse_proto::jwk::Jwk;
 use rcgen::{CertificateParams, DistinguishedName, DnType, PKCS_RSA_SHA256};
 use time::OffsetDateTime;
 
-use crate::{b64std, b64url, x5t};
+use crate::{b64std, b64url, x5t, SignatureAlgorithm};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -73,10 +73,19 @@ impl SigningKey {
 
     /// RS256 signature of `message`.
     pub fn sign_rs256(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.sign(SignatureAlgorithm::Rs256, message)
+    }
+
+    /// RS256 or PS256 signature of `message`.
+    pub fn sign(&self, alg: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         let mut sig = vec![0u8; self.pair.public_modulus_len()];
         let rng = aws_lc_rs::rand::SystemRandom::new();
+        let padding: &'static dyn aws_lc_rs::signature::RsaEncoding = match alg {
+            SignatureAlgorithm::Rs256 => &RSA_PKCS1_SHA256,
+            SignatureAlgorithm::Ps256 => &RSA_PSS_SHA256,
+        };
         self.pair
-            .sign(&RSA_PKCS1_SHA256, &rng, message, &mut sig)
+            .sign(padding, &rng, message, &mut sig)
             .map_err(|_| KeyError::Sign)?;
         Ok(sig)
     }

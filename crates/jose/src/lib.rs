@@ -2,6 +2,7 @@
 //! (`kid == x5t`, as Entra publishes them), compact JWS signing and verification (RS256, PS256),
 //! certificate thumbprints, and sealing of private keys under a key-encryption key. No I/O.
 
+pub mod cert;
 pub mod jws;
 pub mod kek;
 pub mod key;
@@ -9,6 +10,7 @@ pub mod key;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 
+pub use cert::{CertificateError, ClientCertificate};
 pub use jws::{JwsError, JwsHeader, ParsedJws, SignatureAlgorithm};
 pub use key::{KeyError, SigningKey};
 
@@ -25,6 +27,12 @@ pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
 /// Standard padded base64, as in `x5c` (entra-protocol.md §1.5).
 pub fn b64std(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
+}
+
+/// Decodes standard base64, ignoring whitespace and line breaks (as in PEM bodies and some `x5c`).
+pub fn b64std_decode(s: &str) -> Option<Vec<u8>> {
+    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    STANDARD.decode(compact).ok()
 }
 
 /// `x5t`: base64url of the SHA-1 of a certificate's DER.

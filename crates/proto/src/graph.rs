@@ -151,7 +151,7 @@ pub struct Application {
     pub api: ApiApplication,
     pub app_roles: Vec<AppRole>,
     pub public_client: RedirectUris,
-    pub key_credentials: Vec<Value>,
+    pub key_credentials: Vec<KeyCredential>,
     pub password_credentials: Vec<PasswordCredential>,
     pub required_resource_access: Vec<RequiredResourceAccess>,
     pub spa: RedirectUris,
@@ -185,7 +185,71 @@ pub struct ApplicationInput {
     pub web: Option<WebApplication>,
     /// Refused on create and on PATCH (use addPassword); present so the refusal can name it.
     pub password_credentials: Option<Value>,
-    pub key_credentials: Option<Value>,
+    /// Replaces the whole collection, as Graph's PATCH does.
+    pub key_credentials: Option<Vec<KeyCredentialInput>>,
+}
+
+/// A certificate credential (`keyCredential`). The stored form keeps `key` (base64 DER); Graph shows it
+/// as null on reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyCredential {
+    /// Base64 of the SHA-1 thumbprint, unless the caller chose another identifier.
+    pub custom_key_identifier: Option<String>,
+    pub display_name: Option<String>,
+    #[serde(with = "graph_datetime_serde")]
+    pub end_date_time: OffsetDateTime,
+    pub key: Option<String>,
+    pub key_id: Uuid,
+    #[serde(with = "graph_datetime_serde")]
+    pub start_date_time: OffsetDateTime,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub usage: String,
+}
+
+/// A `keyCredential` in a PATCH body. An entry with only the `keyId` of an existing credential keeps it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyCredentialInput {
+    pub custom_key_identifier: Option<String>,
+    pub display_name: Option<String>,
+    pub key: Option<String>,
+    pub key_id: Option<Uuid>,
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    pub usage: Option<String>,
+    #[serde(default, with = "graph_datetime_serde::option")]
+    pub start_date_time: Option<OffsetDateTime>,
+    #[serde(default, with = "graph_datetime_serde::option")]
+    pub end_date_time: Option<OffsetDateTime>,
+}
+
+/// `federatedIdentityCredential` (entra-protocol.md §5.1): trust in tokens an external issuer gives
+/// one subject, for one audience.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FederatedIdentityCredential {
+    pub id: Uuid,
+    pub name: String,
+    pub issuer: String,
+    pub subject: String,
+    pub description: Option<String>,
+    pub audiences: Vec<String>,
+}
+
+/// Body of `POST …/federatedIdentityCredentials` and of its PATCH.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FederatedIdentityCredentialInput {
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: Option<String>,
+    pub name: Option<String>,
+    pub issuer: Option<String>,
+    pub subject: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub description: Option<Option<String>>,
+    pub audiences: Option<Vec<String>>,
 }
 
 /// Reads a nullable property so that "absent" (outer `None`) and "set to null" (`Some(None)`) differ.

@@ -3,6 +3,8 @@
 //! command line. Handlers are thin: parse, call one core function, map the result once per surface.
 
 pub mod cli;
+pub mod federation;
+pub mod maintenance;
 pub mod routes;
 pub mod run;
 pub mod settings;

@@ -1,4 +1,5 @@
-//! Starting a node: open the store, bootstrap it if empty, load the directory, start the watcher, bind,
+//! Starting a node: open the store, bootstrap it if empty, load the directory, start the watcher and the
+//! key maintenance, bind,
 //! and serve over HTTPS (or plain HTTP behind a proxy) until told to drain.
 
 use std::net::{SocketAddr, TcpListener};
@@ -15,9 +16,10 @@ use gatehouse_proto::{GRAPH_APP_ID, GRAPH_RESOURCE};
 use gatehouse_validate::{IssuerPolicy, Validator};
 use time::OffsetDateTime;
 
+use crate::federation::FederationKeys;
 use crate::routes::graph::keys::DirectoryKeys;
 use crate::settings::{load_kek, Settings, TlsMode};
-use crate::{routes, watcher, AppState};
+use crate::{maintenance, routes, watcher, AppState};
 
 /// How long in-flight requests may take to finish after SIGTERM.
 pub const DRAIN: Duration = Duration::from_secs(20);
@@ -32,6 +34,7 @@ pub struct RunningServer {
     handle: axum_server::Handle<SocketAddr>,
     serving: tokio::task::JoinHandle<std::io::Result<()>>,
     watcher: tokio::task::JoinHandle<()>,
+    maintenance: tokio::task::JoinHandle<()>,
 }
 
 /// Opens the store and bootstraps it if it holds no tenant.
@@ -59,8 +62,10 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
             .await
             .map_err(|e| format!("directory: {e}"))?,
     );
-    let keys = &directory.last_known().keys;
-    if keys.signing_key().is_none() && !keys.unreadable.is_empty() {
+    let snap = directory.last_known();
+    let keys = &snap.keys;
+    let now = OffsetDateTime::now_utc();
+    if keys.signing_key(now).is_none() && !keys.unreadable.is_empty() {
         // Adding a key of our own would split the cluster into nodes signing with different keys.
         return Err(
             "this node's key-encryption key cannot unseal the store's signing keys: give every node \
@@ -68,14 +73,22 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
                 .into(),
         );
     }
-    if keys.signing_key().is_none() {
-        add_signing_key(store.as_ref(), &kek, OffsetDateTime::now_utc())
+    if keys.signing_key(now).is_none() {
+        add_signing_key(store.as_ref(), &kek, now)
             .await
             .map_err(|e| format!("signing key: {e}"))?;
         directory
             .reload(store.as_ref())
             .await
             .map_err(|e| format!("directory: {e}"))?;
+    }
+
+    let federation_ca = match &settings.federation_ca {
+        Some(p) => Some(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        None => None,
+    };
+    if settings.rotation.prepublish >= settings.rotation.rotate_every {
+        return Err("the key pre-publication period must be shorter than the rotation interval".into());
     }
 
     let listener =
@@ -105,8 +118,16 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         base_url: base_url.clone().into(),
         graph_validator: Arc::new(graph_validator),
         accepting: Arc::new(AtomicBool::new(true)),
+        assertion_policy: settings.assertions,
+        federation: Arc::new(FederationKeys::new(federation_ca)),
     };
     let watcher = watcher::spawn(Arc::clone(&store), Arc::clone(&directory));
+    let maintenance = maintenance::spawn(
+        Arc::clone(&store),
+        Arc::clone(&directory),
+        kek.clone(),
+        settings.rotation,
+    );
     let app = routes::router(state.clone()).into_make_service();
     let handle = axum_server::Handle::new();
     let serving = match &settings.tls {
@@ -133,6 +154,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         handle,
         serving,
         watcher,
+        maintenance,
     })
 }
 
@@ -169,6 +191,7 @@ impl RunningServer {
         self.handle.graceful_shutdown(Some(DRAIN));
         let _ = self.serving.await;
         self.watcher.abort();
+        self.maintenance.abort();
         self.state.store.close().await;
     }
 

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use gatehouse_core::flows::assertion::AssertionPolicy;
+use gatehouse_core::keys::RotationPolicy;
 use gatehouse_jose::kek::Kek;
 
 #[derive(Debug, Clone)]
@@ -20,6 +22,12 @@ pub struct Settings {
     pub tls: TlsMode,
     /// Domain of the first tenant, when the store is empty.
     pub domain: String,
+    /// When signing keys rotate.
+    pub rotation: RotationPolicy,
+    /// How client assertions are judged.
+    pub assertions: AssertionPolicy,
+    /// An extra CA (PEM) trusted when fetching federated issuers' discovery documents and keys.
+    pub federation_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]

@@ -3,9 +3,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use gatehouse_core::flows::assertion::AssertionPolicy;
 use gatehouse_core::store::Store;
 use gatehouse_core::Directory;
 use gatehouse_validate::Validator;
+
+use crate::federation::FederationKeys;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,6 +20,9 @@ pub struct AppState {
     pub graph_validator: Arc<Validator>,
     /// Cleared when shutdown begins, so load balancers stop sending work.
     pub accepting: Arc<AtomicBool>,
+    pub assertion_policy: AssertionPolicy,
+    /// Keys of external issuers trusted by federated identity credentials.
+    pub federation: Arc<FederationKeys>,
 }
 
 impl AppState {

@@ -8,10 +8,12 @@ use gatehouse_core::admin::applications::{new_application, new_password};
 use gatehouse_core::admin::bootstrap::first_tenant;
 use gatehouse_core::admin::service_principals::new_service_principal;
 use gatehouse_core::keys::new_stored_key;
-use gatehouse_core::model::{ApplicationRecord, Assignment, ServicePrincipalRecord, Tenant};
-use gatehouse_core::store::{Store, StoreError, TenantStore};
+use gatehouse_core::model::{
+    ApplicationRecord, Assignment, FederatedCredentialRecord, ServicePrincipalRecord, Tenant,
+};
+use gatehouse_core::store::{Rotation, Store, StoreError, TenantStore};
 use gatehouse_jose::kek::Kek;
-use gatehouse_proto::graph::AddPasswordInput;
+use gatehouse_proto::graph::{AddPasswordInput, FederatedIdentityCredential};
 use gatehouse_store::testing::PgDatabase;
 use gatehouse_store::{PostgresStore, SqliteStore};
 use time::OffsetDateTime;
@@ -185,11 +187,91 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     assert_eq!(second.list_assignments(tenant).await.unwrap().len(), 3);
 
     // Signing keys.
-    let k = new_stored_key(&kek, t0).unwrap();
+    let k = new_stored_key(&kek, t0, t0).unwrap();
     store.insert_key(&k).await.unwrap();
     assert!(matches!(store.insert_key(&k).await, Err(StoreError::Conflict(_))));
     assert_eq!(second.load_directory().await.unwrap().keys.len(), 2);
     second.ping().await.unwrap();
+
+    // A normal rotation adds a pending key only if none is pending; an emergency one replaces all.
+    let later = t0 + time::Duration::DAY;
+    let pending = new_stored_key(&kek, t0, later).unwrap();
+    assert_eq!(
+        store.rotate_keys(&pending, t0, false).await.unwrap(),
+        Rotation::Added
+    );
+    let another = new_stored_key(&kek, t0, later).unwrap();
+    assert_eq!(
+        second.rotate_keys(&another, t0, false).await.unwrap(),
+        Rotation::AlreadyPending(pending.kid.clone())
+    );
+    let keys = second.list_keys().await.unwrap();
+    assert_eq!(keys.len(), 3);
+    assert_eq!(keys.last().unwrap().activates, later);
+    assert_eq!(store.delete_keys(std::slice::from_ref(&k.kid)).await.unwrap(), 1);
+    let urgent = new_stored_key(&kek, t0, t0).unwrap();
+    assert_eq!(
+        store.rotate_keys(&urgent, t0, true).await.unwrap(),
+        Rotation::Added
+    );
+    let keys = second.list_keys().await.unwrap();
+    assert_eq!(keys.iter().map(|k| &k.kid).collect::<Vec<_>>(), vec![&urgent.kid]);
+
+    // Federated credentials belong to an application and go with it.
+    let owner = ApplicationRecord {
+        tenant_id: tenant,
+        app: new_application("federated", None, t0),
+    };
+    store.insert_application(&owner).await.unwrap();
+    let mut fic = FederatedCredentialRecord {
+        application_id: owner.app.id,
+        credential: FederatedIdentityCredential {
+            id: Uuid::new_v4(),
+            name: "ci".into(),
+            issuer: "https://issuer.example".into(),
+            subject: "repo:x".into(),
+            description: None,
+            audiences: vec!["api://AzureADTokenExchange".into()],
+        },
+    };
+    store.insert_federated(&fic).await.unwrap();
+    let mut same_name = fic.clone();
+    same_name.credential.id = Uuid::new_v4();
+    assert!(matches!(
+        store.insert_federated(&same_name).await,
+        Err(StoreError::Conflict(_))
+    ));
+    fic.credential.subject = "repo:y".into();
+    assert!(store.update_federated(&fic).await.unwrap());
+    assert_eq!(
+        second.list_federated(owner.app.id).await.unwrap(),
+        vec![fic.clone()]
+    );
+    assert_eq!(
+        second.load_directory().await.unwrap().federated,
+        vec![fic.clone()]
+    );
+    assert!(store.delete_application(tenant, owner.app.id).await.unwrap());
+    assert!(second.list_federated(owner.app.id).await.unwrap().is_empty());
+
+    // Assertion ids are single-use across connections (nodes), without moving the revision.
+    let rev = store.revision().await.unwrap();
+    let jti = Uuid::new_v4().to_string();
+    assert!(store.record_assertion("client", &jti, later).await.unwrap());
+    assert!(!second.record_assertion("client", &jti, later).await.unwrap());
+    assert!(second
+        .record_assertion("other-client", &jti, later)
+        .await
+        .unwrap());
+    assert_eq!(store.revision().await.unwrap(), rev);
+    assert_eq!(
+        store
+            .prune_assertions(later + time::Duration::SECOND)
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(store.record_assertion("client", &jti, later).await.unwrap());
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use gatehouse_proto::graph::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{not_found, Access, AdminError, Caller};
+use super::{certificates, not_found, Access, AdminError, Caller};
 use crate::credentials::{generate_secret, hash_secret};
 use crate::model::{ApplicationRecord, PasswordSecret};
 use crate::store::Store;
@@ -74,7 +74,7 @@ pub async fn create(
         ));
     }
     let mut app = new_application(&name, publisher_domain, now);
-    apply(&mut app, input)?;
+    apply(&mut app, input, now)?;
     check_unique_identifier_uris(store, caller.tenant_id, &app).await?;
     store
         .insert_application(&ApplicationRecord {
@@ -82,7 +82,7 @@ pub async fn create(
             app: app.clone(),
         })
         .await?;
-    Ok(app)
+    Ok(with_credentials(app, std::iter::empty()))
 }
 
 pub async fn list(store: &dyn Store, caller: &Caller) -> Result<Vec<Application>, AdminError> {
@@ -112,11 +112,12 @@ pub async fn update(
     caller: &Caller,
     key: AppKey,
     input: ApplicationInput,
+    now: OffsetDateTime,
 ) -> Result<(), AdminError> {
     caller.require(Access::WriteApplications)?;
     let mut rec = find(store, caller.tenant_id, key).await?;
     let before = rec.app.clone();
-    apply(&mut rec.app, input)?;
+    apply(&mut rec.app, input, now)?;
     check_role_removals(&before, &rec.app)?;
     check_unique_identifier_uris(store, caller.tenant_id, &rec.app).await?;
     if !store.update_application(&rec).await? {
@@ -219,11 +220,13 @@ pub(crate) async fn find(
     }
 }
 
-/// The Graph view of an application: its secrets' metadata, never their values.
+/// The Graph view of an application: its secrets' metadata, never their values, and its certificates
+/// without their keys.
 fn with_credentials<'a>(
     mut app: Application,
     secrets: impl Iterator<Item = &'a PasswordSecret>,
 ) -> Application {
+    certificates::without_keys(&mut app.key_credentials);
     app.password_credentials = secrets
         .map(|s| PasswordCredential {
             custom_key_identifier: None,
@@ -239,16 +242,14 @@ fn with_credentials<'a>(
 }
 
 /// Applies the writable properties of `input`, validating each as Graph does.
-fn apply(app: &mut Application, input: ApplicationInput) -> Result<(), AdminError> {
+fn apply(app: &mut Application, input: ApplicationInput, now: OffsetDateTime) -> Result<(), AdminError> {
     if input.password_credentials.is_some() {
         return Err(AdminError::BadRequest(
             "Property 'passwordCredentials' is read-only here; use addPassword.".into(),
         ));
     }
-    if input.key_credentials.is_some() {
-        return Err(AdminError::BadRequest(
-            "Certificate credentials are not supported yet.".into(),
-        ));
+    if let Some(keys) = input.key_credentials {
+        app.key_credentials = certificates::replace(&app.key_credentials, keys, now)?;
     }
     if let Some(n) = input.display_name {
         if n.trim().is_empty() || n.chars().count() > 256 {
@@ -471,16 +472,16 @@ mod tests {
             sign_in_audience: Some("Everyone".into()),
             ..Default::default()
         };
-        assert!(apply(&mut app, bad).is_err());
+        assert!(apply(&mut app, bad, OffsetDateTime::now_utc()).is_err());
         let bad = ApplicationInput {
             identifier_uris: Some(vec!["not a uri".into()]),
             ..Default::default()
         };
-        assert!(apply(&mut app, bad).is_err());
+        assert!(apply(&mut app, bad, OffsetDateTime::now_utc()).is_err());
         let good = ApplicationInput {
             identifier_uris: Some(vec!["api://my-api".into()]),
             ..Default::default()
         };
-        assert!(apply(&mut app, good).is_ok());
+        assert!(apply(&mut app, good, OffsetDateTime::now_utc()).is_ok());
     }
 }

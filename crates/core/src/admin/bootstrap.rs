@@ -73,7 +73,7 @@ pub fn first_tenant(
             created: now,
         })
         .collect();
-    let key = new_stored_key(kek, now).map_err(AdminError::from)?;
+    let key = new_stored_key(kek, now, now).map_err(AdminError::from)?;
     let output = BootstrapOutput {
         tenant_id: tenant.id,
         domain,
@@ -82,6 +82,7 @@ pub fn first_tenant(
     };
     let data = DirectoryData {
         revision: 0,
+        federated: vec![],
         service_principals: vec![
             ServicePrincipalRecord {
                 tenant_id: tenant.id,

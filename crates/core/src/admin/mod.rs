@@ -4,6 +4,8 @@
 pub mod applications;
 pub mod assignments;
 pub mod bootstrap;
+pub mod certificates;
+pub mod federated;
 pub mod graph_resource;
 pub mod organization;
 pub mod service_principals;

@@ -8,6 +8,7 @@ use gatehouse_proto::token::AccessTokenClaims;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::assertion::{AssertionPolicy, ReplayGuard};
 use super::client_auth::PresentedClient;
 use super::mint::{self, MintedToken};
 use super::Endpoint;
@@ -24,6 +25,7 @@ pub struct ClientCredentialsRequest<'a> {
     pub client: PresentedClient,
     pub scope: Option<&'a str>,
     pub resource: Option<&'a str>,
+    pub assertion_policy: AssertionPolicy,
 }
 
 /// A token and the resource it was issued for, as the request named it (v1 responses echo it).
@@ -31,6 +33,8 @@ pub struct ClientCredentialsRequest<'a> {
 pub struct ClientCredentialsToken {
     pub token: MintedToken,
     pub resource: String,
+    /// A client assertion's id, to record durably before the token is returned.
+    pub replay_guard: Option<ReplayGuard>,
 }
 
 /// Issues an app-only token. `base_url` is this server's public URL (the issuer's host).
@@ -59,7 +63,10 @@ pub fn issue(
     let client_sp = snap
         .service_principal(tenant.id, client_app_id)
         .ok_or_else(not_found)?;
-    let acr = req.client.authenticate(snap, app, now)?;
+    let auth = req
+        .client
+        .authenticate(snap, app, tenant, base_url, &req.assertion_policy, now)?;
+    let acr = auth.acr;
     if !client_sp.sp.account_enabled {
         return Err(CoreError::ClientDisabled {
             client_id: req.client.client_id.clone(),
@@ -128,10 +135,11 @@ pub fn issue(
         uti: mint::token_id(),
         ver: if v2 { "2.0" } else { "1.0" }.into(),
     };
-    let token = mint::sign(snap, &claims, !v2)?;
+    let token = mint::sign(snap, &claims, !v2, now)?;
     Ok(ClientCredentialsToken {
         token,
         resource: wanted,
+        replay_guard: auth.replay_guard,
     })
 }
 
@@ -150,6 +158,7 @@ fn requested_resource(req: &ClientCredentialsRequest<'_>) -> Result<String, Core
 mod tests {
     use super::*;
     use crate::admin::bootstrap::{first_tenant, BootstrapOutput};
+    use crate::flows::client_auth::Credential;
     use crate::keys::KeyRing;
     use gatehouse_jose::kek::Kek;
     use gatehouse_jose::ParsedJws;
@@ -180,10 +189,11 @@ mod tests {
             tenant_raw: tenant,
             client: PresentedClient {
                 client_id: out.client_id.to_string(),
-                secret: Some(Secret::new(secret)),
+                credential: Credential::Secret(Secret::new(secret)),
             },
             scope: Some(scope),
             resource: None,
+            assertion_policy: AssertionPolicy::default(),
         };
         let t = issue(snap, &req, BASE, NOW)?;
         let parsed = ParsedJws::parse(t.token.access_token.expose()).unwrap();
@@ -261,15 +271,16 @@ mod tests {
             tenant_raw: "contoso.example",
             client: PresentedClient {
                 client_id: uuid::Uuid::new_v4().to_string(),
-                secret: Some(Secret::new("x")),
+                credential: Credential::Secret(Secret::new("x")),
             },
             scope: Some("https://graph.microsoft.com/.default"),
             resource: None,
+            assertion_policy: AssertionPolicy::default(),
         };
         assert_eq!(issue(&snap, &req, BASE, NOW).unwrap_err().aadsts(), 700016);
         req.client = PresentedClient {
             client_id: out.client_id.to_string(),
-            secret: None,
+            credential: Credential::None,
         };
         assert_eq!(issue(&snap, &req, BASE, NOW).unwrap_err().aadsts(), 7000218);
         req.scope = None;
@@ -288,10 +299,11 @@ mod tests {
             tenant_raw: "contoso.example",
             client: PresentedClient {
                 client_id: out.client_id.to_string(),
-                secret: Some(out.client_secret.clone()),
+                credential: Credential::Secret(out.client_secret.clone()),
             },
             scope: None,
             resource: Some("https://graph.microsoft.com"),
+            assertion_policy: AssertionPolicy::default(),
         };
         let later = NOW + time::Duration::days(731);
         assert_eq!(issue(&snap, &req, BASE, later).unwrap_err().aadsts(), 7000222);

@@ -32,8 +32,13 @@ pub fn token_id() -> String {
 }
 
 /// Signs `claims` with the cluster's current key. v1 tokens carry `x5t` beside `kid` (§1.5).
-pub fn sign(snap: &Snapshot, claims: &AccessTokenClaims, v1: bool) -> Result<MintedToken, CoreError> {
-    let key = snap.keys.signing_key().ok_or(CoreError::Internal)?;
+pub fn sign(
+    snap: &Snapshot,
+    claims: &AccessTokenClaims,
+    v1: bool,
+    now: OffsetDateTime,
+) -> Result<MintedToken, CoreError> {
+    let key = snap.keys.signing_key(now).ok_or(CoreError::Internal)?;
     let header = JwsHeader {
         typ: Some("JWT".into()),
         kid: Some(key.kid().into()),

@@ -1,6 +1,7 @@
 //! The grants of the token endpoint, one module each, and what they share: client authentication and
 //! the minting of signed tokens. Each grant is a function of the snapshot, the request and the time.
 
+pub mod assertion;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod mint;

@@ -23,9 +23,12 @@ pub enum AppCommand {
     Show(IdArg),
     /// Delete an application (and its service principal).
     Delete(IdArg),
-    /// Client secrets.
+    /// Client secrets and certificates.
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// Federated identity credentials (workload identity federation).
+    #[command(subcommand)]
+    FederatedCredential(FederatedCommand),
     /// API permissions the application requests.
     #[command(subcommand)]
     Permission(PermissionCommand),
@@ -33,7 +36,8 @@ pub enum AppCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum CredentialCommand {
-    /// Make a new client secret, replacing the existing ones unless --append. Prints it once.
+    /// Make a new client secret, replacing the existing ones unless --append, and print it once; or,
+    /// with --cert or --create-cert, replace (or --append to) the certificates.
     Reset {
         #[arg(long)]
         id: String,
@@ -44,6 +48,44 @@ pub enum CredentialCommand {
         /// Lifetime in years (default 1).
         #[arg(long, default_value_t = 1)]
         years: i64,
+        /// A certificate to register: a PEM or DER file (`@file.pem` or `file.pem`).
+        #[arg(long, conflicts_with = "create_cert")]
+        cert: Option<String>,
+        /// Make a self-signed certificate, register it, and write it with its private key (PEM,
+        /// mode 0600) to --cert-file or ./gatehouse-<appId>.pem.
+        #[arg(long)]
+        create_cert: bool,
+        #[arg(long, requires = "create_cert")]
+        cert_file: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FederatedCommand {
+    /// Add one: --parameters '{"name","issuer","subject","audiences"?,"description"?}' or @file.json.
+    Create {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        parameters: String,
+    },
+    List {
+        #[arg(long)]
+        id: String,
+    },
+    /// Show one, by id or name.
+    Show {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        federated_credential_id: String,
+    },
+    /// Delete one, by id or name.
+    Delete {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        federated_credential_id: String,
     },
 }
 
@@ -183,9 +225,28 @@ pub async fn app(cmd: AppCommand) -> Result<Value, String> {
         AppCommand::Credential(CredentialCommand::Reset {
             id,
             append,
+            cert: Some(cert),
+            ..
+        }) => {
+            let bytes = std::fs::read(cert.trim_start_matches('@')).map_err(|e| format!("{cert}: {e}"))?;
+            add_certificate(&g, &id, append, &bytes).await
+        }
+        AppCommand::Credential(CredentialCommand::Reset {
+            id,
+            append,
+            create_cert: true,
+            cert_file,
+            years,
+            ..
+        }) => create_certificate(&g, &id, append, cert_file, years).await,
+        AppCommand::Credential(CredentialCommand::Reset {
+            id,
+            append,
             display_name,
             years,
+            ..
         }) => reset_credential(&g, &id, append, display_name, years).await,
+        AppCommand::FederatedCredential(cmd) => federated(&g, cmd).await,
         AppCommand::Permission(PermissionCommand::Add {
             id,
             api,
@@ -248,6 +309,108 @@ async fn reset_credential(
         )
         .await?;
     Ok(json!({"appId": app["appId"], "password": cred["secretText"], "tenant": g.session.tenant}))
+}
+
+/// Registers a certificate (PATCH keyCredentials, keeping the existing ones by keyId if --append).
+async fn add_certificate(g: &Graph, id: &str, append: bool, cert: &[u8]) -> Result<Value, String> {
+    let parsed = gatehouse_jose::ClientCertificate::parse(cert).map_err(|e| e.to_string())?;
+    let app = g.application(id).await?;
+    let object_id = str_of(&app, "id")?;
+    let mut keys: Vec<Value> = Vec::new();
+    if append {
+        for k in app["keyCredentials"].as_array().into_iter().flatten() {
+            keys.push(json!({"keyId": k["keyId"]}));
+        }
+    }
+    keys.push(
+        json!({"type": "AsymmetricX509Cert", "usage": "Verify", "key": gatehouse_jose::b64std(&parsed.der)}),
+    );
+    g.call(
+        Method::PATCH,
+        &format!("applications/{object_id}"),
+        Some(json!({"keyCredentials": keys})),
+    )
+    .await?;
+    Ok(
+        json!({"appId": app["appId"], "password": null, "tenant": g.session.tenant, "thumbprint": parsed.thumbprint_hex()}),
+    )
+}
+
+/// `--create-cert`: a self-signed RSA-2048 certificate, written with its key, then registered.
+async fn create_certificate(
+    g: &Graph,
+    id: &str,
+    append: bool,
+    file: Option<std::path::PathBuf>,
+    years: i64,
+) -> Result<Value, String> {
+    let app = g.application(id).await?;
+    let app_id = str_of(&app, "appId")?;
+    let now = time::OffsetDateTime::now_utc();
+    let key = gatehouse_jose::SigningKey::generate(&app_id, now - time::Duration::MINUTE, years.clamp(1, 5))
+        .map_err(|e| e.to_string())?;
+    let pem = format!(
+        "{}{}",
+        pem_block("PRIVATE KEY", key.private_pkcs8()),
+        pem_block("CERTIFICATE", key.certificate_der())
+    );
+    let path = file.unwrap_or_else(|| std::path::PathBuf::from(format!("gatehouse-{app_id}.pem")));
+    crate::settings::write_private(&path, pem.as_bytes())?;
+    let mut out = add_certificate(g, id, append, key.certificate_der()).await?;
+    out["fileWithCertAndPrivateKey"] = json!(path.display().to_string());
+    Ok(out)
+}
+
+fn pem_block(label: &str, der: &[u8]) -> String {
+    let b64 = gatehouse_jose::b64std(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+async fn federated(g: &Graph, cmd: FederatedCommand) -> Result<Value, String> {
+    match cmd {
+        FederatedCommand::Create { id, parameters } => {
+            let text = match parameters.strip_prefix('@') {
+                Some(path) => std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?,
+                None => parameters,
+            };
+            let body: Value = serde_json::from_str(&text).map_err(|e| format!("--parameters: {e}"))?;
+            g.call(Method::POST, &fic_base(g, &id).await?, Some(body)).await
+        }
+        FederatedCommand::List { id } => {
+            Ok(g.call(Method::GET, &fic_base(g, &id).await?, None).await?["value"].clone())
+        }
+        FederatedCommand::Show {
+            id,
+            federated_credential_id: f,
+        } => {
+            g.call(Method::GET, &format!("{}/{f}", fic_base(g, &id).await?), None)
+                .await
+        }
+        FederatedCommand::Delete {
+            id,
+            federated_credential_id: f,
+        } => {
+            g.call(Method::DELETE, &format!("{}/{f}", fic_base(g, &id).await?), None)
+                .await?;
+            Ok(Value::Null)
+        }
+    }
+}
+
+async fn fic_base(g: &Graph, id: &str) -> Result<String, String> {
+    let app = g.application(id).await?;
+    Ok(format!(
+        "applications/{}/federatedIdentityCredentials",
+        str_of(&app, "id")?
+    ))
 }
 
 async fn add_permissions(g: &Graph, id: &str, api: &str, perms: &[String]) -> Result<Value, String> {

@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod az;
+mod keys;
 mod session;
+
+use gatehouse_core::flows::assertion::AssertionPolicy;
+use gatehouse_core::keys::RotationPolicy;
 
 use crate::settings::{Settings, TlsMode};
 
@@ -37,6 +41,9 @@ pub enum Command {
     /// Manage service principals (az ad sp).
     #[command(subcommand)]
     Sp(az::SpCommand),
+    /// List and rotate the token-signing keys (against the store).
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +78,12 @@ pub struct StoreArgs {
     /// Verified domain of the first tenant, when the store is empty.
     #[arg(long, default_value = gatehouse_core::admin::bootstrap::DEFAULT_DOMAIN)]
     pub domain: String,
+    /// Seconds a signing key signs before the next one takes over (default 30 days).
+    #[arg(long, env = "GATEHOUSE_KEY_ROTATION_INTERVAL", default_value_t = 30 * 86400)]
+    pub key_rotation_interval: i64,
+    /// Seconds a new signing key is published in JWKS before it signs (default 2 days).
+    #[arg(long, env = "GATEHOUSE_KEY_PREPUBLISH", default_value_t = 2 * 86400)]
+    pub key_prepublish: i64,
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +103,18 @@ pub struct ServeArgs {
     /// Serve plain HTTP, for use behind a TLS-terminating proxy.
     #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
     pub insecure_http: bool,
+    /// Seconds of clock skew allowed in client assertions.
+    #[arg(long, env = "GATEHOUSE_ASSERTION_CLOCK_SKEW", default_value_t = 60)]
+    pub assertion_clock_skew: i64,
+    /// Longest client-assertion lifetime accepted, in seconds (Entra sets none).
+    #[arg(long, env = "GATEHOUSE_ASSERTION_MAX_LIFETIME", default_value_t = 3600)]
+    pub assertion_max_lifetime: i64,
+    /// Accept only the issuer as a client assertion's audience, not the token endpoint Entra uses.
+    #[arg(long, env = "GATEHOUSE_ASSERTION_STRICT_AUDIENCE")]
+    pub assertion_strict_audience: bool,
+    /// A CA certificate (PEM) to trust when fetching federated issuers' keys.
+    #[arg(long, env = "GATEHOUSE_FEDERATION_CA_FILE")]
+    pub federation_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +135,12 @@ impl StoreArgs {
             public_url: None,
             tls: TlsMode::LocalCa,
             domain: self.domain.clone(),
+            rotation: RotationPolicy {
+                rotate_every: time::Duration::seconds(self.key_rotation_interval),
+                prepublish: time::Duration::seconds(self.key_prepublish),
+            },
+            assertions: AssertionPolicy::default(),
+            federation_ca: None,
         }
     }
 }
@@ -128,6 +159,12 @@ impl ServeArgs {
             listen: self.listen,
             public_url: self.public_url.clone(),
             tls,
+            assertions: AssertionPolicy {
+                clock_skew: time::Duration::seconds(self.assertion_clock_skew),
+                max_lifetime: time::Duration::seconds(self.assertion_max_lifetime),
+                strict_audience: self.assertion_strict_audience,
+            },
+            federation_ca: self.federation_ca_file.clone(),
             ..self.store.settings()
         }
     }
@@ -143,6 +180,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::App(cmd) => print_json(az::app(cmd).await),
         Command::Sp(cmd) => print_json(az::sp(cmd).await),
+        Command::Keys(cmd) => print_json(keys::run(cmd).await),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -109,8 +109,7 @@ fn keys(st: &AppState, tenant: &str, headers: &HeaderMap, version: Version) -> R
     let snap = st.directory.last_known();
     let keys = snap
         .keys
-        .published
-        .iter()
+        .published(time::OffsetDateTime::now_utc())
         .map(|k| k.public_jwk(Some(issuer.clone())))
         .collect();
     public(Json(JwkSet { keys }))

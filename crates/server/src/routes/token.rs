@@ -9,13 +9,17 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use gatehouse_core::flows::client_auth::PresentedClient;
+use gatehouse_core::error::AssertionFailure;
+use gatehouse_core::flows::assertion::matching_federated_credential;
+use gatehouse_core::flows::client_auth::{ClientParameters, Credential, PresentedClient};
 use gatehouse_core::flows::client_credentials::{self, ClientCredentialsRequest};
 use gatehouse_core::flows::{Endpoint, Grant};
 use gatehouse_core::CoreError;
+use gatehouse_core::Snapshot;
 use gatehouse_proto::tenant::TenantSegment;
 use gatehouse_proto::token::{Secret, TokenForm, TokenResponseV1, TokenResponseV2};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use super::oauth_error::oauth_error_response;
 use crate::AppState;
@@ -64,12 +68,18 @@ async fn issue(
     let tenant = TenantSegment::parse(tenant_raw).map_err(|m| CoreError::MalformedTenant { tenant: m.0 })?;
     let form = read_form(headers, body).await?;
     let basic = basic_credentials(headers)?;
-    let client =
-        PresentedClient::from_request(form.client_id.as_deref(), form.client_secret.as_ref(), basic)?;
+    let params = ClientParameters {
+        client_id: form.client_id.as_deref(),
+        client_secret: form.client_secret.as_ref(),
+        client_assertion: form.client_assertion.as_ref(),
+        client_assertion_type: form.client_assertion_type.as_deref(),
+    };
+    let mut client = PresentedClient::from_request(params, basic)?;
     let now = OffsetDateTime::now_utc();
     match Grant::parse(form.grant_type.as_deref())? {
         Grant::ClientCredentials => {
             let snap = st.directory.current()?;
+            fetch_federated_key(st, &snap, &mut client).await;
             let req = ClientCredentialsRequest {
                 endpoint,
                 tenant: &tenant,
@@ -77,8 +87,20 @@ async fn issue(
                 client,
                 scope: form.scope.as_deref(),
                 resource: form.resource.as_deref(),
+                assertion_policy: st.assertion_policy,
             };
             let out = client_credentials::issue(&snap, &req, &st.base_url, now)?;
+            if let Some(g) = &out.replay_guard {
+                // Commit-then-respond: the assertion is spent before its token leaves.
+                let fresh = st
+                    .store
+                    .record_assertion(&g.client_id, &g.jti, g.until)
+                    .await
+                    .map_err(|_| CoreError::Unavailable)?;
+                if !fresh {
+                    return Err(CoreError::ClientAssertion(AssertionFailure::Replayed));
+                }
+            }
             let t = out.token;
             Ok(match endpoint {
                 Endpoint::V2 => no_store(Json(TokenResponseV2 {
@@ -99,6 +121,24 @@ async fn issue(
             })
         }
     }
+}
+
+/// For an assertion from an external issuer that matches one of the client's federated credentials,
+/// fetches that issuer's key for the assertion's `kid`. Core then repeats the match and verifies; an
+/// assertion that matches nothing makes no request anywhere.
+async fn fetch_federated_key(st: &AppState, snap: &Snapshot, client: &mut PresentedClient) {
+    let Credential::Federated { assertion, key } = &mut client.credential else {
+        return;
+    };
+    let app = Uuid::parse_str(&client.client_id)
+        .ok()
+        .and_then(|id| snap.application(id));
+    let Some(app) = app else { return };
+    let Ok(fic) = matching_federated_credential(snap, app, assertion) else {
+        return;
+    };
+    let Some(kid) = assertion.key_id() else { return };
+    *key = st.federation.rsa_key(&fic.issuer, kid).await;
 }
 
 /// Any other method on a token endpoint: Entra's AADSTS900561, in its JSON shape.

@@ -31,6 +31,9 @@ pub fn settings(data_dir: PathBuf, database_url: Option<String>, tls: TlsMode) -
         public_url: None,
         tls,
         domain: "contoso.example".into(),
+        rotation: Default::default(),
+        assertions: Default::default(),
+        federation_ca: None,
     }
 }
 

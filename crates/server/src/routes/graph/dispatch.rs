@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gatehouse_core::admin::applications;
-use gatehouse_core::admin::{assignments, organization, service_principals, Caller};
+use gatehouse_core::admin::{assignments, federated, organization, service_principals, Caller};
 use gatehouse_validate::extract::bearer_token;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -82,7 +82,7 @@ async fn handle(
             &applications::get(store, &caller, k).await?,
         )),
         (Method::PATCH, T::Application(k)) => {
-            applications::update(store, &caller, k, read_json(body)?).await?;
+            applications::update(store, &caller, k, read_json(body)?, now).await?;
             st.refresh().await;
             no_content()
         }
@@ -104,6 +104,30 @@ async fn handle(
         (Method::POST, T::RemovePassword(k)) => {
             let input: gatehouse_proto::graph::RemovePasswordInput = read_json(body)?;
             applications::remove_password(store, &caller, k, input.key_id).await?;
+            st.refresh().await;
+            no_content()
+        }
+        (Method::GET, T::FederatedCredentials(k)) => {
+            let list = federated::list(store, &caller, k).await?;
+            collection(st, "applications/federatedIdentityCredentials", list.into_iter())
+        }
+        (Method::POST, T::FederatedCredentials(k)) => {
+            let fic = federated::create(store, &caller, k, read_json(body)?).await?;
+            st.refresh().await;
+            created(entity(st, "applications/federatedIdentityCredentials", &fic))
+        }
+        (Method::GET, T::FederatedCredential(k, f)) => ok(entity(
+            st,
+            "applications/federatedIdentityCredentials",
+            &federated::get(store, &caller, k, &f).await?,
+        )),
+        (Method::PATCH, T::FederatedCredential(k, f)) => {
+            federated::update(store, &caller, k, &f, read_json(body)?).await?;
+            st.refresh().await;
+            no_content()
+        }
+        (Method::DELETE, T::FederatedCredential(k, f)) => {
+            federated::delete(store, &caller, k, &f).await?;
             st.refresh().await;
             no_content()
         }

@@ -13,8 +13,7 @@ impl KeySource for DirectoryKeys {
         let snap = self.0.last_known();
         let found = snap
             .keys
-            .published
-            .iter()
+            .published(time::OffsetDateTime::now_utc())
             .find(|k| k.kid() == kid)
             .map(|k| k.public_jwk(None));
         Box::pin(async move { Ok(found) })

@@ -11,6 +11,9 @@ pub enum Target {
     Application(AppKey),
     AddPassword(AppKey),
     RemovePassword(AppKey),
+    FederatedCredentials(AppKey),
+    /// By id or by name.
+    FederatedCredential(AppKey, String),
     ServicePrincipals,
     ServicePrincipal(AppKey),
     Assignments(Uuid, Side),
@@ -37,6 +40,10 @@ pub fn parse(path: &str) -> Option<Target> {
         ("applications", Some(k), []) => Some(Target::Application(k)),
         ("applications", Some(k), ["addPassword"]) => Some(Target::AddPassword(k)),
         ("applications", Some(k), ["removePassword"]) => Some(Target::RemovePassword(k)),
+        ("applications", Some(k), ["federatedIdentityCredentials"]) => Some(Target::FederatedCredentials(k)),
+        ("applications", Some(k), ["federatedIdentityCredentials", f]) if !f.is_empty() => {
+            Some(Target::FederatedCredential(k, f.to_string()))
+        }
         ("servicePrincipals", None, []) => Some(Target::ServicePrincipals),
         ("servicePrincipals", Some(k), []) => Some(Target::ServicePrincipal(k)),
         ("servicePrincipals", Some(AppKey::Id(id)), [nav, tail @ ..]) => {
@@ -89,6 +96,10 @@ mod tests {
         assert_eq!(
             parse(&format!("applications(appId='{ID}')/addPassword")),
             Some(Target::AddPassword(AppKey::AppId(id)))
+        );
+        assert_eq!(
+            parse(&format!("applications/{ID}/federatedIdentityCredentials/ci")),
+            Some(Target::FederatedCredential(AppKey::Id(id), "ci".into()))
         );
         assert_eq!(
             parse(&format!("servicePrincipals(appId='{ID}')")),

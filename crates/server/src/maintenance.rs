@@ -1,0 +1,74 @@
+//! Each node's housekeeping, once a second: start a scheduled signing-key rotation when it is due,
+//! delete keys that are no longer published, and (once a minute) forget expired assertion ids. The
+//! decisions are core's (`keys::maintenance`); two nodes acting at once add one key between them,
+//! because the store adds a key only if none is pending.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_core::keys::{self, RotationPolicy};
+use gatehouse_core::store::{Rotation, Store};
+use gatehouse_core::Directory;
+use gatehouse_jose::kek::Kek;
+use time::OffsetDateTime;
+
+const TICK: Duration = Duration::from_secs(1);
+const PRUNE_EVERY: u32 = 60;
+
+pub fn spawn(
+    store: Arc<dyn Store>,
+    directory: Arc<Directory>,
+    kek: Kek,
+    policy: RotationPolicy,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks: u32 = 0;
+        loop {
+            tokio::time::sleep(TICK).await;
+            ticks = ticks.wrapping_add(1);
+            let now = OffsetDateTime::now_utc();
+            if let Err(e) = pass(store.as_ref(), &directory, &kek, &policy, now).await {
+                tracing::warn!(error = %e, "key maintenance failed; retrying");
+            }
+            if ticks % PRUNE_EVERY == 0 {
+                if let Err(e) = store.prune_assertions(now).await {
+                    tracing::warn!(error = %e, "pruning used assertion ids failed");
+                }
+            }
+        }
+    })
+}
+
+async fn pass(
+    store: &dyn Store,
+    directory: &Directory,
+    kek: &Kek,
+    policy: &RotationPolicy,
+    now: OffsetDateTime,
+) -> Result<(), gatehouse_core::store::StoreError> {
+    let snap = directory
+        .current()
+        .map_err(|_| gatehouse_core::store::StoreError::Unavailable("the directory is stale".into()))?;
+    let plan = keys::maintenance(&snap.keys, policy, now);
+    let mut changed = false;
+    if plan.rotate {
+        let (kid, outcome) = keys::rotate(store, kek, policy, false, now).await?;
+        if outcome == Rotation::Added {
+            tracing::info!(
+                kid,
+                activates_in_s = policy.prepublish.whole_seconds(),
+                "signing key rotation started"
+            );
+        }
+        changed = true;
+    }
+    if !plan.retired.is_empty() {
+        let n = store.delete_keys(&plan.retired).await?;
+        tracing::info!(removed = n, "retired signing keys deleted");
+        changed = true;
+    }
+    if changed {
+        directory.reload(store).await?;
+    }
+    Ok(())
+}
