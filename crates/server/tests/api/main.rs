@@ -3,6 +3,7 @@
 
 mod certificates;
 mod cli;
+mod federation;
 mod graph;
 mod helpers;
 mod nodes;
