@@ -26,20 +26,37 @@ impl External {
                 M::POST,
                 "applications",
                 &admin,
-                Some(json!({"displayName": "Token exchange", "identifierUris": ["api://AzureADTokenExchange"],
-                            "api": {"requestedAccessTokenVersion": 2}})),
+                Some(
+                    json!({"displayName": "Token exchange", "identifierUris": ["api://AzureADTokenExchange"],
+                            "api": {"requestedAccessTokenVersion": 2}}),
+                ),
             )
             .await;
         assert_eq!(s, 201, "{x}");
         let (s, _) = app
-            .graph(M::POST, "servicePrincipals", &admin, Some(json!({"appId": x["appId"]})))
+            .graph(
+                M::POST,
+                "servicePrincipals",
+                &admin,
+                Some(json!({"appId": x["appId"]})),
+            )
             .await;
         assert_eq!(s, 201);
         let (_, w) = app
-            .graph(M::POST, "applications", &admin, Some(json!({"displayName": "CI runner"})))
+            .graph(
+                M::POST,
+                "applications",
+                &admin,
+                Some(json!({"displayName": "CI runner"})),
+            )
             .await;
         let (s, _) = app
-            .graph(M::POST, "servicePrincipals", &admin, Some(json!({"appId": w["appId"]})))
+            .graph(
+                M::POST,
+                "servicePrincipals",
+                &admin,
+                Some(json!({"appId": w["appId"]})),
+            )
             .await;
         assert_eq!(s, 201);
         let (s, pw) = app
@@ -61,7 +78,11 @@ impl External {
     /// A token the external issuer gives the workload: the assertion to present elsewhere.
     pub async fn assertion(&self) -> String {
         self.app
-            .token(&self.workload_id, &self.secret, "api://AzureADTokenExchange/.default")
+            .token(
+                &self.workload_id,
+                &self.secret,
+                "api://AzureADTokenExchange/.default",
+            )
             .await
     }
 }
@@ -99,24 +120,36 @@ async fn an_assertion_from_a_trusted_external_issuer_gets_a_token() {
     let external = ext.assertion().await;
     let c = claims(&external);
     let (iss, sub, aud) = (c["iss"].clone(), c["sub"].clone(), c["aud"].clone());
-    let path = format!("applications/{}/federatedIdentityCredentials", j.daemon_app_object_id);
+    let path = format!(
+        "applications/{}/federatedIdentityCredentials",
+        j.daemon_app_object_id
+    );
 
     // Graph: validation, create, list, get by name.
-    let bad = json!({"name": "ci-runner", "issuer": "http://insecure.example", "subject": sub, "audiences": [aud]});
+    let bad =
+        json!({"name": "ci-runner", "issuer": "http://insecure.example", "subject": sub, "audiences": [aud]});
     assert_eq!(app.graph(M::POST, &path, &admin, Some(bad)).await.0, 400);
     let body = json!({"name": "ci-runner", "issuer": iss, "subject": sub, "audiences": [aud], "description": "runner"});
     let (s, fic) = app.graph(M::POST, &path, &admin, Some(body.clone())).await;
     assert_eq!(s, 201, "{fic}");
     assert_eq!(fic["audiences"], json!([aud]));
     let (s, dup) = app.graph(M::POST, &path, &admin, Some(body)).await;
-    assert_eq!((s, &dup["error"]["code"]), (400, &json!("Request_MultipleObjectsWithSameKeyValue")));
+    assert_eq!(
+        (s, &dup["error"]["code"]),
+        (400, &json!("Request_MultipleObjectsWithSameKeyValue"))
+    );
     let (_, list) = app.graph(M::GET, &path, &admin, None).await;
     assert_eq!(list["value"].as_array().unwrap().len(), 1);
-    let (s, by_name) = app.graph(M::GET, &format!("{path}/ci-runner"), &admin, None).await;
+    let (s, by_name) = app
+        .graph(M::GET, &format!("{path}/ci-runner"), &admin, None)
+        .await;
     assert_eq!((s, &by_name["id"]), (200, &fic["id"]));
     let defaulted = json!({"name": "defaulted", "issuer": "https://other.example", "subject": "x"});
     let (s, d) = app.graph(M::POST, &path, &admin, Some(defaulted)).await;
-    assert_eq!((s, d["audiences"].clone()), (201, json!(["api://AzureADTokenExchange"])));
+    assert_eq!(
+        (s, d["audiences"].clone()),
+        (201, json!(["api://AzureADTokenExchange"]))
+    );
 
     // The exchange itself.
     let (s, body) = exchange(&app, &j.daemon_app_id, &external).await;
@@ -156,7 +189,9 @@ async fn an_assertion_from_a_trusted_external_issuer_gets_a_token() {
     assert_eq!(exchange(&app, &j.daemon_app_id, &unsigned).await.0, 401);
 
     // An issuer nobody registered: refused without contacting it.
-    let (s, _) = app.graph(M::DELETE, &format!("{path}/ci-runner"), &admin, None).await;
+    let (s, _) = app
+        .graph(M::DELETE, &format!("{path}/ci-runner"), &admin, None)
+        .await;
     assert_eq!(s, 204);
     let (s, b) = exchange(&app, &j.daemon_app_id, &external).await;
     assert_eq!((s, code(&b)), (401, 700211), "{b}");

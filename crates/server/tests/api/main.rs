@@ -9,4 +9,5 @@ mod helpers;
 mod nodes;
 mod protocol;
 mod resilience;
+mod rotation;
 mod secrets_in_logs;
