@@ -2,7 +2,10 @@
 an API application exposing the Reports.Read app role (v2 tokens), a daemon application with a secret,
 both service principals, and the role assigned to the daemon. Writes fixture.json for the client suites.
 
-Usage: make_fixture.py BASE_URL BOOTSTRAP_JSON CA_PEM OUT_JSON
+On the external issuer (a second Gatehouse) it registers the token-exchange resource and a CI workload
+with a secret; on the server under test, a federated identity credential trusting that workload.
+
+Usage: make_fixture.py BASE_URL BOOTSTRAP_JSON CA_PEM OUT_JSON EXT_BASE_URL EXT_BOOTSTRAP_JSON EXT_CA_PEM
 """
 import json
 import sys
@@ -10,29 +13,35 @@ import uuid
 
 import requests
 
-base, boot_path, ca, out = sys.argv[1:5]
-boot = json.load(open(boot_path))
-tid = boot["tenantId"]
-s = requests.Session()
-s.verify = ca
-s.trust_env = False
+base, boot_path, ca, out, ext_base, ext_boot_path, ext_ca = sys.argv[1:8]
 
 
-def token(client_id, secret, scope):
-    r = s.post(f"{base}/{tid}/oauth2/v2.0/token", data={
-        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": scope})
-    r.raise_for_status()
-    return r.json()["access_token"]
+class Server:
+    """One Gatehouse, driven over its token endpoint and Graph API with its bootstrap credentials."""
+
+    def __init__(self, base, boot_path, ca):
+        self.base, self.boot = base, json.load(open(boot_path))
+        self.tid = self.boot["tenantId"]
+        self.s = requests.Session()
+        self.s.verify = ca
+        self.s.trust_env = False
+        admin = self.token(self.boot["clientId"], self.boot["clientSecret"], "https://graph.microsoft.com/.default")
+        self.h = {"Authorization": f"Bearer {admin}"}
+
+    def token(self, client_id, secret, scope):
+        r = self.s.post(f"{self.base}/{self.tid}/oauth2/v2.0/token", data={
+            "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": scope})
+        r.raise_for_status()
+        return r.json()["access_token"]
+
+    def graph(self, method, path, body=None, expect=(200, 201, 204)):
+        r = self.s.request(method, f"{self.base}/v1.0/{path}", json=body, headers=self.h)
+        assert r.status_code in expect, (method, path, r.status_code, r.text)
+        return r.json() if r.content else None
 
 
-admin = token(boot["clientId"], boot["clientSecret"], "https://graph.microsoft.com/.default")
-h = {"Authorization": f"Bearer {admin}"}
-
-
-def graph(method, path, body=None, expect=(200, 201, 204)):
-    r = s.request(method, f"{base}/v1.0/{path}", json=body, headers=h)
-    assert r.status_code in expect, (method, path, r.status_code, r.text)
-    return r.json() if r.content else None
+main = Server(base, boot_path, ca)
+boot, tid, graph = main.boot, main.tid, main.graph
 
 
 role_id = str(uuid.uuid4())
@@ -48,7 +57,23 @@ pw = graph("POST", f"applications/{daemon['id']}/addPassword", {"passwordCredent
 graph("POST", f"servicePrincipals/{api_sp['id']}/appRoleAssignedTo",
       {"principalId": daemon_sp["id"], "resourceId": api_sp["id"], "appRoleId": role_id})
 
+# The external issuer: a resource for api://AzureADTokenExchange (v2 tokens) and a workload with a secret.
+ext = Server(ext_base, ext_boot_path, ext_ca)
+exchange = ext.graph("POST", "applications", {
+    "displayName": "Token exchange", "identifierUris": ["api://AzureADTokenExchange"],
+    "api": {"requestedAccessTokenVersion": 2}})
+ext.graph("POST", "servicePrincipals", {"appId": exchange["appId"]})
+workload = ext.graph("POST", "applications", {"displayName": "CI runner"})
+workload_sp = ext.graph("POST", "servicePrincipals", {"appId": workload["appId"]})
+workload_pw = ext.graph("POST", f"applications/{workload['id']}/addPassword", {})
+graph("POST", f"applications/{daemon['id']}/federatedIdentityCredentials", {
+    "name": "ci-runner", "issuer": f"{ext_base}/{ext.tid}/v2.0", "subject": workload_sp["id"],
+    "audiences": [exchange["appId"]]})
+
 json.dump({
+    "ext_token_endpoint": f"{ext_base}/{ext.tid}/oauth2/v2.0/token", "ext_ca": ext_ca,
+    "workload_id": workload["appId"], "workload_secret": workload_pw["secretText"],
+    "exchange_scope": "api://AzureADTokenExchange/.default",
     "base": base, "tenant_id": tid, "domain": boot["domain"], "ca": ca,
     "client_id": daemon["appId"], "client_secret": pw["secretText"], "client_sp_id": daemon_sp["id"],
     "api_app_id": api["appId"], "api_scope": "api://reports/.default",

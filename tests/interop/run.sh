@@ -16,38 +16,65 @@ venv="$here/.venv"
 [ -d "$here/node/node_modules/@azure/msal-node" ] || { echo "interop: npm install failed"; exit 1; }
 
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$bin" serve --data-dir "$work/data" --listen "127.0.0.1:$port" >"$work/stdout" 2>"$work/stderr" &
-pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-base="https://localhost:$port"
-ca="$work/data/tls/ca.pem"
-for _ in $(seq 1 100); do
-  if [ -f "$ca" ] && curl -fsS --cacert "$ca" "$base/health/ready" >/dev/null 2>&1; then break; fi
-  kill -0 "$pid" 2>/dev/null || { echo "interop: server exited"; cat "$work/stderr"; exit 1; }
-  sleep 0.1
-done
-curl -fsS --cacert "$ca" "$base/health/ready" >/dev/null
-
-# The bootstrap credentials the server printed once on its console.
-python3 - "$work/stdout" "$work/boot.json" <<'PY'
+# start NAME PORT [serve flags...]: a gatehouse node with its own data folder, waited on until ready,
+# with the bootstrap credentials it printed once saved as $work/NAME.boot.json.
+start() {
+  local name="$1" port="$2"; shift 2
+  "$bin" serve --data-dir "$work/$name" --listen "127.0.0.1:$port" "$@" >"$work/$name.stdout" 2>"$work/$name.stderr" &
+  local pid=$!; pids+=("$pid")
+  local ca="$work/$name/tls/ca.pem" url="https://localhost:$port"
+  for _ in $(seq 1 100); do
+    if [ -f "$ca" ] && curl -fsS --cacert "$ca" "$url/health/ready" >/dev/null 2>&1; then break; fi
+    kill -0 "$pid" 2>/dev/null || { echo "interop: $name exited"; cat "$work/$name.stderr"; exit 1; }
+    sleep 0.1
+  done
+  curl -fsS --cacert "$ca" "$url/health/ready" >/dev/null
+  python3 - "$work/$name.stdout" "$work/$name.boot.json" <<'PY'
 import json, sys
 text = open(sys.argv[1]).read()
 json.dump(json.loads(text[text.index("{"):text.rindex("}") + 1]), open(sys.argv[2], "w"))
 PY
+}
+
+# The external OIDC issuer for workload identity federation: a second Gatehouse with its own CA.
+ext_port="$(free_port)"
+start ext "$ext_port"
+ext_base="https://localhost:$ext_port"
+# The server under test, trusting the external issuer's CA for federation only.
+port="$(free_port)"
+start main "$port" --federation-ca-file "$work/ext/tls/ca.pem"
+base="https://localhost:$port"
+ca="$work/main/tls/ca.pem"
 
 # Clients trust only the local CA.
 export REQUESTS_CA_BUNDLE="$ca" CURL_CA_BUNDLE="$ca" SSL_CERT_FILE="$ca" NODE_EXTRA_CA_CERTS="$ca"
 unset SSL_CERT_DIR
-"$venv/bin/python" "$here/make_fixture.py" "$base" "$work/boot.json" "$ca" "$work/fixture.json"
+"$venv/bin/python" "$here/make_fixture.py" "$base" "$work/main.boot.json" "$ca" "$work/fixture.json" \
+  "$ext_base" "$work/ext.boot.json" "$work/ext/tls/ca.pem"
 export GATEHOUSE_FIXTURE="$work/fixture.json"
+
+# The daemon's certificate, made and registered by the CLI as `az ad app credential reset --create-cert`.
+export GATEHOUSE_CONFIG_DIR="$work/cli"
+read -r boot_id boot_secret tid client_id < <(python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); f=json.load(open(sys.argv[2])); print(b["clientId"], b["clientSecret"], b["tenantId"], f["client_id"])' "$work/main.boot.json" "$work/fixture.json")
+"$bin" login --service-principal -u "$boot_id" -p "$boot_secret" --tenant "$tid" --server "$base" --ca-file "$ca" >/dev/null
+"$bin" app credential reset --id "$client_id" --create-cert --append --cert-file "$work/client.pem" >"$work/cert.json"
+python3 - "$work/fixture.json" "$work/client.pem" "$bin" "$work/main" <<'PY'
+import json, sys
+path, pem, binary, data = sys.argv[1:5]
+fix = json.load(open(path))
+fix.update({"client_pem": pem, "gatehouse_bin": binary, "data_dir": data})
+json.dump(fix, open(path, "w"), indent=2)
+PY
 
 "$venv/bin/python" -m pytest -p no:cacheprovider -q "$here/python"
 (cd "$here/node" && node --test --test-reporter=spec clients.test.mjs)
 
 # The server saw only loopback traffic and logged no secret.
 secret="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_secret"])' "$work/fixture.json")"
-if grep -qF "$secret" "$work/stderr"; then echo "interop: a client secret appeared in the server log"; exit 1; fi
+if grep -qF "$secret" "$work/main.stderr"; then echo "interop: a client secret appeared in the server log"; exit 1; fi
 echo "interop: all client suites passed"
