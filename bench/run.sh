@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Client-credentials throughput of the release build over HTTPS keep-alive on loopback, with p50/p99,
-# against this machine's RS256 signing ceiling measured in the same run; plus idle RSS and the time
-# from start to ready. Not a test: it prints figures to record in bench/RESULTS.md.
+# against this machine's crypto ceiling measured in the same run; plus idle RSS and the time from start
+# to ready. Two runs: with a client secret (one RS256 sign per token), then with a certificate client
+# assertion (one RS256 verify, one durable jti insert, one RS256 sign per token).
+# Not a test: it prints figures to record in bench/RESULTS.md.
 # Usage: bench/run.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -38,13 +40,25 @@ body="grant_type=client_credentials&client_id=$cid&client_secret=$(python3 -c 'i
 curl -fsS -k "$base/$tid/oauth2/v2.0/token" -d "$body" | grep -q access_token
 
 sign_rate="$("$root/target/release/examples/sign_rate" 5)"
+verify_rate="$("$root/target/release/examples/verify_rate" 5)"
 GATEHOUSE_BENCH_BODY="$body" wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$here/token.lua" "$base/$tid/oauth2/v2.0/token" >"$work/wrk.txt"
 busy_rss_kb="$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")"
 cat "$work/wrk.txt"
 
-python3 - "$work/wrk.txt" "$sign_rate" "$cores" "$idle_rss_kb" "$busy_rss_kb" "$ready_ms" "$conns" "$secs" <<'PY'
+# The certificate run: the CLI makes and registers a certificate on the bootstrap application, then
+# one pre-signed assertion per request (each jti is single-use).
+export GATEHOUSE_CONFIG_DIR="$work/cli"
+"$bin" login --service-principal -u "$cid" -p "$secret" --tenant "$tid" --server "$base" --ca-file "$work/data/tls/ca.pem" >/dev/null
+"$bin" app credential reset --id "$cid" --create-cert --cert-file "$work/client.pem" >/dev/null
+sleep 1
+"$root/target/release/examples/assertions" "$work/client.pem" "$cid" "$base/$tid/oauth2/v2.0/token" \
+  "https://graph.microsoft.com/.default" $(( secs * 1500 )) >"$work/bodies.txt"
+GATEHOUSE_BENCH_BODIES="$work/bodies.txt" wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$here/assertion.lua" "$base/$tid/oauth2/v2.0/token" >"$work/wrk-cert.txt"
+cat "$work/wrk-cert.txt"
+
+python3 - "$work/wrk.txt" "$sign_rate" "$cores" "$idle_rss_kb" "$busy_rss_kb" "$ready_ms" "$conns" "$secs" "$work/wrk-cert.txt" "$verify_rate" "$(wc -l <"$work/bodies.txt")" <<'PY'
 import re, sys, platform, subprocess
-wrk, sign, cores, idle, busy, ready, conns, secs = sys.argv[1:]
+wrk, sign, cores, idle, busy, ready, conns, secs, wrk_cert, verify, made = sys.argv[1:]
 text = open(wrk).read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 def pct(p):
@@ -62,4 +76,15 @@ print(f"tokens/s: {rps:.0f}   p50: {pct(50):.2f} ms   p99: {pct(99):.2f} ms   no
 print(f"RS256 signing: {float(sign):.0f}/s on one core; ceiling x{cores} cores = {ceiling:.0f}/s")
 print(f"ratio tokens/s / ceiling: {rps / ceiling:.2f}")
 print(f"idle RSS: {int(idle) / 1024:.1f} MiB   RSS after load: {int(busy) / 1024:.1f} MiB   start to ready: {ready} ms")
+
+text = open(wrk_cert).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+requests = int(re.search(r"(\d+) requests in", text).group(1))
+per_core = 1 / (1 / float(sign) + 1 / float(verify))
+ceiling = per_core * int(cores)
+print()
+print(f"certificate assertion: tokens/s: {rps:.0f}   p50: {pct(50):.2f} ms   p99: {pct(99):.2f} ms   non-2xx: {bad.group(1) if bad else 0}   requests: {requests} (assertions made: {made})")
+print(f"RS256 verify: {float(verify):.0f}/s on one core; sign+verify ceiling x{cores} cores = {ceiling:.0f}/s")
+print(f"ratio tokens/s / ceiling: {rps / ceiling:.2f}")
 PY

@@ -65,11 +65,20 @@ struct Claims {
     jti: Option<String>,
 }
 
-/// An assertion whose structure has been read and whose signature is not checked yet.
-#[derive(Debug, Clone)]
+/// An assertion whose structure has been read and whose signature is not checked yet. Until it
+/// expires it is a bearer credential, so `Debug` shows only who it claims to come from.
+#[derive(Clone)]
 pub struct ClientAssertion {
     jws: ParsedJws,
     claims: Claims,
+}
+
+impl std::fmt::Debug for ClientAssertion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientAssertion")
+            .field("iss", &self.claims.iss)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What an accepted certificate assertion leaves to do: record its `jti` (durably) before a token is

@@ -78,8 +78,10 @@ async fn issue(
     let now = OffsetDateTime::now_utc();
     match Grant::parse(form.grant_type.as_deref())? {
         Grant::ClientCredentials => {
+            let before = st.directory.current()?;
+            fetch_federated_key(st, &before, &mut client).await;
+            // Fetching an external issuer's keys can take a while: decide on a fresh snapshot.
             let snap = st.directory.current()?;
-            fetch_federated_key(st, &snap, &mut client).await;
             let req = ClientCredentialsRequest {
                 endpoint,
                 tenant: &tenant,

@@ -14,8 +14,6 @@ use uuid::Uuid;
 
 use crate::helpers::{claims, settings, temp_dir, Journey, TestApp};
 
-const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
 /// A client certificate and its key, as a daemon would hold them.
 pub struct ClientCert {
     pub key: SigningKey,
@@ -73,20 +71,17 @@ pub async fn register(app: &TestApp, j: &Journey, certs: &[&[u8]]) -> (u16, Valu
     .await
 }
 
+/// A server with the journey's daemon holding one registered certificate.
+async fn with_certificate() -> (TestApp, Journey, ClientCert) {
+    let app = TestApp::spawn().await;
+    let j = Journey::create(&app, Some(2)).await;
+    let cert = ClientCert::new();
+    assert_eq!(register(&app, &j, &[cert.der()]).await.0, 204);
+    (app, j, cert)
+}
+
 async fn with_assertion(app: &TestApp, tenant: &str, client_id: &str, assertion: &str) -> (u16, Value) {
-    let r = app
-        .token_form(
-            tenant,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", client_id),
-                ("client_assertion_type", JWT_BEARER),
-                ("client_assertion", assertion),
-                ("scope", "api://reports/.default"),
-            ],
-        )
-        .await;
-    (r.status().as_u16(), r.json().await.unwrap())
+    app.assertion_grant(tenant, client_id, assertion).await
 }
 
 fn code(body: &Value) -> u64 {
@@ -135,10 +130,7 @@ async fn certificates_are_added_shown_without_key_and_refused_when_invalid() {
 
 #[tokio::test]
 async fn every_client_assertion_form_the_real_clients_send_is_accepted() {
-    let app = TestApp::spawn().await;
-    let j = Journey::create(&app, Some(2)).await;
-    let cert = ClientCert::new();
-    assert_eq!(register(&app, &j, &[cert.der()]).await.0, 204);
+    let (app, j, cert) = with_certificate().await;
     let tid = app.tenant();
     let id = j.daemon_app_id.as_str();
     let v2 = |seg: &str| format!("{}/{seg}/oauth2/v2.0/token", app.base);
@@ -197,10 +189,7 @@ async fn every_client_assertion_form_the_real_clients_send_is_accepted() {
 
 #[tokio::test]
 async fn each_refused_assertion_has_its_own_code() {
-    let app = TestApp::spawn().await;
-    let j = Journey::create(&app, Some(2)).await;
-    let cert = ClientCert::new();
-    assert_eq!(register(&app, &j, &[cert.der()]).await.0, 204);
+    let (app, j, cert) = with_certificate().await;
     let tid = app.tenant();
     let id = j.daemon_app_id.as_str();
     let aud = format!("{}/{tid}/oauth2/v2.0/token", app.base);

@@ -8,8 +8,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::{claims, settings, temp_dir, Journey, TestApp};
 
-const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
 /// The external side: an issuer with a workload that gets tokens for `api://AzureADTokenExchange`.
 pub struct External {
     pub app: TestApp,
@@ -88,19 +86,7 @@ impl External {
 }
 
 async fn exchange(app: &TestApp, client_id: &str, assertion: &str) -> (u16, Value) {
-    let r = app
-        .token_form(
-            &app.tenant(),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", client_id),
-                ("client_assertion_type", JWT_BEARER),
-                ("client_assertion", assertion),
-                ("scope", "api://reports/.default"),
-            ],
-        )
-        .await;
-    (r.status().as_u16(), r.json().await.unwrap())
+    app.assertion_grant(&app.tenant(), client_id, assertion).await
 }
 
 #[tokio::test]

@@ -10,6 +10,8 @@ use gatehouse_store::testing::PgDatabase;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
 pub struct TestApp {
     pub server: Option<RunningServer>,
     pub base: String,
@@ -146,6 +148,23 @@ impl TestApp {
     }
 
     /// A Graph token for the bootstrap management application.
+    /// Client credentials for the journey's API with a client assertion; status and JSON body.
+    pub async fn assertion_grant(&self, tenant: &str, client_id: &str, assertion: &str) -> (u16, Value) {
+        let r = self
+            .token_form(
+                tenant,
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client_id),
+                    ("client_assertion_type", JWT_BEARER),
+                    ("client_assertion", assertion),
+                    ("scope", "api://reports/.default"),
+                ],
+            )
+            .await;
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
     pub async fn admin_token(&self) -> String {
         self.token(
             &self.boot.client_id.to_string(),

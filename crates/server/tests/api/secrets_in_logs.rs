@@ -58,6 +58,20 @@ async fn no_secret_or_token_is_logged() {
     let _ = app
         .graph(reqwest::Method::GET, "applications", &token, None)
         .await;
+    // A client assertion, accepted and then refused as a replay.
+    let cert = crate::certificates::ClientCert::new();
+    assert_eq!(
+        crate::certificates::register(&app, &j, &[cert.der()]).await.0,
+        204
+    );
+    let aud = format!("{}/{}/oauth2/v2.0/token", app.base, app.tenant());
+    let assertion = cert.msal_rs256(&j.daemon_app_id, &aud);
+    for expected in [200, 401] {
+        let (s, _) = app
+            .assertion_grant(&app.tenant(), &j.daemon_app_id, &assertion)
+            .await;
+        assert_eq!(s, expected);
+    }
     app.stop().await;
 
     let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
@@ -72,6 +86,11 @@ async fn no_secret_or_token_is_logged() {
             admin.rsplit('.').next().unwrap().to_string(),
         ),
         ("daemon token", token.clone()),
+        ("client assertion", assertion.clone()),
+        (
+            "client assertion signature",
+            assertion.rsplit('.').next().unwrap().to_string(),
+        ),
         (
             "daemon token signature",
             token.rsplit('.').next().unwrap().to_string(),
