@@ -134,14 +134,14 @@ pub trait FederatedCredentialStore: Send + Sync {
 /// revision, so no node reloads.
 #[async_trait]
 pub trait ReplayStore: Send + Sync {
-    /// Records `jti` for `client_id` until `expires`; `false` if it was already recorded (a replay).
-    /// Committed before it returns, so a token is never handed out on an unrecorded assertion.
-    async fn record_assertion(
+    /// Records each assertion id (client id, `jti`, remembered until) in one transaction; for each,
+    /// `false` if it was already recorded, earlier or in this batch (a replay). Committed before it
+    /// returns, so a token is never handed out on an unrecorded assertion. One commit for many
+    /// requests is what keeps the durable write off the critical path under load.
+    async fn record_assertions(
         &self,
-        client_id: &str,
-        jti: &str,
-        expires: time::OffsetDateTime,
-    ) -> Result<bool, StoreError>;
+        batch: &[(String, String, time::OffsetDateTime)],
+    ) -> Result<Vec<bool>, StoreError>;
     /// Forgets ids whose assertions expired before `now`.
     async fn prune_assertions(&self, now: time::OffsetDateTime) -> Result<u64, StoreError>;
 }

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod federation;
 pub mod maintenance;
+pub mod replay;
 pub mod routes;
 pub mod run;
 pub mod settings;

@@ -17,6 +17,7 @@ use gatehouse_validate::{IssuerPolicy, Validator};
 use time::OffsetDateTime;
 
 use crate::federation::FederationKeys;
+use crate::replay::ReplayLedger;
 use crate::routes::graph::keys::DirectoryKeys;
 use crate::settings::{load_kek, Settings, TlsMode};
 use crate::{maintenance, routes, watcher, AppState};
@@ -120,6 +121,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         accepting: Arc::new(AtomicBool::new(true)),
         assertion_policy: settings.assertions,
         federation: Arc::new(FederationKeys::new(federation_ca)),
+        replay: ReplayLedger::spawn(Arc::clone(&store)),
     };
     let watcher = watcher::spawn(Arc::clone(&store), Arc::clone(&directory));
     let maintenance = maintenance::spawn(

@@ -9,6 +9,7 @@ use gatehouse_core::Directory;
 use gatehouse_validate::Validator;
 
 use crate::federation::FederationKeys;
+use crate::replay::ReplayLedger;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -23,6 +24,8 @@ pub struct AppState {
     pub assertion_policy: AssertionPolicy,
     /// Keys of external issuers trusted by federated identity credentials.
     pub federation: Arc<FederationKeys>,
+    /// Records used client-assertion ids, many per commit.
+    pub replay: ReplayLedger,
 }
 
 impl AppState {

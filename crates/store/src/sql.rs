@@ -684,24 +684,28 @@ macro_rules! sql_store {
 
         #[async_trait]
         impl ReplayStore for $store {
-            async fn record_assertion(
+            async fn record_assertions(
                 &self,
-                client_id: &str,
-                jti: &str,
-                expires: time::OffsetDateTime,
-            ) -> Result<bool, StoreError> {
-                let n = sqlx::query(
-                    "INSERT INTO used_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (client_id, jti) DO NOTHING",
-                )
-                .bind(client_id)
-                .bind(jti)
-                .bind(micros(expires))
-                .execute(&self.pool)
-                .await
-                .map_err(map_err)?
-                .rows_affected();
-                Ok(n == 1)
+                batch: &[(String, String, time::OffsetDateTime)],
+            ) -> Result<Vec<bool>, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                let mut fresh = Vec::with_capacity(batch.len());
+                for (client_id, jti, expires) in batch {
+                    let n = sqlx::query(
+                        "INSERT INTO used_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (client_id, jti) DO NOTHING",
+                    )
+                    .bind(client_id)
+                    .bind(jti)
+                    .bind(micros(*expires))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected();
+                    fresh.push(n == 1);
+                }
+                tx.commit().await.map_err(map_err)?;
+                Ok(fresh)
             }
 
             async fn prune_assertions(&self, now: time::OffsetDateTime) -> Result<u64, StoreError> {

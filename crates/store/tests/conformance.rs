@@ -257,21 +257,29 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     // Assertion ids are single-use across connections (nodes), without moving the revision.
     let rev = store.revision().await.unwrap();
     let jti = Uuid::new_v4().to_string();
-    assert!(store.record_assertion("client", &jti, later).await.unwrap());
-    assert!(!second.record_assertion("client", &jti, later).await.unwrap());
-    assert!(second
-        .record_assertion("other-client", &jti, later)
-        .await
-        .unwrap());
-    assert_eq!(store.revision().await.unwrap(), rev);
+    let used = |client: &str| (client.to_string(), jti.clone(), later);
     assert_eq!(
-        store
-            .prune_assertions(later + time::Duration::SECOND)
+        store.record_assertions(&[used("client")]).await.unwrap(),
+        vec![true]
+    );
+    assert_eq!(
+        second
+            .record_assertions(&[used("client"), used("other-client"), used("other-client")])
             .await
             .unwrap(),
-        2
+        vec![false, true, false],
+        "earlier and in-batch repeats are both replays"
     );
-    assert!(store.record_assertion("client", &jti, later).await.unwrap());
+    assert_eq!(store.revision().await.unwrap(), rev);
+    let pruned = store
+        .prune_assertions(later + time::Duration::SECOND)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 2);
+    assert_eq!(
+        store.record_assertions(&[used("client")]).await.unwrap(),
+        vec![true]
+    );
 }
 
 #[tokio::test]

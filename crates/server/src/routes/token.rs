@@ -92,13 +92,9 @@ async fn issue(
                 assertion_policy: st.assertion_policy,
             };
             let out = client_credentials::issue(&snap, &req, &st.base_url, now)?;
-            if let Some(g) = &out.replay_guard {
+            if let Some(g) = out.replay_guard.clone() {
                 // Commit-then-respond: the assertion is spent before its token leaves.
-                let fresh = st
-                    .store
-                    .record_assertion(&g.client_id, &g.jti, g.until)
-                    .await
-                    .map_err(|_| CoreError::Unavailable)?;
+                let fresh = st.replay.record(g).await.map_err(|_| CoreError::Unavailable)?;
                 if !fresh {
                     return Err(CoreError::ClientAssertion(AssertionFailure::Replayed));
                 }
