@@ -52,7 +52,7 @@ export GATEHOUSE_CONFIG_DIR="$work/cli"
 "$bin" app credential reset --id "$cid" --create-cert --cert-file "$work/client.pem" >/dev/null
 sleep 1
 "$root/target/release/examples/assertions" "$work/client.pem" "$cid" "$base/$tid/oauth2/v2.0/token" \
-  "https://graph.microsoft.com/.default" $(( secs * 1500 )) >"$work/bodies.txt"
+  "https://graph.microsoft.com/.default" $(( secs * 3000 )) >"$work/bodies.txt"
 GATEHOUSE_BENCH_BODIES="$work/bodies.txt" wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$here/assertion.lua" "$base/$tid/oauth2/v2.0/token" >"$work/wrk-cert.txt"
 cat "$work/wrk-cert.txt"
 
