@@ -9,14 +9,13 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use gatehouse_jose::kek::Kek;
+use gatehouse_jose::ClientCertificate;
+use gatehouse_proto::graph::FederatedIdentityCredential;
 use gatehouse_proto::tenant::TenantSegment;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::keys::KeyRing;
-use gatehouse_jose::ClientCertificate;
-use gatehouse_proto::graph::FederatedIdentityCredential;
-use time::OffsetDateTime;
-
 use crate::model::{ApplicationRecord, DirectoryData, PasswordSecret, ServicePrincipalRecord, Tenant};
 use crate::store::{DirectoryReader, StoreError};
 use crate::CoreError;

@@ -172,3 +172,163 @@ async fn init_prints_one_json_object_once_and_then_refuses() {
     assert!(!ok && err.contains("already holds a tenant"), "{err}");
     let _ = std::fs::remove_dir_all(data);
 }
+
+#[tokio::test]
+async fn keys_list_and_rotate_against_the_store() {
+    let app = TestApp::spawn().await;
+    let config = temp_dir();
+    let data = app.data_dir.display().to_string();
+    let keys = |extra: &'static [&'static str]| {
+        let mut args = vec!["keys"];
+        args.extend_from_slice(extra);
+        args.extend(["--data-dir", data.as_str()]);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| {
+        let config = config.clone();
+        async move {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (ok, v, err) = gatehouse(&config, &refs).await;
+            assert!(ok, "{err}");
+            v
+        }
+    };
+    let listed = run(keys(&["list"])).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["state"], "active");
+
+    let rotated = run(keys(&["rotate"])).await;
+    assert_eq!(rotated["added"], true);
+    let states: Vec<&str> = rotated["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, vec!["pending", "active"]);
+    let again = run(keys(&["rotate"])).await;
+    assert_eq!(
+        (&again["added"], &again["kid"]),
+        (&json!(false), &rotated["kid"]),
+        "one pending key at most"
+    );
+
+    let emergency = run(keys(&["rotate", "--emergency"])).await;
+    assert_eq!(emergency["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(emergency["keys"][0]["state"], "active");
+    assert_eq!(emergency["keys"][0]["kid"], emergency["kid"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn certificates_and_federated_credentials_through_the_cli() {
+    let app = TestApp::spawn().await;
+    let config = temp_dir();
+    let id = app.boot.client_id.to_string();
+    let login = [
+        "login",
+        "--service-principal",
+        "-u",
+        &id,
+        "-p",
+        app.boot.client_secret.expose(),
+        "--tenant",
+        &app.tenant(),
+        "--server",
+        &app.base,
+    ];
+    assert!(gatehouse(&config, &login).await.0);
+    let (_, created, _) = gatehouse(&config, &["app", "create", "--display-name", "cert daemon"]).await;
+    let daemon = created["appId"].as_str().unwrap().to_string();
+
+    // --create-cert writes the key and certificate (mode 0600) and registers the certificate.
+    std::fs::create_dir_all(&config).unwrap();
+    let pem = config.join("daemon.pem");
+    let pem_s = pem.display().to_string();
+    let args = [
+        "app",
+        "credential",
+        "reset",
+        "--id",
+        &daemon,
+        "--create-cert",
+        "--cert-file",
+        &pem_s,
+    ];
+    let (ok, out, err) = gatehouse(&config, &args).await;
+    assert!(ok, "{err}");
+    assert_eq!(out["fileWithCertAndPrivateKey"], pem_s.as_str());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&pem).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // --cert @file appends a second one; without --append it would replace.
+    let other = gatehouse_jose::SigningKey::generate("other", time::OffsetDateTime::now_utc(), 1).unwrap();
+    let other_path = config.join("other.der");
+    std::fs::write(&other_path, other.certificate_der()).unwrap();
+    let at = format!("@{}", other_path.display());
+    let (ok, out, err) = gatehouse(
+        &config,
+        &[
+            "app",
+            "credential",
+            "reset",
+            "--id",
+            &daemon,
+            "--cert",
+            &at,
+            "--append",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out["thumbprint"].as_str().unwrap().len(), 40);
+    let (_, shown, _) = gatehouse(&config, &["app", "show", "--id", &daemon]).await;
+    assert_eq!(shown["keyCredentials"].as_array().unwrap().len(), 2);
+
+    let params = r#"{"name": "ci-runner", "issuer": "https://issuer.example", "subject": "repo:x"}"#;
+    let (ok, fic, err) = gatehouse(
+        &config,
+        &[
+            "app",
+            "federated-credential",
+            "create",
+            "--id",
+            &daemon,
+            "--parameters",
+            params,
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(fic["audiences"], json!(["api://AzureADTokenExchange"]));
+    let (_, list, _) = gatehouse(&config, &["app", "federated-credential", "list", "--id", &daemon]).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let show = [
+        "app",
+        "federated-credential",
+        "show",
+        "--id",
+        &daemon,
+        "--federated-credential-id",
+        "ci-runner",
+    ];
+    assert_eq!(gatehouse(&config, &show).await.1["id"], fic["id"]);
+    let delete = [
+        "app",
+        "federated-credential",
+        "delete",
+        "--id",
+        &daemon,
+        "--federated-credential-id",
+        "ci-runner",
+    ];
+    assert!(gatehouse(&config, &delete).await.0);
+    let (ok, _, err) = gatehouse(&config, &show).await;
+    assert!(!ok && !err.is_empty());
+    app.stop().await;
+}
