@@ -309,4 +309,88 @@ mod tests {
         assert_eq!(issue(&snap, &req, BASE, later).unwrap_err().aadsts(), 7000222);
         assert!(issue(&snap, &req, BASE, NOW).is_ok());
     }
+
+    /// A federated assertion, with the external issuer's key as the server would have fetched it.
+    #[test]
+    fn a_federated_assertion_needs_a_matching_credential_the_issuers_key_and_a_valid_time() {
+        use crate::flows::client_auth::ClientParameters;
+        use crate::model::FederatedCredentialRecord;
+        use gatehouse_jose::jws::{sign, JwsHeader};
+        use gatehouse_jose::{ClientCertificate, SignatureAlgorithm, SigningKey};
+        use gatehouse_proto::graph::FederatedIdentityCredential;
+
+        let kek = Kek::generate();
+        let (mut data, out) = first_tenant("contoso.example", &kek, NOW).unwrap();
+        let app = data
+            .applications
+            .iter()
+            .find(|a| a.app.app_id == out.client_id)
+            .unwrap();
+        data.federated.push(FederatedCredentialRecord {
+            application_id: app.app.id,
+            credential: FederatedIdentityCredential {
+                id: uuid::Uuid::new_v4(),
+                name: "ci-runner".into(),
+                issuer: "https://issuer.example".into(),
+                subject: "workload".into(),
+                description: None,
+                audiences: vec!["api://AzureADTokenExchange".into()],
+            },
+        });
+        let keys = KeyRing::build(&data.keys, &kek, &KeyRing::default());
+        let snap = Snapshot::build(data, keys);
+        let issuer_key = SigningKey::generate("issuer", NOW - time::Duration::DAY, 1).unwrap();
+        let public = |k: &SigningKey| {
+            let c = ClientCertificate::parse(k.certificate_der()).unwrap();
+            (c.n, c.e)
+        };
+        let seg = TenantSegment::parse("contoso.example").unwrap();
+        let client_id = out.client_id.to_string();
+        let attempt = |exp_offset: i64, key: Option<(Vec<u8>, Vec<u8>)>| {
+            let t = NOW.unix_timestamp();
+            let claims = serde_json::json!({"iss": "https://issuer.example", "sub": "workload",
+                "aud": "api://AzureADTokenExchange", "iat": t - 60, "exp": t + exp_offset});
+            let header = JwsHeader {
+                kid: Some(issuer_key.kid().into()),
+                ..Default::default()
+            };
+            let raw = Secret::new(sign(&issuer_key, SignatureAlgorithm::Rs256, header, &claims).unwrap());
+            let params = ClientParameters {
+                client_id: Some(&client_id),
+                client_assertion: Some(&raw),
+                client_assertion_type: Some(super::super::assertion::JWT_BEARER),
+                ..Default::default()
+            };
+            let mut client = PresentedClient::from_request(params, None).unwrap();
+            let Credential::Federated { key: slot, .. } = &mut client.credential else {
+                panic!("an assertion from another issuer is federated")
+            };
+            *slot = key;
+            let req = ClientCredentialsRequest {
+                endpoint: Endpoint::V2,
+                tenant: &seg,
+                tenant_raw: "contoso.example",
+                client,
+                scope: Some("https://graph.microsoft.com/.default"),
+                resource: None,
+                assertion_policy: AssertionPolicy::default(),
+            };
+            issue(&snap, &req, BASE, NOW).map(|t| t.replay_guard)
+        };
+        assert_eq!(
+            attempt(600, Some(public(&issuer_key))),
+            Ok(None),
+            "accepted, and not single-use"
+        );
+        assert_eq!(
+            attempt(-600, Some(public(&issuer_key))).unwrap_err().aadsts(),
+            700024
+        );
+        let stranger = SigningKey::generate("stranger", NOW - time::Duration::DAY, 1).unwrap();
+        assert_eq!(
+            attempt(600, Some(public(&stranger))).unwrap_err().aadsts(),
+            700027
+        );
+        assert_eq!(attempt(600, None).unwrap_err().aadsts(), 50166);
+    }
 }
