@@ -10,6 +10,7 @@
 mod codec;
 mod postgres;
 mod sql;
+mod sql_credentials;
 mod sqlite;
 pub mod testing;
 

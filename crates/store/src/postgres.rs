@@ -87,3 +87,4 @@ crate::sql::sql_store!(
     "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
     Some("SELECT pg_notify('gatehouse_directory', '')")
 );
+crate::sql_credentials::sql_credential_store!(PostgresStore, Postgres);

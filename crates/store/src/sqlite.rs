@@ -68,3 +68,4 @@ fn restrict_permissions(_path: &Path) {}
 
 // A read transaction in SQLite is already a consistent snapshot.
 crate::sql::sql_store!(SqliteStore, Sqlite, "SELECT 1", None);
+crate::sql_credentials::sql_credential_store!(SqliteStore, Sqlite);
