@@ -21,28 +21,31 @@ async fn gatehouse(config: &Path, args: &[&str]) -> (bool, Value, String) {
     (out.status.success(), v, stderr)
 }
 
+/// `gatehouse login` as the bootstrap management application.
+async fn login(config: &Path, app: &TestApp) {
+    let id = app.boot.client_id.to_string();
+    let tenant = app.tenant();
+    let args = [
+        "login",
+        "--service-principal",
+        "-u",
+        &id,
+        "-p",
+        app.boot.client_secret.expose(),
+        "--tenant",
+        &tenant,
+        "--server",
+        &app.base,
+    ];
+    let (ok, _, err) = gatehouse(config, &args).await;
+    assert!(ok, "{err}");
+}
+
 #[tokio::test]
 async fn az_style_journey_ends_in_a_token_with_the_consented_role() {
     let app = TestApp::spawn().await;
     let config = temp_dir();
-    let id = app.boot.client_id.to_string();
-    let (ok, _, err) = gatehouse(
-        &config,
-        &[
-            "login",
-            "--service-principal",
-            "-u",
-            &id,
-            "-p",
-            app.boot.client_secret.expose(),
-            "--tenant",
-            &app.tenant(),
-            "--server",
-            &app.base,
-        ],
-    )
-    .await;
-    assert!(ok, "{err}");
+    login(&config, &app).await;
 
     // An API with an app role, made through Graph (the CLI has no app-role command yet).
     let role = uuid::Uuid::new_v4().to_string();
@@ -224,20 +227,7 @@ async fn keys_list_and_rotate_against_the_store() {
 async fn certificates_and_federated_credentials_through_the_cli() {
     let app = TestApp::spawn().await;
     let config = temp_dir();
-    let id = app.boot.client_id.to_string();
-    let login = [
-        "login",
-        "--service-principal",
-        "-u",
-        &id,
-        "-p",
-        app.boot.client_secret.expose(),
-        "--tenant",
-        &app.tenant(),
-        "--server",
-        &app.base,
-    ];
-    assert!(gatehouse(&config, &login).await.0);
+    login(&config, &app).await;
     let (_, created, _) = gatehouse(&config, &["app", "create", "--display-name", "cert daemon"]).await;
     let daemon = created["appId"].as_str().unwrap().to_string();
 
