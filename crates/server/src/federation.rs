@@ -5,16 +5,26 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use gatehouse_validate::{KeySource, RemoteKeys};
 use tokio::sync::Mutex;
 
+/// How long an issuer whose discovery failed is not asked again, so that a registered issuer that is
+/// down costs each request a quick refusal rather than a network timeout.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
+
+enum Issuer {
+    Ready(Arc<RemoteKeys>),
+    Failed(Instant),
+}
+
 pub struct FederationKeys {
     /// Extra trusted root for issuers on a private CA (another Gatehouse, a test issuer).
     ca_pem: Option<Vec<u8>>,
-    issuers: Mutex<HashMap<String, Arc<RemoteKeys>>>,
+    issuers: Mutex<HashMap<String, Issuer>>,
 }
 
 impl FederationKeys {
@@ -44,11 +54,24 @@ impl FederationKeys {
         Some((n, e))
     }
 
+    /// The issuer's cached keys, discovering them first if needed. The lock is not held while the
+    /// network is: one slow issuer does not hold up the others.
     async fn source(&self, issuer: &str) -> Option<Arc<RemoteKeys>> {
-        let mut issuers = self.issuers.lock().await;
-        if let Some(s) = issuers.get(issuer) {
-            return Some(Arc::clone(s));
+        match self.issuers.lock().await.get(issuer) {
+            Some(Issuer::Ready(s)) => return Some(Arc::clone(s)),
+            Some(Issuer::Failed(at)) if at.elapsed() < RETRY_AFTER_FAILURE => return None,
+            _ => {}
         }
+        let found = self.discover(issuer).await;
+        let entry = match &found {
+            Some(remote) => Issuer::Ready(Arc::clone(remote)),
+            None => Issuer::Failed(Instant::now()),
+        };
+        self.issuers.lock().await.insert(issuer.to_string(), entry);
+        found
+    }
+
+    async fn discover(&self, issuer: &str) -> Option<Arc<RemoteKeys>> {
         let remote = match RemoteKeys::discover(issuer, self.ca_pem.as_deref()).await {
             Ok(r) => r,
             Err(e) => {
@@ -65,8 +88,6 @@ impl FederationKeys {
             );
             return None;
         }
-        let remote = Arc::new(remote);
-        issuers.insert(issuer.to_string(), Arc::clone(&remote));
-        Some(remote)
+        Some(Arc::new(remote))
     }
 }
