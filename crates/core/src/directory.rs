@@ -158,7 +158,6 @@ impl Snapshot {
 /// A certificate credential of an application, ready to verify client assertions with.
 #[derive(Debug, Clone)]
 pub struct RegisteredCertificate {
-    pub key_id: Uuid,
     pub certificate: Arc<ClientCertificate>,
     pub start: OffsetDateTime,
     pub end: OffsetDateTime,
@@ -170,7 +169,6 @@ impl RegisteredCertificate {
         let der = gatehouse_jose::b64std_decode(k.key.as_deref()?)?;
         let certificate = ClientCertificate::parse(&der).ok()?;
         Some(Self {
-            key_id: k.key_id,
             certificate: Arc::new(certificate),
             start: k.start_date_time,
             end: k.end_date_time,

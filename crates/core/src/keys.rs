@@ -131,10 +131,6 @@ impl KeyRing {
             .filter(|(_, s)| *s != KeyState::Retired)
             .map(|(k, _)| &k.key)
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
 }
 
 fn unseal(row: &StoredKey, kek: &Kek) -> Option<SigningKey> {
