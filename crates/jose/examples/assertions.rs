@@ -6,14 +6,7 @@
 use std::io::Write;
 
 use gatehouse_jose::jws::{sign_rs256, JwsHeader};
-use gatehouse_jose::{b64std_decode, SigningKey};
-
-fn block(pem: &str, label: &str) -> Option<Vec<u8>> {
-    let begin = format!("-----BEGIN {label}-----");
-    let start = pem.find(&begin)? + begin.len();
-    let end = start + pem[start..].find("-----END")?;
-    b64std_decode(&pem[start..end])
-}
+use gatehouse_jose::{pem_decode, SigningKey};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();
@@ -22,8 +15,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let pem = std::fs::read_to_string(pem)?;
     let key = SigningKey::from_parts(
-        &block(&pem, "PRIVATE KEY").ok_or("no private key")?,
-        block(&pem, "CERTIFICATE").ok_or("no certificate")?,
+        &pem_decode(&pem, "PRIVATE KEY").ok_or("no private key")?,
+        pem_decode(&pem, "CERTIFICATE").ok_or("no certificate")?,
     )?;
     let header = JwsHeader {
         typ: Some("JWT".into()),

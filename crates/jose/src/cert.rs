@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
-use crate::{b64url, sha256};
+use crate::{hex_upper, pem_decode, sha1, sha256};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CertificateError {
@@ -34,7 +34,10 @@ impl ClientCertificate {
     /// Reads a certificate from DER, or from PEM text (the first `CERTIFICATE` block).
     pub fn parse(bytes: &[u8]) -> Result<Self, CertificateError> {
         let der = if bytes.windows(10).any(|w| w == b"-----BEGIN") {
-            pem_certificate(bytes).ok_or(CertificateError::Unreadable)?
+            std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|t| pem_decode(t, "CERTIFICATE"))
+                .ok_or(CertificateError::Unreadable)?
         } else {
             bytes.to_vec()
         };
@@ -51,12 +54,9 @@ impl ClientCertificate {
         }
         let validity = cert.validity();
         let subject = cert.subject().to_string();
-        let sha1_digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &der);
-        let mut sha1 = [0u8; 20];
-        sha1.copy_from_slice(sha1_digest.as_ref());
         Ok(Self {
             sha256: sha256(&der),
-            sha1,
+            sha1: sha1(&der),
             n,
             e,
             not_before: validity.not_before.to_datetime(),
@@ -68,12 +68,7 @@ impl ClientCertificate {
 
     /// The SHA-1 thumbprint in upper-case hex, as portals and `az` show it.
     pub fn thumbprint_hex(&self) -> String {
-        self.sha1.iter().map(|b| format!("{b:02X}")).collect()
-    }
-
-    /// `x5t` of this certificate.
-    pub fn x5t(&self) -> String {
-        b64url(&self.sha1)
+        hex_upper(&self.sha1)
     }
 
     pub fn is_valid_at(&self, now: OffsetDateTime) -> bool {
@@ -86,32 +81,21 @@ fn trim(b: &[u8]) -> &[u8] {
     &b[first..]
 }
 
-/// The DER of the first `CERTIFICATE` block in PEM text.
-fn pem_certificate(text: &[u8]) -> Option<Vec<u8>> {
-    let text = std::str::from_utf8(text).ok()?;
-    let start = text.find("-----BEGIN CERTIFICATE-----")? + "-----BEGIN CERTIFICATE-----".len();
-    let end = start + text[start..].find("-----END CERTIFICATE-----")?;
-    crate::b64std_decode(&text[start..end])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{b64std, SigningKey};
+    use crate::{b64url, pem_encode, SigningKey};
 
     #[test]
     fn reads_der_and_pem_and_reports_both_thumbprints() {
         let now = OffsetDateTime::now_utc();
         let key = SigningKey::generate("daemon", now, 1).unwrap();
         let der = key.certificate_der().to_vec();
-        let pem = format!(
-            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-            b64std(&der)
-        );
+        let pem = pem_encode("CERTIFICATE", &der);
         let a = ClientCertificate::parse(&der).unwrap();
         let b = ClientCertificate::parse(pem.as_bytes()).unwrap();
         assert_eq!(a, b);
-        assert_eq!(a.x5t(), key.kid());
+        assert_eq!(b64url(&a.sha1), key.kid());
         assert_eq!(b64url(&a.sha256), crate::x5t_s256(&der));
         assert_eq!(a.thumbprint_hex().len(), 40);
         assert_eq!(a.subject, "CN=daemon");

@@ -37,7 +37,42 @@ pub fn b64std_decode(s: &str) -> Option<Vec<u8>> {
 
 /// `x5t`: base64url of the SHA-1 of a certificate's DER.
 pub fn x5t(cert_der: &[u8]) -> String {
-    b64url(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert_der).as_ref())
+    b64url(&sha1(cert_der))
+}
+
+/// SHA-1, only for certificate thumbprints (`x5t`), which Entra and its clients still use.
+pub fn sha1(bytes: &[u8]) -> [u8; 20] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, bytes);
+    let mut out = [0u8; 20];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Upper-case hex, as portals, `az` and AADSTS messages show thumbprints.
+pub fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// The DER inside the first PEM block labelled `label` (`CERTIFICATE`, `PRIVATE KEY`).
+pub fn pem_decode(text: &str, label: &str) -> Option<Vec<u8>> {
+    let begin = format!("-----BEGIN {label}-----");
+    let start = text.find(&begin)? + begin.len();
+    let end = start + text[start..].find(&format!("-----END {label}-----"))?;
+    b64std_decode(&text[start..end])
+}
+
+/// A PEM block: base64 of `der` in 64-character lines between BEGIN and END `label`.
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
+    let b64 = b64std(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
 }
 
 /// `x5t#S256`: base64url of the SHA-256 of a certificate's DER.

@@ -254,7 +254,7 @@ impl Thumbprint {
 
     fn display(&self) -> String {
         match self {
-            Self::Sha1(t) | Self::Sha256(t) => t.iter().map(|b| format!("{b:02X}")).collect(),
+            Self::Sha1(t) | Self::Sha256(t) => gatehouse_jose::hex_upper(t),
         }
     }
 }
@@ -280,8 +280,7 @@ fn thumbprints(h: &gatehouse_jose::JwsHeader) -> Vec<Thumbprint> {
     if out.is_empty() {
         let first = h.x5c.as_ref().and_then(|c| c.first());
         if let Some(der) = first.and_then(|c| gatehouse_jose::b64std_decode(c)) {
-            let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &der);
-            out.push(Thumbprint::Sha1(d.as_ref().to_vec()));
+            out.push(Thumbprint::Sha1(gatehouse_jose::sha1(&der).to_vec()));
         }
     }
     out

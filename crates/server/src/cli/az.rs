@@ -351,27 +351,14 @@ async fn create_certificate(
         .map_err(|e| e.to_string())?;
     let pem = format!(
         "{}{}",
-        pem_block("PRIVATE KEY", key.private_pkcs8()),
-        pem_block("CERTIFICATE", key.certificate_der())
+        gatehouse_jose::pem_encode("PRIVATE KEY", key.private_pkcs8()),
+        gatehouse_jose::pem_encode("CERTIFICATE", key.certificate_der())
     );
     let path = file.unwrap_or_else(|| std::path::PathBuf::from(format!("gatehouse-{app_id}.pem")));
     crate::settings::write_private(&path, pem.as_bytes())?;
     let mut out = add_certificate(g, id, append, key.certificate_der()).await?;
     out["fileWithCertAndPrivateKey"] = json!(path.display().to_string());
     Ok(out)
-}
-
-fn pem_block(label: &str, der: &[u8]) -> String {
-    let b64 = gatehouse_jose::b64std(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .filter_map(|c| std::str::from_utf8(c).ok())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
 }
 
 async fn federated(g: &Graph, cmd: FederatedCommand) -> Result<Value, String> {

@@ -113,10 +113,7 @@ async fn certificates_are_added_shown_without_key_and_refused_when_invalid() {
     assert!(e["error"]["message"].as_str().unwrap().contains("not yet valid"));
     let (s, _) = register(&app, &j, &[b"garbage"]).await;
     assert_eq!(s, 400);
-    let pem = format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        b64std(cert.der())
-    );
+    let pem = gatehouse_jose::pem_encode("CERTIFICATE", cert.der());
     assert_eq!(register(&app, &j, &[pem.as_bytes()]).await.0, 204);
     // Keeping the existing credential by keyId alone.
     let keep = json!({"keyCredentials": [{"keyId": k["keyId"]}]});
