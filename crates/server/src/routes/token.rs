@@ -78,10 +78,13 @@ async fn issue(
     let now = OffsetDateTime::now_utc();
     match Grant::parse(form.grant_type.as_deref())? {
         Grant::ClientCredentials => {
-            let before = st.directory.current()?;
-            fetch_federated_key(st, &before, &mut client).await;
-            // Fetching an external issuer's keys can take a while: decide on a fresh snapshot.
-            let snap = st.directory.current()?;
+            let mut snap = st.directory.current()?;
+            let mut now = now;
+            if fetch_federated_key(st, &snap, &mut client).await {
+                // Fetching an external issuer's keys can take a while: decide on a fresh snapshot.
+                snap = st.directory.current()?;
+                now = OffsetDateTime::now_utc();
+            }
             let req = ClientCredentialsRequest {
                 endpoint,
                 tenant: &tenant,
@@ -123,20 +126,23 @@ async fn issue(
 
 /// For an assertion from an external issuer that matches one of the client's federated credentials,
 /// fetches that issuer's key for the assertion's `kid`. Core then repeats the match and verifies; an
-/// assertion that matches nothing makes no request anywhere.
-async fn fetch_federated_key(st: &AppState, snap: &Snapshot, client: &mut PresentedClient) {
+/// assertion that matches nothing makes no request anywhere. Returns whether it asked the issuer.
+async fn fetch_federated_key(st: &AppState, snap: &Snapshot, client: &mut PresentedClient) -> bool {
     let Credential::Federated { assertion, key } = &mut client.credential else {
-        return;
+        return false;
     };
     let app = Uuid::parse_str(&client.client_id)
         .ok()
         .and_then(|id| snap.application(id));
-    let Some(app) = app else { return };
+    let Some(app) = app else { return false };
     let Ok(fic) = matching_federated_credential(snap, app, assertion) else {
-        return;
+        return false;
     };
-    let Some(kid) = assertion.key_id() else { return };
+    let Some(kid) = assertion.key_id() else {
+        return false;
+    };
     *key = st.federation.rsa_key(&fic.issuer, kid).await;
+    true
 }
 
 /// Any other method on a token endpoint: Entra's AADSTS900561, in its JSON shape.
