@@ -148,6 +148,12 @@ impl TestApp {
     }
 
     /// A Graph token for the bootstrap management application.
+    /// GET `path`; status and JSON body.
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let r = self.http.get(self.url(path)).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
     /// Client credentials for the journey's API with a client assertion; status and JSON body.
     pub async fn assertion_grant(&self, tenant: &str, client_id: &str, assertion: &str) -> (u16, Value) {
         let r = self

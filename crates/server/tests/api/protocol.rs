@@ -4,17 +4,14 @@ use serde_json::Value;
 
 use crate::helpers::{claims, TestApp};
 
-async fn get_json(app: &TestApp, path: &str) -> (u16, Value) {
-    let r = app.http.get(app.url(path)).send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
 #[tokio::test]
 async fn discovery_answers_for_guid_domain_in_any_case_and_aliases() {
     let app = TestApp::spawn().await;
     let tid = app.tenant();
     for seg in [tid.as_str(), "contoso.example", "CONTOSO.Example"] {
-        let (s, d) = get_json(&app, &format!("/{seg}/v2.0/.well-known/openid-configuration")).await;
+        let (s, d) = app
+            .get_json(&format!("/{seg}/v2.0/.well-known/openid-configuration"))
+            .await;
         assert_eq!(s, 200);
         assert_eq!(
             d["issuer"],
@@ -39,15 +36,21 @@ async fn discovery_answers_for_guid_domain_in_any_case_and_aliases() {
             );
         }
     }
-    let (_, common) = get_json(&app, "/common/v2.0/.well-known/openid-configuration").await;
+    let (_, common) = app
+        .get_json("/common/v2.0/.well-known/openid-configuration")
+        .await;
     assert_eq!(common["issuer"], format!("{}/{{tenantid}}/v2.0", app.base));
     assert_eq!(
         common["token_endpoint"],
         format!("{}/common/oauth2/v2.0/token", app.base)
     );
-    let (_, v1) = get_json(&app, &format!("/{tid}/.well-known/openid-configuration")).await;
+    let (_, v1) = app
+        .get_json(&format!("/{tid}/.well-known/openid-configuration"))
+        .await;
     assert_eq!(v1["issuer"], format!("{}/{tid}/", app.base));
-    let (s, e) = get_json(&app, "/organizations/.well-known/openid-configuration").await;
+    let (s, e) = app
+        .get_json("/organizations/.well-known/openid-configuration")
+        .await;
     assert_eq!((s, e["error_codes"][0].as_u64()), (400, Some(90002)));
     app.stop().await;
 }
@@ -55,12 +58,16 @@ async fn discovery_answers_for_guid_domain_in_any_case_and_aliases() {
 #[tokio::test]
 async fn unknown_and_malformed_tenants_get_entras_errors() {
     let app = TestApp::spawn().await;
-    let (s, e) = get_json(&app, "/fabrikam.example/v2.0/.well-known/openid-configuration").await;
+    let (s, e) = app
+        .get_json("/fabrikam.example/v2.0/.well-known/openid-configuration")
+        .await;
     assert_eq!(
         (s, e["error"].as_str(), e["error_codes"][0].as_u64()),
         (400, Some("invalid_tenant"), Some(90002))
     );
-    let (s, e) = get_json(&app, "/not_a_tenant/v2.0/.well-known/openid-configuration").await;
+    let (s, e) = app
+        .get_json("/not_a_tenant/v2.0/.well-known/openid-configuration")
+        .await;
     assert_eq!((s, e["error_codes"][0].as_u64()), (400, Some(900023)));
     let r = app
         .token_form("fabrikam.example", &[("grant_type", "client_credentials")])
@@ -72,7 +79,9 @@ async fn unknown_and_malformed_tenants_get_entras_errors() {
 #[tokio::test]
 async fn jwks_keys_have_kid_equal_x5t_and_no_private_members() {
     let app = TestApp::spawn().await;
-    let (s, jwks) = get_json(&app, &format!("/{}/discovery/v2.0/keys", app.tenant())).await;
+    let (s, jwks) = app
+        .get_json(&format!("/{}/discovery/v2.0/keys", app.tenant()))
+        .await;
     assert_eq!(s, 200);
     let keys = jwks["keys"].as_array().unwrap();
     assert!(!keys.is_empty());
@@ -92,7 +101,7 @@ async fn jwks_keys_have_kid_equal_x5t_and_no_private_members() {
         .unwrap();
         assert_eq!(k["x5t"].as_str().unwrap(), gatehouse_jose::x5t(&der));
     }
-    let (_, common) = get_json(&app, "/common/discovery/v2.0/keys").await;
+    let (_, common) = app.get_json("/common/discovery/v2.0/keys").await;
     assert_eq!(
         common["keys"][0]["issuer"],
         format!("{}/{{tenantid}}/v2.0", app.base)

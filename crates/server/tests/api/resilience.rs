@@ -137,15 +137,7 @@ async fn a_node_with_another_key_encryption_key_refuses_to_start() {
         }
         Err(e) => assert!(e.contains("key-encryption key"), "{e}"),
     }
-    let jwks: Value = app
-        .http
-        .get(app.url("/common/discovery/v2.0/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, jwks) = app.get_json("/common/discovery/v2.0/keys").await;
     assert_eq!(
         jwks["keys"].as_array().unwrap().len(),
         1,

@@ -190,15 +190,9 @@ async fn emergency_rotation_drops_the_old_key_at_once() {
     server.state.refresh().await;
     // The old token is refused by our own API at once; JWKS holds only the new key.
     assert_eq!(app.graph(M::GET, "applications", &admin, None).await.0, 401);
-    let jwks: serde_json::Value = app
-        .http
-        .get(app.url(&format!("/{}/discovery/v2.0/keys", app.tenant())))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, jwks) = app
+        .get_json(&format!("/{}/discovery/v2.0/keys", app.tenant()))
+        .await;
     let kids: Vec<&str> = jwks["keys"]
         .as_array()
         .unwrap()
