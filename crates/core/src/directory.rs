@@ -16,7 +16,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::keys::KeyRing;
-use crate::model::{ApplicationRecord, DirectoryData, PasswordSecret, ServicePrincipalRecord, Tenant};
+use crate::model::{
+    name_key, ApplicationRecord, DirectoryData, PasswordSecret, ServicePrincipalRecord, Tenant,
+};
 use crate::store::{DirectoryReader, StoreError};
 use crate::CoreError;
 
@@ -40,7 +42,8 @@ pub struct Snapshot {
     federated: HashMap<Uuid, Vec<FederatedIdentityCredential>>,
     /// (tenant id, appId) → service principal.
     service_principals: HashMap<(Uuid, Uuid), Arc<ServicePrincipalRecord>>,
-    /// (tenant id, lower-cased service principal name: appId or identifier URI) → appId.
+    /// (tenant id, resource name as [`name_key`] forms it) → appId. The store keeps names unique per
+    /// tenant, so this map has exactly the entries the store holds.
     names: HashMap<(Uuid, String), Uuid>,
     /// (principal SP id, resource SP id) → app role ids assigned.
     roles: HashMap<(Uuid, Uuid), Vec<Uuid>>,
@@ -77,18 +80,12 @@ impl Snapshot {
         for sec in data.secrets {
             s.secrets.entry(sec.application_id).or_default().push(sec);
         }
+        for n in data.names {
+            s.names.insert((n.tenant_id, n.key), n.app_id);
+        }
         for sp in data.service_principals {
-            let tenant = sp.tenant_id;
-            let app_id = sp.sp.app_id;
-            let mut names: Vec<String> = vec![app_id.to_string()];
-            match s.applications.get(&app_id) {
-                Some(app) => names.extend(app.app.identifier_uris.iter().cloned()),
-                None => names.extend(sp.sp.service_principal_names.iter().cloned()),
-            }
-            for n in names {
-                s.names.insert((tenant, n.to_ascii_lowercase()), app_id);
-            }
-            s.service_principals.insert((tenant, app_id), Arc::new(sp));
+            s.service_principals
+                .insert((sp.tenant_id, sp.sp.app_id), Arc::new(sp));
         }
         for a in data.assignments {
             s.roles
@@ -120,10 +117,15 @@ impl Snapshot {
         self.service_principals.get(&(tenant, app_id)).map(|s| s.as_ref())
     }
 
-    /// The service principal a resource identifier (appId or identifier URI, any case) names in a tenant.
+    /// The service principal a resource identifier (appId, identifier URI or service principal name, in
+    /// any case, with or without a trailing slash) names in a tenant.
     pub fn resource(&self, tenant: Uuid, name: &str) -> Option<&ServicePrincipalRecord> {
-        let app_id = self.names.get(&(tenant, name.to_ascii_lowercase()))?;
-        self.service_principal(tenant, *app_id)
+        let key = name_key(name);
+        let app_id = match Uuid::try_parse(&key) {
+            Ok(app_id) if key.len() == 36 => app_id,
+            _ => *self.names.get(&(tenant, key))?,
+        };
+        self.service_principal(tenant, app_id)
     }
 
     pub fn secrets(&self, application_id: Uuid) -> &[PasswordSecret] {

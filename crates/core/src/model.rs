@@ -20,6 +20,9 @@ pub struct ApplicationRecord {
     pub tenant_id: Uuid,
     /// The Graph shape without password credentials; those are filled in from [`PasswordSecret`]s.
     pub app: Application,
+    /// Goes up by one with every stored change; an update names the version it read, so two
+    /// concurrent read-modify-writes cannot overwrite each other (optimistic concurrency).
+    pub version: i64,
 }
 
 /// A client secret as stored: its metadata and the SHA-256 of its value, never the value.
@@ -42,10 +45,49 @@ impl std::fmt::Debug for PasswordSecret {
     }
 }
 
+impl ApplicationRecord {
+    /// The resource names this application holds in its tenant: its identifier URIs.
+    pub fn claimed_names(&self) -> Vec<(String, &str)> {
+        self.app
+            .identifier_uris
+            .iter()
+            .map(|u| (name_key(u), u.as_str()))
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServicePrincipalRecord {
     pub tenant_id: Uuid,
     pub sp: ServicePrincipal,
+}
+
+impl ServicePrincipalRecord {
+    /// The resource names this service principal holds in its tenant: its service principal names
+    /// other than its appId. For the service principal of an application of the same tenant these are
+    /// the application's identifier URIs, held by the same appId already.
+    pub fn claimed_names(&self) -> Vec<(String, &str)> {
+        let own = self.sp.app_id.to_string();
+        let mut names: Vec<(String, &str)> = self
+            .sp
+            .service_principal_names
+            .iter()
+            .filter(|n| !n.eq_ignore_ascii_case(&own))
+            .map(|n| (name_key(n), n.as_str()))
+            .collect();
+        names.sort();
+        names.dedup_by(|a, b| a.0 == b.0);
+        names
+    }
+
+    /// Its claims as [`ResourceName`]s, for building a directory without a store.
+    pub fn resource_names(&self) -> impl Iterator<Item = ResourceName> + '_ {
+        self.claimed_names().into_iter().map(|(key, _)| ResourceName {
+            tenant_id: self.tenant_id,
+            key,
+            app_id: self.sp.app_id,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +131,25 @@ pub struct DirectoryData {
     pub assignments: Vec<Assignment>,
     pub keys: Vec<StoredKey>,
     pub federated: Vec<FederatedCredentialRecord>,
+    pub names: Vec<ResourceName>,
+}
+
+/// A name that identifies a resource in a tenant (an application's identifier URI, or a name of a
+/// service principal whose application lives elsewhere, such as Microsoft Graph's), held by one appId.
+/// The store keeps these unique per tenant, so a token request names exactly one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceName {
+    pub tenant_id: Uuid,
+    /// The name as [`name_key`] normalises it.
+    pub key: String,
+    pub app_id: Uuid,
+}
+
+/// The form in which resource names are compared: ASCII lower case, trailing slashes dropped, so
+/// `https://Contoso.com/api/` and `https://contoso.com/api` are one name, as they are one resource
+/// when a scope is resolved. (Migration 0003 computes the same with SQL `lower(rtrim(x, '/'))`.)
+pub fn name_key(name: &str) -> String {
+    name.trim_end_matches('/').to_ascii_lowercase()
 }
 
 /// A federated identity credential of an application (by object id).

@@ -15,21 +15,57 @@ pub enum StoreError {
     /// The database cannot be reached or timed out; callers fail closed (503).
     #[error("store unavailable: {0}")]
     Unavailable(String),
-    /// A uniqueness rule was broken (duplicate appId, domain, assignment, …).
+    /// A uniqueness rule was broken: which one, never the database's words.
     #[error("conflict: {0}")]
-    Conflict(String),
-    /// A row references something that does not exist.
+    Conflict(Conflict),
+    /// A row references something that does not exist. The text is the database's, for the log only.
     #[error("missing reference: {0}")]
     MissingReference(String),
+    /// The record changed after it was read (optimistic concurrency): read it again and retry.
+    #[error("the record changed since it was read")]
+    Stale,
     /// A stored row could not be read back (the store is damaged or from a newer version).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+}
+
+/// A uniqueness rule a write would break. Stores report which rule; each surface maps it to its own
+/// shape once (Graph: `crates/server/src/routes/graph/errors.rs`). The texts are Graph's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// Another application or service principal of the tenant holds this identifier URI or name.
+    #[error("Another object with the same value for property identifierUris already exists: '{0}'.")]
+    IdentifierUri(String),
+    /// The application already has a service principal in the tenant (its appId is the taken name).
+    #[error("The service principal cannot be created, updated, or restored because the service principal name {0} is already in use.")]
+    ServicePrincipal(Uuid),
+    #[error("Permission being assigned already exists on the object.")]
+    Assignment,
+    #[error("A federated identity credential named '{0}' already exists.")]
+    FederatedCredentialName(String),
+    #[error("A federated identity credential with this issuer and subject already exists.")]
+    FederatedCredentialSubject,
+    /// A verified domain belongs to a tenant already.
+    #[error("The domain '{0}' is already verified by a tenant.")]
+    Domain(String),
+    /// The store was bootstrapped already (by this node or another).
+    #[error("The store already holds a tenant.")]
+    Bootstrapped,
+    /// Other writes kept changing the object while this one retried.
+    #[error("The object was changed by other requests while this one was applied; retry the request.")]
+    Contended,
+    /// Any other unique key (an object id or appId that already exists).
+    #[error("Another object with the same key already exists.")]
+    Key,
 }
 
 #[async_trait]
 pub trait TenantStore: Send + Sync {
     /// Creates a tenant with its domains. Fails with `Conflict` if a domain is taken.
     async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// The tenant with its verified domains, read from the store (not a node's snapshot), for checks
+    /// that guard a write.
+    async fn get_tenant(&self, id: Uuid) -> Result<Option<Tenant>, StoreError>;
     async fn tenant_count(&self) -> Result<i64, StoreError>;
     /// Writes a first directory in one transaction, only while the store holds no tenant
     /// (`Conflict` otherwise, so two nodes starting at once bootstrap exactly once).
@@ -38,10 +74,14 @@ pub trait TenantStore: Send + Sync {
 
 #[async_trait]
 pub trait ApplicationStore: Send + Sync {
+    /// Stores a new application and claims its identifier URIs in its tenant, in one transaction
+    /// (`Conflict::IdentifierUri` if another object of the tenant holds one).
     async fn insert_application(&self, app: &ApplicationRecord) -> Result<(), StoreError>;
-    /// Replaces the stored application; `false` if it does not exist.
+    /// Replaces the stored application if it is still at `app.version` (else `Stale`), and its
+    /// identifier URI claims with it; `false` if it does not exist. The stored version goes up by one.
     async fn update_application(&self, app: &ApplicationRecord) -> Result<bool, StoreError>;
-    /// Deletes the application, its secrets, its service principals and their assignments.
+    /// Deletes the application, its secrets, its service principals and their assignments, and frees
+    /// its identifier URIs.
     async fn delete_application(&self, tenant_id: Uuid, id: Uuid) -> Result<bool, StoreError>;
     async fn get_application(
         &self,
@@ -67,6 +107,9 @@ pub trait SecretStore: Send + Sync {
 
 #[async_trait]
 pub trait ServicePrincipalStore: Send + Sync {
+    /// Stores a service principal (`Conflict::ServicePrincipal` if its application has one in the
+    /// tenant already). Its names are claimed in the tenant beside its application's identifier URIs;
+    /// a name held by another appId is `Conflict::IdentifierUri`.
     async fn insert_service_principal(&self, sp: &ServicePrincipalRecord) -> Result<(), StoreError>;
     /// Deletes the service principal and every assignment it holds or grants.
     async fn delete_service_principal(&self, tenant_id: Uuid, id: Uuid) -> Result<bool, StoreError>;

@@ -17,7 +17,7 @@ pub mod testing;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
-use gatehouse_core::store::{Store, StoreError};
+use gatehouse_core::store::{Conflict, Store, StoreError};
 
 /// Opens the store a URL names: `postgres://…` or `sqlite:PATH` / a plain path.
 pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
@@ -29,12 +29,16 @@ pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     }
 }
 
-/// Maps a database error onto the store's error kinds. Constraint violations are the caller's doing;
-/// everything else means the database is not answering as it should, and callers fail closed.
+/// Maps a database error onto the store's error kinds: the one conversion from the driver's error.
+/// Constraint violations are the caller's doing; everything else means the database is not answering
+/// as it should, and callers fail closed. The database's own words go to the log, never further.
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) => match db.kind() {
-            sqlx::error::ErrorKind::UniqueViolation => StoreError::Conflict(db.message().to_string()),
+            sqlx::error::ErrorKind::UniqueViolation => {
+                tracing::debug!(detail = db.message(), "unique constraint");
+                StoreError::Conflict(Conflict::Key)
+            }
             sqlx::error::ErrorKind::ForeignKeyViolation => {
                 StoreError::MissingReference(db.message().to_string())
             }
@@ -44,5 +48,13 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
             StoreError::Corrupt(e.to_string())
         }
         _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+/// [`map_err`], naming the uniqueness rule the statement guards when it is a unique violation.
+pub(crate) fn conflict_as(e: sqlx::Error, rule: impl FnOnce() -> Conflict) -> StoreError {
+    match map_err(e) {
+        StoreError::Conflict(Conflict::Key) => StoreError::Conflict(rule()),
+        other => other,
     }
 }

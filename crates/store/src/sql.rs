@@ -9,19 +9,28 @@ macro_rules! sql_store {
         use async_trait::async_trait;
         use gatehouse_core::model::{
             ApplicationRecord, Assignment, DirectoryData, FederatedCredentialRecord, PasswordSecret,
-            ServicePrincipalRecord, StoredKey, Tenant,
+            ResourceName, ServicePrincipalRecord, StoredKey, Tenant,
         };
         use gatehouse_core::store::{
-            ApplicationStore, AssignmentStore, DirectoryReader, FederatedCredentialStore, KeyStore, ReplayStore,
-            Rotation, SecretStore, ServicePrincipalStore, StoreError, TenantStore,
+            ApplicationStore, AssignmentStore, Conflict, DirectoryReader, FederatedCredentialStore, KeyStore,
+            ReplayStore, Rotation, SecretStore, ServicePrincipalStore, StoreError, TenantStore,
         };
         use sqlx::Row;
         use uuid::Uuid;
 
         use crate::codec::*;
-        use crate::map_err;
+        use crate::{conflict_as, map_err};
 
         type Tx<'a> = sqlx::Transaction<'a, $db>;
+
+        /// An application from a `SELECT tenant_id, doc, version` row.
+        fn application_row(r: &<$db as sqlx::Database>::Row) -> Result<ApplicationRecord, StoreError> {
+            Ok(ApplicationRecord {
+                tenant_id: uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?,
+                app: from_json(&r.try_get::<String, _>(1).map_err(map_err)?)?,
+                version: r.try_get(2).map_err(map_err)?,
+            })
+        }
 
         impl $store {
             /// Starts a write transaction and takes the write lock by bumping the revision.
@@ -53,7 +62,7 @@ macro_rules! sql_store {
                         .bind(i as i64)
                         .execute(&mut **tx)
                         .await
-                        .map_err(map_err)?;
+                        .map_err(|e| conflict_as(e, || Conflict::Domain(d.to_ascii_lowercase())))?;
                 }
                 Ok(())
             }
@@ -61,11 +70,55 @@ macro_rules! sql_store {
             async fn put_application(tx: &mut Tx<'_>, a: &ApplicationRecord) -> Result<(), StoreError> {
                 let mut doc = a.app.clone();
                 doc.password_credentials.clear();
-                sqlx::query("INSERT INTO applications (id, tenant_id, app_id, doc) VALUES ($1, $2, $3, $4)")
-                    .bind(a.app.id.to_string())
-                    .bind(a.tenant_id.to_string())
-                    .bind(a.app.app_id.to_string())
-                    .bind(json(&doc)?)
+                sqlx::query(
+                    "INSERT INTO applications (id, tenant_id, app_id, doc, version) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(a.app.id.to_string())
+                .bind(a.tenant_id.to_string())
+                .bind(a.app.app_id.to_string())
+                .bind(json(&doc)?)
+                .bind(a.version)
+                .execute(&mut **tx)
+                .await
+                .map_err(map_err)?;
+                Self::claim_names(tx, a.tenant_id, a.app.app_id, &a.claimed_names()).await
+            }
+
+            /// Claims resource names for `app_id` in `tenant`. A name `app_id` holds already stays its;
+            /// a name another appId holds is `Conflict::IdentifierUri`. The primary key on (tenant,
+            /// name) makes this hold under concurrent writers, in the write's own transaction.
+            async fn claim_names(
+                tx: &mut Tx<'_>,
+                tenant: Uuid,
+                app_id: Uuid,
+                names: &[(String, &str)],
+            ) -> Result<(), StoreError> {
+                for (key, original) in names {
+                    let holder: String = sqlx::query(
+                        "INSERT INTO resource_names (tenant_id, name, app_id) VALUES ($1, $2, $3) \
+                         ON CONFLICT (tenant_id, name) DO UPDATE SET app_id = resource_names.app_id \
+                         RETURNING app_id",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(key)
+                    .bind(app_id.to_string())
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(map_err)?
+                    .try_get(0)
+                    .map_err(map_err)?;
+                    if holder != app_id.to_string() {
+                        return Err(StoreError::Conflict(Conflict::IdentifierUri(original.to_string())));
+                    }
+                }
+                Ok(())
+            }
+
+            /// Frees every name `app_id` holds in `tenant`.
+            async fn release_names(tx: &mut Tx<'_>, tenant: Uuid, app_id: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM resource_names WHERE tenant_id = $1 AND app_id = $2")
+                    .bind(tenant.to_string())
+                    .bind(app_id)
                     .execute(&mut **tx)
                     .await
                     .map_err(map_err)?;
@@ -98,8 +151,8 @@ macro_rules! sql_store {
                     .bind(json(&s.sp)?)
                     .execute(&mut **tx)
                     .await
-                    .map_err(map_err)?;
-                Ok(())
+                    .map_err(|e| conflict_as(e, || Conflict::ServicePrincipal(s.sp.app_id)))?;
+                Self::claim_names(tx, s.tenant_id, s.sp.app_id, &s.claimed_names()).await
             }
 
             async fn put_assignment(tx: &mut Tx<'_>, a: &Assignment) -> Result<(), StoreError> {
@@ -117,7 +170,7 @@ macro_rules! sql_store {
                 .bind(micros(a.created))
                 .execute(&mut **tx)
                 .await
-                .map_err(map_err)?;
+                .map_err(|e| conflict_as(e, || Conflict::Assignment))?;
                 Ok(())
             }
 
@@ -176,29 +229,45 @@ macro_rules! sql_store {
                 let assignments = Self::assignments_where(&mut *ex, None).await?;
                 let keys = Self::keys_in(&mut *ex).await?;
                 let federated = Self::federated_where(&mut *ex, None).await?;
-                Ok(DirectoryData { revision, tenants, applications, secrets, service_principals, assignments, keys, federated })
+                let mut names = Vec::new();
+                for r in sqlx::query("SELECT tenant_id, name, app_id FROM resource_names")
+                    .fetch_all(&mut *ex)
+                    .await
+                    .map_err(map_err)?
+                {
+                    names.push(ResourceName {
+                        tenant_id: uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?,
+                        key: r.try_get(1).map_err(map_err)?,
+                        app_id: uuid(&r.try_get::<String, _>(2).map_err(map_err)?)?,
+                    });
+                }
+                Ok(DirectoryData {
+                    revision,
+                    tenants,
+                    applications,
+                    secrets,
+                    service_principals,
+                    assignments,
+                    keys,
+                    federated,
+                    names,
+                })
             }
 
             async fn applications_where<'e, E>(ex: &mut E, tenant: Option<Uuid>) -> Result<Vec<ApplicationRecord>, StoreError>
             where
                 for<'c> &'c mut E: sqlx::Executor<'c, Database = $db>,
             {
+                const COLS: &str = "SELECT tenant_id, doc, version FROM applications";
                 let rows = match tenant {
-                    Some(t) => sqlx::query("SELECT tenant_id, doc FROM applications WHERE tenant_id = $1 ORDER BY id")
+                    Some(t) => sqlx::query(&format!("{COLS} WHERE tenant_id = $1 ORDER BY id"))
                         .bind(t.to_string())
                         .fetch_all(&mut *ex)
                         .await,
-                    None => sqlx::query("SELECT tenant_id, doc FROM applications ORDER BY id").fetch_all(&mut *ex).await,
+                    None => sqlx::query(&format!("{COLS} ORDER BY id")).fetch_all(&mut *ex).await,
                 }
                 .map_err(map_err)?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(ApplicationRecord {
-                            tenant_id: uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?,
-                            app: from_json(&r.try_get::<String, _>(1).map_err(map_err)?)?,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(application_row).collect()
             }
 
             /// Secrets of one application (`Some(app, false)`), of one tenant (`Some(tenant, true)`), or all.
@@ -305,6 +374,17 @@ macro_rules! sql_store {
                 row.map(|r| from_json(&r.try_get::<String, _>(0).map_err(map_err)?)).transpose()
             }
 
+            /// The application `sql` selects by (key, tenant), if any.
+            async fn application(&self, sql: &str, key: Uuid, tenant_id: Uuid) -> Result<Option<ApplicationRecord>, StoreError> {
+                let row = sqlx::query(sql)
+                    .bind(key.to_string())
+                    .bind(tenant_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                row.as_ref().map(application_row).transpose()
+            }
+
             /// Runs one statement in a write transaction; returns the rows it affected.
             async fn write_one(&self, sql: &str, args: &[String]) -> Result<u64, StoreError> {
                 let mut tx = self.begin_write().await?;
@@ -326,6 +406,31 @@ macro_rules! sql_store {
                 tx.commit().await.map_err(map_err)
             }
 
+            async fn get_tenant(&self, id: Uuid) -> Result<Option<Tenant>, StoreError> {
+                let Some(r) = sqlx::query("SELECT display_name, created_at FROM tenants WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?
+                else {
+                    return Ok(None);
+                };
+                let domains = sqlx::query("SELECT name FROM domains WHERE tenant_id = $1 ORDER BY position, name")
+                    .bind(id.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?
+                    .iter()
+                    .map(|d| d.try_get(0).map_err(map_err))
+                    .collect::<Result<_, _>>()?;
+                Ok(Some(Tenant {
+                    id,
+                    display_name: r.try_get(0).map_err(map_err)?,
+                    domains,
+                    created: from_micros(r.try_get(1).map_err(map_err)?)?,
+                }))
+            }
+
             async fn tenant_count(&self) -> Result<i64, StoreError> {
                 sqlx::query("SELECT COUNT(*) FROM tenants")
                     .fetch_one(&self.pool)
@@ -344,7 +449,7 @@ macro_rules! sql_store {
                     .try_get(0)
                     .map_err(map_err)?;
                 if existing > 0 {
-                    return Err(StoreError::Conflict("the store already has a tenant".into()));
+                    return Err(StoreError::Conflict(Conflict::Bootstrapped));
                 }
                 for t in &d.tenants {
                     Self::put_tenant(&mut tx, t).await?;
@@ -379,13 +484,34 @@ macro_rules! sql_store {
             async fn update_application(&self, app: &ApplicationRecord) -> Result<bool, StoreError> {
                 let mut doc = app.app.clone();
                 doc.password_credentials.clear();
-                let n = self
-                    .write_one(
-                        "UPDATE applications SET doc = $1 WHERE id = $2 AND tenant_id = $3",
-                        &[json(&doc)?, app.app.id.to_string(), app.tenant_id.to_string()],
-                    )
-                    .await?;
-                Ok(n == 1)
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE applications SET doc = $1, version = version + 1 \
+                     WHERE id = $2 AND tenant_id = $3 AND version = $4",
+                )
+                .bind(json(&doc)?)
+                .bind(app.app.id.to_string())
+                .bind(app.tenant_id.to_string())
+                .bind(app.version)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+                if n == 0 {
+                    // Gone, or changed since it was read: say which.
+                    let exists = sqlx::query("SELECT 1 FROM applications WHERE id = $1 AND tenant_id = $2")
+                        .bind(app.app.id.to_string())
+                        .bind(app.tenant_id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(map_err)?
+                        .is_some();
+                    return if exists { Err(StoreError::Stale) } else { Ok(false) };
+                }
+                Self::release_names(&mut tx, app.tenant_id, &app.app.app_id.to_string()).await?;
+                Self::claim_names(&mut tx, app.tenant_id, app.app.app_id, &app.claimed_names()).await?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(true)
             }
 
             async fn delete_application(&self, tenant_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
@@ -402,10 +528,11 @@ macro_rules! sql_store {
                 let app_id: String = row.try_get(0).map_err(map_err)?;
                 sqlx::query("DELETE FROM service_principals WHERE tenant_id = $1 AND app_id = $2")
                     .bind(tenant_id.to_string())
-                    .bind(app_id)
+                    .bind(&app_id)
                     .execute(&mut *tx)
                     .await
                     .map_err(map_err)?;
+                Self::release_names(&mut tx, tenant_id, &app_id).await?;
                 sqlx::query("DELETE FROM applications WHERE id = $1")
                     .bind(id.to_string())
                     .execute(&mut *tx)
@@ -416,8 +543,8 @@ macro_rules! sql_store {
             }
 
             async fn get_application(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<ApplicationRecord>, StoreError> {
-                let doc = self.document("SELECT doc FROM applications WHERE id = $1 AND tenant_id = $2", id, tenant_id).await?;
-                Ok(doc.map(|app| ApplicationRecord { tenant_id, app }))
+                self.application("SELECT tenant_id, doc, version FROM applications WHERE id = $1 AND tenant_id = $2", id, tenant_id)
+                    .await
             }
 
             async fn list_applications(&self, tenant_id: Uuid) -> Result<Vec<ApplicationRecord>, StoreError> {
@@ -430,8 +557,12 @@ macro_rules! sql_store {
                 tenant_id: Uuid,
                 app_id: Uuid,
             ) -> Result<Option<ApplicationRecord>, StoreError> {
-                let doc = self.document("SELECT doc FROM applications WHERE app_id = $1 AND tenant_id = $2", app_id, tenant_id).await?;
-                Ok(doc.map(|app| ApplicationRecord { tenant_id, app }))
+                self.application(
+                    "SELECT tenant_id, doc, version FROM applications WHERE app_id = $1 AND tenant_id = $2",
+                    app_id,
+                    tenant_id,
+                )
+                .await
             }
         }
 
@@ -473,13 +604,29 @@ macro_rules! sql_store {
             }
 
             async fn delete_service_principal(&self, tenant_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
-                let n = self
-                    .write_one(
-                        "DELETE FROM service_principals WHERE id = $1 AND tenant_id = $2",
-                        &[id.to_string(), tenant_id.to_string()],
-                    )
-                    .await?;
-                Ok(n == 1)
+                let mut tx = self.begin_write().await?;
+                let Some(row) = sqlx::query("DELETE FROM service_principals WHERE id = $1 AND tenant_id = $2 RETURNING app_id")
+                    .bind(id.to_string())
+                    .bind(tenant_id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(map_err)?
+                else {
+                    return Ok(false);
+                };
+                let app_id: String = row.try_get(0).map_err(map_err)?;
+                // Names of an application of this tenant stay with the application.
+                sqlx::query(
+                    "DELETE FROM resource_names WHERE tenant_id = $1 AND app_id = $2 \
+                     AND NOT EXISTS (SELECT 1 FROM applications WHERE tenant_id = $1 AND app_id = $2)",
+                )
+                .bind(tenant_id.to_string())
+                .bind(&app_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(true)
             }
 
             async fn get_service_principal(

@@ -130,7 +130,7 @@ macro_rules! sql_credential_store {
                     .bind(json(&rec.credential)?)
                     .execute(&mut *tx)
                     .await
-                    .map_err(map_err)?;
+                    .map_err(|e| conflict_as(e, || Conflict::FederatedCredentialName(rec.credential.name.clone())))?;
                 tx.commit().await.map_err(map_err)
             }
 

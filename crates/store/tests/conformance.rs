@@ -11,7 +11,7 @@ use gatehouse_core::keys::new_stored_key;
 use gatehouse_core::model::{
     ApplicationRecord, Assignment, FederatedCredentialRecord, ServicePrincipalRecord, Tenant,
 };
-use gatehouse_core::store::{Rotation, Store, StoreError, TenantStore};
+use gatehouse_core::store::{Conflict, Rotation, Store, StoreError, TenantStore};
 use gatehouse_jose::kek::Kek;
 use gatehouse_proto::graph::{AddPasswordInput, FederatedIdentityCredential};
 use gatehouse_store::testing::PgDatabase;
@@ -34,12 +34,23 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     // Bootstrap writes everything at once, and only once.
     let (data, out) = first_tenant("contoso.example", &kek, t0).unwrap();
     store.bootstrap(&data).await.unwrap();
-    assert!(matches!(
+    assert_eq!(
         store.bootstrap(&data).await,
-        Err(StoreError::Conflict(_))
-    ));
+        Err(StoreError::Conflict(Conflict::Bootstrapped))
+    );
     assert!(store.revision().await.unwrap() > rev0);
     let loaded = second.load_directory().await.unwrap();
+    let mut names = loaded.names.clone();
+    names.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut expected = data.names.clone();
+    expected.sort_by(|a, b| a.key.cmp(&b.key));
+    assert_eq!(names, expected, "Microsoft Graph's names are held from the start");
+    assert!(names.iter().any(|n| n.key == "https://graph.microsoft.com"));
+    assert_eq!(
+        store.get_tenant(out.tenant_id).await.unwrap().as_ref(),
+        data.tenants.first()
+    );
+    assert_eq!(store.get_tenant(Uuid::new_v4()).await.unwrap(), None);
     assert_eq!(loaded.tenants, data.tenants);
     assert_eq!(loaded.applications, data.applications);
     assert_eq!(loaded.secrets, data.secrets);
@@ -54,29 +65,90 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         domains: vec!["Contoso.Example".into()],
         created: t0,
     };
-    assert!(matches!(
+    assert_eq!(
         store.insert_tenant(&clash).await,
-        Err(StoreError::Conflict(_))
-    ));
+        Err(StoreError::Conflict(Conflict::Domain("contoso.example".into())))
+    );
 
     // Applications: insert, get, update, unique appId, list.
     let app = new_application("api", None, t0);
     let rec = ApplicationRecord {
         tenant_id: tenant,
         app: app.clone(),
+        version: 0,
     };
     store.insert_application(&rec).await.unwrap();
-    assert!(matches!(
+    assert_eq!(
         store.insert_application(&rec).await,
-        Err(StoreError::Conflict(_))
-    ));
+        Err(StoreError::Conflict(Conflict::Key))
+    );
     let mut changed = rec.clone();
     changed.app.identifier_uris = vec!["api://api".into()];
     assert!(store.update_application(&changed).await.unwrap());
+    // The version read is the version written against: a second write from the same read is stale.
+    let mut stale = rec.clone();
+    stale.app.notes = Some("lost".into());
+    assert_eq!(second.update_application(&stale).await, Err(StoreError::Stale));
+    changed.version = 1;
     assert_eq!(
         second.get_application(tenant, app.id).await.unwrap(),
         Some(changed.clone())
     );
+
+    // Identifier URIs are held once per tenant, Microsoft Graph's names included, in any case and with
+    // or without a trailing slash; a refused write changes nothing.
+    let mut rival = ApplicationRecord {
+        tenant_id: tenant,
+        app: new_application("rival", None, t0),
+        version: 0,
+    };
+    for taken in [
+        "API://Api/",
+        "https://graph.microsoft.com/",
+        "https://graph.microsoft.us",
+    ] {
+        rival.app.identifier_uris = vec!["api://free".into(), taken.into()];
+        assert_eq!(
+            second.insert_application(&rival).await,
+            Err(StoreError::Conflict(Conflict::IdentifierUri(taken.into()))),
+            "{taken}"
+        );
+    }
+    assert_eq!(second.get_application(tenant, rival.app.id).await.unwrap(), None);
+    rival.app.identifier_uris = vec!["api://free".into()];
+    second.insert_application(&rival).await.unwrap();
+    let mut grab = changed.clone();
+    grab.app.identifier_uris = vec!["api://api".into(), "api://FREE".into()];
+    assert_eq!(
+        store.update_application(&grab).await,
+        Err(StoreError::Conflict(Conflict::IdentifierUri("api://FREE".into())))
+    );
+    assert_eq!(
+        second.get_application(tenant, app.id).await.unwrap(),
+        Some(changed.clone()),
+        "the refused update left the application and its names as they were"
+    );
+    assert!(second.delete_application(tenant, rival.app.id).await.unwrap());
+    grab.app.identifier_uris = vec!["api://free".into()];
+    assert!(
+        store.update_application(&grab).await.unwrap(),
+        "a deleted application frees its names"
+    );
+    let keys: Vec<String> = second
+        .load_directory()
+        .await
+        .unwrap()
+        .names
+        .into_iter()
+        .filter(|n| n.app_id == app.app_id)
+        .map(|n| n.key)
+        .collect();
+    assert_eq!(
+        keys,
+        vec!["api://free".to_string()],
+        "an update replaces the names it held"
+    );
+    changed = store.get_application(tenant, app.id).await.unwrap().unwrap();
     assert_eq!(
         store.get_application(Uuid::new_v4(), app.id).await.unwrap(),
         None,
@@ -146,10 +218,10 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         },
         ..sp.clone()
     };
-    assert!(matches!(
+    assert_eq!(
         store.insert_service_principal(&dup).await,
-        Err(StoreError::Conflict(_))
-    ));
+        Err(StoreError::Conflict(Conflict::ServicePrincipal(app.app_id)))
+    );
     let graph_sp = data.service_principals[0].sp.id;
     let a = Assignment {
         id: "assignment-1".into(),
@@ -165,10 +237,10 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         id: "assignment-2".into(),
         ..a.clone()
     };
-    assert!(matches!(
+    assert_eq!(
         store.insert_assignment(&again).await,
-        Err(StoreError::Conflict(_))
-    ));
+        Err(StoreError::Conflict(Conflict::Assignment))
+    );
     assert_eq!(second.list_assignments(tenant).await.unwrap().len(), 4);
     assert!(store.delete_assignment(tenant, "assignment-1").await.unwrap());
     store.insert_assignment(&a).await.unwrap();
@@ -221,6 +293,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     let owner = ApplicationRecord {
         tenant_id: tenant,
         app: new_application("federated", None, t0),
+        version: 0,
     };
     store.insert_application(&owner).await.unwrap();
     let mut fic = FederatedCredentialRecord {
@@ -237,10 +310,12 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     store.insert_federated(&fic).await.unwrap();
     let mut same_name = fic.clone();
     same_name.credential.id = Uuid::new_v4();
-    assert!(matches!(
+    assert_eq!(
         store.insert_federated(&same_name).await,
-        Err(StoreError::Conflict(_))
-    ));
+        Err(StoreError::Conflict(Conflict::FederatedCredentialName(
+            "ci".into()
+        )))
+    );
     fic.credential.subject = "repo:y".into();
     assert!(store.update_federated(&fic).await.unwrap());
     assert_eq!(

@@ -8,10 +8,14 @@ use gatehouse_proto::graph::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{certificates, not_found, Access, AdminError, Caller};
+use super::{certificates, identifier_uris, not_found, Access, AdminError, Caller};
 use crate::credentials::{generate_secret, hash_secret};
-use crate::model::{ApplicationRecord, PasswordSecret};
-use crate::store::Store;
+use crate::model::{ApplicationRecord, PasswordSecret, Tenant};
+use crate::store::{Store, StoreError};
+
+/// How often a PATCH re-reads and re-applies itself when other writes to the same application commit
+/// between its read and its write. Each round at least one of the competing writers succeeds.
+const UPDATE_ATTEMPTS: usize = 32;
 
 const AUDIENCES: [&str; 4] = [
     "AzureADMyOrg",
@@ -75,11 +79,12 @@ pub async fn create(
     }
     let mut app = new_application(&name, publisher_domain, now);
     apply(&mut app, input, now)?;
-    check_unique_identifier_uris(store, caller.tenant_id, &app).await?;
+    identifier_uris::check(&tenant(store, caller).await?, None, &app)?;
     store
         .insert_application(&ApplicationRecord {
             tenant_id: caller.tenant_id,
             app: app.clone(),
+            version: 0,
         })
         .await?;
     Ok(with_credentials(app, std::iter::empty()))
@@ -115,15 +120,29 @@ pub async fn update(
     now: OffsetDateTime,
 ) -> Result<(), AdminError> {
     caller.require(Access::WriteApplications)?;
-    let mut rec = find(store, caller.tenant_id, key).await?;
-    let before = rec.app.clone();
-    apply(&mut rec.app, input, now)?;
-    check_role_removals(&before, &rec.app)?;
-    check_unique_identifier_uris(store, caller.tenant_id, &rec.app).await?;
-    if !store.update_application(&rec).await? {
-        return Err(not_found("application", rec.app.id));
+    let tenant = tenant(store, caller).await?;
+    for _ in 0..UPDATE_ATTEMPTS {
+        let mut rec = find(store, caller.tenant_id, key).await?;
+        let before = rec.app.clone();
+        apply(&mut rec.app, input.clone(), now)?;
+        check_role_removals(&before, &rec.app)?;
+        identifier_uris::check(&tenant, Some(&before), &rec.app)?;
+        match store.update_application(&rec).await {
+            Ok(true) => return Ok(()),
+            Ok(false) => return Err(not_found("application", rec.app.id)),
+            Err(StoreError::Stale) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    Ok(())
+    Err(StoreError::Stale.into())
+}
+
+/// The caller's tenant as stored: its verified domains decide which identifier URIs it may claim.
+async fn tenant(store: &dyn Store, caller: &Caller) -> Result<Tenant, AdminError> {
+    store
+        .get_tenant(caller.tenant_id)
+        .await?
+        .ok_or_else(|| not_found("organization", caller.tenant_id))
 }
 
 pub async fn delete(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<(), AdminError> {
@@ -268,9 +287,6 @@ fn apply(app: &mut Application, input: ApplicationInput, now: OffsetDateTime) ->
         app.sign_in_audience = a;
     }
     if let Some(uris) = input.identifier_uris {
-        for u in &uris {
-            check_identifier_uri(u)?;
-        }
         app.identifier_uris = uris;
     }
     if let Some(api) = input.api {
@@ -321,15 +337,6 @@ fn apply(app: &mut Application, input: ApplicationInput, now: OffsetDateTime) ->
     }
     if let Some(g) = input.group_membership_claims {
         app.group_membership_claims = g;
-    }
-    Ok(())
-}
-
-fn check_identifier_uri(u: &str) -> Result<(), AdminError> {
-    let bad = || AdminError::BadRequest(format!("'{u}' is not a valid identifier URI."));
-    let parsed = url::Url::parse(u).map_err(|_| bad())?;
-    if !matches!(parsed.scheme(), "api" | "https" | "urn" | "ms-appx") || u.contains('*') || u.contains(' ') {
-        return Err(bad());
     }
     Ok(())
 }
@@ -392,31 +399,6 @@ fn check_role_removals(before: &Application, after: &Application) -> Result<(), 
     Ok(())
 }
 
-async fn check_unique_identifier_uris(
-    store: &dyn Store,
-    tenant: Uuid,
-    app: &Application,
-) -> Result<(), AdminError> {
-    if app.identifier_uris.is_empty() {
-        return Ok(());
-    }
-    for other in store.list_applications(tenant).await? {
-        if other.app.id == app.id {
-            continue;
-        }
-        if let Some(u) = other.app.identifier_uris.iter().find(|u| {
-            app.identifier_uris
-                .iter()
-                .any(|mine| mine.eq_ignore_ascii_case(u))
-        }) {
-            return Err(AdminError::Conflict(format!(
-                "Another object with the same value for property identifierUris already exists: '{u}'."
-            )));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,22 +448,12 @@ mod tests {
     }
 
     #[test]
-    fn unknown_audiences_and_bad_identifier_uris_are_refused() {
+    fn unknown_audiences_are_refused() {
         let mut app = new_application("a", None, OffsetDateTime::now_utc());
         let bad = ApplicationInput {
             sign_in_audience: Some("Everyone".into()),
             ..Default::default()
         };
         assert!(apply(&mut app, bad, OffsetDateTime::now_utc()).is_err());
-        let bad = ApplicationInput {
-            identifier_uris: Some(vec!["not a uri".into()]),
-            ..Default::default()
-        };
-        assert!(apply(&mut app, bad, OffsetDateTime::now_utc()).is_err());
-        let good = ApplicationInput {
-            identifier_uris: Some(vec!["api://my-api".into()]),
-            ..Default::default()
-        };
-        assert!(apply(&mut app, good, OffsetDateTime::now_utc()).is_ok());
     }
 }

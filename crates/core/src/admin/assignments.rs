@@ -55,16 +55,6 @@ pub async fn create(
             resource.app_id, input.app_role_id
         )));
     }
-    let existing = store.list_assignments(caller.tenant_id).await?;
-    if existing.iter().any(|a| {
-        a.principal_id == input.principal_id
-            && a.resource_id == input.resource_id
-            && a.app_role_id == input.app_role_id
-    }) {
-        return Err(AdminError::Conflict(
-            "Permission being assigned already exists on the object.".into(),
-        ));
-    }
     let a = Assignment {
         id: assignment_id(input.principal_id),
         tenant_id: caller.tenant_id,

@@ -16,7 +16,7 @@ use super::service_principals::new_service_principal;
 use super::AdminError;
 use crate::keys::new_stored_key;
 use crate::model::{ApplicationRecord, Assignment, DirectoryData, ServicePrincipalRecord, Tenant};
-use crate::store::{Store, StoreError};
+use crate::store::{Conflict, Store, StoreError};
 
 pub const DEFAULT_DOMAIN: &str = "gatehouse.local";
 const MANAGEMENT_ROLES: [&str; 3] = [
@@ -80,14 +80,16 @@ pub fn first_tenant(
         client_id: app.app_id,
         client_secret,
     };
+    let graph = ServicePrincipalRecord {
+        tenant_id: tenant.id,
+        sp: graph,
+    };
     let data = DirectoryData {
         revision: 0,
         federated: vec![],
+        names: graph.resource_names().collect(),
         service_principals: vec![
-            ServicePrincipalRecord {
-                tenant_id: tenant.id,
-                sp: graph,
-            },
+            graph,
             ServicePrincipalRecord {
                 tenant_id: tenant.id,
                 sp,
@@ -96,6 +98,7 @@ pub fn first_tenant(
         applications: vec![ApplicationRecord {
             tenant_id: tenant.id,
             app,
+            version: 0,
         }],
         secrets: vec![secret],
         assignments,
@@ -119,7 +122,7 @@ pub async fn bootstrap_if_empty(
     let (data, out) = first_tenant(domain, kek, now)?;
     match store.bootstrap(&data).await {
         Ok(()) => Ok(Some(out)),
-        Err(StoreError::Conflict(_)) => Ok(None),
+        Err(StoreError::Conflict(Conflict::Bootstrapped)) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::applications::{find, AppKey};
 use super::{not_found, Access, AdminError, Caller};
 use crate::model::FederatedCredentialRecord;
-use crate::store::Store;
+use crate::store::{Conflict, Store};
 
 /// The audience Entra recommends and defaults to.
 pub const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
@@ -197,15 +197,12 @@ fn check_unique(
 ) -> Result<(), AdminError> {
     for r in existing {
         if r.credential.name == fic.name {
-            return Err(AdminError::Conflict(format!(
-                "A federated identity credential named '{}' already exists.",
-                fic.name
+            return Err(AdminError::Conflict(Conflict::FederatedCredentialName(
+                fic.name.clone(),
             )));
         }
         if r.credential.issuer == fic.issuer && r.credential.subject == fic.subject {
-            return Err(AdminError::Conflict(
-                "A federated identity credential with this issuer and subject already exists.".into(),
-            ));
+            return Err(AdminError::Conflict(Conflict::FederatedCredentialSubject));
         }
     }
     Ok(())

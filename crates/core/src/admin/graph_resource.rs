@@ -82,6 +82,22 @@ pub fn graph_role_id(value: &str) -> Option<Uuid> {
         .and_then(|(_, id, _)| Uuid::parse_str(id).ok())
 }
 
+/// Microsoft Graph's service principal names, as Entra lists them. Every one is held by Graph in every
+/// tenant, so no application can claim one (migration 0003 claims them in tenants made before it).
+pub const GRAPH_NAMES: &[&str] = &[
+    GRAPH_APP_ID,
+    GRAPH_RESOURCE,
+    "https://graph.microsoft.com/",
+    "https://canary.graph.microsoft.com",
+    "https://canary.graph.microsoft.com/",
+    "https://graph.microsoft.us",
+    "https://graph.microsoft.us/",
+    "https://dod-graph.microsoft.us",
+    "https://dod-graph.microsoft.us/",
+    "https://ags.windows.net",
+    "00000003-0000-0000-c000-000000000000/ags.windows.net",
+];
+
 pub fn graph_service_principal(id: Uuid, tenant_id: Uuid) -> ServicePrincipal {
     let app_id = Uuid::parse_str(GRAPH_APP_ID).unwrap_or_default();
     ServicePrincipal {
@@ -96,11 +112,7 @@ pub fn graph_service_principal(id: Uuid, tenant_id: Uuid) -> ServicePrincipal {
         homepage: None,
         logout_url: None,
         reply_urls: vec![],
-        service_principal_names: vec![
-            GRAPH_APP_ID.into(),
-            GRAPH_RESOURCE.into(),
-            "https://graph.microsoft.com/".into(),
-        ],
+        service_principal_names: GRAPH_NAMES.iter().map(|n| n.to_string()).collect(),
         service_principal_type: "Application".into(),
         sign_in_audience: Some("AzureADMultipleOrgs".into()),
         tags: vec![],

@@ -7,12 +7,13 @@ pub mod bootstrap;
 pub mod certificates;
 pub mod federated;
 pub mod graph_resource;
+pub mod identifier_uris;
 pub mod organization;
 pub mod service_principals;
 
 use uuid::Uuid;
 
-use crate::store::StoreError;
+use crate::store::{Conflict, StoreError};
 
 /// Who is calling the management API: the tenant the token was issued in and the app roles it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,8 +70,11 @@ pub enum AdminError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// Graph's `HostNameNotOnVerifiedDomain`: an identifier URI the tenant may not claim.
+    #[error("Values of identifierUris property must use a verified domain of the organization or its subdomain: '{0}'")]
+    HostNameNotOnVerifiedDomain(String),
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Conflict),
     #[error("The directory is temporarily unavailable.")]
     Unavailable,
 }
@@ -78,8 +82,12 @@ pub enum AdminError {
 impl From<StoreError> for AdminError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(m) => Self::Conflict(m),
-            StoreError::MissingReference(m) => Self::BadRequest(m),
+            StoreError::Conflict(c) => Self::Conflict(c),
+            StoreError::Stale => Self::Conflict(Conflict::Contended),
+            StoreError::MissingReference(detail) => {
+                tracing::debug!(detail, "a write referenced a missing object");
+                Self::BadRequest("A referenced object does not exist.".into())
+            }
             StoreError::Unavailable(_) | StoreError::Corrupt(_) => {
                 tracing::error!(error = %e, "store failure during a management call");
                 Self::Unavailable

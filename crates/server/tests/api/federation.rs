@@ -122,7 +122,7 @@ async fn an_assertion_from_a_trusted_external_issuer_gets_a_token() {
     let (s, dup) = app.graph(M::POST, &path, &admin, Some(body)).await;
     assert_eq!(
         (s, &dup["error"]["code"]),
-        (400, &json!("Request_MultipleObjectsWithSameKeyValue"))
+        (409, &json!("Request_MultipleObjectsWithSameKeyValue"))
     );
     let (_, list) = app.graph(M::GET, &path, &admin, None).await;
     assert_eq!(list["value"].as_array().unwrap().len(), 1);

@@ -234,10 +234,15 @@ async fn applications_crud_validation_and_cascade() {
             Some(json!({"displayName": "dup", "identifierUris": ["api://reports"]})),
         )
         .await;
+    // Graph answers a taken identifier URI as a bad request on the property (issue #7).
     assert_eq!(
         (s, e["error"]["code"].as_str()),
-        (400, Some("Request_MultipleObjectsWithSameKeyValue"))
+        (400, Some("Request_BadRequest"))
     );
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Another object with the same value for property identifierUris already exists"));
 
     // An enabled app role cannot be removed; PATCH changes take effect.
     let api = app

@@ -6,6 +6,7 @@ mod cli;
 mod federation;
 mod graph;
 mod helpers;
+mod integrity;
 mod nodes;
 mod protocol;
 mod resilience;

@@ -3,6 +3,7 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::admin::AdminError;
+use gatehouse_core::store::Conflict;
 use gatehouse_proto::graph::{GraphErrorBody, GraphErrorDetail, GraphInnerError};
 use gatehouse_validate::ValidationError;
 use time::OffsetDateTime;
@@ -23,6 +24,21 @@ pub enum GraphFailure {
 impl From<AdminError> for GraphFailure {
     fn from(e: AdminError) -> Self {
         Self::Admin(e)
+    }
+}
+
+/// Graph answers a taken identifier URI or an assignment that exists already as a bad request on the
+/// object's property, and a taken key value (a service principal's appId, a credential's name) as 409.
+fn conflict_status_code(c: &Conflict) -> (StatusCode, &'static str) {
+    match c {
+        Conflict::IdentifierUri(_) | Conflict::Assignment => (StatusCode::BAD_REQUEST, "Request_BadRequest"),
+        Conflict::ServicePrincipal(_)
+        | Conflict::FederatedCredentialName(_)
+        | Conflict::FederatedCredentialSubject
+        | Conflict::Domain(_)
+        | Conflict::Bootstrapped
+        | Conflict::Key => (StatusCode::CONFLICT, "Request_MultipleObjectsWithSameKeyValue"),
+        Conflict::Contended => (StatusCode::CONFLICT, "Request_ConcurrencyViolation"),
     }
 }
 
@@ -55,11 +71,15 @@ impl GraphFailure {
             Self::Admin(AdminError::BadRequest(m)) => {
                 (StatusCode::BAD_REQUEST, "Request_BadRequest", m.clone())
             }
-            Self::Admin(AdminError::Conflict(m)) => (
+            Self::Admin(e @ AdminError::HostNameNotOnVerifiedDomain(_)) => (
                 StatusCode::BAD_REQUEST,
-                "Request_MultipleObjectsWithSameKeyValue",
-                m.clone(),
+                "HostNameNotOnVerifiedDomain",
+                e.to_string(),
             ),
+            Self::Admin(AdminError::Conflict(c)) => {
+                let (status, code) = conflict_status_code(c);
+                (status, code, c.to_string())
+            }
             Self::Admin(AdminError::Unavailable) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailable",
@@ -138,7 +158,21 @@ mod tests {
             StatusCode::BAD_REQUEST
         );
         assert_eq!(
-            s(GraphFailure::Admin(AdminError::Conflict("x".into()))),
+            s(GraphFailure::Admin(AdminError::Conflict(
+                Conflict::IdentifierUri("x".into())
+            ))),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            s(GraphFailure::Admin(AdminError::Conflict(
+                Conflict::ServicePrincipal(Uuid::nil())
+            ))),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            s(GraphFailure::Admin(AdminError::HostNameNotOnVerifiedDomain(
+                "x".into()
+            ))),
             StatusCode::BAD_REQUEST
         );
         assert_eq!(

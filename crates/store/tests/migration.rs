@@ -1,0 +1,175 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Upgrading a store written before resource names were unique (migration 0003, issue #7): a tenant
+//! whose application had claimed Microsoft Graph's identifier gets Graph's names back for Graph, and
+//! the older of two applications sharing a URI keeps it.
+
+use std::path::{Path, PathBuf};
+
+use gatehouse_core::admin::applications::new_application;
+use gatehouse_core::admin::graph_resource::graph_service_principal;
+use gatehouse_core::admin::service_principals::new_service_principal;
+use gatehouse_core::store::Store;
+use gatehouse_core::Snapshot;
+use gatehouse_proto::graph::{Application, ServicePrincipal};
+use gatehouse_store::testing::PgDatabase;
+use gatehouse_store::{PostgresStore, SqliteStore};
+use sqlx::migrate::Migrator;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
+/// A folder holding only the migrations of `backend` that came before 0003.
+fn migrations_before_0003(backend: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let dir = std::env::temp_dir().join(format!("gatehouse-old-migrations-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["0001_directory.sql", "0002_credentials.sql"] {
+        std::fs::copy(src.join(name), dir.join(name)).unwrap();
+    }
+    dir
+}
+
+/// The rows of a tenant as the old schema held them: Graph with its three old names, an impostor
+/// application (made first) claiming Graph's identifier, with a service principal, and two
+/// applications sharing `api://shared`, the older first.
+struct OldRows {
+    tenant: Uuid,
+    statements: Vec<(String, Vec<String>)>,
+    older: Application,
+}
+
+fn old_rows() -> OldRows {
+    let tenant = Uuid::new_v4();
+    let t0 = OffsetDateTime::now_utc();
+    let mut graph: ServicePrincipal = graph_service_principal(Uuid::new_v4(), tenant);
+    graph.service_principal_names = vec![
+        GRAPH_APP_ID.into(),
+        "https://graph.microsoft.com".into(),
+        "https://graph.microsoft.com/".into(),
+    ];
+    let mut impostor = new_application("impostor", None, t0 - time::Duration::DAY);
+    impostor.identifier_uris = vec!["https://graph.microsoft.com".into()];
+    let impostor_sp = new_service_principal(&impostor, tenant);
+    let mut older = new_application("older", None, t0 - time::Duration::HOUR);
+    older.identifier_uris = vec!["api://shared".into()];
+    let mut newer = new_application("newer", None, t0);
+    newer.identifier_uris = vec!["API://Shared/".into()];
+    let t = tenant.to_string();
+    let mut statements = vec![(
+        "INSERT INTO tenants (id, display_name, created_at) VALUES ($1, $2, 0)".to_string(),
+        vec![t.clone(), "old".into()],
+    )];
+    // The newer application is written first, so that row order cannot decide who keeps the URI.
+    for app in [&impostor, &newer, &older] {
+        statements.push((
+            "INSERT INTO applications (id, tenant_id, app_id, doc) VALUES ($1, $2, $3, $4)".into(),
+            vec![
+                app.id.to_string(),
+                t.clone(),
+                app.app_id.to_string(),
+                serde_json::to_string(app).unwrap(),
+            ],
+        ));
+    }
+    for sp in [&impostor_sp, &graph] {
+        statements.push((
+            "INSERT INTO service_principals (id, tenant_id, app_id, doc) VALUES ($1, $2, $3, $4)".into(),
+            vec![
+                sp.id.to_string(),
+                t.clone(),
+                sp.app_id.to_string(),
+                serde_json::to_string(sp).unwrap(),
+            ],
+        ));
+    }
+    OldRows {
+        tenant,
+        statements,
+        older,
+    }
+}
+
+async fn check_upgraded(store: &dyn Store, rows: &OldRows) {
+    let data = store.load_directory().await.unwrap();
+    let snap = Snapshot::build(data.clone(), Default::default());
+    for name in [
+        "https://graph.microsoft.com",
+        "https://graph.microsoft.com/",
+        "https://graph.microsoft.us",
+    ] {
+        let sp = snap.resource(rows.tenant, name).expect(name);
+        assert_eq!(sp.sp.app_id.to_string(), GRAPH_APP_ID, "{name}");
+    }
+    let shared = data
+        .names
+        .iter()
+        .find(|n| n.key == "api://shared")
+        .expect("the shared URI is held");
+    assert_eq!(shared.app_id, rows.older.app_id, "the older application keeps it");
+    let apps = store.list_applications(rows.tenant).await.unwrap();
+    assert_eq!(apps.len(), 3, "nothing is deleted");
+    assert!(apps.iter().all(|a| a.version == 0));
+}
+
+#[tokio::test]
+async fn sqlite_upgrade_gives_graphs_names_back_to_graph() {
+    let dir = std::env::temp_dir().join(format!("gatehouse-upgrade-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gatehouse.db");
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+    let old = migrations_before_0003("sqlite");
+    Migrator::new(old.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let rows = old_rows();
+    for (sql, args) in &rows.statements {
+        let mut q = sqlx::query(sql);
+        for a in args {
+            q = q.bind(a);
+        }
+        q.execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    let store = SqliteStore::open(&path).await.unwrap();
+    check_upgraded(&store, &rows).await;
+    store.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(old);
+}
+
+#[tokio::test]
+async fn postgres_upgrade_gives_graphs_names_back_to_graph() {
+    let db = PgDatabase::create().await;
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let old = migrations_before_0003("postgres");
+    Migrator::new(old.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let rows = old_rows();
+    for (sql, args) in &rows.statements {
+        let mut q = sqlx::query(sql);
+        for a in args {
+            q = q.bind(a);
+        }
+        q.execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    check_upgraded(&store, &rows).await;
+    store.shutdown().await;
+    db.drop_now().await;
+    let _ = std::fs::remove_dir_all(old);
+}
