@@ -61,14 +61,26 @@ pub enum Conflict {
 
 #[async_trait]
 pub trait TenantStore: Send + Sync {
-    /// Creates a tenant with its domains. Fails with `Conflict` if a domain is taken.
-    async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Writes a new tenant's rows (its tenant, domains, applications, secrets, service principals,
+    /// assignments and resource names) in one transaction: `Conflict::Domain` if one of its domains is
+    /// verified by another tenant already.
+    async fn create_tenant(&self, rows: &DirectoryData) -> Result<(), StoreError>;
     /// The tenant with its verified domains, read from the store (not a node's snapshot), for checks
     /// that guard a write.
     async fn get_tenant(&self, id: Uuid) -> Result<Option<Tenant>, StoreError>;
+    /// The tenant that verified `domain` (any case).
+    async fn find_tenant_by_domain(&self, domain: &str) -> Result<Option<Tenant>, StoreError>;
+    /// Every tenant, oldest first.
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    /// Adds a verified domain; `false` if the tenant does not exist, `Conflict::Domain` if any tenant
+    /// has it already.
+    async fn add_domain(&self, tenant_id: Uuid, domain: &str) -> Result<bool, StoreError>;
+    /// Deletes the tenant and everything in it; `false` if it does not exist.
+    async fn delete_tenant(&self, id: Uuid) -> Result<bool, StoreError>;
     async fn tenant_count(&self) -> Result<i64, StoreError>;
-    /// Writes a first directory in one transaction, only while the store holds no tenant
-    /// (`Conflict` otherwise, so two nodes starting at once bootstrap exactly once).
+    /// Writes a first directory (the rows of [`TenantStore::create_tenant`] and signing keys) in one
+    /// transaction, only while the store holds no tenant (`Conflict::Bootstrapped` otherwise, so two
+    /// nodes starting at once bootstrap exactly once).
     async fn bootstrap(&self, data: &DirectoryData) -> Result<(), StoreError>;
 }
 

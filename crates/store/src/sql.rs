@@ -190,24 +190,42 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn read_all<'e, E>(ex: &mut E) -> Result<DirectoryData, StoreError>
+            /// Writes a tenant's rows (everything in `d` but signing keys and names, which the rows
+            /// claim themselves).
+            async fn put_rows(tx: &mut Tx<'_>, d: &DirectoryData) -> Result<(), StoreError> {
+                for t in &d.tenants {
+                    Self::put_tenant(tx, t).await?;
+                }
+                for a in &d.applications {
+                    Self::put_application(tx, a).await?;
+                }
+                for s in &d.secrets {
+                    Self::put_secret(tx, s).await?;
+                }
+                for s in &d.service_principals {
+                    Self::put_service_principal(tx, s).await?;
+                }
+                for a in &d.assignments {
+                    Self::put_assignment(tx, a).await?;
+                }
+                Ok(())
+            }
+
+            async fn tenants_in<'e, E>(ex: &mut E) -> Result<Vec<Tenant>, StoreError>
             where
                 for<'c> &'c mut E: sqlx::Executor<'c, Database = $db>,
             {
-                let revision: i64 = sqlx::query("SELECT value FROM revision WHERE id = 1")
-                    .fetch_one(&mut *ex)
-                    .await
-                    .map_err(map_err)?
-                    .try_get(0)
-                    .map_err(map_err)?;
                 let mut tenants = Vec::new();
+                let mut index = std::collections::HashMap::new();
                 for r in sqlx::query("SELECT id, display_name, created_at FROM tenants ORDER BY created_at, id")
                     .fetch_all(&mut *ex)
                     .await
                     .map_err(map_err)?
                 {
+                    let id = uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?;
+                    index.insert(id, tenants.len());
                     tenants.push(Tenant {
-                        id: uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?,
+                        id,
                         display_name: r.try_get(1).map_err(map_err)?,
                         domains: Vec::new(),
                         created: from_micros(r.try_get(2).map_err(map_err)?)?,
@@ -219,10 +237,24 @@ macro_rules! sql_store {
                     .map_err(map_err)?
                 {
                     let tid = uuid(&r.try_get::<String, _>(1).map_err(map_err)?)?;
-                    if let Some(t) = tenants.iter_mut().find(|t| t.id == tid) {
-                        t.domains.push(r.try_get(0).map_err(map_err)?);
+                    if let Some(&i) = index.get(&tid) {
+                        tenants[i].domains.push(r.try_get(0).map_err(map_err)?);
                     }
                 }
+                Ok(tenants)
+            }
+
+            async fn read_all<'e, E>(ex: &mut E) -> Result<DirectoryData, StoreError>
+            where
+                for<'c> &'c mut E: sqlx::Executor<'c, Database = $db>,
+            {
+                let revision: i64 = sqlx::query("SELECT value FROM revision WHERE id = 1")
+                    .fetch_one(&mut *ex)
+                    .await
+                    .map_err(map_err)?
+                    .try_get(0)
+                    .map_err(map_err)?;
+                let tenants = Self::tenants_in(&mut *ex).await?;
                 let applications = Self::applications_where(&mut *ex, None).await?;
                 let secrets = Self::secrets_where(&mut *ex, None).await?;
                 let service_principals = Self::service_principals_where(&mut *ex, None).await?;
@@ -400,9 +432,9 @@ macro_rules! sql_store {
 
         #[async_trait]
         impl TenantStore for $store {
-            async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+            async fn create_tenant(&self, rows: &DirectoryData) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
-                Self::put_tenant(&mut tx, tenant).await?;
+                Self::put_rows(&mut tx, rows).await?;
                 tx.commit().await.map_err(map_err)
             }
 
@@ -431,6 +463,46 @@ macro_rules! sql_store {
                 }))
             }
 
+            async fn find_tenant_by_domain(&self, domain: &str) -> Result<Option<Tenant>, StoreError> {
+                let row = sqlx::query("SELECT tenant_id FROM domains WHERE name = $1")
+                    .bind(domain.to_ascii_lowercase())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                match row {
+                    Some(r) => self.get_tenant(uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?).await,
+                    None => Ok(None),
+                }
+            }
+
+            async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                Self::tenants_in(&mut *conn).await
+            }
+
+            async fn add_domain(&self, tenant_id: Uuid, domain: &str) -> Result<bool, StoreError> {
+                let domain = domain.to_ascii_lowercase();
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "INSERT INTO domains (name, tenant_id, position) \
+                     SELECT $1, id, (SELECT COUNT(*) FROM domains WHERE tenant_id = $2) FROM tenants WHERE id = $2",
+                )
+                .bind(&domain)
+                .bind(tenant_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| conflict_as(e, || Conflict::Domain(domain.clone())))?
+                .rows_affected();
+                tx.commit().await.map_err(map_err)?;
+                Ok(n == 1)
+            }
+
+            async fn delete_tenant(&self, id: Uuid) -> Result<bool, StoreError> {
+                // Every row of the tenant references it with ON DELETE CASCADE.
+                let n = self.write_one("DELETE FROM tenants WHERE id = $1", &[id.to_string()]).await?;
+                Ok(n == 1)
+            }
+
             async fn tenant_count(&self) -> Result<i64, StoreError> {
                 sqlx::query("SELECT COUNT(*) FROM tenants")
                     .fetch_one(&self.pool)
@@ -451,21 +523,7 @@ macro_rules! sql_store {
                 if existing > 0 {
                     return Err(StoreError::Conflict(Conflict::Bootstrapped));
                 }
-                for t in &d.tenants {
-                    Self::put_tenant(&mut tx, t).await?;
-                }
-                for a in &d.applications {
-                    Self::put_application(&mut tx, a).await?;
-                }
-                for s in &d.secrets {
-                    Self::put_secret(&mut tx, s).await?;
-                }
-                for s in &d.service_principals {
-                    Self::put_service_principal(&mut tx, s).await?;
-                }
-                for a in &d.assignments {
-                    Self::put_assignment(&mut tx, a).await?;
-                }
+                Self::put_rows(&mut tx, d).await?;
                 for k in &d.keys {
                     Self::put_key(&mut tx, k).await?;
                 }

@@ -5,11 +5,11 @@
 //! and fail, not skip, when it cannot be reached.
 
 use gatehouse_core::admin::applications::{new_application, new_password};
-use gatehouse_core::admin::bootstrap::first_tenant;
+use gatehouse_core::admin::bootstrap::{first_tenant, new_tenant};
 use gatehouse_core::admin::service_principals::new_service_principal;
 use gatehouse_core::keys::new_stored_key;
 use gatehouse_core::model::{
-    ApplicationRecord, Assignment, FederatedCredentialRecord, ServicePrincipalRecord, Tenant,
+    ApplicationRecord, Assignment, FederatedCredentialRecord, ServicePrincipalRecord,
 };
 use gatehouse_core::store::{Conflict, Rotation, Store, StoreError, TenantStore};
 use gatehouse_jose::kek::Kek;
@@ -58,16 +58,35 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     assert_eq!(loaded.keys, data.keys);
     let tenant = out.tenant_id;
 
-    // A second tenant cannot take a domain that is already verified elsewhere.
-    let clash = Tenant {
-        id: Uuid::new_v4(),
-        display_name: "x".into(),
-        domains: vec!["Contoso.Example".into()],
-        created: t0,
-    };
+    // A second tenant cannot take a domain that is already verified elsewhere; a refused tenant leaves
+    // nothing behind.
+    let (clash, _) = new_tenant("Contoso.Example", Some("x"), t0).unwrap();
     assert_eq!(
-        store.insert_tenant(&clash).await,
+        store.create_tenant(&clash).await,
         Err(StoreError::Conflict(Conflict::Domain("contoso.example".into())))
+    );
+    assert_eq!(store.tenant_count().await.unwrap(), 1);
+    assert_eq!(
+        second
+            .find_tenant_by_domain("CONTOSO.example")
+            .await
+            .unwrap()
+            .map(|t| t.id),
+        Some(tenant)
+    );
+    assert_eq!(
+        second.find_tenant_by_domain("nobody.example").await.unwrap(),
+        None
+    );
+    assert!(store.add_domain(tenant, "Second.Example").await.unwrap());
+    assert_eq!(
+        store.add_domain(tenant, "second.example").await,
+        Err(StoreError::Conflict(Conflict::Domain("second.example".into())))
+    );
+    assert!(!store.add_domain(Uuid::new_v4(), "third.example").await.unwrap());
+    assert_eq!(
+        second.get_tenant(tenant).await.unwrap().unwrap().domains,
+        vec!["contoso.example".to_string(), "second.example".to_string()]
     );
 
     // Applications: insert, get, update, unique appId, list.
@@ -354,6 +373,29 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     assert_eq!(
         store.record_assertions(&[used("client")]).await.unwrap(),
         vec![true]
+    );
+
+    // A second tenant lives beside the first; deleting it takes everything of it and nothing else.
+    let (rows, other) = new_tenant("fabrikam.example", None, t0 + time::Duration::SECOND).unwrap();
+    second.create_tenant(&rows).await.unwrap();
+    let listed: Vec<Uuid> = store.list_tenants().await.unwrap().iter().map(|t| t.id).collect();
+    assert_eq!(listed, vec![tenant, other.tenant_id]);
+    let before = store.load_directory().await.unwrap();
+    let graph_names_before = before.names.iter().filter(|n| n.tenant_id == tenant).count();
+    assert!(store.delete_tenant(other.tenant_id).await.unwrap());
+    assert!(!store.delete_tenant(other.tenant_id).await.unwrap());
+    let after = second.load_directory().await.unwrap();
+    assert!(after.tenants.iter().all(|t| t.id == tenant));
+    assert!(after.applications.iter().all(|a| a.tenant_id == tenant));
+    assert!(after.service_principals.iter().all(|s| s.tenant_id == tenant));
+    assert!(after.assignments.iter().all(|a| a.tenant_id == tenant));
+    assert!(after.names.iter().all(|n| n.tenant_id == tenant));
+    assert_eq!(after.names.len(), graph_names_before);
+    let owned: Vec<Uuid> = after.applications.iter().map(|a| a.app.id).collect();
+    assert!(after.secrets.iter().all(|s| owned.contains(&s.application_id)));
+    assert_eq!(
+        second.find_tenant_by_domain("fabrikam.example").await.unwrap(),
+        None
     );
 }
 

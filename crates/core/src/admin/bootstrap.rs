@@ -1,6 +1,7 @@
-//! The first tenant of an empty store (`gatehouse init`, or `serve` on an empty store): the Graph
-//! resource, a management application with a fresh secret holding Application.ReadWrite.All,
-//! AppRoleAssignment.ReadWrite.All and Directory.Read.All, and the first signing key, written at once.
+//! A new tenant's rows: the tenant, Microsoft Graph's service principal, and a management application
+//! with a fresh secret holding Application.ReadWrite.All, AppRoleAssignment.ReadWrite.All and
+//! Directory.Read.All. The first tenant of an empty store (`gatehouse init`, or `serve` on an empty
+//! store) also gets the first signing key, written at once; later ones come from `tenant create`.
 
 use gatehouse_jose::kek::Kek;
 use gatehouse_proto::graph::AddPasswordInput;
@@ -35,21 +36,47 @@ pub struct BootstrapOutput {
     pub client_secret: Secret,
 }
 
-/// Builds the rows of a new tenant. Pure apart from fresh ids, secret and key.
+/// Builds the rows of the first tenant and the first signing key. Pure apart from fresh ids, secret
+/// and key.
 pub fn first_tenant(
     domain: &str,
     kek: &Kek,
     now: OffsetDateTime,
 ) -> Result<(DirectoryData, BootstrapOutput), AdminError> {
+    let (mut data, out) = new_tenant(domain, None, now)?;
+    data.keys = vec![new_stored_key(kek, now, now).map_err(AdminError::from)?];
+    Ok((data, out))
+}
+
+/// A domain as a tenant verifies it: a DNS name, lower-cased.
+pub fn domain_name(domain: &str) -> Result<String, AdminError> {
     let domain = domain.to_ascii_lowercase();
-    if !gatehouse_proto::tenant::is_dns_name(&domain) {
-        return Err(AdminError::BadRequest(format!(
+    if gatehouse_proto::tenant::is_dns_name(&domain) {
+        Ok(domain)
+    } else {
+        Err(AdminError::BadRequest(format!(
             "'{domain}' is not a valid domain name."
-        )));
+        )))
+    }
+}
+
+/// Builds the rows of a new tenant (no signing key: keys are the cluster's). Pure apart from fresh
+/// ids and secret.
+pub fn new_tenant(
+    domain: &str,
+    display_name: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(DirectoryData, BootstrapOutput), AdminError> {
+    let domain = domain_name(domain)?;
+    let display_name = display_name.map(str::trim).unwrap_or(&domain);
+    if display_name.is_empty() || display_name.chars().count() > 256 {
+        return Err(AdminError::BadRequest(
+            "displayName must be 1 to 256 characters.".into(),
+        ));
     }
     let tenant = Tenant {
         id: Uuid::new_v4(),
-        display_name: domain.clone(),
+        display_name: display_name.to_string(),
         domains: vec![domain.clone()],
         created: now,
     };
@@ -73,7 +100,6 @@ pub fn first_tenant(
             created: now,
         })
         .collect();
-    let key = new_stored_key(kek, now, now).map_err(AdminError::from)?;
     let output = BootstrapOutput {
         tenant_id: tenant.id,
         domain,
@@ -102,7 +128,7 @@ pub fn first_tenant(
         }],
         secrets: vec![secret],
         assignments,
-        keys: vec![key],
+        keys: vec![],
         tenants: vec![tenant],
     };
     Ok((data, output))

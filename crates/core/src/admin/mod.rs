@@ -10,6 +10,7 @@ pub mod graph_resource;
 pub mod identifier_uris;
 pub mod organization;
 pub mod service_principals;
+pub mod tenants;
 
 use uuid::Uuid;
 

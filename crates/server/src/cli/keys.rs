@@ -9,7 +9,7 @@ use gatehouse_proto::timefmt::graph_datetime;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::StoreArgs;
+use super::{KeyScheduleArgs, StoreArgs};
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
@@ -30,6 +30,8 @@ pub enum KeysCommand {
 pub struct KeysArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub schedule: KeyScheduleArgs,
 }
 
 pub async fn run(cmd: KeysCommand) -> Result<Value, String> {
@@ -39,14 +41,12 @@ pub async fn run(cmd: KeysCommand) -> Result<Value, String> {
     };
     let settings = args.store.settings();
     let kek = crate::settings::load_kek(&settings.data_dir)?;
-    let store = gatehouse_store::open(&settings.database_url())
-        .await
-        .map_err(|e| format!("store: {e}"))?;
+    let store = args.store.open().await?;
     let now = OffsetDateTime::now_utc();
     let result = match rotate {
         None => list(store.as_ref(), &kek, now).await,
         Some(emergency) => {
-            let (kid, outcome) = keys::rotate(store.as_ref(), &kek, &settings.rotation, emergency, now)
+            let (kid, outcome) = keys::rotate(store.as_ref(), &kek, &args.schedule.policy(), emergency, now)
                 .await
                 .map_err(|e| e.to_string())?;
             let listed = list(store.as_ref(), &kek, now).await?;

@@ -1,5 +1,5 @@
-//! The `gatehouse` command line: `serve` and `init` run against a store; the az-style commands talk to
-//! a running server over its Graph API. Errors print one line and exit non-zero.
+//! The `gatehouse` command line: `serve`, `init`, `keys` and `tenant` run against a store; the az-style
+//! commands talk to a running server over its Graph API. Errors print one line and exit non-zero.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,7 +10,9 @@ use clap::{Args, Parser, Subcommand};
 mod az;
 mod keys;
 mod session;
+mod tenant;
 
+use gatehouse_core::admin::bootstrap::BootstrapOutput;
 use gatehouse_core::flows::assertion::AssertionPolicy;
 use gatehouse_core::keys::RotationPolicy;
 
@@ -44,6 +46,9 @@ pub enum Command {
     /// List and rotate the token-signing keys (against the store).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Create, list, show and delete tenants, and add verified domains (against the store).
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
 }
 
 #[derive(Debug, Args)]
@@ -75,9 +80,11 @@ pub struct StoreArgs {
     /// PostgreSQL URL (postgres://…); without it, SQLite in the data folder.
     #[arg(long, env = "GATEHOUSE_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Verified domain of the first tenant, when the store is empty.
-    #[arg(long, default_value = gatehouse_core::admin::bootstrap::DEFAULT_DOMAIN)]
-    pub domain: String,
+}
+
+/// When signing keys rotate.
+#[derive(Debug, Args)]
+pub struct KeyScheduleArgs {
     /// Seconds a signing key signs before the next one takes over (default 30 days).
     #[arg(long, env = "GATEHOUSE_KEY_ROTATION_INTERVAL", default_value_t = 30 * 86400)]
     pub key_rotation_interval: i64,
@@ -90,6 +97,11 @@ pub struct StoreArgs {
 pub struct ServeArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Verified domain of the first tenant, when the store is empty.
+    #[arg(long, default_value = gatehouse_core::admin::bootstrap::DEFAULT_DOMAIN)]
+    pub domain: String,
+    #[command(flatten)]
+    pub schedule: KeyScheduleArgs,
     #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8443")]
     pub listen: SocketAddr,
     /// The URL clients use (default https://localhost:PORT).
@@ -121,6 +133,9 @@ pub struct ServeArgs {
 pub struct InitArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Verified domain of the first tenant.
+    #[arg(long, default_value = gatehouse_core::admin::bootstrap::DEFAULT_DOMAIN)]
+    pub domain: String,
     /// Print one JSON object (tenantId, domain, clientId, clientSecret).
     #[arg(long)]
     pub json: bool,
@@ -134,13 +149,26 @@ impl StoreArgs {
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
             public_url: None,
             tls: TlsMode::LocalCa,
-            domain: self.domain.clone(),
-            rotation: RotationPolicy {
-                rotate_every: time::Duration::seconds(self.key_rotation_interval),
-                prepublish: time::Duration::seconds(self.key_prepublish),
-            },
+            domain: gatehouse_core::admin::bootstrap::DEFAULT_DOMAIN.into(),
+            rotation: RotationPolicy::default(),
             assertions: AssertionPolicy::default(),
             federation_ca: None,
+        }
+    }
+
+    /// Opens the store these flags name (creating an empty one if there is none yet).
+    async fn open(&self) -> Result<Box<dyn gatehouse_core::store::Store>, String> {
+        gatehouse_store::open(&self.settings().database_url())
+            .await
+            .map_err(|e| format!("store: {e}"))
+    }
+}
+
+impl KeyScheduleArgs {
+    fn policy(&self) -> RotationPolicy {
+        RotationPolicy {
+            rotate_every: time::Duration::seconds(self.key_rotation_interval),
+            prepublish: time::Duration::seconds(self.key_prepublish),
         }
     }
 }
@@ -165,6 +193,8 @@ impl ServeArgs {
                 strict_audience: self.assertion_strict_audience,
             },
             federation_ca: self.federation_ca_file.clone(),
+            domain: self.domain.clone(),
+            rotation: self.schedule.policy(),
             ..self.store.settings()
         }
     }
@@ -181,6 +211,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::App(cmd) => print_json(az::app(cmd).await),
         Command::Sp(cmd) => print_json(az::sp(cmd).await),
         Command::Keys(cmd) => print_json(keys::run(cmd).await),
+        Command::Tenant(cmd) => tenant::run(cmd).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -224,13 +255,23 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 }
 
 async fn init(args: InitArgs) -> Result<(), String> {
-    let settings = args.store.settings();
+    let settings = Settings {
+        domain: args.domain.clone(),
+        ..args.store.settings()
+    };
     let kek = crate::settings::load_kek(&settings.data_dir)?;
     let (store, out) = crate::run::open_store(&settings, &kek).await?;
     store.close().await;
-    let out = out.ok_or("the store already holds a tenant; init only bootstraps an empty store")?;
-    if args.json {
-        println!("{}", serde_json::to_string(&out).map_err(|e| e.to_string())?);
+    let out = out.ok_or(
+        "the store already holds a tenant; init only bootstraps an empty store (add more with `gatehouse tenant create`)",
+    )?;
+    print_credentials(&out, args.json)
+}
+
+/// What `init` and `tenant create` print: one JSON object, or the same as lines.
+fn print_credentials(out: &BootstrapOutput, json: bool) -> Result<(), String> {
+    if json {
+        println!("{}", serde_json::to_string(out).map_err(|e| e.to_string())?);
     } else {
         println!("Tenant {} ({})", out.tenant_id, out.domain);
         println!("Management client id: {}", out.client_id);

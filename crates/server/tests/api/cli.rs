@@ -3,23 +3,9 @@
 
 use std::path::Path;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::{claims, temp_dir, TestApp};
-
-async fn gatehouse(config: &Path, args: &[&str]) -> (bool, Value, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .args(args)
-        .env("GATEHOUSE_CONFIG_DIR", config)
-        .env("GATEHOUSE_LOG", "warn")
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let v = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (out.status.success(), v, stderr)
-}
+use crate::helpers::{claims, gatehouse, temp_dir, TestApp};
 
 /// `gatehouse login` as the bootstrap management application.
 async fn login(config: &Path, app: &TestApp) {

@@ -21,6 +21,22 @@ pub struct TestApp {
     pg: Option<PgDatabase>,
 }
 
+/// Runs the `gatehouse` binary with `args`; returns whether it succeeded, its stdout as JSON (null if
+/// it is not JSON) and its stderr.
+pub async fn gatehouse(config: &std::path::Path, args: &[&str]) -> (bool, Value, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(args)
+        .env("GATEHOUSE_CONFIG_DIR", config)
+        .env("GATEHOUSE_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let v = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (out.status.success(), v, stderr)
+}
+
 pub fn temp_dir() -> PathBuf {
     std::env::temp_dir().join(format!("gatehouse-test-{}", Uuid::new_v4()))
 }
@@ -97,6 +113,26 @@ impl TestApp {
 
     pub fn postgres(&self) -> Option<&PgDatabase> {
         self.pg.as_ref()
+    }
+
+    /// The flags that name this server's store, for the CLI's store commands.
+    pub fn store_args(&self) -> Vec<String> {
+        match &self.pg {
+            Some(db) => vec!["--database-url".into(), db.url.clone()],
+            None => vec!["--data-dir".into(), self.data_dir.display().to_string()],
+        }
+    }
+
+    /// A second node on the same store (in this process) and behind the same public URL, as nodes
+    /// behind one load balancer are, and a handle to drive it.
+    pub async fn second_node(&self) -> (RunningServer, TestApp) {
+        let url = self.pg.as_ref().map(|db| db.url.clone());
+        let mut config = settings(self.data_dir.clone(), url, TlsMode::Insecure);
+        config.public_url = Some(self.base.clone());
+        let server = start(config).await.expect("the second node starts");
+        assert!(server.bootstrap.is_none(), "the second node finds the tenant");
+        let handle = TestApp::attach(server.base_url.clone(), self.boot.clone(), self.data_dir.clone());
+        (server, handle)
     }
 
     pub fn tenant(&self) -> String {

@@ -3,24 +3,10 @@
 //! nodes lose nothing they acknowledged, and conflicts come back in Graph's shape, never in the
 //! database's words.
 
-use gatehouse_server::run::{start, RunningServer};
-use gatehouse_server::settings::TlsMode;
 use reqwest::Method as M;
 use serde_json::{json, Value};
 
-use crate::helpers::{claims, settings, Journey, TestApp};
-
-/// A second node on the same store as `app` (in this process) and behind the same public URL, as
-/// nodes behind one load balancer are, and a handle to drive it.
-async fn second_node(app: &TestApp) -> (RunningServer, TestApp) {
-    let url = app.postgres().map(|db| db.url.clone());
-    let mut config = settings(app.data_dir.clone(), url, TlsMode::Insecure);
-    config.public_url = Some(app.base.clone());
-    let server = start(config).await.expect("the second node starts");
-    assert!(server.bootstrap.is_none(), "the second node finds the tenant");
-    let handle = TestApp::attach(server.base_url.clone(), app.boot.clone(), app.data_dir.clone());
-    (server, handle)
-}
+use crate::helpers::{claims, Journey, TestApp};
 
 fn message(body: &Value) -> &str {
     body["error"]["message"].as_str().unwrap_or_default()
@@ -168,7 +154,7 @@ async fn duplicate_service_principal_is_a_graph_conflict_on_postgres() {
 /// Rounds of four concurrent PATCHes of one application, each changing a different property, sent
 /// alternately through two nodes: every one answers 204 and every change survives.
 async fn concurrent_patches_through_two_nodes_lose_nothing(app: TestApp) {
-    let (node_b, b) = second_node(&app).await;
+    let (node_b, b) = app.second_node().await;
     let admin = app.admin_token().await;
     for round in 0..6 {
         let (s, created) = app

@@ -12,3 +12,4 @@ mod protocol;
 mod resilience;
 mod rotation;
 mod secrets_in_logs;
+mod tenants;

@@ -1,0 +1,256 @@
+//! Tenants as data (issue #7): `gatehouse tenant create/list/show/domain add/delete` against a live
+//! server's store, isolation between two tenants, and a deleted tenant refused everywhere within a
+//! second.
+
+use std::time::{Duration, Instant};
+
+use gatehouse_core::admin::bootstrap::BootstrapOutput;
+use gatehouse_proto::token::Secret;
+use reqwest::Method as M;
+use serde_json::{json, Value};
+
+use crate::helpers::{claims, gatehouse, temp_dir, Journey, TestApp};
+
+/// Runs `gatehouse tenant ARGS` against `app`'s store; fails the test unless it succeeds.
+async fn tenant_cli(app: &TestApp, args: &[&str]) -> (Value, String) {
+    let (ok, v, err) = tenant_cli_may_fail(app, args).await;
+    assert!(ok, "tenant {args:?}: {err}");
+    (v, err)
+}
+
+async fn tenant_cli_may_fail(app: &TestApp, args: &[&str]) -> (bool, Value, String) {
+    let mut all = vec!["tenant".to_string()];
+    all.extend(args.iter().map(|a| a.to_string()));
+    all.extend(app.store_args());
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    gatehouse(&temp_dir(), &refs).await
+}
+
+fn credentials(v: &Value) -> BootstrapOutput {
+    assert_eq!(v.as_object().map(|o| o.len()), Some(4), "{v}");
+    BootstrapOutput {
+        tenant_id: v["tenantId"].as_str().unwrap().parse().unwrap(),
+        domain: v["domain"].as_str().unwrap().into(),
+        client_id: v["clientId"].as_str().unwrap().parse().unwrap(),
+        client_secret: Secret::new(v["clientSecret"].as_str().unwrap()),
+    }
+}
+
+/// Polls `check` every 20 ms until it holds; panics after `limit`. Returns how long it took.
+async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if check().await {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn discovery_status(app: &TestApp, tenant: &str) -> u16 {
+    app.status(&format!("/{tenant}/v2.0/.well-known/openid-configuration"))
+        .await
+}
+
+#[tokio::test]
+async fn tenants_are_created_listed_shown_given_domains_and_kept_apart() {
+    let a = TestApp::spawn().await;
+    let (out, _) = tenant_cli(
+        &a,
+        &[
+            "create",
+            "--domain",
+            "Fabrikam.Example",
+            "--display-name",
+            "Fabrikam",
+            "--json",
+        ],
+    )
+    .await;
+    let boot_b = credentials(&out);
+    assert_eq!(boot_b.domain, "fabrikam.example");
+    let b = TestApp::attach(a.base.clone(), boot_b.clone(), a.data_dir.clone());
+    let tid_b = b.tenant();
+    within(Duration::from_secs(1), "the new tenant is served", || async {
+        discovery_status(&a, "fabrikam.example").await == 200
+    })
+    .await;
+
+    // list and show, by id or any domain in any case.
+    let (listed, _) = tenant_cli(&a, &["list", "--json"]).await;
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tenantId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![a.tenant().as_str(), tid_b.as_str()]);
+    let (shown, _) = tenant_cli(&a, &["show", "--tenant", "FABRIKAM.example", "--json"]).await;
+    assert_eq!(
+        (&shown["tenantId"], &shown["displayName"], &shown["domains"]),
+        (&json!(tid_b), &json!("Fabrikam"), &json!(["fabrikam.example"]))
+    );
+    let (ok, _, err) = tenant_cli_may_fail(&a, &["show", "--tenant", "nobody.example"]).await;
+    assert!(
+        !ok && err.contains("No tenant has the id or verified domain 'nobody.example'"),
+        "{err}"
+    );
+
+    // Another verified domain: discovery and tokens work under it.
+    let (added, _) = tenant_cli(
+        &a,
+        &["domain", "add", "--tenant", &tid_b, "--domain", "fabrikam.test"],
+    )
+    .await;
+    assert_eq!(added["domains"], json!(["fabrikam.example", "fabrikam.test"]));
+    within(Duration::from_secs(1), "the new domain is served", || async {
+        discovery_status(&a, "fabrikam.test").await == 200
+    })
+    .await;
+    let (ok, _, err) = tenant_cli_may_fail(
+        &a,
+        &["domain", "add", "--tenant", &tid_b, "--domain", "contoso.example"],
+    )
+    .await;
+    assert!(!ok && err.contains("already verified"), "{err}");
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", &boot_b.client_id.to_string()),
+        ("client_secret", boot_b.client_secret.expose()),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    let r = b.token_form("fabrikam.test", &form).await;
+    assert_eq!(r.status(), 200);
+    let admin_b: Value = r.json().await.unwrap();
+    let admin_b = admin_b["access_token"].as_str().unwrap().to_string();
+    assert_eq!(claims(&admin_b)["tid"], tid_b);
+
+    // Isolation: tenant A's objects are invisible to tenant B's token, exactly as missing ones are.
+    let j = Journey::create(&a, Some(2)).await;
+    let missing = uuid::Uuid::new_v4();
+    for path in [
+        format!("applications/{}", j.daemon_app_object_id),
+        format!("applications(appId='{}')", j.daemon_app_id),
+        format!("servicePrincipals/{}", j.api_sp_id),
+        format!("servicePrincipals/{}/appRoleAssignedTo", j.api_sp_id),
+        format!(
+            "applications/{}/federatedIdentityCredentials",
+            j.daemon_app_object_id
+        ),
+    ] {
+        let (s, e) = b.graph(M::GET, &path, &admin_b, None).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (404, Some("Request_ResourceNotFound")),
+            "{path}: {e}"
+        );
+        let (s, _) = b
+            .graph(
+                M::GET,
+                &path.replace(&j.daemon_app_object_id, &missing.to_string()),
+                &admin_b,
+                None,
+            )
+            .await;
+        assert_eq!(s, 404, "{path} with a missing id");
+    }
+    let daemon = format!("applications/{}", j.daemon_app_object_id);
+    let (s, _) = b
+        .graph(M::PATCH, &daemon, &admin_b, Some(json!({"notes": "b was here"})))
+        .await;
+    assert_eq!(s, 404);
+    assert_eq!(b.graph(M::DELETE, &daemon, &admin_b, None).await.0, 404);
+    let (s, list) = b.graph(M::GET, "applications", &admin_b, None).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        list["value"].as_array().unwrap().len(),
+        1,
+        "B sees only its management application"
+    );
+    let (s, _) = b
+        .graph(
+            M::POST,
+            "servicePrincipals",
+            &admin_b,
+            Some(json!({"appId": j.daemon_app_id})),
+        )
+        .await;
+    assert_eq!(s, 400, "B cannot provision A's single-tenant application");
+    let (_, read) = a.graph(M::GET, &daemon, &a.admin_token().await, None).await;
+    assert_eq!(read["notes"], Value::Null, "A's application is untouched");
+    // …and a client of tenant A gets nothing at tenant B's endpoints.
+    let r = b.token_form(&tid_b, &j.form()).await;
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error_codes"][0], 700016, "{e}");
+    // The same identifier URI may live in both tenants: names are per tenant.
+    let (s, e) = b
+        .graph(
+            M::POST,
+            "applications",
+            &admin_b,
+            Some(json!({"displayName": "B reports", "identifierUris": ["api://reports"]})),
+        )
+        .await;
+    assert_eq!(s, 201, "{e}");
+    a.stop().await;
+}
+
+/// Deletes a tenant through the CLI while two nodes serve it; both refuse it within a second.
+#[tokio::test]
+async fn a_deleted_tenant_is_refused_on_every_node_within_a_second() {
+    let a = TestApp::spawn_postgres().await;
+    let (node_b, b) = a.second_node().await;
+    let (out, _) = tenant_cli(&a, &["create", "--domain", "gone.example", "--json"]).await;
+    let boot = credentials(&out);
+    let on_b = TestApp::attach(b.base.clone(), boot.clone(), a.data_dir.clone());
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", &boot.client_id.to_string()),
+        ("client_secret", boot.client_secret.expose()),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    within(Duration::from_secs(1), "node B serves the new tenant", || async {
+        on_b.token_form("gone.example", &form).await.status() == 200
+    })
+    .await;
+    let r = on_b.token_form("gone.example", &form).await;
+    let token: Value = r.json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+
+    let (ok, _, err) = tenant_cli_may_fail(&a, &["delete", "--tenant", "gone.example"]).await;
+    assert!(!ok && err.contains("--yes"), "{err}");
+    let (ok, _, err) = tenant_cli_may_fail(&a, &["delete", "--tenant", "gone.example", "--yes"]).await;
+    assert!(ok, "{err}");
+    let deleted = Instant::now();
+    for node in [&a, &b] {
+        within(Duration::from_secs(1), "discovery answers 90002", || async {
+            let (s, e) = node
+                .get_json("/gone.example/v2.0/.well-known/openid-configuration")
+                .await;
+            s == 400 && e["error_codes"][0] == 90002
+        })
+        .await;
+    }
+    let r = on_b.token_form("gone.example", &form).await;
+    assert_eq!(r.status(), 400);
+    let (s, _) = on_b.graph(M::GET, "applications", &token, None).await;
+    assert_eq!(s, 401, "a token of the deleted tenant opens nothing");
+    println!(
+        "both nodes refused the deleted tenant {} ms after the CLI returned",
+        deleted.elapsed().as_millis()
+    );
+    // The first tenant is untouched.
+    assert_eq!(
+        a.graph(M::GET, "applications", &a.admin_token().await, None)
+            .await
+            .0,
+        200
+    );
+    node_b.shutdown().await;
+    a.stop().await;
+}
