@@ -7,8 +7,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use gatehouse_core::flows::IssuerKeys;
 use gatehouse_validate::{KeySource, RemoteKeys};
 use tokio::sync::Mutex;
 
@@ -27,16 +29,9 @@ pub struct FederationKeys {
     issuers: Mutex<HashMap<String, Issuer>>,
 }
 
-impl FederationKeys {
-    pub fn new(ca_pem: Option<Vec<u8>>) -> Self {
-        Self {
-            ca_pem,
-            issuers: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The RSA key (`n`, `e`) that `issuer` publishes under `kid`; `None` if it cannot be had.
-    pub async fn rsa_key(&self, issuer: &str, kid: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+#[async_trait]
+impl IssuerKeys for FederationKeys {
+    async fn rsa_key(&self, issuer: &str, kid: &str) -> Option<(Vec<u8>, Vec<u8>)> {
         let source = self.source(issuer).await?;
         let jwk = match source.key(kid).await {
             Ok(Some(k)) => k,
@@ -52,6 +47,15 @@ impl FederationKeys {
         let n = URL_SAFE_NO_PAD.decode(jwk.n.as_deref()?).ok()?;
         let e = URL_SAFE_NO_PAD.decode(jwk.e.as_deref()?).ok()?;
         Some((n, e))
+    }
+}
+
+impl FederationKeys {
+    pub fn new(ca_pem: Option<Vec<u8>>) -> Self {
+        Self {
+            ca_pem,
+            issuers: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The issuer's cached keys, discovering them first if needed. The lock is not held while the

@@ -4,8 +4,10 @@
 
 use gatehouse_proto::token::Secret;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use super::assertion::{self, AssertionPolicy, ClientAssertion, ReplayGuard, JWT_BEARER};
+use super::IssuerKeys;
 use crate::credentials::{check_secret, SecretCheck};
 use crate::model::{ApplicationRecord, Tenant};
 use crate::{CoreError, Snapshot};
@@ -48,6 +50,32 @@ pub struct ClientParameters<'a> {
 pub struct Authenticated {
     pub acr: &'static str,
     pub replay_guard: Option<ReplayGuard>,
+}
+
+/// For an assertion from an external issuer that matches one of the client's federated credentials,
+/// fetches that issuer's key for the assertion's `kid` into the credential. Authentication then repeats
+/// the match and verifies; an assertion that matches nothing makes no request anywhere. Returns
+/// whether it asked the issuer.
+pub async fn fetch_federated_key(
+    snap: &Snapshot,
+    issuer_keys: &dyn IssuerKeys,
+    client: &mut PresentedClient,
+) -> bool {
+    let Credential::Federated { assertion, key } = &mut client.credential else {
+        return false;
+    };
+    let app = Uuid::parse_str(&client.client_id)
+        .ok()
+        .and_then(|id| snap.application(id));
+    let Some(app) = app else { return false };
+    let Ok(fic) = assertion::matching_federated_credential(snap, app, assertion) else {
+        return false;
+    };
+    let Some(kid) = assertion.key_id() else {
+        return false;
+    };
+    *key = issuer_keys.rsa_key(&fic.issuer, kid).await;
+    true
 }
 
 impl PresentedClient {

@@ -3,56 +3,42 @@
 //! client's service principal in that tenant, and no assignment means no `roles` claim (§4.3).
 
 use gatehouse_proto::discovery::{v1_issuer, v2_issuer};
-use gatehouse_proto::tenant::TenantSegment;
 use gatehouse_proto::token::AccessTokenClaims;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::assertion::{AssertionPolicy, ReplayGuard};
 use super::client_auth::PresentedClient;
-use super::mint::{self, MintedToken};
-use super::Endpoint;
+use super::mint;
+use super::{Endpoint, Issued, SingleUse, TokenContext};
 use crate::model::effective_app_roles;
 use crate::scope::DefaultScope;
 use crate::{CoreError, Snapshot};
 
+/// `grant_type=client_credentials`: the client and the resource it names.
 #[derive(Debug, Clone)]
-pub struct ClientCredentialsRequest<'a> {
-    pub endpoint: Endpoint,
-    pub tenant: &'a TenantSegment,
-    /// The raw tenant segment, for error messages.
-    pub tenant_raw: &'a str,
+pub struct ClientCredentialsRequest {
     pub client: PresentedClient,
-    pub scope: Option<&'a str>,
-    pub resource: Option<&'a str>,
-    pub assertion_policy: AssertionPolicy,
+    pub scope: Option<String>,
+    pub resource: Option<String>,
 }
 
-/// A token and the resource it was issued for, as the request named it (v1 responses echo it).
-#[derive(Debug, Clone)]
-pub struct ClientCredentialsToken {
-    pub token: MintedToken,
-    pub resource: String,
-    /// A client assertion's id, to record durably before the token is returned.
-    pub replay_guard: Option<ReplayGuard>,
-}
-
-/// Issues an app-only token. `base_url` is this server's public URL (the issuer's host).
+/// Issues an app-only token.
 pub fn issue(
     snap: &Snapshot,
-    req: &ClientCredentialsRequest<'_>,
-    base_url: &str,
+    ctx: &TokenContext,
+    req: &ClientCredentialsRequest,
     now: OffsetDateTime,
-) -> Result<ClientCredentialsToken, CoreError> {
-    if req.tenant.is_alias() {
+) -> Result<Issued, CoreError> {
+    if ctx.tenant.is_alias() {
         return Err(CoreError::NoTenantForClientCredentials);
     }
     let tenant = snap
-        .resolve_tenant(req.tenant)
+        .resolve_tenant(&ctx.tenant)
         .ok_or_else(|| CoreError::TenantNotFound {
-            tenant: req.tenant_raw.to_string(),
+            tenant: ctx.tenant_raw.clone(),
         })?;
-    let wanted = requested_resource(req)?;
+    let wanted = requested_resource(ctx.endpoint, req)?;
+    let base_url = ctx.base_url.as_str();
 
     let not_found = || CoreError::ClientNotFound {
         client_id: req.client.client_id.clone(),
@@ -65,7 +51,7 @@ pub fn issue(
         .ok_or_else(not_found)?;
     let auth = req
         .client
-        .authenticate(snap, app, tenant, base_url, &req.assertion_policy, now)?;
+        .authenticate(snap, app, tenant, base_url, &ctx.assertion_policy, now)?;
     let acr = auth.acr;
     if !client_sp.sp.account_enabled {
         return Err(CoreError::ClientDisabled {
@@ -136,16 +122,20 @@ pub fn issue(
         ver: if v2 { "2.0" } else { "1.0" }.into(),
     };
     let token = mint::sign(snap, &claims, !v2, now)?;
-    Ok(ClientCredentialsToken {
+    Ok(Issued {
         token,
         resource: wanted,
-        replay_guard: auth.replay_guard,
+        single_use: auth
+            .replay_guard
+            .into_iter()
+            .map(SingleUse::AssertionId)
+            .collect(),
     })
 }
 
 /// The resource the request names: `scope={resource}/.default` on v2, `resource=` (or a scope) on v1.
-fn requested_resource(req: &ClientCredentialsRequest<'_>) -> Result<String, CoreError> {
-    match (req.endpoint, req.resource, req.scope) {
+fn requested_resource(endpoint: Endpoint, req: &ClientCredentialsRequest) -> Result<String, CoreError> {
+    match (endpoint, req.resource.as_deref(), req.scope.as_deref()) {
         (Endpoint::V2, Some(_), _) => Err(CoreError::ResourceParameterOnV2),
         (Endpoint::V1, Some(r), _) if !r.is_empty() => Ok(r.to_string()),
         (_, _, Some(s)) if !s.trim().is_empty() => DefaultScope::parse(s).map(|d| d.resource),
@@ -158,6 +148,7 @@ fn requested_resource(req: &ClientCredentialsRequest<'_>) -> Result<String, Core
 mod tests {
     use super::*;
     use crate::admin::bootstrap::{first_tenant, BootstrapOutput};
+    use crate::flows::assertion::AssertionPolicy;
     use crate::flows::client_auth::Credential;
     use crate::keys::KeyRing;
     use gatehouse_jose::kek::Kek;
@@ -175,6 +166,10 @@ mod tests {
         (Snapshot::build(data, keys), out)
     }
 
+    fn ctx(endpoint: Endpoint, tenant: &str) -> TokenContext {
+        TokenContext::new(endpoint, tenant, BASE, AssertionPolicy::default()).unwrap()
+    }
+
     fn run(
         snap: &Snapshot,
         out: &BootstrapOutput,
@@ -182,20 +177,16 @@ mod tests {
         secret: &str,
         scope: &str,
     ) -> Result<AccessTokenClaims, CoreError> {
-        let seg = TenantSegment::parse(tenant).unwrap();
+        let ctx = ctx(Endpoint::V2, tenant);
         let req = ClientCredentialsRequest {
-            endpoint: Endpoint::V2,
-            tenant: &seg,
-            tenant_raw: tenant,
             client: PresentedClient {
                 client_id: out.client_id.to_string(),
                 credential: Credential::Secret(Secret::new(secret)),
             },
-            scope: Some(scope),
+            scope: Some(scope.into()),
             resource: None,
-            assertion_policy: AssertionPolicy::default(),
         };
-        let t = issue(snap, &req, BASE, NOW)?;
+        let t = issue(snap, &ctx, &req, NOW)?;
         let parsed = ParsedJws::parse(t.token.access_token.expose()).unwrap();
         assert_eq!(parsed.header.kid, parsed.header.x5t, "v1 tokens carry x5t == kid");
         Ok(serde_json::from_slice(&parsed.payload).unwrap())
@@ -264,50 +255,42 @@ mod tests {
     #[test]
     fn unknown_clients_and_missing_secrets_are_refused() {
         let (snap, out) = world();
-        let seg = TenantSegment::parse("contoso.example").unwrap();
+        let ctx = ctx(Endpoint::V2, "contoso.example");
         let mut req = ClientCredentialsRequest {
-            endpoint: Endpoint::V2,
-            tenant: &seg,
-            tenant_raw: "contoso.example",
             client: PresentedClient {
                 client_id: uuid::Uuid::new_v4().to_string(),
                 credential: Credential::Secret(Secret::new("x")),
             },
-            scope: Some("https://graph.microsoft.com/.default"),
+            scope: Some("https://graph.microsoft.com/.default".into()),
             resource: None,
-            assertion_policy: AssertionPolicy::default(),
         };
-        assert_eq!(issue(&snap, &req, BASE, NOW).unwrap_err().aadsts(), 700016);
+        assert_eq!(issue(&snap, &ctx, &req, NOW).unwrap_err().aadsts(), 700016);
         req.client = PresentedClient {
             client_id: out.client_id.to_string(),
             credential: Credential::None,
         };
-        assert_eq!(issue(&snap, &req, BASE, NOW).unwrap_err().aadsts(), 7000218);
+        assert_eq!(issue(&snap, &ctx, &req, NOW).unwrap_err().aadsts(), 7000218);
         req.scope = None;
-        assert_eq!(issue(&snap, &req, BASE, NOW).unwrap_err().aadsts(), 90014);
-        req.resource = Some("https://graph.microsoft.com");
-        assert_eq!(issue(&snap, &req, BASE, NOW).unwrap_err().aadsts(), 901002);
+        assert_eq!(issue(&snap, &ctx, &req, NOW).unwrap_err().aadsts(), 90014);
+        req.resource = Some("https://graph.microsoft.com".into());
+        assert_eq!(issue(&snap, &ctx, &req, NOW).unwrap_err().aadsts(), 901002);
     }
 
     #[test]
     fn an_expired_secret_is_rejected_with_7000222() {
         let (snap, out) = world();
-        let seg = TenantSegment::parse("contoso.example").unwrap();
+        let ctx = ctx(Endpoint::V1, "contoso.example");
         let req = ClientCredentialsRequest {
-            endpoint: Endpoint::V1,
-            tenant: &seg,
-            tenant_raw: "contoso.example",
             client: PresentedClient {
                 client_id: out.client_id.to_string(),
                 credential: Credential::Secret(out.client_secret.clone()),
             },
             scope: None,
-            resource: Some("https://graph.microsoft.com"),
-            assertion_policy: AssertionPolicy::default(),
+            resource: Some("https://graph.microsoft.com".into()),
         };
         let later = NOW + time::Duration::days(731);
-        assert_eq!(issue(&snap, &req, BASE, later).unwrap_err().aadsts(), 7000222);
-        assert!(issue(&snap, &req, BASE, NOW).is_ok());
+        assert_eq!(issue(&snap, &ctx, &req, later).unwrap_err().aadsts(), 7000222);
+        assert!(issue(&snap, &ctx, &req, NOW).is_ok());
     }
 
     /// A federated assertion, with the external issuer's key as the server would have fetched it.
@@ -344,7 +327,6 @@ mod tests {
             let c = ClientCertificate::parse(k.certificate_der()).unwrap();
             (c.n, c.e)
         };
-        let seg = TenantSegment::parse("contoso.example").unwrap();
         let client_id = out.client_id.to_string();
         let attempt = |exp_offset: i64, key: Option<(Vec<u8>, Vec<u8>)>| {
             let t = NOW.unix_timestamp();
@@ -366,20 +348,17 @@ mod tests {
                 panic!("an assertion from another issuer is federated")
             };
             *slot = key;
+            let ctx = ctx(Endpoint::V2, "contoso.example");
             let req = ClientCredentialsRequest {
-                endpoint: Endpoint::V2,
-                tenant: &seg,
-                tenant_raw: "contoso.example",
                 client,
-                scope: Some("https://graph.microsoft.com/.default"),
+                scope: Some("https://graph.microsoft.com/.default".into()),
                 resource: None,
-                assertion_policy: AssertionPolicy::default(),
             };
-            issue(&snap, &req, BASE, NOW).map(|t| t.replay_guard)
+            issue(&snap, &ctx, &req, NOW).map(|t| t.single_use)
         };
         assert_eq!(
             attempt(600, Some(public(&issuer_key))),
-            Ok(None),
+            Ok(vec![]),
             "accepted, and not single-use"
         );
         assert_eq!(

@@ -1,6 +1,7 @@
 //! `POST /{tenant}/oauth2/v2.0/token` and the v1 `POST /{tenant}/oauth2/token` (entra-protocol.md §2,
-//! §1.12). Reads the form (bounded, one value per parameter), the HTTP Basic header, and hands the
-//! request to the grant in core; answers in Entra's JSON either way.
+//! §1.12). Reads the form (bounded, one value per parameter) and the HTTP Basic header into core's
+//! typed request, runs core's pipeline, commits the single-use records it returns, then answers in
+//! Entra's JSON either way.
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Path, State};
@@ -10,16 +11,10 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gatehouse_core::error::AssertionFailure;
-use gatehouse_core::flows::assertion::matching_federated_credential;
-use gatehouse_core::flows::client_auth::{ClientParameters, Credential, PresentedClient};
-use gatehouse_core::flows::client_credentials::{self, ClientCredentialsRequest};
-use gatehouse_core::flows::{Endpoint, Grant};
+use gatehouse_core::flows::{self, Endpoint, Issued, SingleUse, TokenContext, TokenRequest};
 use gatehouse_core::CoreError;
-use gatehouse_core::Snapshot;
-use gatehouse_proto::tenant::TenantSegment;
 use gatehouse_proto::token::{Secret, TokenForm, TokenResponseV1, TokenResponseV2};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::oauth_error::oauth_error_response;
 use crate::AppState;
@@ -65,84 +60,61 @@ async fn issue(
     body: Body,
     endpoint: Endpoint,
 ) -> Result<Response, CoreError> {
-    let tenant = TenantSegment::parse(tenant_raw).map_err(|m| CoreError::MalformedTenant { tenant: m.0 })?;
+    let ctx = TokenContext::new(endpoint, tenant_raw, &st.base_url, st.assertion_policy)?;
     let form = read_form(headers, body).await?;
-    let basic = basic_credentials(headers)?;
-    let params = ClientParameters {
-        client_id: form.client_id.as_deref(),
-        client_secret: form.client_secret.as_ref(),
-        client_assertion: form.client_assertion.as_ref(),
-        client_assertion_type: form.client_assertion_type.as_deref(),
-    };
-    let mut client = PresentedClient::from_request(params, basic)?;
-    let now = OffsetDateTime::now_utc();
-    match Grant::parse(form.grant_type.as_deref())? {
-        Grant::ClientCredentials => {
-            let mut snap = st.directory.current()?;
-            let mut now = now;
-            if fetch_federated_key(st, &snap, &mut client).await {
-                // Fetching an external issuer's keys can take a while: decide on a fresh snapshot.
-                snap = st.directory.current()?;
-                now = OffsetDateTime::now_utc();
-            }
-            let req = ClientCredentialsRequest {
-                endpoint,
-                tenant: &tenant,
-                tenant_raw,
-                client,
-                scope: form.scope.as_deref(),
-                resource: form.resource.as_deref(),
-                assertion_policy: st.assertion_policy,
-            };
-            let out = client_credentials::issue(&snap, &req, &st.base_url, now)?;
-            if let Some(g) = out.replay_guard.clone() {
-                // Commit-then-respond: the assertion is spent before its token leaves.
-                let fresh = st.replay.record(g).await.map_err(|_| CoreError::Unavailable)?;
+    let req = TokenRequest::parse(form, basic_credentials(headers)?)?;
+    let issued = flows::issue(
+        &st.directory,
+        st.federation.as_ref(),
+        req,
+        &ctx,
+        OffsetDateTime::now_utc,
+    )
+    .await?;
+    commit(st, &issued.single_use).await?;
+    Ok(respond(endpoint, issued))
+}
+
+/// Makes the single-use records durable, in order, before the token leaves (commit, then respond).
+async fn commit(st: &AppState, records: &[SingleUse]) -> Result<(), CoreError> {
+    for r in records {
+        match r {
+            SingleUse::AssertionId(guard) => {
+                let fresh = st
+                    .replay
+                    .record(guard.clone())
+                    .await
+                    .map_err(|_| CoreError::Unavailable)?;
                 if !fresh {
                     return Err(CoreError::ClientAssertion(AssertionFailure::Replayed));
                 }
             }
-            let t = out.token;
-            Ok(match endpoint {
-                Endpoint::V2 => no_store(Json(TokenResponseV2 {
-                    token_type: "Bearer",
-                    expires_in: t.expires_in,
-                    ext_expires_in: t.expires_in,
-                    access_token: t.access_token,
-                })),
-                Endpoint::V1 => no_store(Json(TokenResponseV1 {
-                    token_type: "Bearer",
-                    expires_in: t.expires_in.to_string(),
-                    ext_expires_in: t.expires_in.to_string(),
-                    expires_on: t.expires_on.to_string(),
-                    not_before: t.not_before.to_string(),
-                    resource: out.resource,
-                    access_token: t.access_token,
-                })),
-            })
         }
     }
+    Ok(())
 }
 
-/// For an assertion from an external issuer that matches one of the client's federated credentials,
-/// fetches that issuer's key for the assertion's `kid`. Core then repeats the match and verifies; an
-/// assertion that matches nothing makes no request anywhere. Returns whether it asked the issuer.
-async fn fetch_federated_key(st: &AppState, snap: &Snapshot, client: &mut PresentedClient) -> bool {
-    let Credential::Federated { assertion, key } = &mut client.credential else {
-        return false;
-    };
-    let app = Uuid::parse_str(&client.client_id)
-        .ok()
-        .and_then(|id| snap.application(id));
-    let Some(app) = app else { return false };
-    let Ok(fic) = matching_federated_credential(snap, app, assertion) else {
-        return false;
-    };
-    let Some(kid) = assertion.key_id() else {
-        return false;
-    };
-    *key = st.federation.rsa_key(&fic.issuer, kid).await;
-    true
+/// The token response in the endpoint's dialect (entra-protocol.md §2.1: v1 has string numbers and
+/// echoes the resource).
+fn respond(endpoint: Endpoint, issued: Issued) -> Response {
+    let t = issued.token;
+    match endpoint {
+        Endpoint::V2 => no_store(Json(TokenResponseV2 {
+            token_type: "Bearer",
+            expires_in: t.expires_in,
+            ext_expires_in: t.expires_in,
+            access_token: t.access_token,
+        })),
+        Endpoint::V1 => no_store(Json(TokenResponseV1 {
+            token_type: "Bearer",
+            expires_in: t.expires_in.to_string(),
+            ext_expires_in: t.expires_in.to_string(),
+            expires_on: t.expires_on.to_string(),
+            not_before: t.not_before.to_string(),
+            resource: issued.resource,
+            access_token: t.access_token,
+        })),
+    }
 }
 
 /// Any other method on a token endpoint: Entra's AADSTS900561, in its JSON shape.
