@@ -24,7 +24,7 @@ pub fn router(state: AppState) -> Router {
         .route("/{tenant}/discovery/keys", get(discovery::keys_v1_get))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token_v2_post).fallback(token::token_wrong_method))
         .route("/{tenant}/oauth2/token", post(token::token_v1_post).fallback(token::token_wrong_method))
-        .route("/v1.0/{*path}", graph::routes())
+        .nest_service("/v1.0", graph::service(state.clone()))
         .with_state(state)
         .layer(
             // Logs method and path only: query strings and bodies may carry secrets.

@@ -363,3 +363,97 @@ async fn the_journey_works_on_postgres_too() {
     assert_eq!(c["roles"], json!(["Reports.Read"]));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_failure_is_answered_in_graphs_envelope_and_alternate_keys_address_entities() {
+    let app = TestApp::spawn().await;
+    let j = Journey::create(&app, Some(2)).await;
+    let admin = app.admin_token().await;
+    let code = |v: &Value| v["error"]["code"].as_str().map(String::from);
+
+    // Authentication comes first, on any path.
+    let r = app.http.get(app.url("/v1.0/users")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().contains_key("www-authenticate"));
+    let (s, e) = app.graph(M::GET, "users", &admin, None).await;
+    assert_eq!((s, code(&e).as_deref()), (400, Some("Request_BadRequest")));
+    assert_eq!(
+        e["error"]["message"],
+        "Resource not found for the segment 'users'."
+    );
+    for path in [
+        "applications/not-a-guid".to_string(),
+        "applications(displayName='x')".to_string(),
+        format!("servicePrincipals/{}/owners", j.api_sp_id),
+        format!("servicePrincipals(appId='{}')/appRoleAssignedTo", j.api_app_id),
+    ] {
+        let (s, e) = app.graph(M::GET, &path, &admin, None).await;
+        assert_eq!(
+            (s, code(&e).as_deref()),
+            (400, Some("Request_BadRequest")),
+            "{path}: {e}"
+        );
+    }
+    let (s, e) = app.graph(M::PUT, "applications", &admin, Some(json!({}))).await;
+    assert_eq!((s, code(&e).as_deref()), (405, Some("Request_BadRequest")));
+    let (s, e) = app
+        .graph(
+            M::PATCH,
+            &format!("applications/{}", j.daemon_app_object_id),
+            &admin,
+            Some(json!({"nope": 1})),
+        )
+        .await;
+    assert_eq!((s, code(&e).as_deref()), (400, Some("Request_BadRequest")), "{e}");
+
+    // The client's request id comes back in the error.
+    let id = uuid::Uuid::new_v4().to_string();
+    let r = app
+        .http
+        .get(app.url("/v1.0/applications/not-a-guid"))
+        .bearer_auth(&admin)
+        .header("client-request-id", &id)
+        .send()
+        .await
+        .unwrap();
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["innerError"]["client-request-id"], id.as_str());
+
+    // (appId='…') names the same entity as its object id, for reads, actions and deletes.
+    let (s, by_key) = app
+        .graph(
+            M::GET,
+            &format!("applications(appId='{}')", j.daemon_app_id),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, by_key["id"].as_str()),
+        (200, Some(j.daemon_app_object_id.as_str()))
+    );
+    assert!(by_key["@odata.context"]
+        .as_str()
+        .unwrap()
+        .ends_with("$metadata#applications/$entity"));
+    let (s, sp) = app
+        .graph(
+            M::GET,
+            &format!("servicePrincipals(appId='{}')", j.api_app_id),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!((s, sp["id"].as_str()), (200, Some(j.api_sp_id.as_str())));
+    let (s, pw) = app
+        .graph(
+            M::POST,
+            &format!("applications(appId='{}')/addPassword", j.daemon_app_id),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "an empty body is an empty passwordCredential");
+    assert!(pw["secretText"].is_string());
+    app.stop().await;
+}

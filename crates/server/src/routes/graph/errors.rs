@@ -1,6 +1,10 @@
-//! The one mapping from management failures to Graph's error envelope and status.
+//! The one mapping from management failures to Graph's error envelope and status. A handler returns a
+//! [`GraphFailure`]; its response carries the failure to [`render`], the outermost layer of `/v1.0`,
+//! which writes the envelope with the request's `client-request-id`.
 
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::admin::AdminError;
 use gatehouse_core::store::Conflict;
@@ -99,7 +103,7 @@ impl GraphFailure {
         }
     }
 
-    pub fn into_response(self, headers: &HeaderMap) -> Response {
+    fn render(self, headers: &HeaderMap) -> Response {
         let (status, code, message) = self.status_code_message();
         let client_request_id = headers
             .get("client-request-id")
@@ -130,6 +134,33 @@ impl GraphFailure {
                 .insert("retry-after", HeaderValue::from_static("1"));
         }
         resp
+    }
+}
+
+/// A failure on its way to [`render`].
+#[derive(Clone)]
+struct Pending(std::sync::Arc<std::sync::Mutex<Option<GraphFailure>>>);
+
+impl IntoResponse for GraphFailure {
+    fn into_response(self) -> Response {
+        let mut resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        resp.extensions_mut()
+            .insert(Pending(std::sync::Arc::new(std::sync::Mutex::new(Some(self)))));
+        resp
+    }
+}
+
+/// Writes every failure of the requests it wraps in Graph's envelope.
+pub async fn render(req: Request, next: Next) -> Response {
+    let headers = req.headers().clone();
+    let mut resp = next.run(req).await;
+    let failure = resp
+        .extensions_mut()
+        .remove::<Pending>()
+        .and_then(|p| p.0.lock().ok().and_then(|mut f| f.take()));
+    match failure {
+        Some(f) => f.render(&headers),
+        None => resp,
     }
 }
 

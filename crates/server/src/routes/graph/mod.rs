@@ -1,18 +1,118 @@
 //! The Microsoft-Graph-compatible management API under `/v1.0` (entra-protocol.md §5). Only Gatehouse
 //! access tokens for Microsoft Graph are accepted, validated by `gatehouse-validate`; the caller's
 //! tenant is the token's `tid` and its permissions are the token's `roles`.
+//!
+//! One module per resource registers its routes; each handler extracts (caller, key, query, body),
+//! calls one core operation and returns an envelope or a [`GraphFailure`]. What every request shares
+//! runs once, around them all, in this order:
+//! 1. alternate keys `set(appId='…')` are rewritten to a segment of their own, before routing;
+//! 2. errors are rendered in Graph's envelope, with the request's `client-request-id`;
+//! 3. the bearer token is validated and the caller put in the request;
+//! 4. after a successful write, this node re-reads the directory, so its next request sees the write.
 
-mod dispatch;
+mod applications;
+mod assignments;
+mod envelope;
 mod errors;
+mod extract;
+mod federated;
 pub mod keys;
-pub mod path;
+mod organization;
+mod service_principals;
 
-use axum::routing::{any, MethodRouter};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use gatehouse_core::admin::{AdminError, Caller};
+use gatehouse_validate::extract::bearer_token;
+use gatehouse_validate::ValidationError;
+use time::OffsetDateTime;
+use tower::ServiceExt;
+use uuid::Uuid;
 
 use crate::AppState;
 
 pub use errors::GraphFailure;
 
-pub fn routes() -> MethodRouter<AppState> {
-    any(dispatch::dispatch)
+/// The `/v1.0` service, to nest under that prefix.
+pub fn service(state: AppState) -> axum::routing::Router {
+    let api = Router::new()
+        .merge(applications::routes())
+        .merge(federated::routes())
+        .merge(service_principals::routes())
+        .merge(assignments::routes())
+        .merge(organization::routes())
+        .fallback(unknown_segment)
+        .method_not_allowed_fallback(|| async { GraphFailure::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(state.clone(), refresh_after_write))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn(errors::render))
+        .with_state(state);
+    Router::new().fallback_service(tower::service_fn(move |mut req: Request| {
+        let api = api.clone();
+        async move {
+            if let Some(path) = extract::rewrite_alternate_keys(req.uri().path()) {
+                let rewritten = match req.uri().query() {
+                    Some(q) => format!("{path}?{q}"),
+                    None => path,
+                };
+                if let Ok(uri) = rewritten.parse() {
+                    *req.uri_mut() = uri;
+                }
+            }
+            api.oneshot(req).await
+        }
+    }))
+}
+
+async fn unknown_segment(req: Request) -> GraphFailure {
+    let first = req.uri().path().trim_matches('/').split('/').next().unwrap_or("");
+    GraphFailure::NoSuchSegment(first.chars().take(100).collect())
+}
+
+/// Validates the bearer token (a Gatehouse token for Microsoft Graph) and puts the [`Caller`] in the
+/// request; every `/v1.0` request passes here first, known path or not.
+async fn authenticate(
+    State(st): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, GraphFailure> {
+    let caller = caller(&st, req.headers()).await?;
+    req.extensions_mut().insert(caller);
+    Ok(next.run(req).await)
+}
+
+async fn caller(st: &AppState, headers: &HeaderMap) -> Result<Caller, GraphFailure> {
+    let token = bearer_token(headers).map_err(GraphFailure::Auth)?;
+    let claims = st
+        .graph_validator
+        .validate(token, OffsetDateTime::now_utc())
+        .await
+        .map_err(GraphFailure::Auth)?;
+    let tenant_id = claims
+        .tid
+        .as_deref()
+        .and_then(|t| Uuid::parse_str(t).ok())
+        .ok_or(GraphFailure::Auth(ValidationError::Issuer))?;
+    let snap = st.directory.current().map_err(|_| AdminError::Unavailable)?;
+    if snap.tenant(tenant_id).is_none() {
+        return Err(GraphFailure::Auth(ValidationError::Issuer));
+    }
+    Ok(Caller {
+        tenant_id,
+        roles: claims.roles,
+    })
+}
+
+/// The one after-write step: a successful write is read back into this node's directory at once
+/// (other nodes see it through their watchers).
+async fn refresh_after_write(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let resp = next.run(req).await;
+    if write && resp.status().is_success() {
+        st.refresh().await;
+    }
+    resp
 }

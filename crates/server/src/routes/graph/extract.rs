@@ -1,0 +1,214 @@
+//! What every Graph handler extracts, each parsed once with Graph's error on failure: the caller (set by
+//! the authentication layer), an entity key (`{id}` or the alternate key `(appId='…')`), the OData
+//! query, and a JSON body.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request};
+use axum::http::request::Parts;
+use gatehouse_core::admin::applications::AppKey;
+use gatehouse_core::admin::Caller;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::errors::GraphFailure;
+
+/// The prefix the key-syntax rewrite gives an alternate key: `applications(appId='X')` is routed as
+/// `applications/appId=X`.
+const APP_ID_KEY: &str = "appId=";
+
+/// Rewrites Graph's alternate-key segments (`set(appId='…')`) into a segment of their own, so the
+/// router can match them like ids. Runs before routing.
+pub fn rewrite_alternate_keys(path: &str) -> Option<String> {
+    if !path.contains('(') {
+        return None;
+    }
+    let segments: Vec<String> = path
+        .split('/')
+        .map(|seg| match seg.split_once('(') {
+            Some((set, rest)) => match rest.strip_suffix(')').and_then(|k| k.strip_prefix(APP_ID_KEY)) {
+                Some(value) => format!("{set}/{APP_ID_KEY}{}", value.trim_matches('\'')),
+                None => seg.to_string(),
+            },
+            None => seg.to_string(),
+        })
+        .collect();
+    Some(segments.join("/"))
+}
+
+/// The value of the path parameter `name` (empty if the route has none).
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
+
+/// The request's path parameters, refused as an unknown segment if they cannot be read.
+pub async fn path_params(parts: &mut Parts) -> Result<Vec<(String, String)>, GraphFailure> {
+    Path::<Vec<(String, String)>>::from_request_parts(parts, &())
+        .await
+        .map(|Path(p)| p)
+        .map_err(|_| GraphFailure::NoSuchSegment(String::new()))
+}
+
+/// The authenticated caller, put in the request by the authentication layer.
+pub struct GraphCaller(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for GraphCaller {
+    type Rejection = GraphFailure;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .map(Self)
+            .ok_or(GraphFailure::Auth(gatehouse_validate::ValidationError::Missing))
+    }
+}
+
+/// The `{key}` path parameter: an object id, or an appId given as `(appId='…')`.
+pub struct EntityKey(pub AppKey);
+
+impl EntityKey {
+    fn parse(raw: &str) -> Result<AppKey, GraphFailure> {
+        let bad = || GraphFailure::NoSuchSegment(raw.chars().take(100).collect());
+        match raw.strip_prefix(APP_ID_KEY) {
+            Some(app_id) => Uuid::parse_str(app_id).map(AppKey::AppId).map_err(|_| bad()),
+            None => Uuid::parse_str(raw).map(AppKey::Id).map_err(|_| bad()),
+        }
+    }
+
+    /// The object id, for navigation properties that Graph addresses by id only.
+    pub fn object_id(&self) -> Result<Uuid, GraphFailure> {
+        match self.0 {
+            AppKey::Id(id) => Ok(id),
+            AppKey::AppId(a) => Err(GraphFailure::NoSuchSegment(format!("(appId='{a}')"))),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for EntityKey {
+    type Rejection = GraphFailure;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Self::parse(param(&path_params(parts).await?, "key")).map(Self)
+    }
+}
+
+/// The OData query options Gatehouse answers: `$filter=appId eq '…'` or `displayName eq '…'`.
+#[derive(Debug, Default)]
+pub struct ODataQuery {
+    app_id: Option<Uuid>,
+    display_name: Option<String>,
+}
+
+impl ODataQuery {
+    fn parse(query: Option<&str>) -> Result<Self, GraphFailure> {
+        let Some(q) = query else {
+            return Ok(Self::default());
+        };
+        let Some((_, f)) = url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "$filter") else {
+            return Ok(Self::default());
+        };
+        let unsupported = || {
+            GraphFailure::BadInput(format!(
+                "Unsupported filter: {f}. Use appId eq '…' or displayName eq '…'."
+            ))
+        };
+        let (prop, value) = f.split_once(" eq ").ok_or_else(unsupported)?;
+        let value = value
+            .trim()
+            .strip_prefix('\'')
+            .and_then(|v| v.strip_suffix('\''))
+            .ok_or_else(unsupported)?;
+        match prop.trim() {
+            "appId" => Ok(Self {
+                app_id: Some(Uuid::parse_str(value).map_err(|_| unsupported())?),
+                display_name: None,
+            }),
+            "displayName" => Ok(Self {
+                app_id: None,
+                display_name: Some(value.replace("''", "'")),
+            }),
+            _ => Err(unsupported()),
+        }
+    }
+
+    /// Whether an entity with this appId and display name passes the filter.
+    pub fn matches(&self, app_id: &Uuid, display_name: &str) -> bool {
+        self.app_id.is_none_or(|a| &a == app_id)
+            && self.display_name.as_deref().is_none_or(|d| d == display_name)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ODataQuery {
+    type Rejection = GraphFailure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let RawQuery(q) = RawQuery::from_request_parts(parts, state)
+            .await
+            .map_err(|_| GraphFailure::BadInput("The query string cannot be read.".into()))?;
+        Self::parse(q.as_deref())
+    }
+}
+
+/// A JSON request body, refused in Graph's shape when it does not parse. An empty body reads as `{}`,
+/// for actions whose body is optional (`addPassword`).
+pub struct GraphJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for GraphJson<T> {
+    type Rejection = GraphFailure;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| GraphFailure::BadInput("The request body cannot be read.".into()))?;
+        let body: &[u8] = if body.is_empty() { b"{}" } else { &body };
+        serde_json::from_slice(body)
+            .map(Self)
+            .map_err(|e| GraphFailure::BadInput(format!("Invalid request body: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "03ef14b0-ca33-4840-8f4f-d6e91916010e";
+
+    #[test]
+    fn alternate_keys_become_their_own_segment() {
+        assert_eq!(rewrite_alternate_keys("/applications"), None);
+        assert_eq!(
+            rewrite_alternate_keys(&format!("/applications(appId='{ID}')/addPassword")).as_deref(),
+            Some(format!("/applications/appId={ID}/addPassword").as_str())
+        );
+        assert_eq!(
+            rewrite_alternate_keys("/applications(displayName='x')").as_deref(),
+            Some("/applications(displayName='x')"),
+            "other keys are left for the router to refuse"
+        );
+    }
+
+    #[test]
+    fn keys_are_object_ids_or_app_ids() {
+        let id = Uuid::parse_str(ID).unwrap();
+        assert_eq!(EntityKey::parse(ID).unwrap(), AppKey::Id(id));
+        assert_eq!(
+            EntityKey::parse(&format!("appId={ID}")).unwrap(),
+            AppKey::AppId(id)
+        );
+        assert!(EntityKey::parse("not-a-guid").is_err());
+        assert!(EntityKey::parse("appId=x").is_err());
+    }
+
+    #[test]
+    fn filters_are_app_id_or_display_name_equality() {
+        let q = ODataQuery::parse(Some("%24filter=displayName%20eq%20%27O%27%27Brien%27")).unwrap();
+        assert!(q.matches(&Uuid::nil(), "O'Brien"));
+        assert!(!q.matches(&Uuid::nil(), "other"));
+        assert!(ODataQuery::parse(Some("$filter=startswith(displayName,'a')")).is_err());
+    }
+}
