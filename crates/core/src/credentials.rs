@@ -7,6 +7,8 @@ use gatehouse_proto::token::Secret;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
+use gatehouse_jose::RandomUnavailable;
+
 use crate::model::PasswordSecret;
 
 const HEAD: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_~.";
@@ -14,24 +16,28 @@ const TAIL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 const DIGITS: &[u8] = b"0123456789";
 
 /// Draws one character of `alphabet` uniformly (rejection sampling over random bytes).
-fn pick(alphabet: &[u8]) -> char {
+fn pick(alphabet: &[u8]) -> Result<char, RandomUnavailable> {
     let limit = 256 - (256 % alphabet.len());
     loop {
-        let [b] = gatehouse_jose::random_bytes::<1>();
+        let [b] = gatehouse_jose::random_bytes::<1>()?;
         if (b as usize) < limit {
-            return alphabet[b as usize % alphabet.len()] as char;
+            return Ok(alphabet[b as usize % alphabet.len()] as char);
         }
     }
 }
 
 /// A fresh client secret value.
-pub fn generate_secret() -> Secret {
+pub fn generate_secret() -> Result<Secret, RandomUnavailable> {
     let mut s = String::with_capacity(40);
-    (0..3).for_each(|_| s.push(pick(HEAD)));
-    s.push(pick(DIGITS));
+    for _ in 0..3 {
+        s.push(pick(HEAD)?);
+    }
+    s.push(pick(DIGITS)?);
     s.push_str("Q~");
-    (0..34).for_each(|_| s.push(pick(TAIL)));
-    Secret::new(s)
+    for _ in 0..34 {
+        s.push(pick(TAIL)?);
+    }
+    Ok(Secret::new(s))
 }
 
 pub fn hash_secret(value: &str) -> [u8; 32] {
@@ -81,8 +87,8 @@ mod tests {
 
     #[test]
     fn generated_secrets_follow_entras_pattern_and_differ() {
-        let a = generate_secret();
-        let b = generate_secret();
+        let a = generate_secret().unwrap();
+        let b = generate_secret().unwrap();
         assert!(matches_entra_pattern(a.expose()), "{}", a.expose());
         assert_ne!(a, b);
     }

@@ -230,11 +230,11 @@ mod tests {
 
     #[test]
     fn the_latest_activated_key_signs_and_unreadable_rows_are_reported() {
-        let kek = Kek::generate();
+        let kek = Kek::generate().unwrap();
         let now = OffsetDateTime::now_utc();
         let old = new_stored_key(&kek, now, now - Duration::HOUR).unwrap();
         let new = new_stored_key(&kek, now, now).unwrap();
-        let foreign = new_stored_key(&Kek::generate(), now, now + Duration::HOUR).unwrap();
+        let foreign = new_stored_key(&Kek::generate().unwrap(), now, now + Duration::HOUR).unwrap();
         let r = ring(&[old.clone(), new.clone(), foreign.clone()], &kek);
         assert_eq!(r.signing_key(now).unwrap().kid(), new.kid);
         assert_eq!(r.published(now).count(), 2);
@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn a_key_is_published_before_it_signs_and_after_it_stops() {
-        let kek = Kek::generate();
+        let kek = Kek::generate().unwrap();
         let t0 = OffsetDateTime::now_utc();
         let policy = RotationPolicy {
             rotate_every: Duration::days(30),

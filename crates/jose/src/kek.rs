@@ -22,6 +22,8 @@ pub enum KekError {
     BadLength,
     #[error("sealed data could not be opened: wrong key-encryption key, or the data was altered")]
     Open,
+    #[error(transparent)]
+    Random(#[from] crate::RandomUnavailable),
 }
 
 impl Kek {
@@ -30,8 +32,8 @@ impl Kek {
         Ok(Self(LessSafeKeyHolder(arr)))
     }
 
-    pub fn generate() -> Self {
-        Self(LessSafeKeyHolder(crate::random_bytes::<32>()))
+    pub fn generate() -> Result<Self, KekError> {
+        Ok(Self(LessSafeKeyHolder(crate::random_bytes::<32>()?)))
     }
 
     pub fn as_bytes(&self) -> &[u8; 32] {
@@ -45,7 +47,7 @@ impl Kek {
     }
 
     pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<Vec<u8>, KekError> {
-        let nonce_bytes = crate::random_bytes::<NONCE_LEN>();
+        let nonce_bytes = crate::random_bytes::<NONCE_LEN>()?;
         let mut buf = plaintext.to_vec();
         self.key()?
             .seal_in_place_append_tag(
@@ -80,11 +82,14 @@ mod tests {
 
     #[test]
     fn sealed_data_opens_only_with_the_same_key_and_context() {
-        let kek = Kek::generate();
+        let kek = Kek::generate().unwrap();
         let sealed = kek.seal(b"private key", b"kid-1").unwrap();
         assert_eq!(kek.open(&sealed, b"kid-1").unwrap(), b"private key");
         assert_eq!(kek.open(&sealed, b"kid-2"), Err(KekError::Open));
-        assert_eq!(Kek::generate().open(&sealed, b"kid-1"), Err(KekError::Open));
+        assert_eq!(
+            Kek::generate().unwrap().open(&sealed, b"kid-1"),
+            Err(KekError::Open)
+        );
         let mut tampered = sealed.clone();
         tampered[20] ^= 1;
         assert_eq!(kek.open(&tampered, b"kid-1"), Err(KekError::Open));

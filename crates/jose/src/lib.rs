@@ -88,13 +88,16 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     out
 }
 
-/// Fills a buffer from the system's secure random source.
-pub fn random_bytes<const N: usize>() -> [u8; N] {
+/// The system's secure random source failed: nothing random may be made until it works again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the system's secure random source failed")]
+pub struct RandomUnavailable;
+
+/// A buffer from the system's secure random source; an error, never zeros, if the source fails.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomUnavailable> {
     let mut out = [0u8; N];
-    // aws-lc's RNG does not fail once the library is initialised; a failure would leave zeros, which
-    // the callers' uniqueness constraints (key ids, secrets) would then surface rather than hide.
-    let _ = aws_lc_rs::rand::fill(&mut out);
-    out
+    aws_lc_rs::rand::fill(&mut out).map_err(|_| RandomUnavailable)?;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ pub fn load_kek(data_dir: &Path) -> Result<Kek, String> {
             Kek::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let kek = Kek::generate();
+            let kek = Kek::generate().map_err(|e| e.to_string())?;
             write_private(&path, STANDARD.encode(kek.as_bytes()).as_bytes())?;
             Ok(kek)
         }

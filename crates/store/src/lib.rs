@@ -1,60 +1,42 @@
-//! SQLite (the embedded default) and PostgreSQL implementations of core's store traits.
+//! The SQLite (embedded default) and PostgreSQL implementations of core's store traits.
 //!
-//! Both run the same portable SQL, expanded per backend by [`sql_store!`], so the two cannot drift;
-//! what differs (connection setup, migrations, read isolation) is in `sqlite.rs` and `postgres.rs`.
+//! There is one implementation, [`SqlStore`], over sqlx's `Any` driver: every statement is written once,
+//! in plain functions, one module per aggregate (`tenants.rs`, `applications.rs`, …), and runs on
+//! either database. What differs between the two is set up once when the store opens (`sqlite.rs`,
+//! `postgres.rs`): connection settings, migrations, the isolation of a consistent read, and change
+//! notifications. No call site branches on the database.
+//!
 //! Every write transaction starts by bumping the revision row, which takes the write lock first
 //! (SQLite's `BEGIN IMMEDIATE` effect, one writer at a time on PostgreSQL) and tells every node's
 //! directory watcher that something changed. Placeholders appear in ascending order in every
 //! statement, because SQLite numbers `$N` parameters by first appearance.
 
+mod applications;
+mod assignments;
 mod codec;
+mod db;
+mod directory;
+mod federated;
+mod keys;
+mod names;
 mod postgres;
-mod sql;
-mod sql_credentials;
+mod replay;
+mod secrets;
+mod service_principals;
 mod sqlite;
+mod tenants;
 pub mod testing;
 
-pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
+pub use db::SqlStore;
 
-use gatehouse_core::store::{Conflict, Store, StoreError};
+use gatehouse_core::store::{Store, StoreError};
 
 /// Opens the store a URL names: `postgres://…` or `sqlite:PATH` / a plain path.
 pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Box::new(PostgresStore::connect(url).await?))
+        Ok(Box::new(SqlStore::postgres(url).await?))
     } else {
         let path = url.strip_prefix("sqlite:").unwrap_or(url);
-        Ok(Box::new(SqliteStore::open(std::path::Path::new(path)).await?))
-    }
-}
-
-/// Maps a database error onto the store's error kinds: the one conversion from the driver's error.
-/// Constraint violations are the caller's doing; everything else means the database is not answering
-/// as it should, and callers fail closed. The database's own words go to the log, never further.
-pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) => match db.kind() {
-            sqlx::error::ErrorKind::UniqueViolation => {
-                tracing::debug!(detail = db.message(), "unique constraint");
-                StoreError::Conflict(Conflict::Key)
-            }
-            sqlx::error::ErrorKind::ForeignKeyViolation => {
-                StoreError::MissingReference(db.message().to_string())
-            }
-            _ => StoreError::Unavailable(db.message().to_string()),
-        },
-        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
-            StoreError::Corrupt(e.to_string())
-        }
-        _ => StoreError::Unavailable(e.to_string()),
-    }
-}
-
-/// [`map_err`], naming the uniqueness rule the statement guards when it is a unique violation.
-pub(crate) fn conflict_as(e: sqlx::Error, rule: impl FnOnce() -> Conflict) -> StoreError {
-    match map_err(e) {
-        StoreError::Conflict(Conflict::Key) => StoreError::Conflict(rule()),
-        other => other,
+        Ok(Box::new(SqlStore::sqlite(std::path::Path::new(path)).await?))
     }
 }

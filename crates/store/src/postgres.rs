@@ -1,36 +1,39 @@
 //! PostgreSQL, for operators running several nodes: default durability, statement and pool timeouts so
-//! that a stalled database becomes a fast failure (and a 503) rather than a hang.
+//! that a stalled database becomes a fast failure (and a 503) rather than a hang, and LISTEN/NOTIFY so
+//! other nodes reload at once instead of at their next poll.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::{ConnectOptions, Pool, Postgres};
+use gatehouse_core::store::StoreError;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::postgres::PgListener;
+use sqlx::{ConnectOptions, Executor};
 use tokio::sync::Notify;
 
-/// The channel every write notifies (delivered at commit), so other nodes reload at once instead of at
-/// their next poll.
+use crate::db::{map_err, Flavor, SqlStore};
+
+/// The channel every write notifies (delivered at commit).
 const CHANNEL: &str = "gatehouse_directory";
 
-pub struct PostgresStore {
-    pool: Pool<Postgres>,
-    /// Signalled by the listener task on each NOTIFY.
-    changed: Arc<Notify>,
-    listener: tokio::task::AbortHandle,
-}
-
-impl PostgresStore {
+impl SqlStore {
     /// Connects and brings the schema up to date (migrations take an advisory lock, so several nodes
     /// starting together migrate once).
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let opts: PgConnectOptions = url
-            .parse::<PgConnectOptions>()
+    pub async fn postgres(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let opts: AnyConnectOptions = url
+            .parse::<AnyConnectOptions>()
             .map_err(map_err)?
-            .options([("statement_timeout", "5000")])
             .log_statements(tracing::log::LevelFilter::Trace);
-        let pool = PgPoolOptions::new()
+        let pool = AnyPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(3))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("SET statement_timeout = 5000").await?;
+                    Ok(())
+                })
+            })
             .connect_with(opts)
             .await
             .map_err(map_err)?;
@@ -39,29 +42,26 @@ impl PostgresStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("migration: {e}")))?;
         let changed = Arc::new(Notify::new());
-        let listener = tokio::spawn(listen(pool.clone(), Arc::clone(&changed))).abort_handle();
+        let listener = tokio::spawn(listen(url.to_string(), Arc::clone(&changed))).abort_handle();
         Ok(Self {
             pool,
+            flavor: Flavor {
+                // READ COMMITTED would let each statement of a directory load see a different state.
+                begin_read: "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                notify: Some("SELECT pg_notify('gatehouse_directory', '')"),
+                on_close: None,
+            },
             changed,
-            listener,
+            listener: Some(listener),
         })
-    }
-
-    async fn wait_for_change(&self) {
-        self.changed.notified().await;
-    }
-
-    pub async fn shutdown(&self) {
-        self.listener.abort();
-        self.pool.close().await;
     }
 }
 
 /// Forwards NOTIFYs on [`CHANNEL`] to `changed`. Reconnects after failures; meanwhile the watcher's
 /// polling keeps nodes fresh, so a broken listener only costs latency.
-async fn listen(pool: Pool<Postgres>, changed: Arc<Notify>) {
+async fn listen(url: String, changed: Arc<Notify>) {
     loop {
-        let mut listener = match PgListener::connect_with(&pool).await {
+        let mut listener = match PgListener::connect(&url).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::debug!(error = %e, "change listener cannot connect; polling only for now");
@@ -79,12 +79,3 @@ async fn listen(pool: Pool<Postgres>, changed: Arc<Notify>) {
         }
     }
 }
-
-// READ COMMITTED would let each statement of a directory load see a different state.
-crate::sql::sql_store!(
-    PostgresStore,
-    Postgres,
-    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
-    Some("SELECT pg_notify('gatehouse_directory', '')")
-);
-crate::sql_credentials::sql_credential_store!(PostgresStore, Postgres);

@@ -2,34 +2,53 @@
 //! survives power loss, security-requirements.md §5.2), foreign keys on, a busy timeout, mode 0600.
 
 use std::path::Path;
-use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Pool, Sqlite};
+use gatehouse_core::store::StoreError;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{ConnectOptions, Executor};
+use tokio::sync::Notify;
 
-pub struct SqliteStore {
-    pool: Pool<Sqlite>,
-}
+use crate::db::{map_err, Flavor, SqlStore};
 
-impl SqliteStore {
+/// Every connection gets these, before any statement of ours.
+const PRAGMAS: [&str; 4] = [
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 5000",
+];
+
+impl SqlStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
-    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+    pub async fn sqlite(path: &Path) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Unavailable(format!("{}: {e}", dir.display())))?;
         }
-        let opts = SqliteConnectOptions::from_str("sqlite://")
+        let absolute = std::path::absolute(path)
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
+        let mut url = url::Url::from_file_path(&absolute)
+            .map_err(|_| StoreError::Unavailable(format!("{}: not a usable path", path.display())))?;
+        url.set_query(Some("mode=rwc"));
+        let url = format!("sqlite://{}", &url[url::Position::BeforePath..]);
+        let opts: AnyConnectOptions = url
+            .parse::<AnyConnectOptions>()
             .map_err(map_err)?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
+            .log_statements(tracing::log::LevelFilter::Trace);
+        let pool = AnyPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(5))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    for pragma in PRAGMAS {
+                        conn.execute(pragma).await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(opts)
             .await
             .map_err(map_err)?;
@@ -38,20 +57,18 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migration: {e}")))?;
-        Ok(Self { pool })
-    }
-
-    /// Other processes' writes are seen by polling the revision only.
-    async fn wait_for_change(&self) {
-        std::future::pending::<()>().await
-    }
-
-    /// Checkpoints the WAL into the main file (on graceful shutdown) and closes the pool.
-    pub async fn shutdown(&self) {
-        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await;
-        self.pool.close().await;
+        Ok(Self {
+            pool,
+            flavor: Flavor {
+                // A read transaction in SQLite is already a consistent snapshot.
+                begin_read: "SELECT 1",
+                // Other processes' writes are seen by polling the revision only.
+                notify: None,
+                on_close: Some("PRAGMA wal_checkpoint(TRUNCATE)"),
+            },
+            changed: Arc::new(Notify::new()),
+            listener: None,
+        })
     }
 }
 
@@ -65,7 +82,3 @@ fn restrict_permissions(path: &Path) {
 
 #[cfg(not(unix))]
 fn restrict_permissions(_path: &Path) {}
-
-// A read transaction in SQLite is already a consistent snapshot.
-crate::sql::sql_store!(SqliteStore, Sqlite, "SELECT 1", None);
-crate::sql_credentials::sql_credential_store!(SqliteStore, Sqlite);

@@ -15,7 +15,7 @@ use gatehouse_core::store::{Conflict, Rotation, Store, StoreError, TenantStore};
 use gatehouse_jose::kek::Kek;
 use gatehouse_proto::graph::{AddPasswordInput, FederatedIdentityCredential};
 use gatehouse_store::testing::PgDatabase;
-use gatehouse_store::{PostgresStore, SqliteStore};
+use gatehouse_store::SqlStore;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -26,7 +26,7 @@ fn now() -> OffsetDateTime {
 }
 
 async fn suite(store: &dyn Store, second: &dyn Store) {
-    let kek = Kek::generate();
+    let kek = Kek::generate().unwrap();
     let t0 = now();
     assert_eq!(store.tenant_count().await.unwrap(), 0);
     let rev0 = store.revision().await.unwrap();
@@ -403,9 +403,13 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
 async fn sqlite_store_conforms() {
     let dir = std::env::temp_dir().join(format!("gatehouse-conformance-{}", Uuid::new_v4()));
     let path = dir.join("gatehouse.db");
-    let a = SqliteStore::open(&path).await.unwrap();
-    let b = SqliteStore::open(&path).await.unwrap();
+    let a = SqlStore::sqlite(&path).await.unwrap();
+    let b = SqlStore::sqlite(&path).await.unwrap();
     suite(&a, &b).await;
+    assert!(
+        dir.join("gatehouse.db-wal").exists(),
+        "every connection runs in WAL mode"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -422,8 +426,8 @@ async fn sqlite_store_conforms() {
 #[tokio::test]
 async fn postgres_store_conforms() {
     let db = PgDatabase::create().await;
-    let a = PostgresStore::connect(&db.url).await.unwrap();
-    let b = PostgresStore::connect(&db.url).await.unwrap();
+    let a = SqlStore::postgres(&db.url).await.unwrap();
+    let b = SqlStore::postgres(&db.url).await.unwrap();
     suite(&a, &b).await;
     a.shutdown().await;
     b.shutdown().await;
@@ -433,9 +437,9 @@ async fn postgres_store_conforms() {
 #[tokio::test]
 async fn two_nodes_bootstrapping_at_once_make_one_tenant() {
     let db = PgDatabase::create().await;
-    let a = PostgresStore::connect(&db.url).await.unwrap();
-    let b = PostgresStore::connect(&db.url).await.unwrap();
-    let kek = Kek::generate();
+    let a = SqlStore::postgres(&db.url).await.unwrap();
+    let b = SqlStore::postgres(&db.url).await.unwrap();
+    let kek = Kek::generate().unwrap();
     let t0 = now();
     let (r1, r2) = tokio::join!(
         gatehouse_core::admin::bootstrap::bootstrap_if_empty(&a, "a.example", &kek, t0),

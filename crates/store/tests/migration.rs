@@ -12,7 +12,7 @@ use gatehouse_core::store::Store;
 use gatehouse_core::Snapshot;
 use gatehouse_proto::graph::{Application, ServicePrincipal};
 use gatehouse_store::testing::PgDatabase;
-use gatehouse_store::{PostgresStore, SqliteStore};
+use gatehouse_store::SqlStore;
 use sqlx::migrate::Migrator;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -140,7 +140,7 @@ async fn sqlite_upgrade_gives_graphs_names_back_to_graph() {
         q.execute(&pool).await.unwrap();
     }
     pool.close().await;
-    let store = SqliteStore::open(&path).await.unwrap();
+    let store = SqlStore::sqlite(&path).await.unwrap();
     check_upgraded(&store, &rows).await;
     store.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
@@ -167,7 +167,7 @@ async fn postgres_upgrade_gives_graphs_names_back_to_graph() {
         q.execute(&pool).await.unwrap();
     }
     pool.close().await;
-    let store = PostgresStore::connect(&db.url).await.unwrap();
+    let store = SqlStore::postgres(&db.url).await.unwrap();
     check_upgraded(&store, &rows).await;
     store.shutdown().await;
     db.drop_now().await;

@@ -183,7 +183,7 @@ pub fn new_password(
             "endDateTime must be later than startDateTime.".into(),
         ));
     }
-    let value = generate_secret();
+    let value = generate_secret().map_err(|_| AdminError::Unavailable)?;
     let hint: String = value.expose().chars().take(3).collect();
     let stored = PasswordSecret {
         key_id: Uuid::new_v4(),

@@ -20,10 +20,11 @@ pub enum Side {
 }
 
 /// Graph's assignment id: 32 bytes, base64url; the first 16 are the principal id in .NET byte order.
-pub fn assignment_id(principal: Uuid) -> String {
+pub fn assignment_id(principal: Uuid) -> Result<String, AdminError> {
     let mut bytes = principal.to_bytes_le().to_vec();
-    bytes.extend_from_slice(&gatehouse_jose::random_bytes::<16>());
-    gatehouse_jose::b64url(&bytes)
+    let random = gatehouse_jose::random_bytes::<16>().map_err(|_| AdminError::Unavailable)?;
+    bytes.extend_from_slice(&random);
+    Ok(gatehouse_jose::b64url(&bytes))
 }
 
 pub async fn create(
@@ -56,7 +57,7 @@ pub async fn create(
         )));
     }
     let a = Assignment {
-        id: assignment_id(input.principal_id),
+        id: assignment_id(input.principal_id)?,
         tenant_id: caller.tenant_id,
         principal_id: input.principal_id,
         principal_type: "ServicePrincipal".into(),
@@ -155,7 +156,7 @@ mod tests {
     #[test]
     fn assignment_ids_start_with_the_principal_in_dotnet_byte_order() {
         let p = Uuid::parse_str("33ad69f9-da99-4bed-acd0-3f24235cb296").unwrap();
-        let id = assignment_id(p);
+        let id = assignment_id(p).unwrap();
         assert_eq!(id.len(), 43);
         assert!(id.starts_with("-WmtM5na7Uus0D8kI1yyl"), "{id}");
     }

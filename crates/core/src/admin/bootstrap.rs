@@ -90,16 +90,18 @@ pub fn new_tenant(
     let assignments = MANAGEMENT_ROLES
         .iter()
         .filter_map(|v| graph_role_id(v))
-        .map(|role| Assignment {
-            id: assignment_id(sp.id),
-            tenant_id: tenant.id,
-            principal_id: sp.id,
-            principal_type: "ServicePrincipal".into(),
-            resource_id: graph.id,
-            app_role_id: role,
-            created: now,
+        .map(|role| {
+            Ok(Assignment {
+                id: assignment_id(sp.id)?,
+                tenant_id: tenant.id,
+                principal_id: sp.id,
+                principal_type: "ServicePrincipal".into(),
+                resource_id: graph.id,
+                app_role_id: role,
+                created: now,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, AdminError>>()?;
     let output = BootstrapOutput {
         tenant_id: tenant.id,
         domain,

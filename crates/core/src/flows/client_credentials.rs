@@ -105,7 +105,7 @@ pub fn issue(
         iat,
         nbf: iat,
         exp,
-        aio: Some(mint::token_id()),
+        aio: Some(mint::token_id()?),
         appid: (!v2).then(|| client_app_id.clone()),
         appidacr: (!v2).then(|| acr.to_string()),
         azp: v2.then(|| client_app_id.clone()),
@@ -113,12 +113,12 @@ pub fn issue(
         idp: (!v2).then(|| v1_issuer(base_url, &tid)),
         idtyp: Some("app".into()),
         oid: oid.clone(),
-        rh: Some(format!("1.{}.", mint::token_id())),
+        rh: Some(format!("1.{}.", mint::token_id()?)),
         roles: (!roles.is_empty()).then_some(roles),
         scp: None,
         sub: oid,
         tid,
-        uti: mint::token_id(),
+        uti: mint::token_id()?,
         ver: if v2 { "2.0" } else { "1.0" }.into(),
     };
     let token = mint::sign(snap, &claims, !v2, now)?;
@@ -160,7 +160,7 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
 
     fn world() -> (Snapshot, BootstrapOutput) {
-        let kek = Kek::generate();
+        let kek = Kek::generate().unwrap();
         let (data, out) = first_tenant("contoso.example", &kek, NOW).unwrap();
         let keys = KeyRing::build(&data.keys, &kek, &KeyRing::default());
         (Snapshot::build(data, keys), out)
@@ -302,7 +302,7 @@ mod tests {
         use gatehouse_jose::{ClientCertificate, SignatureAlgorithm, SigningKey};
         use gatehouse_proto::graph::FederatedIdentityCredential;
 
-        let kek = Kek::generate();
+        let kek = Kek::generate().unwrap();
         let (mut data, out) = first_tenant("contoso.example", &kek, NOW).unwrap();
         let app = data
             .applications

@@ -27,8 +27,9 @@ pub fn lifetime(now: OffsetDateTime) -> (i64, i64) {
 }
 
 /// 16 random bytes as 22 base64url characters, like Entra's `uti`.
-pub fn token_id() -> String {
-    gatehouse_jose::b64url(&gatehouse_jose::random_bytes::<16>())
+pub fn token_id() -> Result<String, CoreError> {
+    let bytes = gatehouse_jose::random_bytes::<16>().map_err(|_| CoreError::Internal)?;
+    Ok(gatehouse_jose::b64url(&bytes))
 }
 
 /// Signs `claims` with the cluster's current key. v1 tokens carry `x5t` beside `kid` (§1.5).

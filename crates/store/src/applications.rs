@@ -1,0 +1,159 @@
+//! Applications: their Graph shape as a JSON document (without secrets, which live in their own
+//! table), a version for optimistic concurrency, and their identifier URIs claimed as names.
+
+use async_trait::async_trait;
+use gatehouse_core::model::ApplicationRecord;
+use gatehouse_core::store::{ApplicationStore, StoreError};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::codec::{from_json, json, uuid};
+use crate::db::{map_err, select_rows, SqlStore, Tx};
+use crate::names;
+
+const COLUMNS: &str = "SELECT tenant_id, doc, version FROM applications";
+
+/// The stored document: the Graph shape without password credentials.
+fn document(a: &ApplicationRecord) -> Result<String, StoreError> {
+    let mut doc = a.app.clone();
+    doc.password_credentials.clear();
+    json(&doc)
+}
+
+fn from_row(r: &AnyRow) -> Result<ApplicationRecord, StoreError> {
+    Ok(ApplicationRecord {
+        tenant_id: uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?,
+        app: from_json(&r.try_get::<String, _>(1).map_err(map_err)?)?,
+        version: r.try_get(2).map_err(map_err)?,
+    })
+}
+
+pub(crate) async fn put_application(tx: &mut Tx<'_>, a: &ApplicationRecord) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO applications (id, tenant_id, app_id, doc, version) VALUES ($1, $2, $3, $4, $5)")
+        .bind(a.app.id.to_string())
+        .bind(a.tenant_id.to_string())
+        .bind(a.app.app_id.to_string())
+        .bind(document(a)?)
+        .bind(a.version)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    names::claim(tx, a.tenant_id, a.app.app_id, &a.claimed_names()).await
+}
+
+/// The applications of one tenant, or of all tenants.
+pub(crate) async fn applications_where(
+    conn: &mut AnyConnection,
+    tenant: Option<Uuid>,
+) -> Result<Vec<ApplicationRecord>, StoreError> {
+    let filter = tenant.map(|t| ("tenant_id = $1", t.to_string()));
+    let rows = select_rows(conn, COLUMNS, filter, "id").await?;
+    rows.iter().map(from_row).collect()
+}
+
+impl SqlStore {
+    /// The application `filter` (a WHERE clause on `$1` = key, `$2` = tenant) selects, if any.
+    async fn application(
+        &self,
+        filter: &str,
+        key: Uuid,
+        tenant: Uuid,
+    ) -> Result<Option<ApplicationRecord>, StoreError> {
+        let row = self
+            .select_by_key(&format!("{COLUMNS} WHERE {filter}"), key, tenant)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+}
+
+#[async_trait]
+impl ApplicationStore for SqlStore {
+    async fn insert_application(&self, app: &ApplicationRecord) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        put_application(&mut tx, app).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn update_application(&self, app: &ApplicationRecord) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE applications SET doc = $1, version = version + 1 \
+             WHERE id = $2 AND tenant_id = $3 AND version = $4",
+        )
+        .bind(document(app)?)
+        .bind(app.app.id.to_string())
+        .bind(app.tenant_id.to_string())
+        .bind(app.version)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        if n == 0 {
+            // Gone, or changed since it was read: say which.
+            let exists = sqlx::query("SELECT 1 FROM applications WHERE id = $1 AND tenant_id = $2")
+                .bind(app.app.id.to_string())
+                .bind(app.tenant_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .is_some();
+            return if exists { Err(StoreError::Stale) } else { Ok(false) };
+        }
+        names::release(&mut tx, app.tenant_id, &app.app.app_id.to_string()).await?;
+        names::claim(&mut tx, app.tenant_id, app.app.app_id, &app.claimed_names()).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn delete_application(&self, tenant_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let Some(row) = sqlx::query("SELECT app_id FROM applications WHERE id = $1 AND tenant_id = $2")
+            .bind(id.to_string())
+            .bind(tenant_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?
+        else {
+            return Ok(false);
+        };
+        let app_id: String = row.try_get(0).map_err(map_err)?;
+        sqlx::query("DELETE FROM service_principals WHERE tenant_id = $1 AND app_id = $2")
+            .bind(tenant_id.to_string())
+            .bind(&app_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        names::release(&mut tx, tenant_id, &app_id).await?;
+        sqlx::query("DELETE FROM applications WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn get_application(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<ApplicationRecord>, StoreError> {
+        self.application("id = $1 AND tenant_id = $2", id, tenant_id)
+            .await
+    }
+
+    async fn list_applications(&self, tenant_id: Uuid) -> Result<Vec<ApplicationRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        applications_where(&mut conn, Some(tenant_id)).await
+    }
+
+    async fn find_application_by_app_id(
+        &self,
+        tenant_id: Uuid,
+        app_id: Uuid,
+    ) -> Result<Option<ApplicationRecord>, StoreError> {
+        self.application("app_id = $1 AND tenant_id = $2", app_id, tenant_id)
+            .await
+    }
+}

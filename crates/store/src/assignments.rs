@@ -1,0 +1,77 @@
+//! App role assignments: which principal holds which app role of which resource, in a tenant.
+
+use async_trait::async_trait;
+use gatehouse_core::model::Assignment;
+use gatehouse_core::store::{AssignmentStore, Conflict, StoreError};
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::codec::{from_micros, micros, uuid};
+use crate::db::{conflict_as, map_err, select_rows, SqlStore, Tx};
+
+pub(crate) async fn put_assignment(tx: &mut Tx<'_>, a: &Assignment) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO app_role_assignments \
+         (id, tenant_id, principal_id, principal_type, resource_id, app_role_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&a.id)
+    .bind(a.tenant_id.to_string())
+    .bind(a.principal_id.to_string())
+    .bind(&a.principal_type)
+    .bind(a.resource_id.to_string())
+    .bind(a.app_role_id.to_string())
+    .bind(micros(a.created))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| conflict_as(e, || Conflict::Assignment))?;
+    Ok(())
+}
+
+/// The assignments of one tenant, or of all tenants.
+pub(crate) async fn assignments_where(
+    conn: &mut AnyConnection,
+    tenant: Option<Uuid>,
+) -> Result<Vec<Assignment>, StoreError> {
+    const COLUMNS: &str =
+        "SELECT id, tenant_id, principal_id, principal_type, resource_id, app_role_id, created_at FROM app_role_assignments";
+    let filter = tenant.map(|t| ("tenant_id = $1", t.to_string()));
+    let rows = select_rows(conn, COLUMNS, filter, "created_at, id").await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Assignment {
+                id: r.try_get(0).map_err(map_err)?,
+                tenant_id: uuid(&r.try_get::<String, _>(1).map_err(map_err)?)?,
+                principal_id: uuid(&r.try_get::<String, _>(2).map_err(map_err)?)?,
+                principal_type: r.try_get(3).map_err(map_err)?,
+                resource_id: uuid(&r.try_get::<String, _>(4).map_err(map_err)?)?,
+                app_role_id: uuid(&r.try_get::<String, _>(5).map_err(map_err)?)?,
+                created: from_micros(r.try_get(6).map_err(map_err)?)?,
+            })
+        })
+        .collect()
+}
+
+#[async_trait]
+impl AssignmentStore for SqlStore {
+    async fn insert_assignment(&self, a: &Assignment) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        put_assignment(&mut tx, a).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn delete_assignment(&self, tenant_id: Uuid, id: &str) -> Result<bool, StoreError> {
+        let n = self
+            .write_one(
+                "DELETE FROM app_role_assignments WHERE id = $1 AND tenant_id = $2",
+                &[id.to_string(), tenant_id.to_string()],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn list_assignments(&self, tenant_id: Uuid) -> Result<Vec<Assignment>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        assignments_where(&mut conn, Some(tenant_id)).await
+    }
+}

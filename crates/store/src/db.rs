@@ -1,0 +1,139 @@
+//! [`SqlStore`]: the pool, what differs per database (set once when it opens), the write transaction
+//! every change runs in, and the one conversion from the driver's errors.
+
+use std::sync::Arc;
+
+use gatehouse_core::store::{Conflict, StoreError};
+use sqlx::Any;
+use sqlx::AnyPool;
+use tokio::sync::Notify;
+
+pub(crate) type Tx<'a> = sqlx::Transaction<'a, Any>;
+
+/// A SQLite file or a PostgreSQL database, behind core's store traits.
+pub struct SqlStore {
+    pub(crate) pool: AnyPool,
+    pub(crate) flavor: Flavor,
+    /// Signalled when another node changed the directory (PostgreSQL NOTIFY); never on SQLite.
+    pub(crate) changed: Arc<Notify>,
+    /// The NOTIFY listener task, stopped on shutdown.
+    pub(crate) listener: Option<tokio::task::AbortHandle>,
+}
+
+/// The few statements that differ between the databases, chosen when the store opens.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Flavor {
+    /// The first statement of a multi-statement read that must see one state of the database.
+    pub begin_read: &'static str,
+    /// Run in every write transaction to wake other nodes at commit, if the database can.
+    pub notify: Option<&'static str>,
+    /// Run on graceful shutdown (SQLite checkpoints its WAL into the main file).
+    pub on_close: Option<&'static str>,
+}
+
+impl SqlStore {
+    /// Starts a write transaction and takes the write lock by bumping the revision.
+    pub(crate) async fn begin_write(&self) -> Result<Tx<'_>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query("UPDATE revision SET value = value + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if let Some(sql) = self.flavor.notify {
+            sqlx::query(sql).execute(&mut *tx).await.map_err(map_err)?;
+        }
+        Ok(tx)
+    }
+
+    /// Runs one statement in a write transaction; returns the rows it affected.
+    pub(crate) async fn write_one(&self, sql: &str, args: &[String]) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut q = sqlx::query(sql);
+        for a in args {
+            q = q.bind(a.clone());
+        }
+        let n = q.execute(&mut *tx).await.map_err(map_err)?.rows_affected();
+        tx.commit().await.map_err(map_err)?;
+        Ok(n)
+    }
+
+    /// The one row `sql` selects by (`$1` = key, `$2` = tenant), if any.
+    pub(crate) async fn select_by_key(
+        &self,
+        sql: &str,
+        key: uuid::Uuid,
+        tenant: uuid::Uuid,
+    ) -> Result<Option<sqlx::any::AnyRow>, StoreError> {
+        sqlx::query(sql)
+            .bind(key.to_string())
+            .bind(tenant.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    /// Flushes and closes the pool, and stops the change listener.
+    pub async fn shutdown(&self) {
+        if let Some(l) = &self.listener {
+            l.abort();
+        }
+        if let Some(sql) = self.flavor.on_close {
+            let _ = sqlx::query(sql).execute(&self.pool).await;
+        }
+        self.pool.close().await;
+    }
+}
+
+/// The rows of `select` (`SELECT … FROM …`): those `filter` keeps (a condition on `$1`, and its value)
+/// or all of them, in the order `order_by` gives.
+pub(crate) async fn select_rows(
+    conn: &mut sqlx::AnyConnection,
+    select: &str,
+    filter: Option<(&str, String)>,
+    order_by: &str,
+) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+    match filter {
+        Some((condition, value)) => {
+            sqlx::query(&format!("{select} WHERE {condition} ORDER BY {order_by}"))
+                .bind(value)
+                .fetch_all(conn)
+                .await
+        }
+        None => {
+            sqlx::query(&format!("{select} ORDER BY {order_by}"))
+                .fetch_all(conn)
+                .await
+        }
+    }
+    .map_err(map_err)
+}
+
+/// Maps a database error onto the store's error kinds: the one conversion from the driver's error.
+/// Constraint violations are the caller's doing; everything else means the database is not answering
+/// as it should, and callers fail closed. The database's own words go to the log, never further.
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) => match db.kind() {
+            sqlx::error::ErrorKind::UniqueViolation => {
+                tracing::debug!(detail = db.message(), "unique constraint");
+                StoreError::Conflict(Conflict::Key)
+            }
+            sqlx::error::ErrorKind::ForeignKeyViolation => {
+                StoreError::MissingReference(db.message().to_string())
+            }
+            _ => StoreError::Unavailable(db.message().to_string()),
+        },
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
+            StoreError::Corrupt(e.to_string())
+        }
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+/// [`map_err`], naming the uniqueness rule the statement guards when it is a unique violation.
+pub(crate) fn conflict_as(e: sqlx::Error, rule: impl FnOnce() -> Conflict) -> StoreError {
+    match map_err(e) {
+        StoreError::Conflict(Conflict::Key) => StoreError::Conflict(rule()),
+        other => other,
+    }
+}

@@ -1,0 +1,115 @@
+//! Service principals: an application's presence in a tenant, as a Graph-shaped JSON document. One
+//! per (tenant, appId); names of one whose application lives elsewhere are claimed in its tenant.
+
+use async_trait::async_trait;
+use gatehouse_core::model::ServicePrincipalRecord;
+use gatehouse_core::store::{Conflict, ServicePrincipalStore, StoreError};
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::codec::{from_json, json, uuid};
+use crate::db::{conflict_as, map_err, select_rows, SqlStore, Tx};
+use crate::names;
+
+pub(crate) async fn put_service_principal(
+    tx: &mut Tx<'_>,
+    s: &ServicePrincipalRecord,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO service_principals (id, tenant_id, app_id, doc) VALUES ($1, $2, $3, $4)")
+        .bind(s.sp.id.to_string())
+        .bind(s.tenant_id.to_string())
+        .bind(s.sp.app_id.to_string())
+        .bind(json(&s.sp)?)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| conflict_as(e, || Conflict::ServicePrincipal(s.sp.app_id)))?;
+    names::claim(tx, s.tenant_id, s.sp.app_id, &s.claimed_names()).await
+}
+
+/// The service principals of one tenant, or of all tenants.
+pub(crate) async fn service_principals_where(
+    conn: &mut AnyConnection,
+    tenant: Option<Uuid>,
+) -> Result<Vec<ServicePrincipalRecord>, StoreError> {
+    const COLUMNS: &str = "SELECT tenant_id, doc FROM service_principals";
+    let filter = tenant.map(|t| ("tenant_id = $1", t.to_string()));
+    let rows = select_rows(conn, COLUMNS, filter, "id").await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ServicePrincipalRecord {
+                tenant_id: uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?,
+                sp: from_json(&r.try_get::<String, _>(1).map_err(map_err)?)?,
+            })
+        })
+        .collect()
+}
+
+impl SqlStore {
+    /// The service principal `filter` (a WHERE clause on `$1` = key, `$2` = tenant) selects, if any.
+    async fn service_principal(
+        &self,
+        filter: &str,
+        key: Uuid,
+        tenant_id: Uuid,
+    ) -> Result<Option<ServicePrincipalRecord>, StoreError> {
+        let sql = format!("SELECT doc FROM service_principals WHERE {filter}");
+        let row = self.select_by_key(&sql, key, tenant_id).await?;
+        let sp = row
+            .map(|r| from_json(&r.try_get::<String, _>(0).map_err(map_err)?))
+            .transpose()?;
+        Ok(sp.map(|sp| ServicePrincipalRecord { tenant_id, sp }))
+    }
+}
+
+#[async_trait]
+impl ServicePrincipalStore for SqlStore {
+    async fn insert_service_principal(&self, sp: &ServicePrincipalRecord) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        put_service_principal(&mut tx, sp).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn delete_service_principal(&self, tenant_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let Some(row) =
+            sqlx::query("DELETE FROM service_principals WHERE id = $1 AND tenant_id = $2 RETURNING app_id")
+                .bind(id.to_string())
+                .bind(tenant_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?
+        else {
+            return Ok(false);
+        };
+        let app_id: String = row.try_get(0).map_err(map_err)?;
+        names::release_unowned(&mut tx, tenant_id, &app_id).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn get_service_principal(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<ServicePrincipalRecord>, StoreError> {
+        self.service_principal("id = $1 AND tenant_id = $2", id, tenant_id)
+            .await
+    }
+
+    async fn list_service_principals(
+        &self,
+        tenant_id: Uuid,
+    ) -> Result<Vec<ServicePrincipalRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        service_principals_where(&mut conn, Some(tenant_id)).await
+    }
+
+    async fn find_service_principal_by_app_id(
+        &self,
+        tenant_id: Uuid,
+        app_id: Uuid,
+    ) -> Result<Option<ServicePrincipalRecord>, StoreError> {
+        self.service_principal("app_id = $1 AND tenant_id = $2", app_id, tenant_id)
+            .await
+    }
+}
