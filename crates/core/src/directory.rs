@@ -1,244 +1,305 @@
-//! The in-memory directory every node answers protocol requests from. A [`Snapshot`] is an immutable,
-//! indexed copy of the store; [`Directory`] swaps in a new one whenever the store's revision moves, and
-//! refuses to answer (fail closed) once it has not confirmed the revision for [`STALE_AFTER`].
+//! The directory as one node sees it (ARCHITECTURE.md "Scale-out"). Tenants and signing keys are held
+//! whole; applications, service principals, resource names and role assignments are held in bounded
+//! caches that fill from the store on a miss, so a million applications never mean a million entries
+//! in memory, and a warm client's token needs no store round trip.
+//!
+//! Freshness comes from the store's change feed: [`Directory::sync`] reads the changes after this
+//! node's position and drops exactly those entries (or reloads the tenant or the keys they name). A
+//! node that has not confirmed its position for [`STALE_AFTER`] refuses to decide (fail closed).
+//!
+//! A fill that raced an invalidation must not put back what was just dropped: fills and invalidations
+//! pass through one gate, and a fill is cached only if no invalidation came between its read and its
+//! insert (the epoch it saw is still current).
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use gatehouse_jose::kek::Kek;
-use gatehouse_jose::ClientCertificate;
-use gatehouse_proto::graph::FederatedIdentityCredential;
-use gatehouse_proto::tenant::TenantSegment;
-use time::OffsetDateTime;
+use quick_cache::sync::Cache;
 use uuid::Uuid;
 
 use crate::keys::KeyRing;
-use crate::model::{
-    name_key, ApplicationRecord, DirectoryData, PasswordSecret, ServicePrincipalRecord, Tenant,
-};
-use crate::store::{DirectoryReader, StoreError};
+use crate::model::{Change, ServicePrincipalRecord};
+use crate::snapshot::{ClientEntry, Snapshot, TenantIndex};
+use crate::store::{Store, StoreError};
 use crate::CoreError;
 
-/// How long a snapshot may go unconfirmed before security decisions stop being made from it.
+/// How long the directory may go unconfirmed before security decisions stop being made from it.
 pub const STALE_AFTER: Duration = Duration::from_secs(3);
 
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    pub revision: i64,
-    pub keys: KeyRing,
-    tenants: HashMap<Uuid, Arc<Tenant>>,
-    /// Lower-cased verified domain → tenant id.
-    domains: HashMap<String, Uuid>,
-    /// appId → application (appIds are unique across tenants, as in Entra).
-    applications: HashMap<Uuid, Arc<ApplicationRecord>>,
-    /// application object id → its secrets.
-    secrets: HashMap<Uuid, Vec<PasswordSecret>>,
-    /// application object id → its certificates, parsed once per snapshot.
-    certificates: HashMap<Uuid, Vec<RegisteredCertificate>>,
-    /// application object id → its federated identity credentials.
-    federated: HashMap<Uuid, Vec<FederatedIdentityCredential>>,
-    /// (tenant id, appId) → service principal.
-    service_principals: HashMap<(Uuid, Uuid), Arc<ServicePrincipalRecord>>,
-    /// (tenant id, resource name as [`name_key`] forms it) → appId. The store keeps names unique per
-    /// tenant, so this map has exactly the entries the store holds.
-    names: HashMap<(Uuid, String), Uuid>,
-    /// (principal SP id, resource SP id) → app role ids assigned.
-    roles: HashMap<(Uuid, Uuid), Vec<Uuid>>,
+/// Changes read per round trip while catching up.
+const CHANGES_PER_READ: i64 = 1000;
+
+/// How many entries each cache holds (`--directory-cache-entries`).
+pub const DEFAULT_CACHE_ENTRIES: usize = 50_000;
+
+type Epoch = Mutex<u64>;
+
+/// A bounded cache of store lookups, including "not there" answers.
+struct Lookups<K, V> {
+    entries: Cache<K, V>,
 }
 
-impl Snapshot {
-    pub fn build(data: DirectoryData, keys: KeyRing) -> Self {
-        let mut s = Self {
-            revision: data.revision,
-            keys,
-            ..Self::default()
-        };
-        for t in data.tenants {
-            for d in &t.domains {
-                s.domains.insert(d.to_ascii_lowercase(), t.id);
-            }
-            s.tenants.insert(t.id, Arc::new(t));
-        }
-        for a in data.applications {
-            let certs = a
-                .app
-                .key_credentials
-                .iter()
-                .filter_map(RegisteredCertificate::from_credential);
-            s.certificates.insert(a.app.id, certs.collect());
-            s.applications.insert(a.app.app_id, Arc::new(a));
-        }
-        for f in data.federated {
-            s.federated
-                .entry(f.application_id)
-                .or_default()
-                .push(f.credential);
-        }
-        for sec in data.secrets {
-            s.secrets.entry(sec.application_id).or_default().push(sec);
-        }
-        for n in data.names {
-            s.names.insert((n.tenant_id, n.key), n.app_id);
-        }
-        for sp in data.service_principals {
-            s.service_principals
-                .insert((sp.tenant_id, sp.sp.app_id), Arc::new(sp));
-        }
-        for a in data.assignments {
-            s.roles
-                .entry((a.principal_id, a.resource_id))
-                .or_default()
-                .push(a.app_role_id);
-        }
-        s
-    }
-
-    pub fn tenant(&self, id: Uuid) -> Option<&Tenant> {
-        self.tenants.get(&id).map(|t| t.as_ref())
-    }
-
-    /// The tenant a GUID or verified domain names; `None` for aliases and unknown tenants.
-    pub fn resolve_tenant(&self, seg: &TenantSegment) -> Option<&Tenant> {
-        match seg {
-            TenantSegment::Id(id) => self.tenant(*id),
-            TenantSegment::Domain(d) => self.domains.get(d).and_then(|id| self.tenant(*id)),
-            _ => None,
+impl<K: Eq + Hash + Clone, V: Clone> Lookups<K, V> {
+    fn new(capacity: usize) -> Self {
+        Self {
+            entries: Cache::new(capacity.max(16)),
         }
     }
 
-    pub fn application(&self, app_id: Uuid) -> Option<&ApplicationRecord> {
-        self.applications.get(&app_id).map(|a| a.as_ref())
-    }
-
-    pub fn service_principal(&self, tenant: Uuid, app_id: Uuid) -> Option<&ServicePrincipalRecord> {
-        self.service_principals.get(&(tenant, app_id)).map(|s| s.as_ref())
-    }
-
-    /// The service principal a resource identifier (appId, identifier URI or service principal name, in
-    /// any case, with or without a trailing slash) names in a tenant.
-    pub fn resource(&self, tenant: Uuid, name: &str) -> Option<&ServicePrincipalRecord> {
-        let key = name_key(name);
-        let app_id = match Uuid::try_parse(&key) {
-            Ok(app_id) if key.len() == 36 => app_id,
-            _ => *self.names.get(&(tenant, key))?,
-        };
-        self.service_principal(tenant, app_id)
-    }
-
-    pub fn secrets(&self, application_id: Uuid) -> &[PasswordSecret] {
-        self.secrets
-            .get(&application_id)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-    }
-
-    pub fn certificates(&self, application_id: Uuid) -> &[RegisteredCertificate] {
-        self.certificates
-            .get(&application_id)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-    }
-
-    pub fn federated_credentials(&self, application_id: Uuid) -> &[FederatedIdentityCredential] {
-        self.federated
-            .get(&application_id)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-    }
-
-    pub fn roles_held(&self, principal: Uuid, resource: Uuid) -> &[Uuid] {
-        self.roles
-            .get(&(principal, resource))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+    /// The cached value, or `fetch`'s, cached unless an invalidation came in between.
+    async fn get_or_fetch<F>(&self, gate: &Epoch, key: K, fetch: F) -> Result<V, StoreError>
+    where
+        F: std::future::Future<Output = Result<V, StoreError>>,
+    {
+        if let Some(v) = self.entries.get(&key) {
+            return Ok(v);
+        }
+        let seen = *gate.lock().map_err(|_| poisoned())?;
+        let v = fetch.await?;
+        let now = gate.lock().map_err(|_| poisoned())?;
+        if *now == seen {
+            self.entries.insert(key, v.clone());
+        }
+        Ok(v)
     }
 }
 
-/// A certificate credential of an application, ready to verify client assertions with.
-#[derive(Debug, Clone)]
-pub struct RegisteredCertificate {
-    pub certificate: Arc<ClientCertificate>,
-    pub start: OffsetDateTime,
-    pub end: OffsetDateTime,
+fn poisoned() -> StoreError {
+    StoreError::Unavailable("the directory cache lock was poisoned".into())
 }
 
-impl RegisteredCertificate {
-    /// `None` for a stored credential whose key does not parse (it was checked when it was added).
-    fn from_credential(k: &gatehouse_proto::graph::KeyCredential) -> Option<Self> {
-        let der = gatehouse_jose::b64std_decode(k.key.as_deref()?)?;
-        let certificate = ClientCertificate::parse(&der).ok()?;
-        Some(Self {
-            certificate: Arc::new(certificate),
-            start: k.start_date_time,
-            end: k.end_date_time,
-        })
-    }
-}
-
-/// The node's current snapshot plus the proof that it is fresh.
+/// The node's directory: whole tenants and keys, cached lookups, and the proof that they are fresh.
 pub struct Directory {
-    snapshot: ArcSwap<Snapshot>,
+    store: Arc<dyn Store>,
     kek: Kek,
+    tenants: ArcSwap<TenantIndex>,
+    keys: ArcSwap<KeyRing>,
+    clients: Lookups<Uuid, Option<Arc<ClientEntry>>>,
+    /// (tenant, appId) → service principal.
+    principals: Lookups<(Uuid, Uuid), Option<Arc<ServicePrincipalRecord>>>,
+    /// (tenant, name key) → appId.
+    names: Lookups<(Uuid, String), Option<Uuid>>,
+    /// principal SP id → (resource SP id, app role id) pairs it holds.
+    roles: Lookups<Uuid, Arc<Vec<(Uuid, Uuid)>>>,
+    /// Bumped by every invalidation; see the module docs.
+    epoch: Epoch,
+    /// The change-feed position every cached entry reflects.
+    position: AtomicI64,
     started: Instant,
-    /// Milliseconds after `started` at which the store last confirmed the snapshot's revision.
+    /// Milliseconds after `started` at which the store last confirmed the position.
     confirmed_at_ms: AtomicU64,
 }
 
 impl Directory {
-    /// Loads the first snapshot; fails if the store cannot be read.
-    pub async fn load(store: &dyn DirectoryReader, kek: Kek) -> Result<Self, StoreError> {
+    /// Reads the tenants and keys; fails if the store cannot be read.
+    pub async fn load(store: Arc<dyn Store>, kek: Kek, cache_entries: usize) -> Result<Self, StoreError> {
         let dir = Self {
-            snapshot: ArcSwap::from_pointee(Snapshot::default()),
+            store,
             kek,
+            tenants: ArcSwap::from_pointee(TenantIndex::default()),
+            keys: ArcSwap::from_pointee(KeyRing::default()),
+            clients: Lookups::new(cache_entries),
+            principals: Lookups::new(cache_entries),
+            names: Lookups::new(cache_entries),
+            roles: Lookups::new(cache_entries),
+            epoch: Mutex::new(0),
+            position: AtomicI64::new(0),
             started: Instant::now(),
             confirmed_at_ms: AtomicU64::new(0),
         };
-        dir.reload(store).await?;
+        dir.reload_all().await?;
         Ok(dir)
     }
 
-    /// The snapshot, if it is fresh enough to decide on.
-    pub fn current(&self) -> Result<Arc<Snapshot>, CoreError> {
+    /// Fails when the directory has not been confirmed fresh for [`STALE_AFTER`].
+    pub fn fresh(&self) -> Result<(), CoreError> {
         let confirmed = Duration::from_millis(self.confirmed_at_ms.load(Ordering::Acquire));
         if self.started.elapsed().saturating_sub(confirmed) > STALE_AFTER {
             return Err(CoreError::Unavailable);
         }
-        Ok(self.snapshot.load_full())
+        Ok(())
     }
 
-    /// The snapshot regardless of freshness, for public material (discovery, JWKS) that may be served
-    /// from memory while the store is down.
-    pub fn last_known(&self) -> Arc<Snapshot> {
-        self.snapshot.load_full()
+    /// An empty snapshot with every tenant and key, if the directory is fresh; a grant adds the
+    /// entries it reads.
+    pub fn snapshot(&self) -> Result<Snapshot, CoreError> {
+        self.fresh()?;
+        Ok(Snapshot::new(self.tenants.load_full(), self.keys.load_full()))
     }
 
-    /// Checks the store's revision and reloads if it moved. Returns whether a reload happened.
-    pub async fn sync(&self, store: &dyn DirectoryReader) -> Result<bool, StoreError> {
-        let rev = store.revision().await?;
-        if rev == self.snapshot.load().revision {
-            self.confirm();
-            return Ok(false);
+    /// The tenants regardless of freshness, for public material (discovery) served while the store is
+    /// down.
+    pub fn tenants(&self) -> Arc<TenantIndex> {
+        self.tenants.load_full()
+    }
+
+    /// The signing keys regardless of freshness (JWKS, and checking tokens Gatehouse signed).
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.keys.load_full()
+    }
+
+    /// The change-feed position this node has applied.
+    pub fn position(&self) -> i64 {
+        self.position.load(Ordering::Acquire)
+    }
+
+    pub async fn client(&self, app_id: Uuid) -> Result<Option<Arc<ClientEntry>>, StoreError> {
+        let store = &self.store;
+        self.clients
+            .get_or_fetch(&self.epoch, app_id, async move {
+                Ok(store
+                    .client(app_id)
+                    .await?
+                    .map(|r| Arc::new(ClientEntry::from(r))))
+            })
+            .await
+    }
+
+    pub async fn service_principal(
+        &self,
+        tenant: Uuid,
+        app_id: Uuid,
+    ) -> Result<Option<Arc<ServicePrincipalRecord>>, StoreError> {
+        let store = &self.store;
+        self.principals
+            .get_or_fetch(&self.epoch, (tenant, app_id), async move {
+                Ok(store
+                    .find_service_principal_by_app_id(tenant, app_id)
+                    .await?
+                    .map(Arc::new))
+            })
+            .await
+    }
+
+    /// The appId holding a resource name (as [`crate::model::name_key`] forms it) in a tenant.
+    pub async fn resource_name(&self, tenant: Uuid, key: &str) -> Result<Option<Uuid>, StoreError> {
+        let store = &self.store;
+        self.names
+            .get_or_fetch(&self.epoch, (tenant, key.to_string()), async move {
+                store.resource_name(tenant, key).await
+            })
+            .await
+    }
+
+    /// The (resource SP id, app role id) pairs a principal holds.
+    pub async fn roles_held(&self, principal: Uuid) -> Result<Arc<Vec<(Uuid, Uuid)>>, StoreError> {
+        let store = &self.store;
+        self.roles
+            .get_or_fetch(&self.epoch, principal, async move {
+                Ok(Arc::new(store.roles_held(principal).await?))
+            })
+            .await
+    }
+
+    /// Applies the changes after this node's position (all of them, in pages) and confirms freshness.
+    /// Returns whether anything changed.
+    pub async fn sync(&self) -> Result<bool, StoreError> {
+        let mut moved = false;
+        loop {
+            let after = self.position();
+            let batch = self.store.changes_since(after, CHANGES_PER_READ).await?;
+            if !batch.complete {
+                tracing::warn!(
+                    position = after,
+                    "the change feed was pruned past this node: dropping every cache"
+                );
+                self.reload_all().await?;
+                return Ok(true);
+            }
+            let Some(&(last, _)) = batch.changes.last() else {
+                break;
+            };
+            self.apply(batch.changes.iter().map(|(_, c)| c)).await?;
+            self.position.store(last, Ordering::Release);
+            moved = true;
+            if (batch.changes.len() as i64) < CHANGES_PER_READ {
+                break;
+            }
         }
-        self.reload(store).await?;
-        Ok(true)
+        self.confirm();
+        Ok(moved)
     }
 
-    /// Reloads unconditionally (after this node's own writes, so it reads them at once).
-    pub async fn reload(&self, store: &dyn DirectoryReader) -> Result<(), StoreError> {
-        let data = store.load_directory().await?;
-        let previous = self.snapshot.load_full();
-        let keys = KeyRing::build(&data.keys, &self.kek, &previous.keys);
+    /// Drops what the changes name, then reloads the tenants and keys they name.
+    async fn apply<'a>(&self, changes: impl Iterator<Item = &'a Change>) -> Result<(), StoreError> {
+        let mut tenants = Vec::new();
+        let mut keys = false;
+        {
+            let mut epoch = self.epoch.lock().map_err(|_| poisoned())?;
+            *epoch += 1;
+            for c in changes {
+                match c {
+                    Change::Application(a) => drop(self.clients.entries.remove(a)),
+                    Change::ServicePrincipal { tenant, app_id } => {
+                        drop(self.principals.entries.remove(&(*tenant, *app_id)))
+                    }
+                    Change::Assignments(p) => drop(self.roles.entries.remove(p)),
+                    Change::Name { tenant, key } => drop(self.names.entries.remove(&(*tenant, key.clone()))),
+                    Change::Tenant(t) => tenants.push(*t),
+                    Change::Keys => keys = true,
+                }
+            }
+        }
+        if !tenants.is_empty() {
+            let mut index = TenantIndex::clone(&self.tenants.load());
+            let mut deleted = false;
+            for id in tenants {
+                match self.store.get_tenant(id).await? {
+                    Some(t) => index.upsert(t),
+                    None => {
+                        index.remove(id);
+                        deleted = true;
+                    }
+                }
+            }
+            self.tenants.store(Arc::new(index));
+            if deleted {
+                // A deleted tenant takes its applications and principals with it: start over.
+                self.clear_caches()?;
+            }
+        }
+        if keys {
+            self.reload_keys().await?;
+        }
+        Ok(())
+    }
+
+    /// Reads the position, every tenant and key, and drops every cached entry.
+    async fn reload_all(&self) -> Result<(), StoreError> {
+        let position = self.store.change_position().await?;
+        let tenants = self.store.list_tenants().await?;
+        self.tenants.store(Arc::new(TenantIndex::new(tenants)));
+        self.reload_keys().await?;
+        self.clear_caches()?;
+        self.position.store(position, Ordering::Release);
+        self.confirm();
+        Ok(())
+    }
+
+    async fn reload_keys(&self) -> Result<(), StoreError> {
+        let rows = self.store.list_keys().await?;
+        let keys = KeyRing::build(&rows, &self.kek, &self.keys.load());
         for kid in &keys.unreadable {
             tracing::error!(
                 kid,
                 "a signing key cannot be unsealed with this node's key-encryption key"
             );
         }
-        self.snapshot.store(Arc::new(Snapshot::build(data, keys)));
-        self.confirm();
+        self.keys.store(Arc::new(keys));
+        Ok(())
+    }
+
+    fn clear_caches(&self) -> Result<(), StoreError> {
+        let mut epoch = self.epoch.lock().map_err(|_| poisoned())?;
+        *epoch += 1;
+        self.clients.entries.clear();
+        self.principals.entries.clear();
+        self.names.entries.clear();
+        self.roles.entries.clear();
         Ok(())
     }
 

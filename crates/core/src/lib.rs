@@ -12,7 +12,9 @@ pub mod flows;
 pub mod keys;
 pub mod model;
 pub mod scope;
+pub mod snapshot;
 pub mod store;
 
-pub use directory::{Directory, Snapshot};
+pub use directory::Directory;
 pub use error::CoreError;
+pub use snapshot::Snapshot;

@@ -123,7 +123,8 @@ impl std::fmt::Debug for StoredKey {
 /// Every row the in-memory directory is built from, read in one consistent pass.
 #[derive(Debug, Clone, Default)]
 pub struct DirectoryData {
-    pub revision: i64,
+    /// The change feed's position when the rows were read.
+    pub position: i64,
     pub tenants: Vec<Tenant>,
     pub applications: Vec<ApplicationRecord>,
     pub secrets: Vec<PasswordSecret>,
@@ -166,4 +167,40 @@ pub fn effective_app_roles<'a>(sp: &'a ServicePrincipal, app: Option<&'a Applica
         Some(a) => &a.app_roles,
         None => &sp.app_roles,
     }
+}
+
+/// One entry of the change feed: what a committed write changed, so that every node drops just that
+/// from its caches (ARCHITECTURE.md "Scale-out").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// A tenant was created, deleted, or its domains changed.
+    Tenant(Uuid),
+    /// An application (by appId) or its secrets, certificates or federated credentials changed.
+    Application(Uuid),
+    /// The service principal of an appId in a tenant was created or deleted.
+    ServicePrincipal { tenant: Uuid, app_id: Uuid },
+    /// The app roles a principal (service principal object id) holds changed.
+    Assignments(Uuid),
+    /// Who holds a resource name in a tenant changed.
+    Name { tenant: Uuid, key: String },
+    /// The signing keys changed.
+    Keys,
+}
+
+/// Changes after a position, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChangeBatch {
+    /// (position, change).
+    pub changes: Vec<(i64, Change)>,
+    /// False when changes after the asked position were pruned: the reader must drop all it cached.
+    pub complete: bool,
+}
+
+/// What answering a token request for a client needs of its application: the application, its
+/// secrets and its federated credentials, read together.
+#[derive(Debug, Clone)]
+pub struct ClientRecord {
+    pub app: ApplicationRecord,
+    pub secrets: Vec<PasswordSecret>,
+    pub federated: Vec<FederatedIdentityCredential>,
 }

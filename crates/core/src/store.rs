@@ -1,13 +1,14 @@
 //! The storage interface core needs, as narrow async traits composed into [`Store`]. Each write is one
-//! transaction that also bumps the directory revision, which every node watches to refresh its cache.
+//! transaction that also appends what it changed to the change feed, which every node follows to drop
+//! just that from its caches.
 //! Implementations live in `gatehouse-store` (SQLite and PostgreSQL) and pass one conformance suite.
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::model::{
-    ApplicationRecord, Assignment, DirectoryData, FederatedCredentialRecord, PasswordSecret,
-    ServicePrincipalRecord, StoredKey, Tenant,
+    ApplicationRecord, Assignment, ChangeBatch, ClientRecord, DirectoryData, FederatedCredentialRecord,
+    PasswordSecret, ServicePrincipalRecord, StoredKey, Tenant,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -186,7 +187,7 @@ pub trait FederatedCredentialStore: Send + Sync {
 }
 
 /// Single-use client assertion ids (OIDC Core §9). Not part of the directory: recording one bumps no
-/// revision, so no node reloads.
+/// change, so no node drops anything.
 #[async_trait]
 pub trait ReplayStore: Send + Sync {
     /// Records each assertion id (client id, `jti`, remembered until) in one transaction; for each,
@@ -201,18 +202,30 @@ pub trait ReplayStore: Send + Sync {
     async fn prune_assertions(&self, now: time::OffsetDateTime) -> Result<u64, StoreError>;
 }
 
+/// What every node's directory reads: the change feed, and the few rows a token request needs, by key.
 #[async_trait]
 pub trait DirectoryReader: Send + Sync {
-    /// The current revision; it increases with every committed write.
-    async fn revision(&self) -> Result<i64, StoreError>;
-    /// Every row, read in one transaction so that the snapshot is consistent.
+    /// The position of the newest change (0 before the first).
+    async fn change_position(&self) -> Result<i64, StoreError>;
+    /// Up to `limit` changes after position `after`, oldest first.
+    async fn changes_since(&self, after: i64, limit: i64) -> Result<ChangeBatch, StoreError>;
+    /// Forgets changes recorded before `before` (nodes further behind drop their caches).
+    async fn prune_changes(&self, before: time::OffsetDateTime) -> Result<u64, StoreError>;
+    /// A client's application, secrets and federated credentials, by appId.
+    async fn client(&self, app_id: Uuid) -> Result<Option<ClientRecord>, StoreError>;
+    /// The appId holding a resource name (as [`crate::model::name_key`] forms it) in a tenant.
+    async fn resource_name(&self, tenant_id: Uuid, key: &str) -> Result<Option<Uuid>, StoreError>;
+    /// The (resource service principal, app role) pairs a principal holds.
+    async fn roles_held(&self, principal_id: Uuid) -> Result<Vec<(Uuid, Uuid)>, StoreError>;
+    /// Every row, read in one transaction so that it is consistent (for tests and offline tools; nodes
+    /// read by key).
     async fn load_directory(&self) -> Result<DirectoryData, StoreError>;
     /// A cheap round trip, for readiness.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Flushes and closes (SQLite checkpoints its WAL); called once on graceful shutdown.
     async fn close(&self);
     /// Resolves when another writer may have changed the directory (PostgreSQL: a NOTIFY). Stores
-    /// without change notifications never resolve; watchers poll the revision as well either way.
+    /// without change notifications never resolve; watchers poll the feed as well either way.
     async fn changed(&self) {
         std::future::pending::<()>().await
     }

@@ -1,5 +1,6 @@
 //! Each node's housekeeping, once a second: start a scheduled signing-key rotation when it is due,
-//! delete keys that are no longer published, and (once a minute) forget expired assertion ids. The
+//! delete keys that are no longer published, and (once a minute) forget expired assertion ids and
+//! changes older than an hour. The
 //! decisions are core's (`keys::maintenance`); two nodes acting at once add one key between them,
 //! because the store adds a key only if none is pending.
 
@@ -14,6 +15,8 @@ use time::OffsetDateTime;
 
 const TICK: Duration = Duration::from_secs(1);
 const PRUNE_EVERY: u32 = 60;
+/// How long the change feed keeps a change: a node that falls further behind drops its caches.
+const CHANGES_KEPT: time::Duration = time::Duration::hours(1);
 
 pub fn spawn(
     store: Arc<dyn Store>,
@@ -34,6 +37,9 @@ pub fn spawn(
                 if let Err(e) = store.prune_assertions(now).await {
                     tracing::warn!(error = %e, "pruning used assertion ids failed");
                 }
+                if let Err(e) = store.prune_changes(now - CHANGES_KEPT).await {
+                    tracing::warn!(error = %e, "pruning the change feed failed");
+                }
             }
         }
     })
@@ -46,10 +52,10 @@ async fn pass(
     policy: &RotationPolicy,
     now: OffsetDateTime,
 ) -> Result<(), gatehouse_core::store::StoreError> {
-    let snap = directory
-        .current()
+    directory
+        .fresh()
         .map_err(|_| gatehouse_core::store::StoreError::Unavailable("the directory is stale".into()))?;
-    let plan = keys::maintenance(&snap.keys, policy, now);
+    let plan = keys::maintenance(&directory.keys(), policy, now);
     let mut changed = false;
     if plan.rotate {
         let (kid, outcome) = keys::rotate(store, kek, policy, false, now).await?;
@@ -68,7 +74,7 @@ async fn pass(
         changed = true;
     }
     if changed {
-        directory.reload(store).await?;
+        directory.sync().await?;
     }
     Ok(())
 }

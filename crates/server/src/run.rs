@@ -59,12 +59,11 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
     let kek = load_kek(&settings.data_dir)?;
     let (store, bootstrap) = open_store(&settings, &kek).await?;
     let directory = Arc::new(
-        Directory::load(store.as_ref(), kek.clone())
+        Directory::load(Arc::clone(&store), kek.clone(), settings.directory_cache_entries)
             .await
             .map_err(|e| format!("directory: {e}"))?,
     );
-    let snap = directory.last_known();
-    let keys = &snap.keys;
+    let keys = directory.keys();
     let now = OffsetDateTime::now_utc();
     if keys.signing_key(now).is_none() && !keys.unreadable.is_empty() {
         // Adding a key of our own would split the cluster into nodes signing with different keys.
@@ -78,10 +77,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         add_signing_key(store.as_ref(), &kek, now)
             .await
             .map_err(|e| format!("signing key: {e}"))?;
-        directory
-            .reload(store.as_ref())
-            .await
-            .map_err(|e| format!("directory: {e}"))?;
+        directory.sync().await.map_err(|e| format!("directory: {e}"))?;
     }
 
     let federation_ca = match &settings.federation_ca {

@@ -28,6 +28,9 @@ pub struct Settings {
     pub assertions: AssertionPolicy,
     /// An extra CA (PEM) trusted when fetching federated issuers' discovery documents and keys.
     pub federation_ca: Option<PathBuf>,
+    /// How many entries each of the directory's caches holds (applications, service principals,
+    /// resource names, role assignments).
+    pub directory_cache_entries: usize,
 }
 
 #[derive(Debug, Clone)]

@@ -33,10 +33,10 @@ impl AppState {
         self.accepting.load(Ordering::Acquire)
     }
 
-    /// Re-reads the directory after this node's own write, so the next request sees it.
+    /// Applies this node's own write to its directory at once, so the next request sees it.
     pub async fn refresh(&self) {
-        if let Err(e) = self.directory.reload(self.store.as_ref()).await {
-            tracing::warn!(error = %e, "directory reload after a write failed; the watcher will retry");
+        if let Err(e) = self.directory.sync().await {
+            tracing::warn!(error = %e, "catching up after a write failed; the watcher will retry");
         }
     }
 }

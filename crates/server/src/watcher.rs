@@ -1,7 +1,7 @@
-//! Keeps this node's directory in step with the store: checks the revision every 250 ms, and at once
-//! when the store signals a change (PostgreSQL NOTIFY), and reloads when another node or an offline
-//! command changed something; changes are in force everywhere within a second. While the store does
-//! not answer, the snapshot goes stale and decisions fail closed.
+//! Keeps this node's directory in step with the store: reads the change feed every 250 ms, and at once
+//! when the store signals a change (PostgreSQL NOTIFY), and drops what another node or an offline
+//! command changed; changes are in force everywhere within a second. While the store does not answer,
+//! the directory goes stale and decisions fail closed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,13 +19,13 @@ pub fn spawn(store: Arc<dyn Store>, directory: Arc<Directory>) -> tokio::task::J
                 () = tokio::time::sleep(POLL_INTERVAL) => {}
                 () = store.changed() => {}
             }
-            match directory.sync(store.as_ref()).await {
-                Ok(reloaded) => {
+            match directory.sync().await {
+                Ok(moved) => {
                     if failing {
                         tracing::info!("the store answers again");
                     }
-                    if reloaded {
-                        tracing::debug!("directory reloaded");
+                    if moved {
+                        tracing::debug!(position = directory.position(), "directory caught up");
                     }
                     failing = false;
                 }

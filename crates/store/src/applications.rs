@@ -2,7 +2,7 @@
 //! table), a version for optimistic concurrency, and their identifier URIs claimed as names.
 
 use async_trait::async_trait;
-use gatehouse_core::model::ApplicationRecord;
+use gatehouse_core::model::{ApplicationRecord, Change};
 use gatehouse_core::store::{ApplicationStore, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::codec::{from_json, json, uuid};
 use crate::db::{map_err, select_rows, SqlStore, Tx};
-use crate::names;
+use crate::{changes, names};
 
 const COLUMNS: &str = "SELECT tenant_id, doc, version FROM applications";
 
@@ -39,6 +39,7 @@ pub(crate) async fn put_application(tx: &mut Tx<'_>, a: &ApplicationRecord) -> R
         .execute(&mut **tx)
         .await
         .map_err(map_err)?;
+    changes::record(tx, &Change::Application(a.app.app_id)).await?;
     names::claim(tx, a.tenant_id, a.app.app_id, &a.claimed_names()).await
 }
 
@@ -50,6 +51,19 @@ pub(crate) async fn applications_where(
     let filter = tenant.map(|t| ("tenant_id = $1", t.to_string()));
     let rows = select_rows(conn, COLUMNS, filter, "id").await?;
     rows.iter().map(from_row).collect()
+}
+
+/// The application with this appId, in whichever tenant it lives.
+pub(crate) async fn by_app_id(
+    conn: &mut AnyConnection,
+    app_id: Uuid,
+) -> Result<Option<ApplicationRecord>, StoreError> {
+    let row = sqlx::query(&format!("{COLUMNS} WHERE app_id = $1"))
+        .bind(app_id.to_string())
+        .fetch_optional(conn)
+        .await
+        .map_err(map_err)?;
+    row.as_ref().map(from_row).transpose()
 }
 
 impl SqlStore {
@@ -100,6 +114,7 @@ impl ApplicationStore for SqlStore {
                 .is_some();
             return if exists { Err(StoreError::Stale) } else { Ok(false) };
         }
+        changes::record(&mut tx, &Change::Application(app.app.app_id)).await?;
         names::release(&mut tx, app.tenant_id, &app.app.app_id.to_string()).await?;
         names::claim(&mut tx, app.tenant_id, app.app.app_id, &app.claimed_names()).await?;
         tx.commit().await.map_err(map_err)?;
@@ -118,12 +133,24 @@ impl ApplicationStore for SqlStore {
             return Ok(false);
         };
         let app_id: String = row.try_get(0).map_err(map_err)?;
-        sqlx::query("DELETE FROM service_principals WHERE tenant_id = $1 AND app_id = $2")
-            .bind(tenant_id.to_string())
-            .bind(&app_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let gone =
+            sqlx::query("DELETE FROM service_principals WHERE tenant_id = $1 AND app_id = $2 RETURNING id")
+                .bind(tenant_id.to_string())
+                .bind(&app_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        for sp in gone {
+            let sp = uuid(&sp.try_get::<String, _>(0).map_err(map_err)?)?;
+            changes::record(&mut tx, &Change::Assignments(sp)).await?;
+        }
+        let parsed = uuid(&app_id)?;
+        changes::record(&mut tx, &Change::Application(parsed)).await?;
+        let sp_change = Change::ServicePrincipal {
+            tenant: tenant_id,
+            app_id: parsed,
+        };
+        changes::record(&mut tx, &sp_change).await?;
         names::release(&mut tx, tenant_id, &app_id).await?;
         sqlx::query("DELETE FROM applications WHERE id = $1")
             .bind(id.to_string())

@@ -1,11 +1,12 @@
 //! App role assignments: which principal holds which app role of which resource, in a tenant.
 
 use async_trait::async_trait;
-use gatehouse_core::model::Assignment;
+use gatehouse_core::model::{Assignment, Change};
 use gatehouse_core::store::{AssignmentStore, Conflict, StoreError};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
+use crate::changes;
 use crate::codec::{from_micros, micros, uuid};
 use crate::db::{conflict_as, map_err, select_rows, SqlStore, Tx};
 
@@ -25,7 +26,7 @@ pub(crate) async fn put_assignment(tx: &mut Tx<'_>, a: &Assignment) -> Result<()
     .execute(&mut **tx)
     .await
     .map_err(|e| conflict_as(e, || Conflict::Assignment))?;
-    Ok(())
+    changes::record(tx, &Change::Assignments(a.principal_id)).await
 }
 
 /// The assignments of one tenant, or of all tenants.
@@ -61,13 +62,22 @@ impl AssignmentStore for SqlStore {
     }
 
     async fn delete_assignment(&self, tenant_id: Uuid, id: &str) -> Result<bool, StoreError> {
-        let n = self
-            .write_one(
-                "DELETE FROM app_role_assignments WHERE id = $1 AND tenant_id = $2",
-                &[id.to_string(), tenant_id.to_string()],
-            )
-            .await?;
-        Ok(n == 1)
+        let mut tx = self.begin_write().await?;
+        let Some(row) = sqlx::query(
+            "DELETE FROM app_role_assignments WHERE id = $1 AND tenant_id = $2 RETURNING principal_id",
+        )
+        .bind(id)
+        .bind(tenant_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?
+        else {
+            return Ok(false);
+        };
+        let principal = uuid(&row.try_get::<String, _>(0).map_err(map_err)?)?;
+        changes::record(&mut tx, &Change::Assignments(principal)).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
     }
 
     async fn list_assignments(&self, tenant_id: Uuid) -> Result<Vec<Assignment>, StoreError> {

@@ -45,9 +45,17 @@ impl SqlStore {
         Ok(tx)
     }
 
-    /// Runs one statement in a write transaction; returns the rows it affected.
-    pub(crate) async fn write_one(&self, sql: &str, args: &[String]) -> Result<u64, StoreError> {
+    /// Runs one statement that changes something of the application with object id `application` (a
+    /// secret, a federated credential) in a write transaction, and records the change; returns the rows
+    /// it affected.
+    pub(crate) async fn write_for_application(
+        &self,
+        application: uuid::Uuid,
+        sql: &str,
+        args: &[String],
+    ) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
+        crate::changes::record_application_object(&mut tx, application).await?;
         let mut q = sqlx::query(sql);
         for a in args {
             q = q.bind(a.clone());

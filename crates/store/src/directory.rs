@@ -1,27 +1,23 @@
-//! What every node's directory watcher reads: the revision, and the whole directory in one consistent
-//! read.
+//! What every node's directory reads: the change feed, and the rows a token request needs, by key. The
+//! whole directory in one consistent read is kept for tests and offline tools.
 
 use async_trait::async_trait;
-use gatehouse_core::model::DirectoryData;
+use gatehouse_core::model::{ChangeBatch, ClientRecord, DirectoryData};
 use gatehouse_core::store::{DirectoryReader, StoreError};
 use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
+use crate::codec::uuid;
 use crate::db::{map_err, SqlStore};
 use crate::secrets::Owner;
-use crate::{applications, assignments, federated, keys, names, secrets, service_principals, tenants};
-
-async fn revision(conn: &mut AnyConnection) -> Result<i64, StoreError> {
-    sqlx::query("SELECT value FROM revision WHERE id = 1")
-        .fetch_one(conn)
-        .await
-        .map_err(map_err)?
-        .try_get(0)
-        .map_err(map_err)
-}
+use crate::{
+    applications, assignments, changes, federated, keys, names, secrets, service_principals, tenants,
+};
 
 async fn read_all(conn: &mut AnyConnection) -> Result<DirectoryData, StoreError> {
     Ok(DirectoryData {
-        revision: revision(conn).await?,
+        position: changes::position(conn).await?,
         tenants: tenants::tenants_in(conn).await?,
         applications: applications::applications_where(conn, None).await?,
         secrets: secrets::secrets_of(conn, Owner::Everyone).await?,
@@ -35,9 +31,63 @@ async fn read_all(conn: &mut AnyConnection) -> Result<DirectoryData, StoreError>
 
 #[async_trait]
 impl DirectoryReader for SqlStore {
-    async fn revision(&self) -> Result<i64, StoreError> {
+    async fn change_position(&self) -> Result<i64, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        revision(&mut conn).await
+        changes::position(&mut conn).await
+    }
+
+    async fn changes_since(&self, after: i64, limit: i64) -> Result<ChangeBatch, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        changes::since(&mut conn, after, limit).await
+    }
+
+    async fn prune_changes(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = changes::prune(&mut tx, before).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(n)
+    }
+
+    async fn client(&self, app_id: Uuid) -> Result<Option<ClientRecord>, StoreError> {
+        // One connection, and the application first: rows that change together are read close together,
+        // and the change feed corrects any difference within a poll.
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let Some(app) = applications::by_app_id(&mut conn, app_id).await? else {
+            return Ok(None);
+        };
+        let secrets = secrets::secrets_of(&mut conn, Owner::Application(app.app.id)).await?;
+        let federated = federated::federated_where(&mut conn, Some(app.app.id))
+            .await?
+            .into_iter()
+            .map(|f| f.credential)
+            .collect();
+        Ok(Some(ClientRecord {
+            app,
+            secrets,
+            federated,
+        }))
+    }
+
+    async fn resource_name(&self, tenant_id: Uuid, key: &str) -> Result<Option<Uuid>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        names::holder(&mut conn, tenant_id, key).await
+    }
+
+    async fn roles_held(&self, principal_id: Uuid) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT resource_id, app_role_id FROM app_role_assignments WHERE principal_id = $1")
+                .bind(principal_id.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?,
+                    uuid(&r.try_get::<String, _>(1).map_err(map_err)?)?,
+                ))
+            })
+            .collect()
     }
 
     async fn load_directory(&self) -> Result<DirectoryData, StoreError> {

@@ -46,12 +46,14 @@ impl FederatedCredentialStore for SqlStore {
                 Conflict::FederatedCredentialName(rec.credential.name.clone())
             })
         })?;
+        crate::changes::record_application_object(&mut tx, rec.application_id).await?;
         tx.commit().await.map_err(map_err)
     }
 
     async fn update_federated(&self, rec: &FederatedCredentialRecord) -> Result<bool, StoreError> {
         let n = self
-            .write_one(
+            .write_for_application(
+                rec.application_id,
                 "UPDATE federated_credentials SET doc = $1 WHERE id = $2 AND application_id = $3",
                 &[
                     json(&rec.credential)?,
@@ -65,7 +67,8 @@ impl FederatedCredentialStore for SqlStore {
 
     async fn delete_federated(&self, application_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
         let n = self
-            .write_one(
+            .write_for_application(
+                application_id,
                 "DELETE FROM federated_credentials WHERE id = $1 AND application_id = $2",
                 &[id.to_string(), application_id.to_string()],
             )

@@ -2,11 +2,12 @@
 //! adds at most one pending key however many nodes ask at once.
 
 use async_trait::async_trait;
-use gatehouse_core::model::StoredKey;
+use gatehouse_core::model::{Change, StoredKey};
 use gatehouse_core::store::{KeyStore, Rotation, StoreError};
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
+use crate::changes;
 use crate::codec::{b64, from_b64, from_micros, micros};
 use crate::db::{map_err, SqlStore, Tx};
 
@@ -23,7 +24,7 @@ pub(crate) async fn put_key(tx: &mut Tx<'_>, k: &StoredKey) -> Result<(), StoreE
     .execute(&mut **tx)
     .await
     .map_err(map_err)?;
-    Ok(())
+    changes::record(tx, &Change::Keys).await
 }
 
 pub(crate) async fn keys_in(conn: &mut AnyConnection) -> Result<Vec<StoredKey>, StoreError> {
@@ -104,6 +105,7 @@ impl KeyStore for SqlStore {
                 .map_err(map_err)?
                 .rows_affected();
         }
+        changes::record(&mut tx, &Change::Keys).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(n)
     }

@@ -13,6 +13,7 @@
 
 mod applications;
 mod assignments;
+mod changes;
 mod codec;
 mod db;
 mod directory;

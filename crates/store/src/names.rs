@@ -2,11 +2,12 @@
 //! service principals whose application lives elsewhere (Microsoft Graph's). The primary key on
 //! (tenant, name) makes them unique under concurrent writers, in the write's own transaction.
 
-use gatehouse_core::model::ResourceName;
+use gatehouse_core::model::{Change, ResourceName};
 use gatehouse_core::store::{Conflict, StoreError};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
+use crate::changes;
 use crate::codec::uuid;
 use crate::db::{map_err, Tx};
 
@@ -37,34 +38,62 @@ pub(crate) async fn claim(
                 original.to_string(),
             )));
         }
+        let change = Change::Name {
+            tenant,
+            key: key.clone(),
+        };
+        changes::record(tx, &change).await?;
     }
     Ok(())
 }
 
 /// Frees every name `app_id` holds in `tenant`.
 pub(crate) async fn release(tx: &mut Tx<'_>, tenant: Uuid, app_id: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM resource_names WHERE tenant_id = $1 AND app_id = $2")
-        .bind(tenant.to_string())
-        .bind(app_id)
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?;
-    Ok(())
+    let sql = "DELETE FROM resource_names WHERE tenant_id = $1 AND app_id = $2 RETURNING name";
+    free(tx, sql, tenant, app_id).await
 }
 
 /// Frees the names of a service principal whose application is not in its tenant (its application
 /// keeps them otherwise).
 pub(crate) async fn release_unowned(tx: &mut Tx<'_>, tenant: Uuid, app_id: &str) -> Result<(), StoreError> {
-    sqlx::query(
-        "DELETE FROM resource_names WHERE tenant_id = $1 AND app_id = $2 \
-         AND NOT EXISTS (SELECT 1 FROM applications WHERE tenant_id = $1 AND app_id = $2)",
-    )
-    .bind(tenant.to_string())
-    .bind(app_id)
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
+    let sql = "DELETE FROM resource_names WHERE tenant_id = $1 AND app_id = $2 \
+               AND NOT EXISTS (SELECT 1 FROM applications WHERE tenant_id = $1 AND app_id = $2) RETURNING name";
+    free(tx, sql, tenant, app_id).await
+}
+
+/// Runs a `DELETE … RETURNING name` on (`$1` = tenant, `$2` = appId) and records a change for each
+/// name it freed.
+async fn free(tx: &mut Tx<'_>, sql: &str, tenant: Uuid, app_id: &str) -> Result<(), StoreError> {
+    let freed = sqlx::query(sql)
+        .bind(tenant.to_string())
+        .bind(app_id)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    for row in freed {
+        let change = Change::Name {
+            tenant,
+            key: row.try_get(0).map_err(map_err)?,
+        };
+        changes::record(tx, &change).await?;
+    }
     Ok(())
+}
+
+/// The appId holding a name in a tenant.
+pub(crate) async fn holder(
+    conn: &mut AnyConnection,
+    tenant: Uuid,
+    key: &str,
+) -> Result<Option<Uuid>, StoreError> {
+    let row = sqlx::query("SELECT app_id FROM resource_names WHERE tenant_id = $1 AND name = $2")
+        .bind(tenant.to_string())
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+        .map_err(map_err)?;
+    row.map(|r| uuid(&r.try_get::<String, _>(0).map_err(map_err)?))
+        .transpose()
 }
 
 pub(crate) async fn all(conn: &mut AnyConnection) -> Result<Vec<ResourceName>, StoreError> {

@@ -6,6 +6,7 @@ use gatehouse_core::store::{SecretStore, StoreError};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
+use crate::changes;
 use crate::codec::{from_hex32, from_micros, hex, micros, uuid};
 use crate::db::{map_err, select_rows, SqlStore, Tx};
 
@@ -34,7 +35,7 @@ pub(crate) async fn put_secret(tx: &mut Tx<'_>, s: &PasswordSecret) -> Result<()
     .execute(&mut **tx)
     .await
     .map_err(map_err)?;
-    Ok(())
+    changes::record_application_object(tx, s.application_id).await
 }
 
 pub(crate) async fn secrets_of(
@@ -75,7 +76,8 @@ impl SecretStore for SqlStore {
 
     async fn delete_secret(&self, application_id: Uuid, key_id: Uuid) -> Result<bool, StoreError> {
         let n = self
-            .write_one(
+            .write_for_application(
+                application_id,
                 "DELETE FROM password_secrets WHERE key_id = $1 AND application_id = $2",
                 &[key_id.to_string(), application_id.to_string()],
             )

@@ -2,14 +2,14 @@
 //! per (tenant, appId); names of one whose application lives elsewhere are claimed in its tenant.
 
 use async_trait::async_trait;
-use gatehouse_core::model::ServicePrincipalRecord;
+use gatehouse_core::model::{Change, ServicePrincipalRecord};
 use gatehouse_core::store::{Conflict, ServicePrincipalStore, StoreError};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::codec::{from_json, json, uuid};
 use crate::db::{conflict_as, map_err, select_rows, SqlStore, Tx};
-use crate::names;
+use crate::{changes, names};
 
 pub(crate) async fn put_service_principal(
     tx: &mut Tx<'_>,
@@ -23,6 +23,11 @@ pub(crate) async fn put_service_principal(
         .execute(&mut **tx)
         .await
         .map_err(|e| conflict_as(e, || Conflict::ServicePrincipal(s.sp.app_id)))?;
+    let change = Change::ServicePrincipal {
+        tenant: s.tenant_id,
+        app_id: s.sp.app_id,
+    };
+    changes::record(tx, &change).await?;
     names::claim(tx, s.tenant_id, s.sp.app_id, &s.claimed_names()).await
 }
 
@@ -82,6 +87,12 @@ impl ServicePrincipalStore for SqlStore {
             return Ok(false);
         };
         let app_id: String = row.try_get(0).map_err(map_err)?;
+        let change = Change::ServicePrincipal {
+            tenant: tenant_id,
+            app_id: uuid(&app_id)?,
+        };
+        changes::record(&mut tx, &change).await?;
+        changes::record(&mut tx, &Change::Assignments(id)).await?;
         names::release_unowned(&mut tx, tenant_id, &app_id).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(true)

@@ -1,14 +1,14 @@
 //! Tenants and their verified domains; a new tenant's rows written at once; bootstrap.
 
 use async_trait::async_trait;
-use gatehouse_core::model::{DirectoryData, Tenant};
+use gatehouse_core::model::{Change, DirectoryData, Tenant};
 use gatehouse_core::store::{Conflict, StoreError, TenantStore};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::codec::{from_micros, micros, uuid};
 use crate::db::{conflict_as, map_err, SqlStore, Tx};
-use crate::{applications, assignments, keys, secrets, service_principals};
+use crate::{applications, assignments, changes, keys, secrets, service_principals};
 
 pub(crate) async fn put_tenant(tx: &mut Tx<'_>, t: &Tenant) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO tenants (id, display_name, created_at) VALUES ($1, $2, $3)")
@@ -28,7 +28,7 @@ pub(crate) async fn put_tenant(tx: &mut Tx<'_>, t: &Tenant) -> Result<(), StoreE
             .await
             .map_err(|e| conflict_as(e, || Conflict::Domain(domain.clone())))?;
     }
-    Ok(())
+    changes::record(tx, &Change::Tenant(t.id)).await
 }
 
 /// Writes a tenant's rows: everything in `d` but signing keys, and names, which the rows claim
@@ -158,15 +158,27 @@ impl TenantStore for SqlStore {
         .await
         .map_err(|e| conflict_as(e, || Conflict::Domain(domain.clone())))?
         .rows_affected();
+        if n == 1 {
+            changes::record(&mut tx, &Change::Tenant(tenant_id)).await?;
+        }
         tx.commit().await.map_err(map_err)?;
         Ok(n == 1)
     }
 
     async fn delete_tenant(&self, id: Uuid) -> Result<bool, StoreError> {
-        // Every row of the tenant references it with ON DELETE CASCADE.
-        let n = self
-            .write_one("DELETE FROM tenants WHERE id = $1", &[id.to_string()])
-            .await?;
+        // Every row of the tenant references it with ON DELETE CASCADE. Nodes drop all they cached
+        // when a tenant goes, so the cascade needs no change rows of its own.
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("DELETE FROM tenants WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        if n == 1 {
+            changes::record(&mut tx, &Change::Tenant(id)).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
         Ok(n == 1)
     }
 

@@ -9,7 +9,7 @@ use gatehouse_core::admin::bootstrap::{first_tenant, new_tenant};
 use gatehouse_core::admin::service_principals::new_service_principal;
 use gatehouse_core::keys::new_stored_key;
 use gatehouse_core::model::{
-    ApplicationRecord, Assignment, FederatedCredentialRecord, ServicePrincipalRecord,
+    ApplicationRecord, Assignment, Change, FederatedCredentialRecord, ServicePrincipalRecord,
 };
 use gatehouse_core::store::{Conflict, Rotation, Store, StoreError, TenantStore};
 use gatehouse_jose::kek::Kek;
@@ -29,7 +29,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     let kek = Kek::generate().unwrap();
     let t0 = now();
     assert_eq!(store.tenant_count().await.unwrap(), 0);
-    let rev0 = store.revision().await.unwrap();
+    let rev0 = store.change_position().await.unwrap();
 
     // Bootstrap writes everything at once, and only once.
     let (data, out) = first_tenant("contoso.example", &kek, t0).unwrap();
@@ -38,7 +38,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         store.bootstrap(&data).await,
         Err(StoreError::Conflict(Conflict::Bootstrapped))
     );
-    assert!(store.revision().await.unwrap() > rev0);
+    assert!(store.change_position().await.unwrap() > rev0);
     let loaded = second.load_directory().await.unwrap();
     let mut names = loaded.names.clone();
     names.sort_by(|a, b| a.key.cmp(&b.key));
@@ -264,11 +264,46 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     assert!(store.delete_assignment(tenant, "assignment-1").await.unwrap());
     store.insert_assignment(&a).await.unwrap();
 
-    // Deleting the application removes its secrets, its service principal and that one's assignments.
+    // What a node reads by key: the client with its secrets, a name's holder, the roles held.
     store.insert_secret(&secret).await.unwrap();
-    let before = store.revision().await.unwrap();
+    let client = second.client(app.app_id).await.unwrap().unwrap();
+    assert_eq!((client.app.app.id, client.secrets.len()), (app.id, 1));
+    assert!(second.client(Uuid::new_v4()).await.unwrap().is_none());
+    assert_eq!(
+        second.resource_name(tenant, "api://free").await.unwrap(),
+        Some(app.app_id)
+    );
+    assert_eq!(
+        second.resource_name(Uuid::new_v4(), "api://free").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        second.roles_held(sp.sp.id).await.unwrap(),
+        vec![(graph_sp, a.app_role_id)]
+    );
+
+    // Deleting the application removes its secrets, its service principal and that one's assignments,
+    // and the feed names each thing a node may have cached.
+    let before = store.change_position().await.unwrap();
     assert!(store.delete_application(tenant, app.id).await.unwrap());
-    assert!(store.revision().await.unwrap() > before);
+    assert!(store.change_position().await.unwrap() > before);
+    let feed = second.changes_since(before, 100).await.unwrap();
+    assert!(feed.complete);
+    let changed: Vec<Change> = feed.changes.into_iter().map(|(_, c)| c).collect();
+    for expected in [
+        Change::Application(app.app_id),
+        Change::ServicePrincipal {
+            tenant,
+            app_id: app.app_id,
+        },
+        Change::Assignments(sp.sp.id),
+        Change::Name {
+            tenant,
+            key: "api://free".into(),
+        },
+    ] {
+        assert!(changed.contains(&expected), "{expected:?} in {changed:?}");
+    }
     assert!(!store.delete_application(tenant, app.id).await.unwrap());
     assert_eq!(
         second.get_service_principal(tenant, sp.sp.id).await.unwrap(),
@@ -349,7 +384,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     assert!(second.list_federated(owner.app.id).await.unwrap().is_empty());
 
     // Assertion ids are single-use across connections (nodes), without moving the revision.
-    let rev = store.revision().await.unwrap();
+    let rev = store.change_position().await.unwrap();
     let jti = Uuid::new_v4().to_string();
     let used = |client: &str| (client.to_string(), jti.clone(), later);
     assert_eq!(
@@ -364,7 +399,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         vec![false, true, false],
         "earlier and in-batch repeats are both replays"
     );
-    assert_eq!(store.revision().await.unwrap(), rev);
+    assert_eq!(store.change_position().await.unwrap(), rev);
     let pruned = store
         .prune_assertions(later + time::Duration::SECOND)
         .await
@@ -397,6 +432,25 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         second.find_tenant_by_domain("fabrikam.example").await.unwrap(),
         None
     );
+
+    // The feed: every write above is in it, in order; pruning tells a reader that fell behind.
+    let end = store.change_position().await.unwrap();
+    let all = second.changes_since(0, 100_000).await.unwrap();
+    assert!(all.complete);
+    assert_eq!(all.changes.last().map(|(p, _)| *p), Some(end));
+    assert!(all.changes.windows(2).all(|w| w[0].0 < w[1].0));
+    assert!(
+        all.changes.contains(&(end, Change::Tenant(other.tenant_id))),
+        "the deletion is last"
+    );
+    let pruned = store
+        .prune_changes(OffsetDateTime::now_utc() + time::Duration::SECOND)
+        .await
+        .unwrap();
+    assert!(pruned > 0);
+    assert!(!second.changes_since(0, 10).await.unwrap().complete);
+    let caught_up = second.changes_since(end, 10).await.unwrap();
+    assert!(caught_up.complete && caught_up.changes.is_empty());
 }
 
 #[tokio::test]

@@ -113,7 +113,7 @@ pub fn new_tenant(
         sp: graph,
     };
     let data = DirectoryData {
-        revision: 0,
+        position: 0,
         federated: vec![],
         names: graph.resource_names().collect(),
         service_principals: vec![

@@ -3,11 +3,12 @@
 use gatehouse_proto::graph::{Organization, VerifiedDomain};
 
 use super::{Access, AdminError, Caller};
-use crate::Snapshot;
+use crate::model::Tenant;
 
-pub fn get(snap: &Snapshot, caller: &Caller) -> Result<Organization, AdminError> {
+/// The caller's tenant (`tenant`, as the directory holds it) in Graph's shape.
+pub fn get(tenant: Option<&Tenant>, caller: &Caller) -> Result<Organization, AdminError> {
     caller.require(Access::ReadOrganization)?;
-    let t = snap.tenant(caller.tenant_id).ok_or(AdminError::Unavailable)?;
+    let t = tenant.ok_or(AdminError::Unavailable)?;
     Ok(Organization {
         id: t.id,
         deleted_date_time: None,

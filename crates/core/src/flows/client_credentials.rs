@@ -11,8 +11,11 @@ use super::client_auth::PresentedClient;
 use super::mint;
 use super::{Endpoint, Issued, SingleUse, TokenContext};
 use crate::model::effective_app_roles;
+use crate::model::name_key;
 use crate::scope::DefaultScope;
-use crate::{CoreError, Snapshot};
+use crate::snapshot::resource_app_id;
+use crate::store::StoreError;
+use crate::{CoreError, Directory, Snapshot};
 
 /// `grant_type=client_credentials`: the client and the resource it names.
 #[derive(Debug, Clone)]
@@ -20,6 +23,50 @@ pub struct ClientCredentialsRequest {
     pub client: PresentedClient,
     pub scope: Option<String>,
     pub resource: Option<String>,
+}
+
+/// Reads what [`issue`] needs into `snap`: the client's application and service principal, the
+/// resource's name, service principal and application, and the roles the client holds.
+pub async fn prefetch(
+    dir: &Directory,
+    mut snap: Snapshot,
+    ctx: &TokenContext,
+    req: &ClientCredentialsRequest,
+) -> Result<Snapshot, StoreError> {
+    let Some(tenant) = snap.resolve_tenant(&ctx.tenant).map(|t| t.id) else {
+        return Ok(snap);
+    };
+    if let Ok(client) = Uuid::parse_str(&req.client.client_id) {
+        if let Some(entry) = dir.client(client).await? {
+            snap.add_client(entry);
+        }
+        if let Some(sp) = dir.service_principal(tenant, client).await? {
+            snap.add_roles(sp.sp.id, &dir.roles_held(sp.sp.id).await?);
+            snap.add_service_principal(sp);
+        }
+    }
+    if let Ok(wanted) = requested_resource(ctx.endpoint, req) {
+        let app_id = match resource_app_id(&wanted) {
+            Some(id) => Some(id),
+            None => {
+                let key = name_key(&wanted);
+                let holder = dir.resource_name(tenant, &key).await?;
+                if let Some(h) = holder {
+                    snap.add_name(tenant, key, h);
+                }
+                holder
+            }
+        };
+        if let Some(app_id) = app_id {
+            if let Some(sp) = dir.service_principal(tenant, app_id).await? {
+                snap.add_service_principal(sp);
+            }
+            if let Some(entry) = dir.client(app_id).await? {
+                snap.add_client(entry);
+            }
+        }
+    }
+    Ok(snap)
 }
 
 /// Issues an app-only token.

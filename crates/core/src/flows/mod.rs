@@ -21,7 +21,7 @@ use self::assertion::{AssertionPolicy, ReplayGuard};
 use self::client_auth::{ClientParameters, PresentedClient};
 use self::client_credentials::ClientCredentialsRequest;
 use self::mint::MintedToken;
-use crate::{CoreError, Directory};
+use crate::{CoreError, Directory, Snapshot};
 
 /// Which token endpoint was called: v1 (`/oauth2/token`, `resource=`) or v2 (`/oauth2/v2.0/token`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,15 +134,31 @@ pub async fn issue(
     ctx: &TokenContext,
     clock: impl Fn() -> OffsetDateTime,
 ) -> Result<Issued, CoreError> {
-    let mut snap = directory.current()?;
+    let mut snap = prefetch(directory, &req, ctx).await?;
     if client_auth::fetch_federated_key(&snap, issuer_keys, req.client_mut()).await {
-        // Fetching an external issuer's keys can take a while: decide on a fresh snapshot.
-        snap = directory.current()?;
+        // Fetching an external issuer's keys can take a while: decide on fresh entries.
+        snap = prefetch(directory, &req, ctx).await?;
     }
     let now = clock();
     match &req {
         TokenRequest::ClientCredentials(r) => client_credentials::issue(&snap, ctx, r, now),
     }
+}
+
+/// The entries the request's grant reads, from the node's caches or, on a miss, the store.
+async fn prefetch(
+    directory: &Directory,
+    req: &TokenRequest,
+    ctx: &TokenContext,
+) -> Result<Snapshot, CoreError> {
+    let snap = directory.snapshot()?;
+    let filled = match req {
+        TokenRequest::ClientCredentials(r) => client_credentials::prefetch(directory, snap, ctx, r).await,
+    };
+    filled.map_err(|e| {
+        tracing::error!(error = %e, "the store failed while a token request read the directory");
+        CoreError::Unavailable
+    })
 }
 
 #[cfg(test)]

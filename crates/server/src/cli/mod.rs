@@ -127,6 +127,10 @@ pub struct ServeArgs {
     /// A CA certificate (PEM) to trust when fetching federated issuers' keys.
     #[arg(long, env = "GATEHOUSE_FEDERATION_CA_FILE")]
     pub federation_ca_file: Option<PathBuf>,
+    /// Entries in each of the directory's caches (applications, service principals, resource names,
+    /// role assignments); a miss reads the store.
+    #[arg(long, env = "GATEHOUSE_DIRECTORY_CACHE_ENTRIES", default_value_t = gatehouse_core::directory::DEFAULT_CACHE_ENTRIES)]
+    pub directory_cache_entries: usize,
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +157,7 @@ impl StoreArgs {
             rotation: RotationPolicy::default(),
             assertions: AssertionPolicy::default(),
             federation_ca: None,
+            directory_cache_entries: gatehouse_core::directory::DEFAULT_CACHE_ENTRIES,
         }
     }
 
@@ -193,6 +198,7 @@ impl ServeArgs {
                 strict_audience: self.assertion_strict_audience,
             },
             federation_ca: self.federation_ca_file.clone(),
+            directory_cache_entries: self.directory_cache_entries,
             domain: self.domain.clone(),
             rotation: self.schedule.policy(),
             ..self.store.settings()

@@ -35,8 +35,8 @@ fn scope_of(st: &AppState, raw: &str, version: Version) -> Result<(String, bool)
         }
         return Ok((alias.to_string(), true));
     }
-    let snap = st.directory.last_known();
-    let tenant = snap.resolve_tenant(&seg).ok_or_else(not_found)?;
+    let tenants = st.directory.tenants();
+    let tenant = tenants.resolve(&seg).ok_or_else(not_found)?;
     Ok((tenant.id.to_string(), false))
 }
 
@@ -106,9 +106,9 @@ fn keys(st: &AppState, tenant: &str, headers: &HeaderMap, version: Version) -> R
         Version::V2 => v2_issuer(&st.base_url, tid),
         Version::V1 => v1_issuer(&st.base_url, tid),
     };
-    let snap = st.directory.last_known();
-    let keys = snap
-        .keys
+    let keys = st
+        .directory
+        .keys()
         .published(time::OffsetDateTime::now_utc())
         .map(|k| k.public_jwk(Some(issuer.clone())))
         .collect();

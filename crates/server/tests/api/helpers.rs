@@ -52,6 +52,7 @@ pub fn settings(data_dir: PathBuf, database_url: Option<String>, tls: TlsMode) -
         rotation: Default::default(),
         assertions: Default::default(),
         federation_ca: None,
+        directory_cache_entries: gatehouse_core::directory::DEFAULT_CACHE_ENTRIES,
     }
 }
 

@@ -41,10 +41,11 @@ async fn create(
     GraphCaller(caller): GraphCaller,
     GraphJson(input): GraphJson<ApplicationInput>,
 ) -> Result<Entity<Application>, GraphFailure> {
-    let publisher = st.directory.current().ok().and_then(|s| {
-        s.tenant(caller.tenant_id)
-            .and_then(|t| t.domains.first().cloned())
-    });
+    let publisher = st
+        .directory
+        .tenants()
+        .get(caller.tenant_id)
+        .and_then(|t| t.domains.first().cloned());
     let now = OffsetDateTime::now_utc();
     let app = applications::create(st.store.as_ref(), &caller, input, publisher, now).await?;
     Ok(Entity::created(&st, SET, app))

@@ -1,4 +1,4 @@
-//! The Graph API verifies tokens with this node's published keys, read from the directory snapshot, so a
+//! The Graph API verifies tokens with this node's published keys, read from the directory, so a
 //! rotation the watcher has seen is seen here too.
 
 use std::sync::Arc;
@@ -10,9 +10,9 @@ pub struct DirectoryKeys(pub Arc<Directory>);
 
 impl KeySource for DirectoryKeys {
     fn key<'a>(&'a self, kid: &'a str) -> KeyFuture<'a> {
-        let snap = self.0.last_known();
-        let found = snap
-            .keys
+        let found = self
+            .0
+            .keys()
             .published(time::OffsetDateTime::now_utc())
             .find(|k| k.kid() == kid)
             .map(|k| k.public_jwk(None));

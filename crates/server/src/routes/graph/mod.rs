@@ -96,8 +96,8 @@ async fn caller(st: &AppState, headers: &HeaderMap) -> Result<Caller, GraphFailu
         .as_deref()
         .and_then(|t| Uuid::parse_str(t).ok())
         .ok_or(GraphFailure::Auth(ValidationError::Issuer))?;
-    let snap = st.directory.current().map_err(|_| AdminError::Unavailable)?;
-    if snap.tenant(tenant_id).is_none() {
+    st.directory.fresh().map_err(|_| AdminError::Unavailable)?;
+    if st.directory.tenants().get(tenant_id).is_none() {
         return Err(GraphFailure::Auth(ValidationError::Issuer));
     }
     Ok(Caller {

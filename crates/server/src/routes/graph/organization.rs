@@ -19,7 +19,7 @@ async fn read(
     State(st): State<AppState>,
     GraphCaller(caller): GraphCaller,
 ) -> Result<Collection<Organization>, GraphFailure> {
-    let snap = st.directory.current().map_err(|_| AdminError::Unavailable)?;
-    let org = organization::get(&snap, &caller)?;
+    st.directory.fresh().map_err(|_| AdminError::Unavailable)?;
+    let org = organization::get(st.directory.tenants().get(caller.tenant_id), &caller)?;
     Ok(Collection::new(&st, "organization", [org]))
 }
