@@ -95,7 +95,7 @@ pub struct Assignment {
     pub id: String,
     pub tenant_id: Uuid,
     pub principal_id: Uuid,
-    pub principal_type: String,
+    pub principal_type: gatehouse_proto::PrincipalType,
     pub resource_id: Uuid,
     pub app_role_id: Uuid,
     pub created: OffsetDateTime,

@@ -11,6 +11,9 @@ pub mod jwk;
 pub mod tenant;
 pub mod timefmt;
 pub mod token;
+pub mod vocabulary;
+
+pub use vocabulary::{PrincipalType, SignInAudience, Version};
 
 /// appId of Microsoft Graph (entra-protocol.md §5.2); Gatehouse's management API answers to it.
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";

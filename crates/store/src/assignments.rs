@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use gatehouse_core::model::{Assignment, Change};
 use gatehouse_core::store::{AssignmentStore, Conflict, StoreError};
+use gatehouse_proto::PrincipalType;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
@@ -19,7 +20,7 @@ pub(crate) async fn put_assignment(tx: &mut Tx<'_>, a: &Assignment) -> Result<()
     .bind(&a.id)
     .bind(a.tenant_id.to_string())
     .bind(a.principal_id.to_string())
-    .bind(&a.principal_type)
+    .bind(a.principal_type.as_str())
     .bind(a.resource_id.to_string())
     .bind(a.app_role_id.to_string())
     .bind(micros(a.created))
@@ -27,6 +28,10 @@ pub(crate) async fn put_assignment(tx: &mut Tx<'_>, a: &Assignment) -> Result<()
     .await
     .map_err(|e| conflict_as(e, || Conflict::Assignment))?;
     changes::record(tx, &Change::Assignments(a.principal_id)).await
+}
+
+fn principal_type(s: &str) -> Result<PrincipalType, StoreError> {
+    PrincipalType::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown principal type {s}")))
 }
 
 /// The assignments of one tenant, or of all tenants.
@@ -44,7 +49,7 @@ pub(crate) async fn assignments_where(
                 id: r.try_get(0).map_err(map_err)?,
                 tenant_id: uuid(&r.try_get::<String, _>(1).map_err(map_err)?)?,
                 principal_id: uuid(&r.try_get::<String, _>(2).map_err(map_err)?)?,
-                principal_type: r.try_get(3).map_err(map_err)?,
+                principal_type: principal_type(&r.try_get::<String, _>(3).map_err(map_err)?)?,
                 resource_id: uuid(&r.try_get::<String, _>(4).map_err(map_err)?)?,
                 app_role_id: uuid(&r.try_get::<String, _>(5).map_err(map_err)?)?,
                 created: from_micros(r.try_get(6).map_err(map_err)?)?,

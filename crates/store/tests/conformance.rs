@@ -246,7 +246,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         id: "assignment-1".into(),
         tenant_id: tenant,
         principal_id: sp.sp.id,
-        principal_type: "ServicePrincipal".into(),
+        principal_type: gatehouse_proto::PrincipalType::ServicePrincipal,
         resource_id: graph_sp,
         app_role_id: Uuid::new_v4(),
         created: t0,

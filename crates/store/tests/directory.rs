@@ -79,7 +79,7 @@ async fn the_directory_answers_from_its_caches_until_the_feed_names_a_change() {
         id: "a-1".into(),
         tenant_id: tenant,
         principal_id: sp.sp.id,
-        principal_type: "ServicePrincipal".into(),
+        principal_type: gatehouse_proto::PrincipalType::ServicePrincipal,
         resource_id: graph_sp,
         app_role_id: role,
         created: now,

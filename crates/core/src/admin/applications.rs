@@ -5,6 +5,7 @@ use gatehouse_proto::graph::{
     AddPasswordInput, ApiApplication, Application, ApplicationInput, PasswordCredential, RedirectUris,
     WebApplication,
 };
+use gatehouse_proto::SignInAudience;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -16,13 +17,6 @@ use crate::store::{Store, StoreError};
 /// How often a PATCH re-reads and re-applies itself when other writes to the same application commit
 /// between its read and its write. Each round at least one of the competing writers succeeds.
 const UPDATE_ATTEMPTS: usize = 32;
-
-const AUDIENCES: [&str; 4] = [
-    "AzureADMyOrg",
-    "AzureADMultipleOrgs",
-    "AzureADandPersonalMicrosoftAccount",
-    "PersonalMicrosoftAccount",
-];
 
 /// How a request addresses an application: `/applications/{id}` or `/applications(appId='{appId}')`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +44,7 @@ pub fn new_application(
         group_membership_claims: None,
         notes: None,
         publisher_domain,
-        sign_in_audience: "AzureADMyOrg".into(),
+        sign_in_audience: SignInAudience::AzureADMyOrg,
         tags: vec![],
         api: ApiApplication::default(),
         app_roles: vec![],
@@ -279,12 +273,8 @@ fn apply(app: &mut Application, input: ApplicationInput, now: OffsetDateTime) ->
         app.display_name = n;
     }
     if let Some(a) = input.sign_in_audience {
-        if !AUDIENCES.contains(&a.as_str()) {
-            return Err(AdminError::BadRequest(format!(
-                "'{a}' is not a valid signInAudience."
-            )));
-        }
-        app.sign_in_audience = a;
+        app.sign_in_audience = SignInAudience::parse(&a)
+            .ok_or_else(|| AdminError::BadRequest(format!("'{a}' is not a valid signInAudience.")))?;
     }
     if let Some(uris) = input.identifier_uris {
         app.identifier_uris = uris;

@@ -2,6 +2,7 @@
 //! principal. This is what admin consent writes for app roles, and what `roles` in tokens is read from.
 
 use gatehouse_proto::graph::{AppRoleAssignment, AppRoleAssignmentInput};
+use gatehouse_proto::PrincipalType;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -60,7 +61,7 @@ pub async fn create(
         id: assignment_id(input.principal_id)?,
         tenant_id: caller.tenant_id,
         principal_id: input.principal_id,
-        principal_type: "ServicePrincipal".into(),
+        principal_type: PrincipalType::ServicePrincipal,
         resource_id: input.resource_id,
         app_role_id: input.app_role_id,
         created: now,
@@ -143,7 +144,7 @@ fn to_graph(a: &Assignment, principal: Option<&str>, resource: Option<&str>) -> 
         created_date_time: a.created,
         principal_display_name: principal.map(str::to_string),
         principal_id: a.principal_id,
-        principal_type: a.principal_type.clone(),
+        principal_type: a.principal_type,
         resource_display_name: resource.map(str::to_string),
         resource_id: a.resource_id,
     }

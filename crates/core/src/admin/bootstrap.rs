@@ -95,7 +95,7 @@ pub fn new_tenant(
                 id: assignment_id(sp.id)?,
                 tenant_id: tenant.id,
                 principal_id: sp.id,
-                principal_type: "ServicePrincipal".into(),
+                principal_type: gatehouse_proto::PrincipalType::ServicePrincipal,
                 resource_id: graph.id,
                 app_role_id: role,
                 created: now,

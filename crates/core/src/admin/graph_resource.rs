@@ -114,7 +114,7 @@ pub fn graph_service_principal(id: Uuid, tenant_id: Uuid) -> ServicePrincipal {
         reply_urls: vec![],
         service_principal_names: GRAPH_NAMES.iter().map(|n| n.to_string()).collect(),
         service_principal_type: "Application".into(),
-        sign_in_audience: Some("AzureADMultipleOrgs".into()),
+        sign_in_audience: Some(gatehouse_proto::SignInAudience::AzureADMultipleOrgs),
         tags: vec![],
         app_roles: GRAPH_APP_ROLES
             .iter()

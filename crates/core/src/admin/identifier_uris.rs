@@ -23,13 +23,11 @@ use uuid::Uuid;
 use super::AdminError;
 use crate::model::{name_key, Tenant};
 
-const SINGLE_TENANT: &str = "AzureADMyOrg";
-
 /// Checks the syntax of every value and the policy for every value `after` adds to `before` (all of
 /// them when `after` is multi-tenant and `before` was not).
 pub fn check(tenant: &Tenant, before: Option<&Application>, after: &Application) -> Result<(), AdminError> {
-    let single = after.sign_in_audience == SINGLE_TENANT;
-    let was_single = before.is_none_or(|b| b.sign_in_audience == SINGLE_TENANT);
+    let single = after.sign_in_audience.is_single_tenant();
+    let was_single = before.is_none_or(|b| b.sign_in_audience.is_single_tenant());
     let kept = |u: &str| {
         (single || !was_single)
             && before.is_some_and(|b| b.identifier_uris.iter().any(|o| name_key(o) == name_key(u)))
@@ -109,7 +107,7 @@ mod tests {
     fn with(uris: &[&str], audience: &str) -> Application {
         let mut a = new_application("a", None, OffsetDateTime::now_utc());
         a.identifier_uris = uris.iter().map(|u| u.to_string()).collect();
-        a.sign_in_audience = audience.into();
+        a.sign_in_audience = gatehouse_proto::SignInAudience::parse(audience).unwrap();
         a
     }
 
@@ -177,7 +175,7 @@ mod tests {
         let t = tenant();
         let mut before = with(&["api://reports"], "AzureADMyOrg");
         let mut after = before.clone();
-        after.sign_in_audience = "AzureADMultipleOrgs".into();
+        after.sign_in_audience = gatehouse_proto::SignInAudience::AzureADMultipleOrgs;
         assert!(check(&t, Some(&before), &after).is_err());
         // A value stored before the rule existed survives unrelated changes.
         before.identifier_uris = vec!["https://evil.example".into()];

@@ -32,7 +32,7 @@ pub fn new_service_principal(
         reply_urls: app.web.redirect_uris.clone(),
         service_principal_names: names,
         service_principal_type: "Application".into(),
-        sign_in_audience: Some(app.sign_in_audience.clone()),
+        sign_in_audience: Some(app.sign_in_audience),
         tags: app.tags.clone(),
         app_roles: app.app_roles.clone(),
         key_credentials: vec![],

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::client_auth::PresentedClient;
 use super::mint;
-use super::{Endpoint, Issued, SingleUse, TokenContext};
+use super::{Issued, SingleUse, TokenContext, Version};
 use crate::model::effective_app_roles;
 use crate::model::name_key;
 use crate::scope::DefaultScope;
@@ -133,7 +133,8 @@ pub fn issue(
     roles.sort();
     roles.dedup();
 
-    let v2 = resource_app.and_then(|a| a.api.requested_access_token_version) == Some(2);
+    let format = Version::of_requested_token(resource_app.and_then(|a| a.api.requested_access_token_version));
+    let v2 = format == Version::V2;
     let tid = tenant.id.to_string();
     let (iat, exp) = mint::lifetime(now);
     let client_app_id = client_app_id.to_string();
@@ -166,9 +167,9 @@ pub fn issue(
         sub: oid,
         tid,
         uti: mint::token_id()?,
-        ver: if v2 { "2.0" } else { "1.0" }.into(),
+        ver: format.claim().into(),
     };
-    let token = mint::sign(snap, &claims, !v2, now)?;
+    let token = mint::sign(snap, &claims, format, now)?;
     Ok(Issued {
         token,
         resource: wanted,
@@ -181,13 +182,13 @@ pub fn issue(
 }
 
 /// The resource the request names: `scope={resource}/.default` on v2, `resource=` (or a scope) on v1.
-fn requested_resource(endpoint: Endpoint, req: &ClientCredentialsRequest) -> Result<String, CoreError> {
+fn requested_resource(endpoint: Version, req: &ClientCredentialsRequest) -> Result<String, CoreError> {
     match (endpoint, req.resource.as_deref(), req.scope.as_deref()) {
-        (Endpoint::V2, Some(_), _) => Err(CoreError::ResourceParameterOnV2),
-        (Endpoint::V1, Some(r), _) if !r.is_empty() => Ok(r.to_string()),
+        (Version::V2, Some(_), _) => Err(CoreError::ResourceParameterOnV2),
+        (Version::V1, Some(r), _) if !r.is_empty() => Ok(r.to_string()),
         (_, _, Some(s)) if !s.trim().is_empty() => DefaultScope::parse(s).map(|d| d.resource),
-        (Endpoint::V1, _, _) => Err(CoreError::MissingParameter { name: "resource" }),
-        (Endpoint::V2, _, _) => Err(CoreError::ScopeMissing),
+        (Version::V1, _, _) => Err(CoreError::MissingParameter { name: "resource" }),
+        (Version::V2, _, _) => Err(CoreError::ScopeMissing),
     }
 }
 
@@ -213,7 +214,7 @@ mod tests {
         (Snapshot::build(data, keys), out)
     }
 
-    fn ctx(endpoint: Endpoint, tenant: &str) -> TokenContext {
+    fn ctx(endpoint: Version, tenant: &str) -> TokenContext {
         TokenContext::new(endpoint, tenant, BASE, AssertionPolicy::default()).unwrap()
     }
 
@@ -224,7 +225,7 @@ mod tests {
         secret: &str,
         scope: &str,
     ) -> Result<AccessTokenClaims, CoreError> {
-        let ctx = ctx(Endpoint::V2, tenant);
+        let ctx = ctx(Version::V2, tenant);
         let req = ClientCredentialsRequest {
             client: PresentedClient {
                 client_id: out.client_id.to_string(),
@@ -302,7 +303,7 @@ mod tests {
     #[test]
     fn unknown_clients_and_missing_secrets_are_refused() {
         let (snap, out) = world();
-        let ctx = ctx(Endpoint::V2, "contoso.example");
+        let ctx = ctx(Version::V2, "contoso.example");
         let mut req = ClientCredentialsRequest {
             client: PresentedClient {
                 client_id: uuid::Uuid::new_v4().to_string(),
@@ -326,7 +327,7 @@ mod tests {
     #[test]
     fn an_expired_secret_is_rejected_with_7000222() {
         let (snap, out) = world();
-        let ctx = ctx(Endpoint::V1, "contoso.example");
+        let ctx = ctx(Version::V1, "contoso.example");
         let req = ClientCredentialsRequest {
             client: PresentedClient {
                 client_id: out.client_id.to_string(),
@@ -395,7 +396,7 @@ mod tests {
                 panic!("an assertion from another issuer is federated")
             };
             *slot = key;
-            let ctx = ctx(Endpoint::V2, "contoso.example");
+            let ctx = ctx(Version::V2, "contoso.example");
             let req = ClientCredentialsRequest {
                 client,
                 scope: Some("https://graph.microsoft.com/.default".into()),

@@ -36,14 +36,14 @@ pub fn token_id() -> Result<String, CoreError> {
 pub fn sign(
     snap: &Snapshot,
     claims: &AccessTokenClaims,
-    v1: bool,
+    format: gatehouse_proto::Version,
     now: OffsetDateTime,
 ) -> Result<MintedToken, CoreError> {
     let key = snap.keys.signing_key(now).ok_or(CoreError::Internal)?;
     let header = JwsHeader {
         typ: Some("JWT".into()),
         kid: Some(key.kid().into()),
-        x5t: v1.then(|| key.kid().into()),
+        x5t: (format == gatehouse_proto::Version::V1).then(|| key.kid().into()),
         ..JwsHeader::default()
     };
     let token = sign_rs256(key, header, claims).map_err(|_| CoreError::Internal)?;

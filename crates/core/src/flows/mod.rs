@@ -15,6 +15,7 @@ pub mod mint;
 use async_trait::async_trait;
 use gatehouse_proto::tenant::TenantSegment;
 use gatehouse_proto::token::{Secret, TokenForm};
+pub use gatehouse_proto::Version;
 use time::OffsetDateTime;
 
 use self::assertion::{AssertionPolicy, ReplayGuard};
@@ -23,17 +24,11 @@ use self::client_credentials::ClientCredentialsRequest;
 use self::mint::MintedToken;
 use crate::{CoreError, Directory, Snapshot};
 
-/// Which token endpoint was called: v1 (`/oauth2/token`, `resource=`) or v2 (`/oauth2/v2.0/token`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    V1,
-    V2,
-}
-
 /// Where a request arrived and the server's settings for judging it: the same for every grant.
 #[derive(Debug, Clone)]
 pub struct TokenContext {
-    pub endpoint: Endpoint,
+    /// Which token endpoint was called: v1 (`/oauth2/token`) or v2 (`/oauth2/v2.0/token`).
+    pub endpoint: Version,
     /// The `{tenant}` path segment, parsed.
     pub tenant: TenantSegment,
     /// The segment as sent, for error messages.
@@ -46,7 +41,7 @@ pub struct TokenContext {
 impl TokenContext {
     /// Parses the tenant segment first, as Entra does: a malformed one is refused before the body.
     pub fn new(
-        endpoint: Endpoint,
+        endpoint: Version,
         tenant_raw: &str,
         base_url: &str,
         assertion_policy: AssertionPolicy,
@@ -201,7 +196,7 @@ mod tests {
     #[test]
     fn a_malformed_tenant_is_refused_before_anything_else() {
         let e = TokenContext::new(
-            Endpoint::V2,
+            Version::V2,
             "not a tenant!",
             "https://h",
             AssertionPolicy::default(),

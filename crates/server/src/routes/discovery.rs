@@ -13,14 +13,10 @@ use gatehouse_proto::discovery::{
 use gatehouse_proto::jwk::JwkSet;
 use gatehouse_proto::tenant::TenantSegment;
 
+use gatehouse_proto::Version;
+
 use super::oauth_error::oauth_error_response;
 use crate::AppState;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Version {
-    V1,
-    V2,
-}
 
 /// The tenant GUID (as text) or alias a discovery request names.
 fn scope_of(st: &AppState, raw: &str, version: Version) -> Result<(String, bool), CoreError> {

@@ -11,9 +11,10 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gatehouse_core::error::AssertionFailure;
-use gatehouse_core::flows::{self, Endpoint, Issued, SingleUse, TokenContext, TokenRequest};
+use gatehouse_core::flows::{self, Issued, SingleUse, TokenContext, TokenRequest};
 use gatehouse_core::CoreError;
 use gatehouse_proto::token::{Secret, TokenForm, TokenResponseV1, TokenResponseV2};
+use gatehouse_proto::Version;
 use time::OffsetDateTime;
 
 use super::oauth_error::oauth_error_response;
@@ -28,7 +29,7 @@ pub async fn token_v2_post(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    token(st, tenant, headers, body, Endpoint::V2).await
+    token(st, tenant, headers, body, Version::V2).await
 }
 
 pub async fn token_v1_post(
@@ -37,7 +38,7 @@ pub async fn token_v1_post(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    token(st, tenant, headers, body, Endpoint::V1).await
+    token(st, tenant, headers, body, Version::V1).await
 }
 
 async fn token(
@@ -45,7 +46,7 @@ async fn token(
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Body,
-    endpoint: Endpoint,
+    endpoint: Version,
 ) -> Response {
     match issue(&st, &tenant, &headers, body, endpoint).await {
         Ok(resp) => resp,
@@ -58,7 +59,7 @@ async fn issue(
     tenant_raw: &str,
     headers: &HeaderMap,
     body: Body,
-    endpoint: Endpoint,
+    endpoint: Version,
 ) -> Result<Response, CoreError> {
     let ctx = TokenContext::new(endpoint, tenant_raw, &st.base_url, st.assertion_policy)?;
     let form = read_form(headers, body).await?;
@@ -96,16 +97,16 @@ async fn commit(st: &AppState, records: &[SingleUse]) -> Result<(), CoreError> {
 
 /// The token response in the endpoint's dialect (entra-protocol.md §2.1: v1 has string numbers and
 /// echoes the resource).
-fn respond(endpoint: Endpoint, issued: Issued) -> Response {
+fn respond(endpoint: Version, issued: Issued) -> Response {
     let t = issued.token;
     match endpoint {
-        Endpoint::V2 => no_store(Json(TokenResponseV2 {
+        Version::V2 => no_store(Json(TokenResponseV2 {
             token_type: "Bearer",
             expires_in: t.expires_in,
             ext_expires_in: t.expires_in,
             access_token: t.access_token,
         })),
-        Endpoint::V1 => no_store(Json(TokenResponseV1 {
+        Version::V1 => no_store(Json(TokenResponseV1 {
             token_type: "Bearer",
             expires_in: t.expires_in.to_string(),
             ext_expires_in: t.expires_in.to_string(),

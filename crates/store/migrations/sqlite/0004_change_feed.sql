@@ -13,3 +13,5 @@ CREATE TABLE changes (
 CREATE INDEX changes_at ON changes (at);
 ALTER TABLE revision ADD COLUMN pruned_through INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX app_role_assignments_principal ON app_role_assignments (principal_id);
+-- Reading one tenant's domains (every Graph write checks them) must not scan every tenant's.
+CREATE INDEX domains_tenant ON domains (tenant_id);
