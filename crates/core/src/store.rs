@@ -4,6 +4,7 @@
 //! Implementations live in `gatehouse-store` (SQLite and PostgreSQL) and pass one conformance suite.
 
 use async_trait::async_trait;
+use gatehouse_proto::graph::FederatedIdentityCredential;
 use uuid::Uuid;
 
 use crate::model::{
@@ -46,6 +47,9 @@ pub enum Conflict {
     FederatedCredentialName(String),
     #[error("A federated identity credential with this issuer and subject already exists.")]
     FederatedCredentialSubject,
+    /// The application holds as many federated credentials as it may (the limit is in the text).
+    #[error("An application can hold at most {0} federated identity credentials.")]
+    TooManyFederatedCredentials(usize),
     /// A verified domain belongs to a tenant already.
     #[error("The domain '{0}' is already verified by a tenant.")]
     Domain(String),
@@ -177,8 +181,19 @@ pub trait KeyStore: Send + Sync {
 
 #[async_trait]
 pub trait FederatedCredentialStore: Send + Sync {
-    async fn insert_federated(&self, rec: &FederatedCredentialRecord) -> Result<(), StoreError>;
-    async fn update_federated(&self, rec: &FederatedCredentialRecord) -> Result<bool, StoreError>;
+    /// Stores a new credential, checking in the same transaction that its application holds fewer
+    /// than `limit` (`Conflict::TooManyFederatedCredentials`), that no other holds its name
+    /// (`Conflict::FederatedCredentialName`) or its issuer and subject
+    /// (`Conflict::FederatedCredentialSubject`).
+    async fn insert_federated(&self, rec: &FederatedCredentialRecord, limit: usize)
+        -> Result<(), StoreError>;
+    /// Replaces a credential if it is still `read` (else `Stale`), checking issuer and subject as
+    /// [`FederatedCredentialStore::insert_federated`] does; `false` if it does not exist.
+    async fn update_federated(
+        &self,
+        rec: &FederatedCredentialRecord,
+        read: &FederatedIdentityCredential,
+    ) -> Result<bool, StoreError>;
     async fn delete_federated(&self, application_id: Uuid, id: Uuid) -> Result<bool, StoreError>;
     async fn list_federated(
         &self,

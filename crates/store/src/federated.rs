@@ -1,14 +1,16 @@
-//! Federated identity credentials of applications, each a Graph-shaped JSON document with its name
-//! unique per application.
+//! Federated identity credentials of applications, each a Graph-shaped JSON document; per application,
+//! names and (issuer, subject) pairs are unique and there are at most Graph's limit.
 
 use async_trait::async_trait;
 use gatehouse_core::model::FederatedCredentialRecord;
 use gatehouse_core::store::{Conflict, FederatedCredentialStore, StoreError};
+use gatehouse_proto::graph::FederatedIdentityCredential;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
+use crate::changes;
 use crate::codec::{from_json, json, uuid};
-use crate::db::{conflict_as, map_err, select_rows, SqlStore};
+use crate::db::{conflict_as, map_err, select_rows, SqlStore, Tx};
 
 /// The credentials of one application, or of all.
 pub(crate) async fn federated_where(
@@ -28,10 +30,43 @@ pub(crate) async fn federated_where(
         .collect()
 }
 
+/// Checks, inside a write transaction (writers are serialised, so nothing can slip in between), that
+/// no other credential of the application has `rec`'s issuer and subject, and that a new one stays
+/// within `limit`.
+async fn check_siblings(
+    tx: &mut Tx<'_>,
+    rec: &FederatedCredentialRecord,
+    limit: Option<usize>,
+) -> Result<(), StoreError> {
+    let others: Vec<FederatedCredentialRecord> = federated_where(tx, Some(rec.application_id))
+        .await?
+        .into_iter()
+        .filter(|o| o.credential.id != rec.credential.id)
+        .collect();
+    if limit.is_some_and(|l| others.len() >= l) {
+        return Err(StoreError::Conflict(Conflict::TooManyFederatedCredentials(
+            limit.unwrap_or_default(),
+        )));
+    }
+    let c = &rec.credential;
+    if others
+        .iter()
+        .any(|o| o.credential.issuer == c.issuer && o.credential.subject == c.subject)
+    {
+        return Err(StoreError::Conflict(Conflict::FederatedCredentialSubject));
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl FederatedCredentialStore for SqlStore {
-    async fn insert_federated(&self, rec: &FederatedCredentialRecord) -> Result<(), StoreError> {
+    async fn insert_federated(
+        &self,
+        rec: &FederatedCredentialRecord,
+        limit: usize,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        check_siblings(&mut tx, rec, Some(limit)).await?;
         sqlx::query(
             "INSERT INTO federated_credentials (id, application_id, name, doc) VALUES ($1, $2, $3, $4)",
         )
@@ -46,23 +81,40 @@ impl FederatedCredentialStore for SqlStore {
                 Conflict::FederatedCredentialName(rec.credential.name.clone())
             })
         })?;
-        crate::changes::record_application_object(&mut tx, rec.application_id).await?;
+        changes::record_application_object(&mut tx, rec.application_id).await?;
         tx.commit().await.map_err(map_err)
     }
 
-    async fn update_federated(&self, rec: &FederatedCredentialRecord) -> Result<bool, StoreError> {
-        let n = self
-            .write_for_application(
-                rec.application_id,
-                "UPDATE federated_credentials SET doc = $1 WHERE id = $2 AND application_id = $3",
-                &[
-                    json(&rec.credential)?,
-                    rec.credential.id.to_string(),
-                    rec.application_id.to_string(),
-                ],
-            )
-            .await?;
-        Ok(n == 1)
+    async fn update_federated(
+        &self,
+        rec: &FederatedCredentialRecord,
+        read: &FederatedIdentityCredential,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let current =
+            sqlx::query("SELECT doc FROM federated_credentials WHERE id = $1 AND application_id = $2")
+                .bind(rec.credential.id.to_string())
+                .bind(rec.application_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        let Some(current) = current else { return Ok(false) };
+        let current: FederatedIdentityCredential =
+            from_json(&current.try_get::<String, _>(0).map_err(map_err)?)?;
+        if current != *read {
+            return Err(StoreError::Stale);
+        }
+        check_siblings(&mut tx, rec, None).await?;
+        sqlx::query("UPDATE federated_credentials SET doc = $1 WHERE id = $2 AND application_id = $3")
+            .bind(json(&rec.credential)?)
+            .bind(rec.credential.id.to_string())
+            .bind(rec.application_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        changes::record_application_object(&mut tx, rec.application_id).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
     }
 
     async fn delete_federated(&self, application_id: Uuid, id: Uuid) -> Result<bool, StoreError> {

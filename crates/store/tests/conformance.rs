@@ -361,17 +361,54 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
             audiences: vec!["api://AzureADTokenExchange".into()],
         },
     };
-    store.insert_federated(&fic).await.unwrap();
+    store.insert_federated(&fic, 2).await.unwrap();
     let mut same_name = fic.clone();
     same_name.credential.id = Uuid::new_v4();
+    same_name.credential.subject = "repo:other".into();
     assert_eq!(
-        store.insert_federated(&same_name).await,
+        store.insert_federated(&same_name, 2).await,
         Err(StoreError::Conflict(Conflict::FederatedCredentialName(
             "ci".into()
         )))
     );
+    // Issuer and subject are unique per application, and the limit holds, in the write itself.
+    let mut same_subject = fic.clone();
+    same_subject.credential.id = Uuid::new_v4();
+    same_subject.credential.name = "ci-2".into();
+    assert_eq!(
+        second.insert_federated(&same_subject, 2).await,
+        Err(StoreError::Conflict(Conflict::FederatedCredentialSubject))
+    );
+    same_subject.credential.subject = "repo:z".into();
+    second.insert_federated(&same_subject, 2).await.unwrap();
+    let mut third = same_subject.clone();
+    third.credential.id = Uuid::new_v4();
+    third.credential.name = "ci-3".into();
+    third.credential.subject = "repo:third".into();
+    assert_eq!(
+        store.insert_federated(&third, 2).await,
+        Err(StoreError::Conflict(Conflict::TooManyFederatedCredentials(2)))
+    );
+    // An update applies only over what it read.
+    let read = fic.credential.clone();
     fic.credential.subject = "repo:y".into();
-    assert!(store.update_federated(&fic).await.unwrap());
+    let mut clash = fic.clone();
+    clash.credential.subject = "repo:z".into();
+    assert_eq!(
+        store.update_federated(&clash, &read).await,
+        Err(StoreError::Conflict(Conflict::FederatedCredentialSubject))
+    );
+    assert!(store.update_federated(&fic, &read).await.unwrap());
+    let mut late = fic.clone();
+    late.credential.description = Some("lost".into());
+    assert_eq!(
+        second.update_federated(&late, &read).await,
+        Err(StoreError::Stale)
+    );
+    assert!(second
+        .delete_federated(owner.app.id, same_subject.credential.id)
+        .await
+        .unwrap());
     assert_eq!(
         second.list_federated(owner.app.id).await.unwrap(),
         vec![fic.clone()]

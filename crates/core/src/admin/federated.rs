@@ -8,11 +8,14 @@ use uuid::Uuid;
 use super::applications::{find, AppKey};
 use super::{not_found, Access, AdminError, Caller};
 use crate::model::FederatedCredentialRecord;
-use crate::store::{Conflict, Store};
+use crate::store::{Store, StoreError};
 
 /// The audience Entra recommends and defaults to.
 pub const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
-const MAX_PER_APPLICATION: usize = 20;
+/// Graph's limit per application.
+pub const MAX_PER_APPLICATION: usize = 20;
+/// As for applications (see `applications::UPDATE_ATTEMPTS`).
+const UPDATE_ATTEMPTS: usize = 32;
 
 pub async fn create(
     store: &dyn Store,
@@ -22,12 +25,6 @@ pub async fn create(
 ) -> Result<FederatedIdentityCredential, AdminError> {
     caller.require(Access::WriteApplications)?;
     let rec = find(store, caller.tenant_id, app).await?;
-    let existing = store.list_federated(rec.app.id).await?;
-    if existing.len() >= MAX_PER_APPLICATION {
-        return Err(AdminError::BadRequest(format!(
-            "An application can hold at most {MAX_PER_APPLICATION} federated identity credentials."
-        )));
-    }
     let mut fic = FederatedIdentityCredential {
         id: Uuid::new_v4(),
         name: String::new(),
@@ -40,13 +37,11 @@ pub async fn create(
     check_name(&name)?;
     fic.name = name;
     apply(&mut fic, input)?;
-    check_unique(&existing, &fic)?;
-    store
-        .insert_federated(&FederatedCredentialRecord {
-            application_id: rec.app.id,
-            credential: fic.clone(),
-        })
-        .await?;
+    let rec = FederatedCredentialRecord {
+        application_id: rec.app.id,
+        credential: fic.clone(),
+    };
+    store.insert_federated(&rec, MAX_PER_APPLICATION).await?;
     Ok(fic)
 }
 
@@ -76,7 +71,8 @@ pub async fn get(
     Ok(lookup(store, rec.app.id, id_or_name).await?.credential)
 }
 
-/// PATCH: `name` is immutable, as in Graph.
+/// PATCH: `name` is immutable, as in Graph. Applied over what was read; if another write changed the
+/// credential meanwhile, read and apply again.
 pub async fn update(
     store: &dyn Store,
     caller: &Caller,
@@ -86,24 +82,23 @@ pub async fn update(
 ) -> Result<(), AdminError> {
     caller.require(Access::WriteApplications)?;
     let rec = find(store, caller.tenant_id, app).await?;
-    let mut fic = lookup(store, rec.app.id, id_or_name).await?;
-    if input.name.as_ref().is_some_and(|n| *n != fic.credential.name) {
-        return Err(AdminError::BadRequest(
-            "The name of a federated identity credential cannot be changed.".into(),
-        ));
+    for _ in 0..UPDATE_ATTEMPTS {
+        let mut fic = lookup(store, rec.app.id, id_or_name).await?;
+        let read = fic.credential.clone();
+        if input.name.as_ref().is_some_and(|n| *n != fic.credential.name) {
+            return Err(AdminError::BadRequest(
+                "The name of a federated identity credential cannot be changed.".into(),
+            ));
+        }
+        apply(&mut fic.credential, input.clone())?;
+        match store.update_federated(&fic, &read).await {
+            Ok(true) => return Ok(()),
+            Ok(false) => return Err(not_found("federatedIdentityCredential", id_or_name)),
+            Err(StoreError::Stale) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    apply(&mut fic.credential, input)?;
-    let others: Vec<_> = store
-        .list_federated(rec.app.id)
-        .await?
-        .into_iter()
-        .filter(|r| r.credential.id != fic.credential.id)
-        .collect();
-    check_unique(&others, &fic.credential)?;
-    if !store.update_federated(&fic).await? {
-        return Err(not_found("federatedIdentityCredential", id_or_name));
-    }
-    Ok(())
+    Err(StoreError::Stale.into())
 }
 
 pub async fn delete(
@@ -188,22 +183,4 @@ fn check_name(name: &str) -> Result<(), AdminError> {
             "Name '{name}' must be 3 to 120 characters: letters, digits, '-', '_' or '.'."
         )))
     }
-}
-
-/// Issuer and subject together are unique within an application, and so is the name.
-fn check_unique(
-    existing: &[FederatedCredentialRecord],
-    fic: &FederatedIdentityCredential,
-) -> Result<(), AdminError> {
-    for r in existing {
-        if r.credential.name == fic.name {
-            return Err(AdminError::Conflict(Conflict::FederatedCredentialName(
-                fic.name.clone(),
-            )));
-        }
-        if r.credential.issuer == fic.issuer && r.credential.subject == fic.subject {
-            return Err(AdminError::Conflict(Conflict::FederatedCredentialSubject));
-        }
-    }
-    Ok(())
 }

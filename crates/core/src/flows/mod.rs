@@ -151,7 +151,8 @@ async fn prefetch(
         TokenRequest::ClientCredentials(r) => client_credentials::prefetch(directory, snap, ctx, r).await,
     };
     filled.map_err(|e| {
-        tracing::error!(error = %e, "the store failed while a token request read the directory");
+        // The watcher reports an outage once; a request that meets it answers 503.
+        tracing::debug!(error = %e, "the store failed while a token request read the directory");
         CoreError::Unavailable
     })
 }

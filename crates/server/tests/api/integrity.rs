@@ -220,3 +220,62 @@ async fn concurrent_patches_through_two_nodes_lose_nothing_on_sqlite() {
 async fn concurrent_patches_through_two_nodes_lose_nothing_on_postgres() {
     concurrent_patches_through_two_nodes_lose_nothing(TestApp::spawn_postgres().await).await;
 }
+
+/// Federated credentials too: concurrent PATCHes of different properties through two nodes all land,
+/// and two credentials racing for one issuer and subject leave exactly one.
+#[tokio::test]
+async fn concurrent_federated_credential_writes_keep_every_change_and_one_subject() {
+    let app = TestApp::spawn_postgres().await;
+    let (node_b, b) = app.second_node().await;
+    let admin = app.admin_token().await;
+    let (_, created) = app
+        .graph(
+            M::POST,
+            "applications",
+            &admin,
+            Some(json!({"displayName": "fed"})),
+        )
+        .await;
+    let set = format!(
+        "applications/{}/federatedIdentityCredentials",
+        created["id"].as_str().unwrap()
+    );
+    let body = json!({"name": "runner", "issuer": "https://issuer.example", "subject": "s0"});
+    assert_eq!(app.graph(M::POST, &set, &admin, Some(body)).await.0, 201);
+    let path = format!("{set}/runner");
+    for round in 0..10 {
+        // Each change sent three times, through both nodes, so that reads and writes overlap.
+        let changes = [
+            json!({"description": format!("d{round}")}),
+            json!({"subject": format!("s{round}")}),
+            json!({"audiences": [format!("api://aud{round}")]}),
+        ];
+        let sends = (0..9).map(|i| {
+            let node = if i % 2 == 0 { &app } else { &b };
+            node.graph(M::PATCH, &path, &admin, Some(changes[i % 3].clone()))
+        });
+        for (status, body) in futures_util::future::join_all(sends).await {
+            assert_eq!(status, 204, "round {round}: {body}");
+        }
+        let (_, read) = b.graph(M::GET, &path, &admin, None).await;
+        assert_eq!(
+            (&read["description"], &read["subject"], &read["audiences"]),
+            (
+                &json!(format!("d{round}")),
+                &json!(format!("s{round}")),
+                &json!([format!("api://aud{round}")])
+            ),
+            "round {round}"
+        );
+    }
+    let racing = |name: &str| json!({"name": name, "issuer": "https://issuer.example", "subject": "shared"});
+    let (first, second) = tokio::join!(
+        app.graph(M::POST, &set, &admin, Some(racing("one"))),
+        b.graph(M::POST, &set, &admin, Some(racing("two"))),
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{first:?} {second:?}");
+    node_b.shutdown().await;
+    app.stop().await;
+}
