@@ -113,15 +113,22 @@ pub(crate) async fn since(
     })
 }
 
-/// Deletes changes recorded before `before`, remembering the newest position deleted.
+/// Changes deleted per transaction when pruning, so that writers never wait long behind it.
+pub(crate) const PRUNE_BATCH: i64 = 10_000;
+
+/// Deletes up to [`PRUNE_BATCH`] of the oldest changes recorded before `before`, remembering the
+/// newest position deleted; returns how many it deleted.
 pub(crate) async fn prune(tx: &mut Tx<'_>, before: OffsetDateTime) -> Result<u64, StoreError> {
-    let newest: Option<i64> = sqlx::query("SELECT MAX(seq) FROM changes WHERE at < $1")
-        .bind(micros(before))
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(map_err)?
-        .try_get(0)
-        .map_err(map_err)?;
+    let newest: Option<i64> = sqlx::query(
+        "SELECT MAX(seq) FROM (SELECT seq FROM changes WHERE at < $1 ORDER BY seq LIMIT $2) AS oldest",
+    )
+    .bind(micros(before))
+    .bind(PRUNE_BATCH)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(map_err)?
+    .try_get(0)
+    .map_err(map_err)?;
     let Some(newest) = newest else { return Ok(0) };
     sqlx::query("UPDATE revision SET pruned_through = $1 WHERE id = 1 AND pruned_through < $1")
         .bind(newest)

@@ -42,10 +42,17 @@ impl DirectoryReader for SqlStore {
     }
 
     async fn prune_changes(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let n = changes::prune(&mut tx, before).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(n)
+        // One short transaction per batch: a million old changes never hold the write lock for long.
+        let mut total = 0;
+        loop {
+            let mut tx = self.begin_write().await?;
+            let n = changes::prune(&mut tx, before).await?;
+            tx.commit().await.map_err(map_err)?;
+            total += n;
+            if n < changes::PRUNE_BATCH as u64 {
+                return Ok(total);
+            }
+        }
     }
 
     async fn client(&self, app_id: Uuid) -> Result<Option<ClientRecord>, StoreError> {
