@@ -96,7 +96,7 @@ mod tests {
     fn stored(value: &str, start: OffsetDateTime, end: OffsetDateTime) -> PasswordSecret {
         PasswordSecret {
             key_id: Uuid::new_v4(),
-            application_id: Uuid::nil(),
+            application_id: gatehouse_proto::ObjectId::default(),
             display_name: None,
             hint: value[..3].into(),
             hash: hash_secret(value),

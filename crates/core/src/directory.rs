@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use gatehouse_jose::kek::Kek;
+use gatehouse_proto::{AppId, ObjectId, TenantId};
 use quick_cache::sync::Cache;
 use uuid::Uuid;
 
@@ -78,13 +79,13 @@ pub struct Directory {
     kek: Kek,
     tenants: ArcSwap<TenantIndex>,
     keys: ArcSwap<KeyRing>,
-    clients: Lookups<Uuid, Option<Arc<ClientEntry>>>,
+    clients: Lookups<AppId, Option<Arc<ClientEntry>>>,
     /// (tenant, appId) → service principal.
-    principals: Lookups<(Uuid, Uuid), Option<Arc<ServicePrincipalRecord>>>,
+    principals: Lookups<(TenantId, AppId), Option<Arc<ServicePrincipalRecord>>>,
     /// (tenant, name key) → appId.
-    names: Lookups<(Uuid, String), Option<Uuid>>,
+    names: Lookups<(TenantId, String), Option<AppId>>,
     /// principal SP id → (resource SP id, app role id) pairs it holds.
-    roles: Lookups<Uuid, Arc<Vec<(Uuid, Uuid)>>>,
+    roles: Lookups<ObjectId, Arc<Vec<(ObjectId, Uuid)>>>,
     /// Bumped by every invalidation; see the module docs.
     epoch: Epoch,
     /// The change-feed position every cached entry reflects.
@@ -147,7 +148,7 @@ impl Directory {
         self.position.load(Ordering::Acquire)
     }
 
-    pub async fn client(&self, app_id: Uuid) -> Result<Option<Arc<ClientEntry>>, StoreError> {
+    pub async fn client(&self, app_id: AppId) -> Result<Option<Arc<ClientEntry>>, StoreError> {
         let store = &self.store;
         self.clients
             .get_or_fetch(&self.epoch, app_id, async move {
@@ -161,8 +162,8 @@ impl Directory {
 
     pub async fn service_principal(
         &self,
-        tenant: Uuid,
-        app_id: Uuid,
+        tenant: TenantId,
+        app_id: AppId,
     ) -> Result<Option<Arc<ServicePrincipalRecord>>, StoreError> {
         let store = &self.store;
         self.principals
@@ -176,7 +177,7 @@ impl Directory {
     }
 
     /// The appId holding a resource name (as [`crate::model::name_key`] forms it) in a tenant.
-    pub async fn resource_name(&self, tenant: Uuid, key: &str) -> Result<Option<Uuid>, StoreError> {
+    pub async fn resource_name(&self, tenant: TenantId, key: &str) -> Result<Option<AppId>, StoreError> {
         let store = &self.store;
         self.names
             .get_or_fetch(&self.epoch, (tenant, key.to_string()), async move {
@@ -186,7 +187,7 @@ impl Directory {
     }
 
     /// The (resource SP id, app role id) pairs a principal holds.
-    pub async fn roles_held(&self, principal: Uuid) -> Result<Arc<Vec<(Uuid, Uuid)>>, StoreError> {
+    pub async fn roles_held(&self, principal: ObjectId) -> Result<Arc<Vec<(ObjectId, Uuid)>>, StoreError> {
         let store = &self.store;
         self.roles
             .get_or_fetch(&self.epoch, principal, async move {

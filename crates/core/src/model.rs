@@ -3,12 +3,13 @@
 //! live beside them and never in that shape.
 
 use gatehouse_proto::graph::{AppRole, Application, FederatedIdentityCredential, ServicePrincipal};
+use gatehouse_proto::{AppId, ObjectId, TenantId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tenant {
-    pub id: Uuid,
+    pub id: TenantId,
     pub display_name: String,
     /// Verified domains, lower-cased; the first is the default.
     pub domains: Vec<String>,
@@ -17,7 +18,7 @@ pub struct Tenant {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApplicationRecord {
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     /// The Graph shape without password credentials; those are filled in from [`PasswordSecret`]s.
     pub app: Application,
     /// Goes up by one with every stored change; an update names the version it read, so two
@@ -29,7 +30,7 @@ pub struct ApplicationRecord {
 #[derive(Clone, PartialEq)]
 pub struct PasswordSecret {
     pub key_id: Uuid,
-    pub application_id: Uuid,
+    pub application_id: ObjectId,
     pub display_name: Option<String>,
     pub hint: String,
     pub hash: [u8; 32],
@@ -58,7 +59,7 @@ impl ApplicationRecord {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServicePrincipalRecord {
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub sp: ServicePrincipal,
 }
 
@@ -93,10 +94,10 @@ impl ServicePrincipalRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assignment {
     pub id: String,
-    pub tenant_id: Uuid,
-    pub principal_id: Uuid,
+    pub tenant_id: TenantId,
+    pub principal_id: ObjectId,
     pub principal_type: gatehouse_proto::PrincipalType,
-    pub resource_id: Uuid,
+    pub resource_id: ObjectId,
     pub app_role_id: Uuid,
     pub created: OffsetDateTime,
 }
@@ -140,10 +141,10 @@ pub struct DirectoryData {
 /// The store keeps these unique per tenant, so a token request names exactly one resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceName {
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     /// The name as [`name_key`] normalises it.
     pub key: String,
-    pub app_id: Uuid,
+    pub app_id: AppId,
 }
 
 /// The form in which resource names are compared: ASCII lower case, trailing slashes dropped, so
@@ -156,7 +157,7 @@ pub fn name_key(name: &str) -> String {
 /// A federated identity credential of an application (by object id).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FederatedCredentialRecord {
-    pub application_id: Uuid,
+    pub application_id: ObjectId,
     pub credential: FederatedIdentityCredential,
 }
 
@@ -174,15 +175,15 @@ pub fn effective_app_roles<'a>(sp: &'a ServicePrincipal, app: Option<&'a Applica
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Change {
     /// A tenant was created, deleted, or its domains changed.
-    Tenant(Uuid),
+    Tenant(TenantId),
     /// An application (by appId) or its secrets, certificates or federated credentials changed.
-    Application(Uuid),
+    Application(AppId),
     /// The service principal of an appId in a tenant was created or deleted.
-    ServicePrincipal { tenant: Uuid, app_id: Uuid },
+    ServicePrincipal { tenant: TenantId, app_id: AppId },
     /// The app roles a principal (service principal object id) holds changed.
-    Assignments(Uuid),
+    Assignments(ObjectId),
     /// Who holds a resource name in a tenant changed.
-    Name { tenant: Uuid, key: String },
+    Name { tenant: TenantId, key: String },
     /// The signing keys changed.
     Keys,
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use gatehouse_jose::ClientCertificate;
 use gatehouse_proto::graph::FederatedIdentityCredential;
 use gatehouse_proto::tenant::TenantSegment;
+use gatehouse_proto::{AppId, ObjectId, TenantId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -21,9 +22,9 @@ use crate::model::{
 /// are a few tens of megabytes), so resolving a tenant never waits on the store.
 #[derive(Debug, Default, Clone)]
 pub struct TenantIndex {
-    by_id: HashMap<Uuid, Arc<Tenant>>,
+    by_id: HashMap<TenantId, Arc<Tenant>>,
     /// Lower-cased verified domain → tenant id.
-    by_domain: HashMap<String, Uuid>,
+    by_domain: HashMap<String, TenantId>,
 }
 
 impl TenantIndex {
@@ -44,7 +45,7 @@ impl TenantIndex {
         self.by_id.insert(t.id, Arc::new(t));
     }
 
-    pub fn remove(&mut self, id: Uuid) {
+    pub fn remove(&mut self, id: TenantId) {
         if let Some(old) = self.by_id.remove(&id) {
             for d in &old.domains {
                 self.by_domain.remove(&d.to_ascii_lowercase());
@@ -52,14 +53,14 @@ impl TenantIndex {
         }
     }
 
-    pub fn get(&self, id: Uuid) -> Option<&Tenant> {
+    pub fn get(&self, id: TenantId) -> Option<&Tenant> {
         self.by_id.get(&id).map(|t| t.as_ref())
     }
 
     /// The tenant a GUID or verified domain names; `None` for aliases and unknown tenants.
     pub fn resolve(&self, seg: &TenantSegment) -> Option<&Tenant> {
         match seg {
-            TenantSegment::Id(id) => self.get(*id),
+            TenantSegment::Id(id) => self.get(TenantId(*id)),
             TenantSegment::Domain(d) => self.by_domain.get(d).and_then(|id| self.get(*id)),
             _ => None,
         }
@@ -107,15 +108,15 @@ pub struct Snapshot {
     pub keys: Arc<KeyRing>,
     tenants: Arc<TenantIndex>,
     /// appId → application entry (appIds are unique across tenants, as in Entra).
-    clients: HashMap<Uuid, Arc<ClientEntry>>,
+    clients: HashMap<AppId, Arc<ClientEntry>>,
     /// application object id → appId.
-    object_ids: HashMap<Uuid, Uuid>,
+    object_ids: HashMap<ObjectId, AppId>,
     /// (tenant id, appId) → service principal.
-    service_principals: HashMap<(Uuid, Uuid), Arc<ServicePrincipalRecord>>,
+    service_principals: HashMap<(TenantId, AppId), Arc<ServicePrincipalRecord>>,
     /// (tenant id, resource name as [`name_key`] forms it) → appId.
-    names: HashMap<(Uuid, String), Uuid>,
+    names: HashMap<(TenantId, String), AppId>,
     /// (principal SP id, resource SP id) → app role ids assigned.
-    roles: HashMap<(Uuid, Uuid), Vec<Uuid>>,
+    roles: HashMap<(ObjectId, ObjectId), Vec<Uuid>>,
 }
 
 impl Snapshot {
@@ -131,11 +132,11 @@ impl Snapshot {
     /// The whole directory as one snapshot (tests, and tools that read everything).
     pub fn build(data: DirectoryData, keys: KeyRing) -> Self {
         let mut s = Self::new(Arc::new(TenantIndex::new(data.tenants)), Arc::new(keys));
-        let mut secrets: HashMap<Uuid, Vec<PasswordSecret>> = HashMap::new();
+        let mut secrets: HashMap<ObjectId, Vec<PasswordSecret>> = HashMap::new();
         for sec in data.secrets {
             secrets.entry(sec.application_id).or_default().push(sec);
         }
-        let mut federated: HashMap<Uuid, Vec<FederatedIdentityCredential>> = HashMap::new();
+        let mut federated: HashMap<ObjectId, Vec<FederatedIdentityCredential>> = HashMap::new();
         for f in data.federated {
             federated.entry(f.application_id).or_default().push(f.credential);
         }
@@ -171,18 +172,18 @@ impl Snapshot {
         self.service_principals.insert((sp.tenant_id, sp.sp.app_id), sp);
     }
 
-    pub fn add_name(&mut self, tenant: Uuid, key: String, app_id: Uuid) {
+    pub fn add_name(&mut self, tenant: TenantId, key: String, app_id: AppId) {
         self.names.insert((tenant, key), app_id);
     }
 
     /// The roles `principal` holds, as (resource SP id, app role id) pairs.
-    pub fn add_roles(&mut self, principal: Uuid, held: &[(Uuid, Uuid)]) {
+    pub fn add_roles(&mut self, principal: ObjectId, held: &[(ObjectId, Uuid)]) {
         for (resource, role) in held {
             self.roles.entry((principal, *resource)).or_default().push(*role);
         }
     }
 
-    pub fn tenant(&self, id: Uuid) -> Option<&Tenant> {
+    pub fn tenant(&self, id: TenantId) -> Option<&Tenant> {
         self.tenants.get(id)
     }
 
@@ -191,46 +192,46 @@ impl Snapshot {
         self.tenants.resolve(seg)
     }
 
-    pub fn application(&self, app_id: Uuid) -> Option<&ApplicationRecord> {
+    pub fn application(&self, app_id: AppId) -> Option<&ApplicationRecord> {
         self.clients.get(&app_id).map(|c| &c.app)
     }
 
-    pub fn service_principal(&self, tenant: Uuid, app_id: Uuid) -> Option<&ServicePrincipalRecord> {
+    pub fn service_principal(&self, tenant: TenantId, app_id: AppId) -> Option<&ServicePrincipalRecord> {
         self.service_principals.get(&(tenant, app_id)).map(|s| s.as_ref())
     }
 
     /// The service principal a resource identifier (appId, identifier URI or service principal name, in
     /// any case, with or without a trailing slash) names in a tenant.
-    pub fn resource(&self, tenant: Uuid, name: &str) -> Option<&ServicePrincipalRecord> {
+    pub fn resource(&self, tenant: TenantId, name: &str) -> Option<&ServicePrincipalRecord> {
         let app_id = resource_app_id(name).or_else(|| self.names.get(&(tenant, name_key(name))).copied())?;
         self.service_principal(tenant, app_id)
     }
 
     /// The entry of the application with this object id.
-    fn by_object_id(&self, application_id: Uuid) -> Option<&ClientEntry> {
+    fn by_object_id(&self, application_id: ObjectId) -> Option<&ClientEntry> {
         let app_id = self.object_ids.get(&application_id)?;
         self.clients.get(app_id).map(|c| c.as_ref())
     }
 
-    pub fn secrets(&self, application_id: Uuid) -> &[PasswordSecret] {
+    pub fn secrets(&self, application_id: ObjectId) -> &[PasswordSecret] {
         self.by_object_id(application_id)
             .map(|c| c.secrets.as_slice())
             .unwrap_or(&[])
     }
 
-    pub fn certificates(&self, application_id: Uuid) -> &[RegisteredCertificate] {
+    pub fn certificates(&self, application_id: ObjectId) -> &[RegisteredCertificate] {
         self.by_object_id(application_id)
             .map(|c| c.certificates.as_slice())
             .unwrap_or(&[])
     }
 
-    pub fn federated_credentials(&self, application_id: Uuid) -> &[FederatedIdentityCredential] {
+    pub fn federated_credentials(&self, application_id: ObjectId) -> &[FederatedIdentityCredential] {
         self.by_object_id(application_id)
             .map(|c| c.federated.as_slice())
             .unwrap_or(&[])
     }
 
-    pub fn roles_held(&self, principal: Uuid, resource: Uuid) -> &[Uuid] {
+    pub fn roles_held(&self, principal: ObjectId, resource: ObjectId) -> &[Uuid] {
         self.roles
             .get(&(principal, resource))
             .map(Vec::as_slice)
@@ -239,9 +240,9 @@ impl Snapshot {
 }
 
 /// A resource named by its appId (a GUID in its hyphenated form) rather than by a name.
-pub fn resource_app_id(name: &str) -> Option<Uuid> {
+pub fn resource_app_id(name: &str) -> Option<AppId> {
     let key = name_key(name);
-    (key.len() == 36).then(|| Uuid::try_parse(&key).ok()).flatten()
+    (key.len() == 36).then(|| AppId::parse(&key)).flatten()
 }
 
 /// A certificate credential of an application, ready to verify client assertions with.

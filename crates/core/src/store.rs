@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use gatehouse_proto::graph::FederatedIdentityCredential;
+use gatehouse_proto::{AppId, ObjectId, TenantId};
 use uuid::Uuid;
 
 use crate::model::{
@@ -40,7 +41,7 @@ pub enum Conflict {
     IdentifierUri(String),
     /// The application already has a service principal in the tenant (its appId is the taken name).
     #[error("The service principal cannot be created, updated, or restored because the service principal name {0} is already in use.")]
-    ServicePrincipal(Uuid),
+    ServicePrincipal(AppId),
     #[error("Permission being assigned already exists on the object.")]
     Assignment,
     #[error("A federated identity credential named '{0}' already exists.")]
@@ -72,16 +73,16 @@ pub trait TenantStore: Send + Sync {
     async fn create_tenant(&self, rows: &DirectoryData) -> Result<(), StoreError>;
     /// The tenant with its verified domains, read from the store (not a node's snapshot), for checks
     /// that guard a write.
-    async fn get_tenant(&self, id: Uuid) -> Result<Option<Tenant>, StoreError>;
+    async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>, StoreError>;
     /// The tenant that verified `domain` (any case).
     async fn find_tenant_by_domain(&self, domain: &str) -> Result<Option<Tenant>, StoreError>;
     /// Every tenant, oldest first.
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
     /// Adds a verified domain; `false` if the tenant does not exist, `Conflict::Domain` if any tenant
     /// has it already.
-    async fn add_domain(&self, tenant_id: Uuid, domain: &str) -> Result<bool, StoreError>;
+    async fn add_domain(&self, tenant_id: TenantId, domain: &str) -> Result<bool, StoreError>;
     /// Deletes the tenant and everything in it; `false` if it does not exist.
-    async fn delete_tenant(&self, id: Uuid) -> Result<bool, StoreError>;
+    async fn delete_tenant(&self, id: TenantId) -> Result<bool, StoreError>;
     async fn tenant_count(&self) -> Result<i64, StoreError>;
     /// Writes a first directory (the rows of [`TenantStore::create_tenant`] and signing keys) in one
     /// transaction, only while the store holds no tenant (`Conflict::Bootstrapped` otherwise, so two
@@ -99,27 +100,27 @@ pub trait ApplicationStore: Send + Sync {
     async fn update_application(&self, app: &ApplicationRecord) -> Result<bool, StoreError>;
     /// Deletes the application, its secrets, its service principals and their assignments, and frees
     /// its identifier URIs.
-    async fn delete_application(&self, tenant_id: Uuid, id: Uuid) -> Result<bool, StoreError>;
+    async fn delete_application(&self, tenant_id: TenantId, id: ObjectId) -> Result<bool, StoreError>;
     async fn get_application(
         &self,
-        tenant_id: Uuid,
-        id: Uuid,
+        tenant_id: TenantId,
+        id: ObjectId,
     ) -> Result<Option<ApplicationRecord>, StoreError>;
-    async fn list_applications(&self, tenant_id: Uuid) -> Result<Vec<ApplicationRecord>, StoreError>;
+    async fn list_applications(&self, tenant_id: TenantId) -> Result<Vec<ApplicationRecord>, StoreError>;
     async fn find_application_by_app_id(
         &self,
-        tenant_id: Uuid,
-        app_id: Uuid,
+        tenant_id: TenantId,
+        app_id: AppId,
     ) -> Result<Option<ApplicationRecord>, StoreError>;
 }
 
 #[async_trait]
 pub trait SecretStore: Send + Sync {
     async fn insert_secret(&self, secret: &PasswordSecret) -> Result<(), StoreError>;
-    async fn delete_secret(&self, application_id: Uuid, key_id: Uuid) -> Result<bool, StoreError>;
-    async fn list_secrets(&self, application_id: Uuid) -> Result<Vec<PasswordSecret>, StoreError>;
+    async fn delete_secret(&self, application_id: ObjectId, key_id: Uuid) -> Result<bool, StoreError>;
+    async fn list_secrets(&self, application_id: ObjectId) -> Result<Vec<PasswordSecret>, StoreError>;
     /// The secrets of every application of a tenant, in one read.
-    async fn list_tenant_secrets(&self, tenant_id: Uuid) -> Result<Vec<PasswordSecret>, StoreError>;
+    async fn list_tenant_secrets(&self, tenant_id: TenantId) -> Result<Vec<PasswordSecret>, StoreError>;
 }
 
 #[async_trait]
@@ -129,28 +130,28 @@ pub trait ServicePrincipalStore: Send + Sync {
     /// a name held by another appId is `Conflict::IdentifierUri`.
     async fn insert_service_principal(&self, sp: &ServicePrincipalRecord) -> Result<(), StoreError>;
     /// Deletes the service principal and every assignment it holds or grants.
-    async fn delete_service_principal(&self, tenant_id: Uuid, id: Uuid) -> Result<bool, StoreError>;
+    async fn delete_service_principal(&self, tenant_id: TenantId, id: ObjectId) -> Result<bool, StoreError>;
     async fn get_service_principal(
         &self,
-        tenant_id: Uuid,
-        id: Uuid,
+        tenant_id: TenantId,
+        id: ObjectId,
     ) -> Result<Option<ServicePrincipalRecord>, StoreError>;
     async fn list_service_principals(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
     ) -> Result<Vec<ServicePrincipalRecord>, StoreError>;
     async fn find_service_principal_by_app_id(
         &self,
-        tenant_id: Uuid,
-        app_id: Uuid,
+        tenant_id: TenantId,
+        app_id: AppId,
     ) -> Result<Option<ServicePrincipalRecord>, StoreError>;
 }
 
 #[async_trait]
 pub trait AssignmentStore: Send + Sync {
     async fn insert_assignment(&self, a: &Assignment) -> Result<(), StoreError>;
-    async fn delete_assignment(&self, tenant_id: Uuid, id: &str) -> Result<bool, StoreError>;
-    async fn list_assignments(&self, tenant_id: Uuid) -> Result<Vec<Assignment>, StoreError>;
+    async fn delete_assignment(&self, tenant_id: TenantId, id: &str) -> Result<bool, StoreError>;
+    async fn list_assignments(&self, tenant_id: TenantId) -> Result<Vec<Assignment>, StoreError>;
 }
 
 /// What a rotation request did (see [`KeyStore::rotate_keys`]).
@@ -194,10 +195,10 @@ pub trait FederatedCredentialStore: Send + Sync {
         rec: &FederatedCredentialRecord,
         read: &FederatedIdentityCredential,
     ) -> Result<bool, StoreError>;
-    async fn delete_federated(&self, application_id: Uuid, id: Uuid) -> Result<bool, StoreError>;
+    async fn delete_federated(&self, application_id: ObjectId, id: Uuid) -> Result<bool, StoreError>;
     async fn list_federated(
         &self,
-        application_id: Uuid,
+        application_id: ObjectId,
     ) -> Result<Vec<FederatedCredentialRecord>, StoreError>;
 }
 
@@ -227,11 +228,11 @@ pub trait DirectoryReader: Send + Sync {
     /// Forgets changes recorded before `before` (nodes further behind drop their caches).
     async fn prune_changes(&self, before: time::OffsetDateTime) -> Result<u64, StoreError>;
     /// A client's application, secrets and federated credentials, by appId.
-    async fn client(&self, app_id: Uuid) -> Result<Option<ClientRecord>, StoreError>;
+    async fn client(&self, app_id: AppId) -> Result<Option<ClientRecord>, StoreError>;
     /// The appId holding a resource name (as [`crate::model::name_key`] forms it) in a tenant.
-    async fn resource_name(&self, tenant_id: Uuid, key: &str) -> Result<Option<Uuid>, StoreError>;
+    async fn resource_name(&self, tenant_id: TenantId, key: &str) -> Result<Option<AppId>, StoreError>;
     /// The (resource service principal, app role) pairs a principal holds.
-    async fn roles_held(&self, principal_id: Uuid) -> Result<Vec<(Uuid, Uuid)>, StoreError>;
+    async fn roles_held(&self, principal_id: ObjectId) -> Result<Vec<(ObjectId, Uuid)>, StoreError>;
     /// Every row, read in one transaction so that it is consistent (for tests and offline tools; nodes
     /// read by key).
     async fn load_directory(&self) -> Result<DirectoryData, StoreError>;

@@ -133,9 +133,9 @@ pub struct PasswordCredential {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Application {
-    pub id: Uuid,
+    pub id: crate::ObjectId,
     pub deleted_date_time: Option<String>,
-    pub app_id: Uuid,
+    pub app_id: crate::AppId,
     pub application_template_id: Option<String>,
     pub identifier_uris: Vec<String>,
     #[serde(with = "graph_datetime_serde")]
@@ -265,12 +265,12 @@ where
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServicePrincipal {
-    pub id: Uuid,
+    pub id: crate::ObjectId,
     pub deleted_date_time: Option<String>,
     pub account_enabled: bool,
     pub app_display_name: Option<String>,
-    pub app_id: Uuid,
-    pub app_owner_organization_id: Option<Uuid>,
+    pub app_id: crate::AppId,
+    pub app_owner_organization_id: Option<crate::TenantId>,
     pub app_role_assignment_required: bool,
     pub display_name: String,
     pub homepage: Option<String>,
@@ -311,17 +311,17 @@ pub struct AppRoleAssignment {
     #[serde(with = "graph_datetime_serde")]
     pub created_date_time: OffsetDateTime,
     pub principal_display_name: Option<String>,
-    pub principal_id: Uuid,
+    pub principal_id: crate::ObjectId,
     pub principal_type: crate::PrincipalType,
     pub resource_display_name: Option<String>,
-    pub resource_id: Uuid,
+    pub resource_id: crate::ObjectId,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppRoleAssignmentInput {
-    pub principal_id: Uuid,
-    pub resource_id: Uuid,
+    pub principal_id: crate::ObjectId,
+    pub resource_id: crate::ObjectId,
     pub app_role_id: Uuid,
 }
 
@@ -354,7 +354,7 @@ pub struct RemovePasswordInput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
-    pub id: Uuid,
+    pub id: crate::TenantId,
     pub deleted_date_time: Option<String>,
     #[serde(with = "graph_datetime_serde")]
     pub created_date_time: OffsetDateTime,

@@ -7,12 +7,14 @@
 pub mod discovery;
 pub mod error;
 pub mod graph;
+pub mod ids;
 pub mod jwk;
 pub mod tenant;
 pub mod timefmt;
 pub mod token;
 pub mod vocabulary;
 
+pub use ids::{AppId, ObjectId, TenantId};
 pub use vocabulary::{PrincipalType, SignInAudience, Version};
 
 /// appId of Microsoft Graph (entra-protocol.md §5.2); Gatehouse's management API answers to it.

@@ -20,7 +20,6 @@ use gatehouse_core::model::{ApplicationRecord, Assignment, DirectoryData, Servic
 use gatehouse_proto::graph::AddPasswordInput;
 use gatehouse_proto::GRAPH_APP_ID;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// Rows per transaction.
 const BATCH_APPS: usize = 5_000;
@@ -127,7 +126,7 @@ fn append(batch: &mut DirectoryData, rows: &mut DirectoryData) {
 }
 
 /// The client-credentials form body for a Graph token.
-fn form(client_id: &Uuid, secret: &str) -> String {
+fn form(client_id: &gatehouse_proto::AppId, secret: &str) -> String {
     let secret: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
     format!(
         "grant_type=client_credentials&client_id={client_id}&client_secret={secret}\

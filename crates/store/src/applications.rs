@@ -4,9 +4,9 @@
 use async_trait::async_trait;
 use gatehouse_core::model::{ApplicationRecord, Change};
 use gatehouse_core::store::{ApplicationStore, StoreError};
+use gatehouse_proto::{AppId, ObjectId, TenantId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use uuid::Uuid;
 
 use crate::codec::{from_json, json, uuid};
 use crate::db::{map_err, select_rows, SqlStore, Tx};
@@ -46,7 +46,7 @@ pub(crate) async fn put_application(tx: &mut Tx<'_>, a: &ApplicationRecord) -> R
 /// The applications of one tenant, or of all tenants.
 pub(crate) async fn applications_where(
     conn: &mut AnyConnection,
-    tenant: Option<Uuid>,
+    tenant: Option<TenantId>,
 ) -> Result<Vec<ApplicationRecord>, StoreError> {
     let filter = tenant.map(|t| ("tenant_id = $1", t.to_string()));
     let rows = select_rows(conn, COLUMNS, filter, "id").await?;
@@ -56,7 +56,7 @@ pub(crate) async fn applications_where(
 /// The application with this appId, in whichever tenant it lives.
 pub(crate) async fn by_app_id(
     conn: &mut AnyConnection,
-    app_id: Uuid,
+    app_id: AppId,
 ) -> Result<Option<ApplicationRecord>, StoreError> {
     let row = sqlx::query(&format!("{COLUMNS} WHERE app_id = $1"))
         .bind(app_id.to_string())
@@ -71,8 +71,8 @@ impl SqlStore {
     async fn application(
         &self,
         filter: &str,
-        key: Uuid,
-        tenant: Uuid,
+        key: impl std::fmt::Display + Send,
+        tenant: TenantId,
     ) -> Result<Option<ApplicationRecord>, StoreError> {
         let row = self
             .select_by_key(&format!("{COLUMNS} WHERE {filter}"), key, tenant)
@@ -121,7 +121,7 @@ impl ApplicationStore for SqlStore {
         Ok(true)
     }
 
-    async fn delete_application(&self, tenant_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
+    async fn delete_application(&self, tenant_id: TenantId, id: ObjectId) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let Some(row) = sqlx::query("SELECT app_id FROM applications WHERE id = $1 AND tenant_id = $2")
             .bind(id.to_string())
@@ -163,22 +163,22 @@ impl ApplicationStore for SqlStore {
 
     async fn get_application(
         &self,
-        tenant_id: Uuid,
-        id: Uuid,
+        tenant_id: TenantId,
+        id: ObjectId,
     ) -> Result<Option<ApplicationRecord>, StoreError> {
         self.application("id = $1 AND tenant_id = $2", id, tenant_id)
             .await
     }
 
-    async fn list_applications(&self, tenant_id: Uuid) -> Result<Vec<ApplicationRecord>, StoreError> {
+    async fn list_applications(&self, tenant_id: TenantId) -> Result<Vec<ApplicationRecord>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         applications_where(&mut conn, Some(tenant_id)).await
     }
 
     async fn find_application_by_app_id(
         &self,
-        tenant_id: Uuid,
-        app_id: Uuid,
+        tenant_id: TenantId,
+        app_id: AppId,
     ) -> Result<Option<ApplicationRecord>, StoreError> {
         self.application("app_id = $1 AND tenant_id = $2", app_id, tenant_id)
             .await

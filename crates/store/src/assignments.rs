@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use gatehouse_core::model::{Assignment, Change};
 use gatehouse_core::store::{AssignmentStore, Conflict, StoreError};
 use gatehouse_proto::PrincipalType;
+use gatehouse_proto::TenantId;
 use sqlx::{AnyConnection, Row};
-use uuid::Uuid;
 
 use crate::changes;
 use crate::codec::{from_micros, micros, uuid};
@@ -37,7 +37,7 @@ fn principal_type(s: &str) -> Result<PrincipalType, StoreError> {
 /// The assignments of one tenant, or of all tenants.
 pub(crate) async fn assignments_where(
     conn: &mut AnyConnection,
-    tenant: Option<Uuid>,
+    tenant: Option<TenantId>,
 ) -> Result<Vec<Assignment>, StoreError> {
     const COLUMNS: &str =
         "SELECT id, tenant_id, principal_id, principal_type, resource_id, app_role_id, created_at FROM app_role_assignments";
@@ -66,7 +66,7 @@ impl AssignmentStore for SqlStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn delete_assignment(&self, tenant_id: Uuid, id: &str) -> Result<bool, StoreError> {
+    async fn delete_assignment(&self, tenant_id: TenantId, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let Some(row) = sqlx::query(
             "DELETE FROM app_role_assignments WHERE id = $1 AND tenant_id = $2 RETURNING principal_id",
@@ -85,7 +85,7 @@ impl AssignmentStore for SqlStore {
         Ok(true)
     }
 
-    async fn list_assignments(&self, tenant_id: Uuid) -> Result<Vec<Assignment>, StoreError> {
+    async fn list_assignments(&self, tenant_id: TenantId) -> Result<Vec<Assignment>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         assignments_where(&mut conn, Some(tenant_id)).await
     }

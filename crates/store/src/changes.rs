@@ -5,7 +5,6 @@ use gatehouse_core::model::{Change, ChangeBatch};
 use gatehouse_core::store::StoreError;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::codec::{micros, uuid};
 use crate::db::{map_err, Tx};
@@ -57,7 +56,10 @@ pub(crate) async fn record(tx: &mut Tx<'_>, change: &Change) -> Result<(), Store
 }
 
 /// Records an application change for the application with object id `id`, if it exists.
-pub(crate) async fn record_application_object(tx: &mut Tx<'_>, id: Uuid) -> Result<(), StoreError> {
+pub(crate) async fn record_application_object(
+    tx: &mut Tx<'_>,
+    id: gatehouse_proto::ObjectId,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO changes (kind, tenant_id, key, at) SELECT 'application', '', app_id, $1 FROM applications WHERE id = $2",
     )
@@ -149,13 +151,13 @@ mod tests {
 
     #[test]
     fn every_change_round_trips_through_its_columns() {
-        let t = Uuid::new_v4();
-        let a = Uuid::new_v4();
+        let t = gatehouse_proto::TenantId::new();
+        let a = gatehouse_proto::AppId::new();
         for c in [
             Change::Tenant(t),
             Change::Application(a),
             Change::ServicePrincipal { tenant: t, app_id: a },
-            Change::Assignments(a),
+            Change::Assignments(gatehouse_proto::ObjectId::new()),
             Change::Name {
                 tenant: t,
                 key: "api://x".into(),

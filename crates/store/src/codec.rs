@@ -16,8 +16,11 @@ pub fn from_micros(m: i64) -> Result<OffsetDateTime, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("time out of range: {m}")))
 }
 
-pub fn uuid(s: &str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(s).map_err(|_| StoreError::Corrupt(format!("not a uuid: {s}")))
+/// A GUID column, as whichever id type the caller reads (tenant id, object id, appId, or a plain GUID).
+pub fn uuid<T: From<Uuid>>(s: &str) -> Result<T, StoreError> {
+    Uuid::parse_str(s)
+        .map(T::from)
+        .map_err(|_| StoreError::Corrupt(format!("not a uuid: {s}")))
 }
 
 pub fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {

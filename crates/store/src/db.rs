@@ -50,7 +50,7 @@ impl SqlStore {
     /// it affected.
     pub(crate) async fn write_for_application(
         &self,
-        application: uuid::Uuid,
+        application: gatehouse_proto::ObjectId,
         sql: &str,
         args: &[String],
     ) -> Result<u64, StoreError> {
@@ -69,8 +69,8 @@ impl SqlStore {
     pub(crate) async fn select_by_key(
         &self,
         sql: &str,
-        key: uuid::Uuid,
-        tenant: uuid::Uuid,
+        key: impl std::fmt::Display,
+        tenant: gatehouse_proto::TenantId,
     ) -> Result<Option<sqlx::any::AnyRow>, StoreError> {
         sqlx::query(sql)
             .bind(key.to_string())

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use gatehouse_core::model::{ChangeBatch, ClientRecord, DirectoryData};
 use gatehouse_core::store::{DirectoryReader, StoreError};
+use gatehouse_proto::{AppId, ObjectId, TenantId};
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -55,7 +56,7 @@ impl DirectoryReader for SqlStore {
         }
     }
 
-    async fn client(&self, app_id: Uuid) -> Result<Option<ClientRecord>, StoreError> {
+    async fn client(&self, app_id: AppId) -> Result<Option<ClientRecord>, StoreError> {
         // One connection, and the application first: rows that change together are read close together,
         // and the change feed corrects any difference within a poll.
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
@@ -75,12 +76,12 @@ impl DirectoryReader for SqlStore {
         }))
     }
 
-    async fn resource_name(&self, tenant_id: Uuid, key: &str) -> Result<Option<Uuid>, StoreError> {
+    async fn resource_name(&self, tenant_id: TenantId, key: &str) -> Result<Option<AppId>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         names::holder(&mut conn, tenant_id, key).await
     }
 
-    async fn roles_held(&self, principal_id: Uuid) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+    async fn roles_held(&self, principal_id: ObjectId) -> Result<Vec<(ObjectId, Uuid)>, StoreError> {
         let rows =
             sqlx::query("SELECT resource_id, app_role_id FROM app_role_assignments WHERE principal_id = $1")
                 .bind(principal_id.to_string())

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use gatehouse_core::model::FederatedCredentialRecord;
 use gatehouse_core::store::{Conflict, FederatedCredentialStore, StoreError};
 use gatehouse_proto::graph::FederatedIdentityCredential;
+use gatehouse_proto::ObjectId;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
@@ -15,7 +16,7 @@ use crate::db::{conflict_as, map_err, select_rows, SqlStore, Tx};
 /// The credentials of one application, or of all.
 pub(crate) async fn federated_where(
     conn: &mut AnyConnection,
-    application: Option<Uuid>,
+    application: Option<ObjectId>,
 ) -> Result<Vec<FederatedCredentialRecord>, StoreError> {
     const COLUMNS: &str = "SELECT application_id, doc FROM federated_credentials";
     let filter = application.map(|a| ("application_id = $1", a.to_string()));
@@ -117,7 +118,7 @@ impl FederatedCredentialStore for SqlStore {
         Ok(true)
     }
 
-    async fn delete_federated(&self, application_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
+    async fn delete_federated(&self, application_id: ObjectId, id: Uuid) -> Result<bool, StoreError> {
         let n = self
             .write_for_application(
                 application_id,
@@ -130,7 +131,7 @@ impl FederatedCredentialStore for SqlStore {
 
     async fn list_federated(
         &self,
-        application_id: Uuid,
+        application_id: ObjectId,
     ) -> Result<Vec<FederatedCredentialRecord>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         federated_where(&mut conn, Some(application_id)).await

@@ -4,8 +4,8 @@
 
 use gatehouse_core::model::{Change, ResourceName};
 use gatehouse_core::store::{Conflict, StoreError};
+use gatehouse_proto::{AppId, TenantId};
 use sqlx::{AnyConnection, Row};
-use uuid::Uuid;
 
 use crate::changes;
 use crate::codec::uuid;
@@ -15,8 +15,8 @@ use crate::db::{map_err, Tx};
 /// a name another appId holds is `Conflict::IdentifierUri`.
 pub(crate) async fn claim(
     tx: &mut Tx<'_>,
-    tenant: Uuid,
-    app_id: Uuid,
+    tenant: TenantId,
+    app_id: AppId,
     names: &[(String, &str)],
 ) -> Result<(), StoreError> {
     for (key, original) in names {
@@ -48,14 +48,18 @@ pub(crate) async fn claim(
 }
 
 /// Frees every name `app_id` holds in `tenant`.
-pub(crate) async fn release(tx: &mut Tx<'_>, tenant: Uuid, app_id: &str) -> Result<(), StoreError> {
+pub(crate) async fn release(tx: &mut Tx<'_>, tenant: TenantId, app_id: &str) -> Result<(), StoreError> {
     let sql = "DELETE FROM resource_names WHERE tenant_id = $1 AND app_id = $2 RETURNING name";
     free(tx, sql, tenant, app_id).await
 }
 
 /// Frees the names of a service principal whose application is not in its tenant (its application
 /// keeps them otherwise).
-pub(crate) async fn release_unowned(tx: &mut Tx<'_>, tenant: Uuid, app_id: &str) -> Result<(), StoreError> {
+pub(crate) async fn release_unowned(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    app_id: &str,
+) -> Result<(), StoreError> {
     let sql = "DELETE FROM resource_names WHERE tenant_id = $1 AND app_id = $2 \
                AND NOT EXISTS (SELECT 1 FROM applications WHERE tenant_id = $1 AND app_id = $2) RETURNING name";
     free(tx, sql, tenant, app_id).await
@@ -63,7 +67,7 @@ pub(crate) async fn release_unowned(tx: &mut Tx<'_>, tenant: Uuid, app_id: &str)
 
 /// Runs a `DELETE … RETURNING name` on (`$1` = tenant, `$2` = appId) and records a change for each
 /// name it freed.
-async fn free(tx: &mut Tx<'_>, sql: &str, tenant: Uuid, app_id: &str) -> Result<(), StoreError> {
+async fn free(tx: &mut Tx<'_>, sql: &str, tenant: TenantId, app_id: &str) -> Result<(), StoreError> {
     let freed = sqlx::query(sql)
         .bind(tenant.to_string())
         .bind(app_id)
@@ -83,9 +87,9 @@ async fn free(tx: &mut Tx<'_>, sql: &str, tenant: Uuid, app_id: &str) -> Result<
 /// The appId holding a name in a tenant.
 pub(crate) async fn holder(
     conn: &mut AnyConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     key: &str,
-) -> Result<Option<Uuid>, StoreError> {
+) -> Result<Option<AppId>, StoreError> {
     let row = sqlx::query("SELECT app_id FROM resource_names WHERE tenant_id = $1 AND name = $2")
         .bind(tenant.to_string())
         .bind(key)

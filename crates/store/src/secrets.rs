@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use gatehouse_core::model::PasswordSecret;
 use gatehouse_core::store::{SecretStore, StoreError};
+use gatehouse_proto::{ObjectId, TenantId};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
@@ -15,8 +16,8 @@ const COLUMNS: &str =
 
 /// Whose secrets to read.
 pub(crate) enum Owner {
-    Application(Uuid),
-    Tenant(Uuid),
+    Application(ObjectId),
+    Tenant(TenantId),
     Everyone,
 }
 
@@ -74,7 +75,7 @@ impl SecretStore for SqlStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn delete_secret(&self, application_id: Uuid, key_id: Uuid) -> Result<bool, StoreError> {
+    async fn delete_secret(&self, application_id: ObjectId, key_id: Uuid) -> Result<bool, StoreError> {
         let n = self
             .write_for_application(
                 application_id,
@@ -85,12 +86,12 @@ impl SecretStore for SqlStore {
         Ok(n == 1)
     }
 
-    async fn list_secrets(&self, application_id: Uuid) -> Result<Vec<PasswordSecret>, StoreError> {
+    async fn list_secrets(&self, application_id: ObjectId) -> Result<Vec<PasswordSecret>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         secrets_of(&mut conn, Owner::Application(application_id)).await
     }
 
-    async fn list_tenant_secrets(&self, tenant_id: Uuid) -> Result<Vec<PasswordSecret>, StoreError> {
+    async fn list_tenant_secrets(&self, tenant_id: TenantId) -> Result<Vec<PasswordSecret>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         secrets_of(&mut conn, Owner::Tenant(tenant_id)).await
     }

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use gatehouse_core::model::{Change, ServicePrincipalRecord};
 use gatehouse_core::store::{Conflict, ServicePrincipalStore, StoreError};
+use gatehouse_proto::{AppId, ObjectId, TenantId};
 use sqlx::{AnyConnection, Row};
-use uuid::Uuid;
 
 use crate::codec::{from_json, json, uuid};
 use crate::db::{conflict_as, map_err, select_rows, SqlStore, Tx};
@@ -34,7 +34,7 @@ pub(crate) async fn put_service_principal(
 /// The service principals of one tenant, or of all tenants.
 pub(crate) async fn service_principals_where(
     conn: &mut AnyConnection,
-    tenant: Option<Uuid>,
+    tenant: Option<TenantId>,
 ) -> Result<Vec<ServicePrincipalRecord>, StoreError> {
     const COLUMNS: &str = "SELECT tenant_id, doc FROM service_principals";
     let filter = tenant.map(|t| ("tenant_id = $1", t.to_string()));
@@ -54,8 +54,8 @@ impl SqlStore {
     async fn service_principal(
         &self,
         filter: &str,
-        key: Uuid,
-        tenant_id: Uuid,
+        key: impl std::fmt::Display + Send,
+        tenant_id: TenantId,
     ) -> Result<Option<ServicePrincipalRecord>, StoreError> {
         let sql = format!("SELECT doc FROM service_principals WHERE {filter}");
         let row = self.select_by_key(&sql, key, tenant_id).await?;
@@ -74,7 +74,7 @@ impl ServicePrincipalStore for SqlStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn delete_service_principal(&self, tenant_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
+    async fn delete_service_principal(&self, tenant_id: TenantId, id: ObjectId) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let Some(row) =
             sqlx::query("DELETE FROM service_principals WHERE id = $1 AND tenant_id = $2 RETURNING app_id")
@@ -100,8 +100,8 @@ impl ServicePrincipalStore for SqlStore {
 
     async fn get_service_principal(
         &self,
-        tenant_id: Uuid,
-        id: Uuid,
+        tenant_id: TenantId,
+        id: ObjectId,
     ) -> Result<Option<ServicePrincipalRecord>, StoreError> {
         self.service_principal("id = $1 AND tenant_id = $2", id, tenant_id)
             .await
@@ -109,7 +109,7 @@ impl ServicePrincipalStore for SqlStore {
 
     async fn list_service_principals(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
     ) -> Result<Vec<ServicePrincipalRecord>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         service_principals_where(&mut conn, Some(tenant_id)).await
@@ -117,8 +117,8 @@ impl ServicePrincipalStore for SqlStore {
 
     async fn find_service_principal_by_app_id(
         &self,
-        tenant_id: Uuid,
-        app_id: Uuid,
+        tenant_id: TenantId,
+        app_id: AppId,
     ) -> Result<Option<ServicePrincipalRecord>, StoreError> {
         self.service_principal("app_id = $1 AND tenant_id = $2", app_id, tenant_id)
             .await

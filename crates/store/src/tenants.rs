@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use gatehouse_core::model::{Change, DirectoryData, Tenant};
 use gatehouse_core::store::{Conflict, StoreError, TenantStore};
+use gatehouse_proto::TenantId;
 use sqlx::{AnyConnection, Row};
-use uuid::Uuid;
 
 use crate::codec::{from_micros, micros, uuid};
 use crate::db::{conflict_as, map_err, SqlStore, Tx};
@@ -100,7 +100,7 @@ impl TenantStore for SqlStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn get_tenant(&self, id: Uuid) -> Result<Option<Tenant>, StoreError> {
+    async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>, StoreError> {
         let Some(r) = sqlx::query("SELECT display_name, created_at FROM tenants WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
@@ -145,7 +145,7 @@ impl TenantStore for SqlStore {
         tenants_in(&mut conn).await
     }
 
-    async fn add_domain(&self, tenant_id: Uuid, domain: &str) -> Result<bool, StoreError> {
+    async fn add_domain(&self, tenant_id: TenantId, domain: &str) -> Result<bool, StoreError> {
         let domain = domain.to_ascii_lowercase();
         let mut tx = self.begin_write().await?;
         let n = sqlx::query(
@@ -165,7 +165,7 @@ impl TenantStore for SqlStore {
         Ok(n == 1)
     }
 
-    async fn delete_tenant(&self, id: Uuid) -> Result<bool, StoreError> {
+    async fn delete_tenant(&self, id: TenantId) -> Result<bool, StoreError> {
         // Every row of the tenant references it with ON DELETE CASCADE. Nodes drop all they cached
         // when a tenant goes, so the cascade needs no change rows of its own.
         let mut tx = self.begin_write().await?;

@@ -14,6 +14,7 @@ use gatehouse_core::model::{
 use gatehouse_core::store::{Conflict, Rotation, Store, StoreError, TenantStore};
 use gatehouse_jose::kek::Kek;
 use gatehouse_proto::graph::{AddPasswordInput, FederatedIdentityCredential};
+use gatehouse_proto::{AppId, ObjectId, TenantId};
 use gatehouse_store::testing::PgDatabase;
 use gatehouse_store::SqlStore;
 use time::OffsetDateTime;
@@ -50,7 +51,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         store.get_tenant(out.tenant_id).await.unwrap().as_ref(),
         data.tenants.first()
     );
-    assert_eq!(store.get_tenant(Uuid::new_v4()).await.unwrap(), None);
+    assert_eq!(store.get_tenant(TenantId::new()).await.unwrap(), None);
     assert_eq!(loaded.tenants, data.tenants);
     assert_eq!(loaded.applications, data.applications);
     assert_eq!(loaded.secrets, data.secrets);
@@ -83,7 +84,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         store.add_domain(tenant, "second.example").await,
         Err(StoreError::Conflict(Conflict::Domain("second.example".into())))
     );
-    assert!(!store.add_domain(Uuid::new_v4(), "third.example").await.unwrap());
+    assert!(!store.add_domain(TenantId::new(), "third.example").await.unwrap());
     assert_eq!(
         second.get_tenant(tenant).await.unwrap().unwrap().domains,
         vec!["contoso.example".to_string(), "second.example".to_string()]
@@ -169,7 +170,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     );
     changed = store.get_application(tenant, app.id).await.unwrap().unwrap();
     assert_eq!(
-        store.get_application(Uuid::new_v4(), app.id).await.unwrap(),
+        store.get_application(TenantId::new(), app.id).await.unwrap(),
         None,
         "tenant-scoped"
     );
@@ -183,7 +184,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     );
     assert_eq!(
         second
-            .find_application_by_app_id(Uuid::new_v4(), app.app_id)
+            .find_application_by_app_id(TenantId::new(), app.app_id)
             .await
             .unwrap(),
         None
@@ -199,7 +200,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         "the bootstrap secret and this one"
     );
     assert!(second
-        .list_tenant_secrets(Uuid::new_v4())
+        .list_tenant_secrets(TenantId::new())
         .await
         .unwrap()
         .is_empty());
@@ -209,7 +210,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     assert!(store.delete_secret(app.id, secret.key_id).await.unwrap());
     assert!(!store.delete_secret(app.id, secret.key_id).await.unwrap());
     let missing = gatehouse_core::model::PasswordSecret {
-        application_id: Uuid::new_v4(),
+        application_id: ObjectId::new(),
         ..secret.clone()
     };
     assert!(matches!(
@@ -232,7 +233,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     );
     let dup = ServicePrincipalRecord {
         sp: gatehouse_proto::graph::ServicePrincipal {
-            id: Uuid::new_v4(),
+            id: ObjectId::new(),
             ..sp.sp.clone()
         },
         ..sp.clone()
@@ -268,13 +269,13 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     store.insert_secret(&secret).await.unwrap();
     let client = second.client(app.app_id).await.unwrap().unwrap();
     assert_eq!((client.app.app.id, client.secrets.len()), (app.id, 1));
-    assert!(second.client(Uuid::new_v4()).await.unwrap().is_none());
+    assert!(second.client(AppId::new()).await.unwrap().is_none());
     assert_eq!(
         second.resource_name(tenant, "api://free").await.unwrap(),
         Some(app.app_id)
     );
     assert_eq!(
-        second.resource_name(Uuid::new_v4(), "api://free").await.unwrap(),
+        second.resource_name(TenantId::new(), "api://free").await.unwrap(),
         None
     );
     assert_eq!(
@@ -450,7 +451,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     // A second tenant lives beside the first; deleting it takes everything of it and nothing else.
     let (rows, other) = new_tenant("fabrikam.example", None, t0 + time::Duration::SECOND).unwrap();
     second.create_tenant(&rows).await.unwrap();
-    let listed: Vec<Uuid> = store.list_tenants().await.unwrap().iter().map(|t| t.id).collect();
+    let listed: Vec<TenantId> = store.list_tenants().await.unwrap().iter().map(|t| t.id).collect();
     assert_eq!(listed, vec![tenant, other.tenant_id]);
     let before = store.load_directory().await.unwrap();
     let graph_names_before = before.names.iter().filter(|n| n.tenant_id == tenant).count();
@@ -463,7 +464,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     assert!(after.assignments.iter().all(|a| a.tenant_id == tenant));
     assert!(after.names.iter().all(|n| n.tenant_id == tenant));
     assert_eq!(after.names.len(), graph_names_before);
-    let owned: Vec<Uuid> = after.applications.iter().map(|a| a.app.id).collect();
+    let owned: Vec<ObjectId> = after.applications.iter().map(|a| a.app.id).collect();
     assert!(after.secrets.iter().all(|s| owned.contains(&s.application_id)));
     assert_eq!(
         second.find_tenant_by_domain("fabrikam.example").await.unwrap(),

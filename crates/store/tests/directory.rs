@@ -132,7 +132,7 @@ async fn the_directory_answers_from_its_caches_until_the_feed_names_a_change() {
 
     // The caches stay bounded: many more lookups than entries.
     for _ in 0..200 {
-        directory.client(Uuid::new_v4()).await.unwrap();
+        directory.client(gatehouse_proto::AppId::new()).await.unwrap();
     }
     assert!(directory.fresh().is_ok());
     other.shutdown().await;

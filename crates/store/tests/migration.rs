@@ -36,15 +36,15 @@ fn migrations_before_0003(backend: &str) -> PathBuf {
 /// application (made first) claiming Graph's identifier, with a service principal, and two
 /// applications sharing `api://shared`, the older first.
 struct OldRows {
-    tenant: Uuid,
+    tenant: gatehouse_proto::TenantId,
     statements: Vec<(String, Vec<String>)>,
     older: Application,
 }
 
 fn old_rows() -> OldRows {
-    let tenant = Uuid::new_v4();
+    let tenant = gatehouse_proto::TenantId::new();
     let t0 = OffsetDateTime::now_utc();
-    let mut graph: ServicePrincipal = graph_service_principal(Uuid::new_v4(), tenant);
+    let mut graph: ServicePrincipal = graph_service_principal(gatehouse_proto::ObjectId::new(), tenant);
     graph.service_principal_names = vec![
         GRAPH_APP_ID.into(),
         "https://graph.microsoft.com".into(),

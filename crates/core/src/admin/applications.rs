@@ -5,7 +5,7 @@ use gatehouse_proto::graph::{
     AddPasswordInput, ApiApplication, Application, ApplicationInput, PasswordCredential, RedirectUris,
     WebApplication,
 };
-use gatehouse_proto::SignInAudience;
+use gatehouse_proto::{AppId, ObjectId, SignInAudience};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -22,8 +22,8 @@ const UPDATE_ATTEMPTS: usize = 32;
 /// How a request addresses an application: `/applications/{id}` or `/applications(appId='{appId}')`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppKey {
-    Id(Uuid),
-    AppId(Uuid),
+    Id(ObjectId),
+    AppId(AppId),
 }
 
 /// A new application with Graph's defaults: single tenant, v1 tokens (`requestedAccessTokenVersion` null).
@@ -33,9 +33,9 @@ pub fn new_application(
     now: OffsetDateTime,
 ) -> Application {
     Application {
-        id: Uuid::new_v4(),
+        id: ObjectId::new(),
         deleted_date_time: None,
-        app_id: Uuid::new_v4(),
+        app_id: AppId::new(),
         application_template_id: None,
         identifier_uris: vec![],
         created_date_time: now,
@@ -166,7 +166,7 @@ pub async fn add_password(
 
 /// Builds a secret's stored form and its one-time Graph representation. Default lifetime: two years.
 pub fn new_password(
-    application_id: Uuid,
+    application_id: ObjectId,
     input: AddPasswordInput,
     now: OffsetDateTime,
 ) -> Result<(PasswordSecret, PasswordCredential), AdminError> {
@@ -219,7 +219,7 @@ pub async fn remove_password(
 
 pub(crate) async fn find(
     store: &dyn Store,
-    tenant: Uuid,
+    tenant: gatehouse_proto::TenantId,
     key: AppKey,
 ) -> Result<ApplicationRecord, AdminError> {
     match key {

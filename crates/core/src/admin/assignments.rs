@@ -2,9 +2,9 @@
 //! principal. This is what admin consent writes for app roles, and what `roles` in tokens is read from.
 
 use gatehouse_proto::graph::{AppRoleAssignment, AppRoleAssignmentInput};
+use gatehouse_proto::ObjectId;
 use gatehouse_proto::PrincipalType;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::applications::AppKey;
 use super::service_principals;
@@ -21,8 +21,8 @@ pub enum Side {
 }
 
 /// Graph's assignment id: 32 bytes, base64url; the first 16 are the principal id in .NET byte order.
-pub fn assignment_id(principal: Uuid) -> Result<String, AdminError> {
-    let mut bytes = principal.to_bytes_le().to_vec();
+pub fn assignment_id(principal: ObjectId) -> Result<String, AdminError> {
+    let mut bytes = principal.0.to_bytes_le().to_vec();
     let random = gatehouse_jose::random_bytes::<16>().map_err(|_| AdminError::Unavailable)?;
     bytes.extend_from_slice(&random);
     Ok(gatehouse_jose::b64url(&bytes))
@@ -32,7 +32,7 @@ pub async fn create(
     store: &dyn Store,
     caller: &Caller,
     side: Side,
-    url_sp: Uuid,
+    url_sp: ObjectId,
     input: AppRoleAssignmentInput,
     now: OffsetDateTime,
 ) -> Result<AppRoleAssignment, AdminError> {
@@ -78,14 +78,14 @@ pub async fn list(
     store: &dyn Store,
     caller: &Caller,
     side: Side,
-    sp: Uuid,
+    sp: ObjectId,
 ) -> Result<Vec<AppRoleAssignment>, AdminError> {
     caller
         .require(Access::ReadApplications)
         .or_else(|_| caller.require(Access::WriteAssignments))?;
     service_principals::get(store, &reader(caller), AppKey::Id(sp)).await?;
     let sps = store.list_service_principals(caller.tenant_id).await?;
-    let name = |id: Uuid| {
+    let name = |id: ObjectId| {
         sps.iter()
             .find(|s| s.sp.id == id)
             .map(|s| s.sp.display_name.as_str())
@@ -106,7 +106,7 @@ pub async fn delete(
     store: &dyn Store,
     caller: &Caller,
     side: Side,
-    sp: Uuid,
+    sp: ObjectId,
     id: &str,
 ) -> Result<(), AdminError> {
     caller.require(Access::WriteAssignments)?;
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn assignment_ids_start_with_the_principal_in_dotnet_byte_order() {
-        let p = Uuid::parse_str("33ad69f9-da99-4bed-acd0-3f24235cb296").unwrap();
+        let p = ObjectId::parse("33ad69f9-da99-4bed-acd0-3f24235cb296").unwrap();
         let id = assignment_id(p).unwrap();
         assert_eq!(id.len(), 43);
         assert!(id.starts_with("-WmtM5na7Uus0D8kI1yyl"), "{id}");

@@ -6,9 +6,9 @@
 use gatehouse_jose::kek::Kek;
 use gatehouse_proto::graph::AddPasswordInput;
 use gatehouse_proto::token::Secret;
+use gatehouse_proto::{AppId, ObjectId, TenantId};
 use serde::Serialize;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::applications::{new_application, new_password};
 use super::assignments::assignment_id;
@@ -30,9 +30,9 @@ const MANAGEMENT_ROLES: [&str; 3] = [
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BootstrapOutput {
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub domain: String,
-    pub client_id: Uuid,
+    pub client_id: AppId,
     pub client_secret: Secret,
 }
 
@@ -75,12 +75,12 @@ pub fn new_tenant(
         ));
     }
     let tenant = Tenant {
-        id: Uuid::new_v4(),
+        id: TenantId::new(),
         display_name: display_name.to_string(),
         domains: vec![domain.clone()],
         created: now,
     };
-    let graph = graph_service_principal(Uuid::new_v4(), tenant.id);
+    let graph = graph_service_principal(ObjectId::new(), tenant.id);
 
     let app = new_application("Gatehouse management", Some(domain.clone()), now);
     let sp = new_service_principal(&app, tenant.id);

@@ -118,7 +118,7 @@ pub async fn delete(
 
 async fn lookup(
     store: &dyn Store,
-    application_id: Uuid,
+    application_id: gatehouse_proto::ObjectId,
     id_or_name: &str,
 ) -> Result<FederatedCredentialRecord, AdminError> {
     store

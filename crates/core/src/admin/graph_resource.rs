@@ -3,7 +3,7 @@
 //! own ids and names (entra-protocol.md §5.2), so manifests and scripts written for Entra work unchanged.
 
 use gatehouse_proto::graph::{AppRole, PermissionScope, ServicePrincipal};
-use gatehouse_proto::{GRAPH_APP_ID, GRAPH_RESOURCE};
+use gatehouse_proto::{AppId, ObjectId, TenantId, GRAPH_APP_ID, GRAPH_RESOURCE};
 use uuid::Uuid;
 
 /// Application permissions (app roles): (value, id, description).
@@ -98,8 +98,8 @@ pub const GRAPH_NAMES: &[&str] = &[
     "00000003-0000-0000-c000-000000000000/ags.windows.net",
 ];
 
-pub fn graph_service_principal(id: Uuid, tenant_id: Uuid) -> ServicePrincipal {
-    let app_id = Uuid::parse_str(GRAPH_APP_ID).unwrap_or_default();
+pub fn graph_service_principal(id: ObjectId, tenant_id: TenantId) -> ServicePrincipal {
+    let app_id = AppId::parse(GRAPH_APP_ID).unwrap_or_default();
     ServicePrincipal {
         id,
         deleted_date_time: None,

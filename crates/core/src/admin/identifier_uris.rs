@@ -18,6 +18,7 @@
 //! stored before it existed are kept.
 
 use gatehouse_proto::graph::Application;
+use gatehouse_proto::AppId;
 use uuid::Uuid;
 
 use super::AdminError;
@@ -59,7 +60,7 @@ fn check_syntax(u: &str) -> Result<(), AdminError> {
     Ok(())
 }
 
-fn allowed(u: &str, app_id: Uuid, tenant: &Tenant, single_tenant: bool) -> bool {
+fn allowed(u: &str, app_id: AppId, tenant: &Tenant, single_tenant: bool) -> bool {
     let Ok(parsed) = url::Url::parse(u) else {
         return false;
     };
@@ -73,11 +74,11 @@ fn allowed(u: &str, app_id: Uuid, tenant: &Tenant, single_tenant: bool) -> bool 
     match parsed.scheme() {
         "api" => {
             let last_segment = parsed.path().rsplit('/').next().unwrap_or("");
-            if Uuid::parse_str(last_segment).is_ok_and(|g| g == app_id) {
+            if AppId::parse(last_segment) == Some(app_id) {
                 return true;
             }
             if let Ok(g) = Uuid::parse_str(&host) {
-                return g == app_id || g == tenant.id;
+                return g == app_id.0 || g == tenant.id.0;
             }
             if host.contains('.') {
                 return on_verified_domain();
@@ -97,7 +98,7 @@ mod tests {
 
     fn tenant() -> Tenant {
         Tenant {
-            id: Uuid::new_v4(),
+            id: gatehouse_proto::TenantId::new(),
             display_name: "t".into(),
             domains: vec!["contoso.example".into(), "gatehouse.local".into()],
             created: OffsetDateTime::now_utc(),

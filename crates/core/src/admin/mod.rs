@@ -12,14 +12,12 @@ pub mod organization;
 pub mod service_principals;
 pub mod tenants;
 
-use uuid::Uuid;
-
 use crate::store::{Conflict, StoreError};
 
 /// Who is calling the management API: the tenant the token was issued in and the app roles it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub tenant_id: Uuid,
+    pub tenant_id: gatehouse_proto::TenantId,
     pub roles: Vec<String>,
 }
 
@@ -108,7 +106,7 @@ mod tests {
     #[test]
     fn roles_grant_only_their_access() {
         let c = Caller {
-            tenant_id: Uuid::nil(),
+            tenant_id: gatehouse_proto::TenantId::default(),
             roles: vec!["Application.Read.All".into()],
         };
         assert!(c.require(Access::ReadApplications).is_ok());

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use gatehouse_proto::graph::{Application, ServicePrincipal, ServicePrincipalInput};
-use uuid::Uuid;
+use gatehouse_proto::{AppId, ObjectId, TenantId};
 
 use super::applications::{self, AppKey};
 use super::{not_found, Access, AdminError, Caller};
@@ -14,12 +14,12 @@ use crate::store::Store;
 /// The service principal of an application in a tenant, with Graph's defaults.
 pub fn new_service_principal(
     app: &gatehouse_proto::graph::Application,
-    owner_tenant: Uuid,
+    owner_tenant: TenantId,
 ) -> ServicePrincipal {
     let mut names = vec![app.app_id.to_string()];
     names.extend(app.identifier_uris.iter().cloned());
     ServicePrincipal {
-        id: Uuid::new_v4(),
+        id: ObjectId::new(),
         deleted_date_time: None,
         account_enabled: true,
         app_display_name: Some(app.display_name.clone()),
@@ -47,8 +47,8 @@ pub async fn create(
     input: ServicePrincipalInput,
 ) -> Result<ServicePrincipal, AdminError> {
     caller.require(Access::WriteApplications)?;
-    let app_id = Uuid::parse_str(&input.app_id)
-        .map_err(|_| AdminError::BadRequest(format!("'{}' is not a valid appId.", input.app_id)))?;
+    let app_id = AppId::parse(&input.app_id)
+        .ok_or_else(|| AdminError::BadRequest(format!("'{}' is not a valid appId.", input.app_id)))?;
     let app = applications::find(store, caller.tenant_id, AppKey::AppId(app_id))
         .await
         .map_err(|_| AdminError::BadRequest(format!("The appId '{app_id}' of the service principal does not reference a valid application object.")))?;
@@ -75,10 +75,10 @@ pub async fn create(
 pub async fn list(
     store: &dyn Store,
     caller: &Caller,
-    app_id: Option<Uuid>,
+    app_id: Option<AppId>,
 ) -> Result<Vec<ServicePrincipal>, AdminError> {
     caller.require(Access::ReadApplications)?;
-    let apps: HashMap<Uuid, Application> = store
+    let apps: HashMap<AppId, Application> = store
         .list_applications(caller.tenant_id)
         .await?
         .into_iter()
@@ -120,7 +120,7 @@ pub async fn delete(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<(
 /// Finds by object id or by appId (`servicePrincipals(appId='…')`).
 pub(crate) async fn find(
     store: &dyn Store,
-    tenant: Uuid,
+    tenant: TenantId,
     key: AppKey,
 ) -> Result<ServicePrincipalRecord, AdminError> {
     match key {
@@ -136,7 +136,7 @@ pub(crate) async fn find(
 }
 
 /// Refreshes the properties a service principal mirrors from its application, when it has one here.
-fn synced(mut sp: ServicePrincipal, app: Option<&Application>, tenant: Uuid) -> ServicePrincipal {
+fn synced(mut sp: ServicePrincipal, app: Option<&Application>, tenant: TenantId) -> ServicePrincipal {
     if let Some(app) = app {
         let fresh = new_service_principal(app, tenant);
         sp.app_roles = fresh.app_roles;

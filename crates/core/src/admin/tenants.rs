@@ -4,8 +4,8 @@
 //! sees a new, changed or deleted tenant within a second through its watcher.
 
 use gatehouse_proto::tenant::TenantSegment;
+use gatehouse_proto::TenantId;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::bootstrap::{domain_name, new_tenant, BootstrapOutput};
 use super::AdminError;
@@ -36,7 +36,7 @@ pub async fn find(store: &dyn Store, id_or_domain: &str) -> Result<Tenant, Admin
         ))
     };
     let found = match TenantSegment::parse(id_or_domain) {
-        Ok(TenantSegment::Id(id)) => store.get_tenant(id).await?,
+        Ok(TenantSegment::Id(id)) => store.get_tenant(TenantId(id)).await?,
         Ok(TenantSegment::Domain(d)) => store.find_tenant_by_domain(&d).await?,
         _ => return Err(missing()),
     };
@@ -63,6 +63,6 @@ pub async fn delete(store: &dyn Store, id_or_domain: &str) -> Result<Tenant, Adm
     Ok(tenant)
 }
 
-fn gone(id: Uuid) -> AdminError {
+fn gone(id: TenantId) -> AdminError {
     AdminError::NotFound(format!("The tenant {id} was deleted meanwhile."))
 }

@@ -4,7 +4,6 @@
 
 use gatehouse_proto::token::Secret;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::assertion::{self, AssertionPolicy, ClientAssertion, ReplayGuard, JWT_BEARER};
 use super::IssuerKeys;
@@ -64,9 +63,7 @@ pub async fn fetch_federated_key(
     let Credential::Federated { assertion, key } = &mut client.credential else {
         return false;
     };
-    let app = Uuid::parse_str(&client.client_id)
-        .ok()
-        .and_then(|id| snap.application(id));
+    let app = gatehouse_proto::AppId::parse(&client.client_id).and_then(|id| snap.application(id));
     let Some(app) = app else { return false };
     let Ok(fic) = assertion::matching_federated_credential(snap, app, assertion) else {
         return false;

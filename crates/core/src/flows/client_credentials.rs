@@ -4,8 +4,8 @@
 
 use gatehouse_proto::discovery::{v1_issuer, v2_issuer};
 use gatehouse_proto::token::AccessTokenClaims;
+use gatehouse_proto::AppId;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::client_auth::PresentedClient;
 use super::mint;
@@ -36,7 +36,7 @@ pub async fn prefetch(
     let Some(tenant) = snap.resolve_tenant(&ctx.tenant).map(|t| t.id) else {
         return Ok(snap);
     };
-    if let Ok(client) = Uuid::parse_str(&req.client.client_id) {
+    if let Some(client) = AppId::parse(&req.client.client_id) {
         if let Some(entry) = dir.client(client).await? {
             snap.add_client(entry);
         }
@@ -91,7 +91,7 @@ pub fn issue(
         client_id: req.client.client_id.clone(),
         tenant: tenant.id.to_string(),
     };
-    let client_app_id = Uuid::parse_str(&req.client.client_id).map_err(|_| not_found())?;
+    let client_app_id = AppId::parse(&req.client.client_id).ok_or_else(not_found)?;
     let app = snap.application(client_app_id).ok_or_else(not_found)?;
     let client_sp = snap
         .service_principal(tenant.id, client_app_id)

@@ -7,7 +7,6 @@ use axum::routing::{delete, get};
 use axum::Router;
 use gatehouse_core::admin::assignments::{self, Side};
 use gatehouse_proto::graph::{AppRoleAssignment, AppRoleAssignmentInput};
-use uuid::Uuid;
 
 use super::envelope::{Collection, Entity};
 use super::errors::GraphFailure;
@@ -39,7 +38,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Nav {
 }
 
 /// The entity set a side's assignments belong to, for `@odata.context`.
-fn set(sp: Uuid, side: Side) -> String {
+fn set(sp: gatehouse_proto::ObjectId, side: Side) -> String {
     let nav = match side {
         Side::Resource => "appRoleAssignedTo",
         Side::Principal => "appRoleAssignments",

@@ -198,7 +198,7 @@ mod tests {
         );
         assert_eq!(
             s(GraphFailure::Admin(AdminError::Conflict(
-                Conflict::ServicePrincipal(Uuid::nil())
+                Conflict::ServicePrincipal(gatehouse_proto::AppId::default())
             ))),
             StatusCode::CONFLICT
         );

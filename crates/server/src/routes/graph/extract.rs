@@ -7,8 +7,8 @@ use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request};
 use axum::http::request::Parts;
 use gatehouse_core::admin::applications::AppKey;
 use gatehouse_core::admin::Caller;
+use gatehouse_proto::{AppId, ObjectId};
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
 use super::errors::GraphFailure;
 
@@ -75,13 +75,13 @@ impl EntityKey {
     fn parse(raw: &str) -> Result<AppKey, GraphFailure> {
         let bad = || GraphFailure::NoSuchSegment(raw.chars().take(100).collect());
         match raw.strip_prefix(APP_ID_KEY) {
-            Some(app_id) => Uuid::parse_str(app_id).map(AppKey::AppId).map_err(|_| bad()),
-            None => Uuid::parse_str(raw).map(AppKey::Id).map_err(|_| bad()),
+            Some(app_id) => AppId::parse(app_id).map(AppKey::AppId).ok_or_else(bad),
+            None => ObjectId::parse(raw).map(AppKey::Id).ok_or_else(bad),
         }
     }
 
     /// The object id, for navigation properties that Graph addresses by id only.
-    pub fn object_id(&self) -> Result<Uuid, GraphFailure> {
+    pub fn object_id(&self) -> Result<ObjectId, GraphFailure> {
         match self.0 {
             AppKey::Id(id) => Ok(id),
             AppKey::AppId(a) => Err(GraphFailure::NoSuchSegment(format!("(appId='{a}')"))),
@@ -100,7 +100,7 @@ impl<S: Send + Sync> FromRequestParts<S> for EntityKey {
 /// The OData query options Gatehouse answers: `$filter=appId eq '…'` or `displayName eq '…'`.
 #[derive(Debug, Default)]
 pub struct ODataQuery {
-    app_id: Option<Uuid>,
+    app_id: Option<AppId>,
     display_name: Option<String>,
 }
 
@@ -125,7 +125,7 @@ impl ODataQuery {
             .ok_or_else(unsupported)?;
         match prop.trim() {
             "appId" => Ok(Self {
-                app_id: Some(Uuid::parse_str(value).map_err(|_| unsupported())?),
+                app_id: Some(AppId::parse(value).ok_or_else(unsupported)?),
                 display_name: None,
             }),
             "displayName" => Ok(Self {
@@ -137,7 +137,7 @@ impl ODataQuery {
     }
 
     /// Whether an entity with this appId and display name passes the filter.
-    pub fn matches(&self, app_id: &Uuid, display_name: &str) -> bool {
+    pub fn matches(&self, app_id: &AppId, display_name: &str) -> bool {
         self.app_id.is_none_or(|a| &a == app_id)
             && self.display_name.as_deref().is_none_or(|d| d == display_name)
     }
@@ -194,11 +194,13 @@ mod tests {
 
     #[test]
     fn keys_are_object_ids_or_app_ids() {
-        let id = Uuid::parse_str(ID).unwrap();
-        assert_eq!(EntityKey::parse(ID).unwrap(), AppKey::Id(id));
+        assert_eq!(
+            EntityKey::parse(ID).unwrap(),
+            AppKey::Id(ObjectId::parse(ID).unwrap())
+        );
         assert_eq!(
             EntityKey::parse(&format!("appId={ID}")).unwrap(),
-            AppKey::AppId(id)
+            AppKey::AppId(AppId::parse(ID).unwrap())
         );
         assert!(EntityKey::parse("not-a-guid").is_err());
         assert!(EntityKey::parse("appId=x").is_err());
@@ -207,8 +209,8 @@ mod tests {
     #[test]
     fn filters_are_app_id_or_display_name_equality() {
         let q = ODataQuery::parse(Some("%24filter=displayName%20eq%20%27O%27%27Brien%27")).unwrap();
-        assert!(q.matches(&Uuid::nil(), "O'Brien"));
-        assert!(!q.matches(&Uuid::nil(), "other"));
+        assert!(q.matches(&AppId::default(), "O'Brien"));
+        assert!(!q.matches(&AppId::default(), "other"));
         assert!(ODataQuery::parse(Some("$filter=startswith(displayName,'a')")).is_err());
     }
 }

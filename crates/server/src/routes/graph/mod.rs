@@ -30,7 +30,6 @@ use gatehouse_validate::extract::bearer_token;
 use gatehouse_validate::ValidationError;
 use time::OffsetDateTime;
 use tower::ServiceExt;
-use uuid::Uuid;
 
 use crate::AppState;
 
@@ -94,7 +93,7 @@ async fn caller(st: &AppState, headers: &HeaderMap) -> Result<Caller, GraphFailu
     let tenant_id = claims
         .tid
         .as_deref()
-        .and_then(|t| Uuid::parse_str(t).ok())
+        .and_then(gatehouse_proto::TenantId::parse)
         .ok_or(GraphFailure::Auth(ValidationError::Issuer))?;
     st.directory.fresh().map_err(|_| AdminError::Unavailable)?;
     if st.directory.tenants().get(tenant_id).is_none() {
