@@ -56,7 +56,27 @@ pub async fn open_store(
 
 pub async fn start(settings: Settings) -> Result<RunningServer, String> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    if settings.rotation.prepublish >= settings.rotation.rotate_every {
+        return Err("the key pre-publication period must be shorter than the rotation interval".into());
+    }
     let kek = load_kek(&settings.data_dir)?;
+    // Everything that can fail on the operator's input (the address, the TLS files, the federation CA)
+    // is done before the store is touched: a first start that fails leaves an empty store, and the
+    // next start bootstraps and prints the one-time secret then.
+    let listener =
+        TcpListener::bind(settings.listen).map_err(|e| format!("bind {}: {e}", settings.listen))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let base_url = settings.base_url(addr);
+    let tls = match &settings.tls {
+        TlsMode::Insecure => None,
+        mode => Some(rustls_config(&settings, mode, &base_url).await?),
+    };
+    let federation_ca = match &settings.federation_ca {
+        Some(p) => Some(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        None => None,
+    };
+
     let (store, bootstrap) = open_store(&settings, &kek).await?;
     let directory = Arc::new(
         Directory::load(Arc::clone(&store), kek.clone(), settings.directory_cache_entries)
@@ -79,20 +99,6 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
             .map_err(|e| format!("signing key: {e}"))?;
         directory.sync().await.map_err(|e| format!("directory: {e}"))?;
     }
-
-    let federation_ca = match &settings.federation_ca {
-        Some(p) => Some(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
-        None => None,
-    };
-    if settings.rotation.prepublish >= settings.rotation.rotate_every {
-        return Err("the key pre-publication period must be shorter than the rotation interval".into());
-    }
-
-    let listener =
-        TcpListener::bind(settings.listen).map_err(|e| format!("bind {}: {e}", settings.listen))?;
-    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let base_url = settings.base_url(addr);
 
     let graph_validator = Validator::with_policy(
         IssuerPolicy::Template {
@@ -128,15 +134,14 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
     );
     let app = routes::router(state.clone()).into_make_service();
     let handle = axum_server::Handle::new();
-    let serving = match &settings.tls {
-        TlsMode::Insecure => {
+    let serving = match tls {
+        None => {
             let server = axum_server::from_tcp(listener)
                 .map_err(|e| e.to_string())?
                 .handle(handle.clone());
             tokio::spawn(server.serve(app))
         }
-        mode => {
-            let config = rustls_config(&settings, mode, &base_url).await?;
+        Some(config) => {
             let server = axum_server::tls_rustls::from_tcp_rustls(listener, config)
                 .map_err(|e| e.to_string())?
                 .handle(handle.clone());

@@ -145,3 +145,44 @@ async fn a_node_with_another_key_encryption_key_refuses_to_start() {
     );
     app.stop().await;
 }
+
+/// Issue #8: a first start that fails on the operator's input (a taken port, TLS files that do not
+/// exist, a federation CA that does not exist) leaves no store behind, so the next start bootstraps
+/// and shows the one-time management secret.
+#[tokio::test]
+async fn a_failed_first_start_leaves_no_tenant_behind_and_the_next_start_bootstraps() {
+    use gatehouse_server::run::start;
+
+    let dir = temp_dir();
+    let db = dir.join("gatehouse.db");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut on_taken_port = crate::helpers::settings(dir.clone(), None, TlsMode::Insecure);
+    on_taken_port.listen = taken.local_addr().unwrap();
+    let missing_tls = TlsMode::Files {
+        cert: dir.join("no-such-cert.pem"),
+        key: dir.join("no-such-key.pem"),
+    };
+    let mut missing_ca = crate::helpers::settings(dir.clone(), None, TlsMode::Insecure);
+    missing_ca.federation_ca = Some(dir.join("no-such-ca.pem"));
+    for (what, settings) in [
+        ("a taken port", on_taken_port),
+        (
+            "missing TLS files",
+            crate::helpers::settings(dir.clone(), None, missing_tls),
+        ),
+        ("a missing federation CA", missing_ca),
+    ] {
+        let failed = start(settings).await;
+        assert!(failed.is_err(), "{what} must stop the start");
+        assert!(!db.exists(), "{what}: no store was made");
+    }
+    let server = start(crate::helpers::settings(dir.clone(), None, TlsMode::Insecure))
+        .await
+        .unwrap();
+    assert!(
+        server.bootstrap.is_some(),
+        "the next start bootstraps and shows the secret"
+    );
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
