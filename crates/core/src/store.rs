@@ -67,9 +67,9 @@ pub enum Conflict {
 
 #[async_trait]
 pub trait TenantStore: Send + Sync {
-    /// Writes a new tenant's rows (its tenant, domains, applications, secrets, service principals,
-    /// assignments and resource names) in one transaction: `Conflict::Domain` if one of its domains is
-    /// verified by another tenant already.
+    /// Writes a tenant's rows (a new tenant with its domains, or more rows of one: applications,
+    /// secrets, service principals, assignments; names follow from them) in one transaction:
+    /// `Conflict::Domain` if one of its domains is verified by another tenant already.
     async fn create_tenant(&self, rows: &DirectoryData) -> Result<(), StoreError>;
     /// The tenant with its verified domains, read from the store (not a node's snapshot), for checks
     /// that guard a write.

@@ -20,6 +20,8 @@ use crate::model::{ApplicationRecord, Assignment, DirectoryData, ServicePrincipa
 use crate::store::{Conflict, Store, StoreError};
 
 pub const DEFAULT_DOMAIN: &str = "gatehouse.local";
+/// The tag that marks a tenant's management application, so `tenant credential reset` finds it.
+pub const MANAGEMENT_TAG: &str = "gatehouse:management";
 const MANAGEMENT_ROLES: [&str; 3] = [
     "Application.ReadWrite.All",
     "AppRoleAssignment.ReadWrite.All",
@@ -80,58 +82,65 @@ pub fn new_tenant(
         domains: vec![domain.clone()],
         created: now,
     };
-    let graph = graph_service_principal(ObjectId::new(), tenant.id);
+    let graph = ServicePrincipalRecord {
+        tenant_id: tenant.id,
+        sp: graph_service_principal(ObjectId::new(), tenant.id),
+    };
+    let (mut data, output) = management_application(tenant.id, &domain, graph.sp.id, now)?;
+    data.names = graph.resource_names().collect();
+    data.service_principals.insert(0, graph);
+    data.tenants = vec![tenant];
+    Ok((data, output))
+}
 
-    let app = new_application("Gatehouse management", Some(domain.clone()), now);
-    let sp = new_service_principal(&app, tenant.id);
+/// The rows of a tenant's management application: the application (tagged [`MANAGEMENT_TAG`]), its
+/// service principal, a fresh secret, and the Graph app roles of [`MANAGEMENT_ROLES`] assigned on the
+/// tenant's Graph service principal `graph`.
+pub fn management_application(
+    tenant: TenantId,
+    domain: &str,
+    graph: ObjectId,
+    now: OffsetDateTime,
+) -> Result<(DirectoryData, BootstrapOutput), AdminError> {
+    let mut app = new_application("Gatehouse management", Some(domain.to_string()), now);
+    app.tags = vec![MANAGEMENT_TAG.into()];
+    let sp = new_service_principal(&app, tenant);
     let (secret, credential) = new_password(app.id, AddPasswordInput::default(), now)?;
     let client_secret = credential.secret_text.ok_or(AdminError::Unavailable)?;
-
     let assignments = MANAGEMENT_ROLES
         .iter()
         .filter_map(|v| graph_role_id(v))
         .map(|role| {
             Ok(Assignment {
                 id: assignment_id(sp.id)?,
-                tenant_id: tenant.id,
+                tenant_id: tenant,
                 principal_id: sp.id,
                 principal_type: gatehouse_proto::PrincipalType::ServicePrincipal,
-                resource_id: graph.id,
+                resource_id: graph,
                 app_role_id: role,
                 created: now,
             })
         })
         .collect::<Result<Vec<_>, AdminError>>()?;
     let output = BootstrapOutput {
-        tenant_id: tenant.id,
-        domain,
+        tenant_id: tenant,
+        domain: domain.to_string(),
         client_id: app.app_id,
         client_secret,
     };
-    let graph = ServicePrincipalRecord {
-        tenant_id: tenant.id,
-        sp: graph,
-    };
     let data = DirectoryData {
-        position: 0,
-        federated: vec![],
-        names: graph.resource_names().collect(),
-        service_principals: vec![
-            graph,
-            ServicePrincipalRecord {
-                tenant_id: tenant.id,
-                sp,
-            },
-        ],
+        service_principals: vec![ServicePrincipalRecord {
+            tenant_id: tenant,
+            sp,
+        }],
         applications: vec![ApplicationRecord {
-            tenant_id: tenant.id,
+            tenant_id: tenant,
             app,
             version: 0,
         }],
         secrets: vec![secret],
         assignments,
-        keys: vec![],
-        tenants: vec![tenant],
+        ..DirectoryData::default()
     };
     Ok((data, output))
 }

@@ -3,11 +3,13 @@
 //! Microsoft Graph service principal and management application, as the first one does; every node
 //! sees a new, changed or deleted tenant within a second through its watcher.
 
+use gatehouse_proto::graph::AddPasswordInput;
 use gatehouse_proto::tenant::TenantSegment;
-use gatehouse_proto::TenantId;
+use gatehouse_proto::{AppId, TenantId, GRAPH_APP_ID};
 use time::OffsetDateTime;
 
-use super::bootstrap::{domain_name, new_tenant, BootstrapOutput};
+use super::applications::new_password;
+use super::bootstrap::{domain_name, management_application, new_tenant, BootstrapOutput, MANAGEMENT_TAG};
 use super::AdminError;
 use crate::model::Tenant;
 use crate::store::Store;
@@ -61,6 +63,50 @@ pub async fn delete(store: &dyn Store, id_or_domain: &str) -> Result<Tenant, Adm
         return Err(gone(tenant.id));
     }
     Ok(tenant)
+}
+
+/// Break glass for an operator who lost a tenant's management secret: a new secret for its management
+/// application, replacing the old ones (as `az ad app credential reset` does), shown once. A tenant
+/// whose management application was deleted gets a new one, with the same Graph roles.
+pub async fn reset_management_secret(
+    store: &dyn Store,
+    id_or_domain: &str,
+    now: OffsetDateTime,
+) -> Result<BootstrapOutput, AdminError> {
+    let tenant = find(store, id_or_domain).await?;
+    let domain = tenant.domains.first().cloned().unwrap_or_default();
+    let management = store
+        .list_applications(tenant.id)
+        .await?
+        .into_iter()
+        .filter(|a| {
+            a.app.tags.iter().any(|t| t == MANAGEMENT_TAG) || a.app.display_name == "Gatehouse management"
+        })
+        .min_by_key(|a| a.app.created_date_time);
+    if let Some(app) = management {
+        let (secret, credential) = new_password(app.app.id, AddPasswordInput::default(), now)?;
+        let client_secret = credential.secret_text.ok_or(AdminError::Unavailable)?;
+        store.insert_secret(&secret).await?;
+        for old in store.list_secrets(app.app.id).await? {
+            if old.key_id != secret.key_id {
+                store.delete_secret(app.app.id, old.key_id).await?;
+            }
+        }
+        return Ok(BootstrapOutput {
+            tenant_id: tenant.id,
+            domain,
+            client_id: app.app.app_id,
+            client_secret,
+        });
+    }
+    let graph = AppId::parse(GRAPH_APP_ID).ok_or(AdminError::Unavailable)?;
+    let graph = store
+        .find_service_principal_by_app_id(tenant.id, graph)
+        .await?
+        .ok_or(AdminError::Unavailable)?;
+    let (rows, out) = management_application(tenant.id, &domain, graph.sp.id, now)?;
+    store.create_tenant(&rows).await?;
+    Ok(out)
 }
 
 fn gone(id: TenantId) -> AdminError {

@@ -51,6 +51,9 @@ pub enum TenantCommand {
     /// Verified domains of a tenant.
     #[command(subcommand)]
     Domain(DomainCommand),
+    /// The tenant's management credential.
+    #[command(subcommand)]
+    Credential(CredentialCommand),
     /// Delete a tenant and everything in it (applications, secrets, service principals, assignments).
     Delete {
         #[command(flatten)]
@@ -61,6 +64,22 @@ pub enum TenantCommand {
         /// Confirm: the deletion cannot be undone.
         #[arg(long)]
         yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CredentialCommand {
+    /// Break glass: a new secret for the tenant's management application, replacing its old ones,
+    /// printed once as `init` prints it (a deleted management application is made again).
+    Reset {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Tenant id or verified domain.
+        #[arg(long)]
+        tenant: String,
+        /// Print one JSON object (tenantId, domain, clientId, clientSecret).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -88,7 +107,8 @@ pub async fn run(cmd: TenantCommand) -> Result<(), String> {
         | TenantCommand::List { store, .. }
         | TenantCommand::Show { store, .. }
         | TenantCommand::Delete { store, .. }
-        | TenantCommand::Domain(DomainCommand::Add(DomainAddArgs { store, .. })) => store.open().await?,
+        | TenantCommand::Domain(DomainCommand::Add(DomainAddArgs { store, .. }))
+        | TenantCommand::Credential(CredentialCommand::Reset { store, .. }) => store.open().await?,
     };
     let result = execute(store.as_ref(), cmd).await;
     store.close().await;
@@ -124,6 +144,12 @@ async fn execute(store: &dyn Store, cmd: TenantCommand) -> Result<(), String> {
         TenantCommand::Show { tenant, json, .. } => {
             let t = tenants::find(store, &tenant).await.map_err(fail)?;
             show(&t, json)
+        }
+        TenantCommand::Credential(CredentialCommand::Reset { tenant, json, .. }) => {
+            let out = tenants::reset_management_secret(store, &tenant, OffsetDateTime::now_utc())
+                .await
+                .map_err(fail)?;
+            print_credentials(&out, json)
         }
         TenantCommand::Domain(DomainCommand::Add(a)) => {
             let t = tenants::add_domain(store, &a.tenant, &a.domain)

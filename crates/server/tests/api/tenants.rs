@@ -254,3 +254,63 @@ async fn a_deleted_tenant_is_refused_on_every_node_within_a_second() {
     node_b.shutdown().await;
     a.stop().await;
 }
+
+/// Issue #8's break glass: `tenant credential reset` gives the management application a new secret,
+/// shown once, and the old one stops working; if the management application was deleted, a new one
+/// with the same Graph roles is made.
+#[tokio::test]
+async fn a_lost_management_secret_is_reset_against_the_store() {
+    let app = TestApp::spawn().await;
+    let tenant = app.tenant();
+    let old = app.boot.clone();
+    let (out, _) = tenant_cli(
+        &app,
+        &["credential", "reset", "--tenant", "contoso.example", "--json"],
+    )
+    .await;
+    let new = credentials(&out);
+    assert_eq!((new.tenant_id, new.client_id), (old.tenant_id, old.client_id));
+    let graph_form = |b: &BootstrapOutput| {
+        [
+            ("grant_type", "client_credentials".to_string()),
+            ("client_id", b.client_id.to_string()),
+            ("client_secret", b.client_secret.expose().to_string()),
+            ("scope", "https://graph.microsoft.com/.default".to_string()),
+        ]
+    };
+    let status = |b: BootstrapOutput| {
+        let app = &app;
+        let tenant = tenant.clone();
+        async move {
+            let form = graph_form(&b);
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.token_form(&tenant, &form).await.status().as_u16()
+        }
+    };
+    within(Duration::from_secs(1), "the old secret stops working", || {
+        let s = status(old.clone());
+        async move { s.await == 401 }
+    })
+    .await;
+    let fresh = TestApp::attach(app.base.clone(), new.clone(), app.data_dir.clone());
+    let admin = fresh.admin_token().await;
+    let path = format!("applications(appId='{}')", new.client_id);
+    assert_eq!(fresh.graph(M::DELETE, &path, &admin, None).await.0, 204);
+
+    let (out, _) = tenant_cli(&app, &["credential", "reset", "--tenant", &tenant, "--json"]).await;
+    let remade = credentials(&out);
+    assert_ne!(remade.client_id, new.client_id, "a new management application");
+    let again = TestApp::attach(app.base.clone(), remade, app.data_dir.clone());
+    let admin = again.admin_token().await;
+    let roles = claims(&admin)["roles"].clone();
+    assert_eq!(
+        roles,
+        json!([
+            "AppRoleAssignment.ReadWrite.All",
+            "Application.ReadWrite.All",
+            "Directory.Read.All"
+        ])
+    );
+    assert_eq!(again.graph(M::GET, "applications", &admin, None).await.0, 200);
+    app.stop().await;
+}
