@@ -24,6 +24,31 @@ pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok()
 }
 
+/// base64url or standard base64, padded or not: what clients put in thumbprint headers (`x5t`,
+/// `x5t#S256`); Microsoft's Rust SDK, for one, sends standard padded base64.
+pub fn b64_lenient_decode(s: &str) -> Option<Vec<u8>> {
+    let url: String = s
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
+    URL_SAFE_NO_PAD.decode(url).ok()
+}
+
+/// A certificate of an `x5c` header: base64 of its DER (RFC 7515 §4.1.6), or base64 of its PEM text,
+/// as some SDKs send it.
+pub fn x5c_der(entry: &str) -> Option<Vec<u8>> {
+    let bytes = b64std_decode(entry)?;
+    match std::str::from_utf8(&bytes) {
+        Ok(text) if text.trim_start().starts_with("-----BEGIN") => pem_decode(text, "CERTIFICATE"),
+        _ => Some(bytes),
+    }
+}
+
 /// Standard padded base64, as in `x5c` (entra-protocol.md §1.5).
 pub fn b64std(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)

@@ -7,7 +7,7 @@
 //! not, float `exp`/`iat`, no `nbf` or no `iat`; `aud` = this tenant's v2 or v1 token endpoint under its
 //! GUID or any of its domains, or (unless the policy is strict) its v2 issuer, as openid-client sends.
 
-use gatehouse_jose::{b64url_decode, ParsedJws, SignatureAlgorithm};
+use gatehouse_jose::{b64_lenient_decode, ParsedJws, SignatureAlgorithm};
 use gatehouse_proto::discovery::v2_issuer;
 use gatehouse_proto::graph::FederatedIdentityCredential;
 use serde::Deserialize;
@@ -266,20 +266,28 @@ fn thumbprints(h: &gatehouse_jose::JwsHeader) -> Vec<Thumbprint> {
         32 => Some(Thumbprint::Sha256(bytes)),
         _ => None,
     };
-    if let Some(t) = h.x5t_s256.as_deref().and_then(b64url_decode).and_then(by_len) {
+    if let Some(t) = h
+        .x5t_s256
+        .as_deref()
+        .and_then(b64_lenient_decode)
+        .and_then(by_len)
+    {
         out.push(t);
     }
-    if let Some(t) = h.x5t.as_deref().and_then(b64url_decode).and_then(by_len) {
+    if let Some(t) = h.x5t.as_deref().and_then(b64_lenient_decode).and_then(by_len) {
         out.push(t);
     }
     if let Some(kid) = h.kid.as_deref() {
-        if let Some(t) = hex_bytes(kid).or_else(|| b64url_decode(kid)).and_then(by_len) {
+        if let Some(t) = hex_bytes(kid)
+            .or_else(|| b64_lenient_decode(kid))
+            .and_then(by_len)
+        {
             out.push(t);
         }
     }
     if out.is_empty() {
         let first = h.x5c.as_ref().and_then(|c| c.first());
-        if let Some(der) = first.and_then(|c| gatehouse_jose::b64std_decode(c)) {
+        if let Some(der) = first.and_then(|c| gatehouse_jose::x5c_der(c)) {
             out.push(Thumbprint::Sha1(gatehouse_jose::sha1(&der).to_vec()));
         }
     }
@@ -449,5 +457,32 @@ mod tests {
             ..Default::default()
         };
         assert!(thumbprints(&h).is_empty());
+        // Standard base64 with padding, as Microsoft's Rust SDK sends it: '+' and '/' included.
+        let awkward = [0xfbu8; 20];
+        let std = gatehouse_jose::b64std(&awkward);
+        assert!(std.contains('+') || std.contains('/'));
+        let h = gatehouse_jose::JwsHeader {
+            alg: "RS256".into(),
+            x5t: Some(std),
+            ..Default::default()
+        };
+        assert!(matches!(&thumbprints(&h)[..], [Thumbprint::Sha1(t)] if t == &awkward));
+    }
+
+    #[test]
+    fn x5c_entries_may_be_der_or_pem_text() {
+        let key = gatehouse_jose::SigningKey::generate("k", time::OffsetDateTime::now_utc(), 1).unwrap();
+        let der = key.certificate_der().to_vec();
+        let as_der = gatehouse_jose::b64std(&der);
+        let as_pem = gatehouse_jose::b64std(gatehouse_jose::pem_encode("CERTIFICATE", &der).as_bytes());
+        for entry in [as_der, as_pem] {
+            let h = gatehouse_jose::JwsHeader {
+                alg: "RS256".into(),
+                x5c: Some(vec![entry]),
+                ..Default::default()
+            };
+            let sha1 = gatehouse_jose::sha1(&der).to_vec();
+            assert!(matches!(&thumbprints(&h)[..], [Thumbprint::Sha1(t)] if *t == sha1));
+        }
     }
 }
