@@ -36,6 +36,10 @@ use gatehouse_core::store::{Store, StoreError};
 pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Box::new(SqlStore::postgres(url).await?))
+    } else if url.contains("://") && !url.starts_with("sqlite://") {
+        Err(StoreError::Unavailable(format!(
+            "'{url}' is neither a PostgreSQL URL nor a SQLite path"
+        )))
     } else {
         let path = url.strip_prefix("sqlite:").unwrap_or(url);
         Ok(Box::new(SqlStore::sqlite(std::path::Path::new(path)).await?))

@@ -40,8 +40,8 @@ pub async fn run(cmd: KeysCommand) -> Result<Value, String> {
         KeysCommand::Rotate { args, emergency } => (args, Some(*emergency)),
     };
     let settings = args.store.settings();
-    let kek = crate::settings::load_kek(&settings.data_dir)?;
     let store = args.store.open().await?;
+    let kek = crate::settings::load_kek(&settings.data_dir)?;
     let now = OffsetDateTime::now_utc();
     let result = match rotate {
         None => list(store.as_ref(), &kek, now).await,

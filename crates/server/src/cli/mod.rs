@@ -78,8 +78,36 @@ pub struct StoreArgs {
     #[arg(long, env = "GATEHOUSE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// PostgreSQL URL (postgres://…); without it, SQLite in the data folder.
-    #[arg(long, env = "GATEHOUSE_DATABASE_URL")]
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL", value_parser = parse_database_url)]
     pub database_url: Option<String>,
+}
+
+/// `postgres://…`, `postgresql://…`, `sqlite:PATH`, or a SQLite file path; any other scheme is a
+/// mistake (`mysql://`, `postgress://`), not a file name.
+fn parse_database_url(s: &str) -> Result<String, String> {
+    let scheme = s.split_once("://").map(|(scheme, _)| scheme);
+    match scheme {
+        None | Some("postgres" | "postgresql" | "sqlite") => Ok(s.to_string()),
+        Some(other) => Err(format!(
+            "'{other}' is not a database Gatehouse uses: give postgres://USER@HOST:PORT/DATABASE, or leave it out for SQLite in --data-dir"
+        )),
+    }
+}
+
+/// An absolute http(s) URL with a host, such as https://id.example.com.
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let bad = || format!("'{s}' is not an absolute http(s) URL; give one such as https://id.example.com");
+    let url = url::Url::parse(s).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(bad());
+    }
+    Ok(s.to_string())
+}
+
+/// HOST:PORT, with an example when it is not one.
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    s.parse()
+        .map_err(|_| format!("'{s}' is not an address to listen on; give HOST:PORT, such as 127.0.0.1:8444"))
 }
 
 /// When signing keys rotate.
@@ -102,10 +130,11 @@ pub struct ServeArgs {
     pub domain: String,
     #[command(flatten)]
     pub schedule: KeyScheduleArgs,
-    #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8443")]
+    /// The address to listen on, HOST:PORT.
+    #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8443", value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// The URL clients use (default https://localhost:PORT).
-    #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
+    #[arg(long, env = "GATEHOUSE_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
     /// Your own certificate chain (PEM); with --tls-key.
     #[arg(long, requires = "tls_key")]
@@ -161,9 +190,20 @@ impl StoreArgs {
         }
     }
 
-    /// Opens the store these flags name (creating an empty one if there is none yet).
+    /// Opens the existing store these flags name. A SQLite file that is not there is a mistyped
+    /// `--data-dir`, not a store to make: it is refused before anything is written.
     async fn open(&self) -> Result<Box<dyn gatehouse_core::store::Store>, String> {
-        gatehouse_store::open(&self.settings().database_url())
+        let settings = self.settings();
+        if settings.database_url.is_none() {
+            let file = settings.data_dir.join("gatehouse.db");
+            if !file.exists() {
+                return Err(format!(
+                    "no Gatehouse store in {}: give the server's --data-dir (or --database-url); `gatehouse init` makes a new one",
+                    settings.data_dir.display()
+                ));
+            }
+        }
+        gatehouse_store::open(&settings.database_url())
             .await
             .map_err(|e| format!("store: {e}"))
     }

@@ -308,3 +308,36 @@ async fn certificates_and_federated_credentials_through_the_cli() {
     assert!(!ok && !err.is_empty());
     app.stop().await;
 }
+
+/// Issue #8: input that should be refused is refused, before anything is written, with what to do.
+#[tokio::test]
+async fn bad_configuration_is_refused_at_parse_time_and_store_commands_need_a_store() {
+    let config = temp_dir();
+    let missing = temp_dir();
+    let dir = missing.to_str().unwrap();
+    for (args, says) in [
+        (
+            vec!["serve", "--database-url", "mysql://root@localhost/db"],
+            "'mysql' is not a database Gatehouse uses",
+        ),
+        (
+            vec!["serve", "--database-url", "postgress://x@h/db"],
+            "'postgress' is not a database",
+        ),
+        (
+            vec!["serve", "--public-url", "not-a-url"],
+            "is not an absolute http(s) URL",
+        ),
+        (vec!["serve", "--listen", "8444"], "such as 127.0.0.1:8444"),
+        (vec!["keys", "list", "--data-dir", dir], "no Gatehouse store in"),
+        (vec!["tenant", "list", "--data-dir", dir], "no Gatehouse store in"),
+    ] {
+        let (ok, _, err) = gatehouse(&config, &args).await;
+        assert!(!ok, "{args:?} must fail");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert!(
+        !missing.exists(),
+        "nothing was created under a mistyped --data-dir"
+    );
+}
