@@ -5,7 +5,14 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let filter = EnvFilter::try_from_env("GATEHOUSE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let cli = gatehouse_server::cli::Cli::parse();
+    // The server logs; every other command speaks through its output and one error line, so its
+    // logs (and its libraries') are off unless GATEHOUSE_LOG asks for them.
+    let default = match cli.command {
+        gatehouse_server::cli::Command::Serve(_) => "info",
+        _ => "off",
+    };
+    let filter = EnvFilter::try_from_env("GATEHOUSE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -15,5 +22,5 @@ async fn main() -> ExitCode {
     } else {
         logs.init();
     }
-    gatehouse_server::cli::run(gatehouse_server::cli::Cli::parse()).await
+    gatehouse_server::cli::run(cli).await
 }

@@ -63,8 +63,13 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
     // Everything that can fail on the operator's input (the address, the TLS files, the federation CA)
     // is done before the store is touched: a first start that fails leaves an empty store, and the
     // next start bootstraps and prints the one-time secret then.
-    let listener =
-        TcpListener::bind(settings.listen).map_err(|e| format!("bind {}: {e}", settings.listen))?;
+    let listener = TcpListener::bind(settings.listen).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "another process listens on {}: stop it, or choose another address with --listen",
+            settings.listen
+        ),
+        _ => format!("cannot listen on {}: {e}", settings.listen),
+    })?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let base_url = settings.base_url(addr);

@@ -147,7 +147,7 @@ impl Graph {
         let resp = req
             .send()
             .await
-            .map_err(|e| format!("cannot reach {}: {e}", self.session.server))?;
+            .map_err(|e| super::session::unreachable(&self.session.server, &e))?;
         let status = resp.status();
         let text = resp.text().await.map_err(|e| e.to_string())?;
         let value: Value = if text.is_empty() {

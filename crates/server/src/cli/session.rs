@@ -39,6 +39,29 @@ pub fn http_client(ca_file: Option<&PathBuf>) -> Result<reqwest::Client, String>
 }
 
 /// The CA to trust: the flag, else the local CA of the default data folder when talking to localhost.
+/// Why a request to the server failed, said so that the user knows what to do: an untrusted
+/// certificate names `--ca-file`, a refused connection asks whether the server runs.
+pub fn unreachable(server: &str, e: &reqwest::Error) -> String {
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        chain.push_str(&s.to_string());
+        chain.push(' ');
+        source = s.source();
+    }
+    let lower = chain.to_ascii_lowercase();
+    if lower.contains("certificate") || lower.contains("unknownissuer") {
+        format!(
+            "{server} answers, but its TLS certificate is not trusted: pass --ca-file with the CA the \
+             server printed when it started (DATA_DIR/tls/ca.pem)"
+        )
+    } else if e.is_connect() {
+        format!("nothing answers at {server}: is the server running, and is --server right?")
+    } else {
+        format!("cannot reach {server}: {e}")
+    }
+}
+
 pub fn default_ca(flag: Option<PathBuf>, server: &str) -> Option<PathBuf> {
     flag.or_else(|| {
         let local = url::Url::parse(server)
@@ -71,7 +94,7 @@ pub async fn login(
         ])
         .send()
         .await
-        .map_err(|e| format!("cannot reach {server}: {e}"))?;
+        .map_err(|e| unreachable(server, &e))?;
     let body: Value = resp
         .json()
         .await

@@ -341,3 +341,57 @@ async fn bad_configuration_is_refused_at_parse_time_and_store_commands_need_a_st
         "nothing was created under a mistyped --data-dir"
     );
 }
+
+/// Issue #8: a CLI that cannot talk to the server says why, and what to do.
+#[tokio::test]
+async fn an_untrusted_certificate_or_a_silent_port_is_named_as_such() {
+    let app = TestApp::spawn_with(None, gatehouse_server::settings::TlsMode::LocalCa).await;
+    let config = temp_dir();
+    let empty_data_home = temp_dir();
+    let login = |server: String| {
+        let config = config.clone();
+        let data_home = empty_data_home.clone();
+        let id = app.boot.client_id.to_string();
+        let secret = app.boot.client_secret.expose().to_string();
+        let tenant = app.tenant();
+        async move {
+            let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+                .args([
+                    "login",
+                    "--service-principal",
+                    "-u",
+                    &id,
+                    "-p",
+                    &secret,
+                    "--tenant",
+                    &tenant,
+                ])
+                .args(["--server", &server])
+                .env("GATEHOUSE_CONFIG_DIR", &config)
+                // No local CA to fall back on: the CLI must not trust the server by accident.
+                .env("XDG_DATA_HOME", &data_home)
+                .env_remove("GATEHOUSE_LOG")
+                .output()
+                .await
+                .unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stderr).to_string(),
+            )
+        }
+    };
+    let (ok, err) = login(app.base.clone()).await;
+    assert!(
+        !ok && err.contains("not trusted") && err.contains("--ca-file"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (ok, err) = login(format!("https://localhost:{closed}")).await;
+    assert!(!ok && err.contains("nothing answers at"), "{err}");
+    app.stop().await;
+}

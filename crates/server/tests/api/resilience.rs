@@ -174,6 +174,10 @@ async fn a_failed_first_start_leaves_no_tenant_behind_and_the_next_start_bootstr
     ] {
         let failed = start(settings).await;
         assert!(failed.is_err(), "{what} must stop the start");
+        if what == "a taken port" {
+            let said = failed.err().unwrap_or_default();
+            assert!(said.contains("another process listens on"), "{said}");
+        }
         assert!(!db.exists(), "{what}: no store was made");
     }
     let server = start(crate::helpers::settings(dir.clone(), None, TlsMode::Insecure))
