@@ -1,8 +1,9 @@
 //! Wire types of Gatehouse: what Entra ID's v2.0 (and v1) protocol endpoints and the Microsoft Graph
 //! management API send and receive, and nothing else. No I/O, no HTTP framework, no rules: the
 //! authorization rules live in `gatehouse-core`; this crate only fixes the shapes that real clients
-//! (MSAL, azure-identity, openid-client, Graph SDKs) parse. Shapes follow
-//! shared/reference/entra-protocol.md, whose section numbers are cited on each type.
+//! (MSAL, azure-identity, openid-client, Graph SDKs) parse. Shapes follow Entra ID's and Microsoft
+//! Graph's published behaviour; the "entra-protocol.md §N" notes on types name the section of the team's
+//! protocol notes each shape was taken from, and the interop suite checks them against real clients.
 
 pub mod discovery;
 pub mod error;

@@ -1,4 +1,4 @@
-// Real Node clients, unmodified, against a running Gatehouse (shared/reference/real-clients.md §4–§6, §8).
+// Real Node clients, unmodified, against a running Gatehouse: msal-node, @azure/identity, openid-client, jose.
 // Every token is then validated by jose's createRemoteJWKSet against the published JWKS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

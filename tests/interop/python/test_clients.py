@@ -1,4 +1,4 @@
-"""Real Python clients, unmodified, against a running Gatehouse (shared/reference/real-clients.md §2, §3, §8).
+"""Real Python clients, unmodified, against a running Gatehouse: MSAL, azure-identity, PyJWT.
 
 Every token is then validated by PyJWT's PyJWKClient against the published JWKS.
 """

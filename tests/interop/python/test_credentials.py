@@ -1,6 +1,5 @@
-"""Certificates and federated credentials with real Python clients, unmodified
-(shared/reference/real-clients.md §2, §3, §10): MSAL with a SHA-1 thumbprint (RS256 + x5t) and with
-a public certificate (PS256 + x5t#S256 + x5c), azure-identity's CertificateCredential sync and aio, with
+"""Certificates and federated credentials with real Python clients, unmodified: MSAL with a SHA-1
+thumbprint (RS256 + x5t) and with a public certificate (PS256 + x5t#S256 + x5c), azure-identity's CertificateCredential sync and aio, with
 and without the certificate chain, and ClientAssertionCredential with a token from an external issuer.
 Every token is validated by PyJWT's PyJWKClient.
 """
