@@ -114,17 +114,11 @@ async fn check_upgraded(store: &dyn Store, rows: &OldRows) {
     assert!(apps.iter().all(|a| a.version == 0));
 }
 
-#[tokio::test]
-async fn sqlite_upgrade_gives_graphs_names_back_to_graph() {
-    let dir = std::env::temp_dir().join(format!("gatehouse-upgrade-{}", Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("gatehouse.db");
-    let opts = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&path)
-        .create_if_missing(true)
-        .foreign_keys(true);
-    let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
-    let old = migrations_before_0003("sqlite");
+/// Builds `backend`'s schema as it was before migration 0003 at `url` and writes [`old_rows`] into it.
+async fn write_old_store(url: &str, backend: &str) -> (OldRows, PathBuf) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let old = migrations_before_0003(backend);
     Migrator::new(old.as_path())
         .await
         .unwrap()
@@ -140,6 +134,16 @@ async fn sqlite_upgrade_gives_graphs_names_back_to_graph() {
         q.execute(&pool).await.unwrap();
     }
     pool.close().await;
+    (rows, old)
+}
+
+#[tokio::test]
+async fn sqlite_upgrade_gives_graphs_names_back_to_graph() {
+    let dir = std::env::temp_dir().join(format!("gatehouse-upgrade-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gatehouse.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let (rows, old) = write_old_store(&url, "sqlite").await;
     let store = SqlStore::sqlite(&path).await.unwrap();
     check_upgraded(&store, &rows).await;
     store.shutdown().await;
@@ -150,23 +154,7 @@ async fn sqlite_upgrade_gives_graphs_names_back_to_graph() {
 #[tokio::test]
 async fn postgres_upgrade_gives_graphs_names_back_to_graph() {
     let db = PgDatabase::create().await;
-    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-    let old = migrations_before_0003("postgres");
-    Migrator::new(old.as_path())
-        .await
-        .unwrap()
-        .run(&pool)
-        .await
-        .unwrap();
-    let rows = old_rows();
-    for (sql, args) in &rows.statements {
-        let mut q = sqlx::query(sql);
-        for a in args {
-            q = q.bind(a);
-        }
-        q.execute(&pool).await.unwrap();
-    }
-    pool.close().await;
+    let (rows, old) = write_old_store(&db.url, "postgres").await;
     let store = SqlStore::postgres(&db.url).await.unwrap();
     check_upgraded(&store, &rows).await;
     store.shutdown().await;
