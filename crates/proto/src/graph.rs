@@ -9,6 +9,13 @@ use uuid::Uuid;
 
 use crate::timefmt::graph_datetime_serde;
 
+/// A Graph entity type served in collections: its OData type name and every property it serialises,
+/// which `$select`, `$filter` and `$orderby` may name (anything else is refused, as Graph refuses it).
+pub trait Resource: Serialize {
+    const TYPE: &'static str;
+    const PROPERTIES: &'static [&'static str];
+}
+
 /// `api` of an application (§5.1). `requestedAccessTokenVersion` null means v1 tokens (§3.1).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -371,6 +378,92 @@ pub struct VerifiedDomain {
     pub is_initial: bool,
     pub name: String,
     pub r#type: String,
+}
+
+impl Resource for Application {
+    const TYPE: &'static str = "microsoft.graph.application";
+    const PROPERTIES: &'static [&'static str] = &[
+        "id",
+        "deletedDateTime",
+        "appId",
+        "applicationTemplateId",
+        "identifierUris",
+        "createdDateTime",
+        "description",
+        "displayName",
+        "isFallbackPublicClient",
+        "groupMembershipClaims",
+        "notes",
+        "publisherDomain",
+        "signInAudience",
+        "tags",
+        "api",
+        "appRoles",
+        "publicClient",
+        "keyCredentials",
+        "passwordCredentials",
+        "requiredResourceAccess",
+        "spa",
+        "web",
+    ];
+}
+
+impl Resource for ServicePrincipal {
+    const TYPE: &'static str = "microsoft.graph.servicePrincipal";
+    const PROPERTIES: &'static [&'static str] = &[
+        "id",
+        "deletedDateTime",
+        "accountEnabled",
+        "appDisplayName",
+        "appId",
+        "appOwnerOrganizationId",
+        "appRoleAssignmentRequired",
+        "displayName",
+        "homepage",
+        "logoutUrl",
+        "replyUrls",
+        "servicePrincipalNames",
+        "servicePrincipalType",
+        "signInAudience",
+        "tags",
+        "appRoles",
+        "keyCredentials",
+        "oauth2PermissionScopes",
+        "passwordCredentials",
+    ];
+}
+
+impl Resource for AppRoleAssignment {
+    const TYPE: &'static str = "microsoft.graph.appRoleAssignment";
+    const PROPERTIES: &'static [&'static str] = &[
+        "id",
+        "deletedDateTime",
+        "appRoleId",
+        "createdDateTime",
+        "principalDisplayName",
+        "principalId",
+        "principalType",
+        "resourceDisplayName",
+        "resourceId",
+    ];
+}
+
+impl Resource for FederatedIdentityCredential {
+    const TYPE: &'static str = "microsoft.graph.federatedIdentityCredential";
+    const PROPERTIES: &'static [&'static str] =
+        &["id", "name", "issuer", "subject", "description", "audiences"];
+}
+
+impl Resource for Organization {
+    const TYPE: &'static str = "microsoft.graph.organization";
+    const PROPERTIES: &'static [&'static str] = &[
+        "id",
+        "deletedDateTime",
+        "createdDateTime",
+        "displayName",
+        "tenantType",
+        "verifiedDomains",
+    ];
 }
 
 /// Graph's error envelope: `{"error":{"code","message","innerError":{...}}}`.

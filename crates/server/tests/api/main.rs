@@ -9,6 +9,7 @@ mod helpers;
 mod integrity;
 mod nodes;
 mod protocol;
+mod queries;
 mod resilience;
 mod rotation;
 mod secrets_in_logs;

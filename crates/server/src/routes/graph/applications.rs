@@ -1,17 +1,20 @@
-//! `/v1.0/applications` (entra-protocol.md §5.1): the entity set, one application by id or
-//! `(appId='…')`, and its `addPassword` / `removePassword` actions.
+//! `/v1.0/applications` (entra-protocol.md §5.1): the entity set (with the query options of `query`) and
+//! its `/$count`, one application by id or `(appId='…')`, and its `addPassword` / `removePassword`
+//! actions.
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use gatehouse_core::admin::applications;
 use gatehouse_proto::graph::{AddPasswordInput, Application, ApplicationInput, RemovePasswordInput};
 use time::OffsetDateTime;
 
-use super::envelope::{Collection, Entity};
+use super::envelope::{self, Collection, Entity};
 use super::errors::GraphFailure;
-use super::extract::{EntityKey, GraphCaller, GraphJson, ODataQuery};
+use super::extract::{EntityKey, GraphCaller, GraphJson};
+use super::query::GraphQuery;
 use crate::AppState;
 
 const SET: &str = "applications";
@@ -19,6 +22,7 @@ const SET: &str = "applications";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/applications", get(list).post(create))
+        .route("/applications/$count", get(count))
         .route("/applications/{key}", get(read).patch(update).delete(remove))
         .route("/applications/{key}/addPassword", post(add_password))
         .route("/applications/{key}/removePassword", post(remove_password))
@@ -27,20 +31,27 @@ pub fn routes() -> Router<AppState> {
 async fn list(
     State(st): State<AppState>,
     GraphCaller(caller): GraphCaller,
-    query: ODataQuery,
-) -> Result<Collection<Application>, GraphFailure> {
+    GraphQuery(query, _): GraphQuery<Application>,
+) -> Result<Collection, GraphFailure> {
     let apps = applications::list(st.store.as_ref(), &caller).await?;
-    let shown = apps
-        .into_iter()
-        .filter(|a| query.matches(&a.app_id, &a.display_name));
-    Ok(Collection::new(&st, SET, shown))
+    Ok(Collection::new(&st, SET, &query, apps))
+}
+
+async fn count(
+    State(st): State<AppState>,
+    GraphCaller(caller): GraphCaller,
+    GraphQuery(query, _): GraphQuery<Application>,
+) -> Result<Response, GraphFailure> {
+    query.require_eventual()?;
+    let apps = applications::list(st.store.as_ref(), &caller).await?;
+    Ok(envelope::count(query.count_of(&apps)))
 }
 
 async fn create(
     State(st): State<AppState>,
     GraphCaller(caller): GraphCaller,
     GraphJson(input): GraphJson<ApplicationInput>,
-) -> Result<Entity<Application>, GraphFailure> {
+) -> Result<Entity, GraphFailure> {
     let publisher = st
         .directory
         .tenants()
@@ -55,9 +66,10 @@ async fn read(
     State(st): State<AppState>,
     GraphCaller(caller): GraphCaller,
     EntityKey(key): EntityKey,
-) -> Result<Entity<Application>, GraphFailure> {
+    GraphQuery(query, _): GraphQuery<Application>,
+) -> Result<Entity, GraphFailure> {
     let app = applications::get(st.store.as_ref(), &caller, key).await?;
-    Ok(Entity::ok(&st, SET, app))
+    Ok(Entity::selected(&st, SET, app, &query))
 }
 
 async fn update(
@@ -84,7 +96,7 @@ async fn add_password(
     GraphCaller(caller): GraphCaller,
     EntityKey(key): EntityKey,
     GraphJson(input): GraphJson<AddPasswordInput>,
-) -> Result<Entity<gatehouse_proto::graph::PasswordCredential>, GraphFailure> {
+) -> Result<Entity, GraphFailure> {
     let now = OffsetDateTime::now_utc();
     let cred = applications::add_password(st.store.as_ref(), &caller, key, input, now).await?;
     Ok(Entity::with_context(

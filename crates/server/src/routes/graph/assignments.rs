@@ -11,6 +11,7 @@ use gatehouse_proto::graph::{AppRoleAssignment, AppRoleAssignmentInput};
 use super::envelope::{Collection, Entity};
 use super::errors::GraphFailure;
 use super::extract::{param, path_params, EntityKey, GraphCaller, GraphJson};
+use super::query::GraphQuery;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -51,10 +52,11 @@ async fn list(
     GraphCaller(caller): GraphCaller,
     key: EntityKey,
     Nav(side): Nav,
-) -> Result<Collection<AppRoleAssignment>, GraphFailure> {
+    GraphQuery(query, _): GraphQuery<AppRoleAssignment>,
+) -> Result<Collection, GraphFailure> {
     let sp = key.object_id()?;
     let all = assignments::list(st.store.as_ref(), &caller, side, sp).await?;
-    Ok(Collection::new(&st, &set(sp, side), all))
+    Ok(Collection::new(&st, &set(sp, side), &query, all))
 }
 
 async fn create(
@@ -63,7 +65,7 @@ async fn create(
     key: EntityKey,
     Nav(side): Nav,
     GraphJson(input): GraphJson<AppRoleAssignmentInput>,
-) -> Result<Entity<AppRoleAssignment>, GraphFailure> {
+) -> Result<Entity, GraphFailure> {
     let sp = key.object_id()?;
     let now = time::OffsetDateTime::now_utc();
     let a = assignments::create(st.store.as_ref(), &caller, side, sp, input, now).await?;

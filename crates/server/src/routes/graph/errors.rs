@@ -23,6 +23,8 @@ pub enum GraphFailure {
     MethodNotAllowed,
     /// The body or query could not be read.
     BadInput(String),
+    /// A well-formed query option Gatehouse does not answer (Graph's `Request_UnsupportedQuery`).
+    UnsupportedQuery(String),
 }
 
 impl From<AdminError> for GraphFailure {
@@ -102,6 +104,7 @@ impl GraphFailure {
                 "The method is not allowed on this resource.".into(),
             ),
             Self::BadInput(m) => (StatusCode::BAD_REQUEST, "Request_BadRequest", m.clone()),
+            Self::UnsupportedQuery(m) => (StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", m.clone()),
         }
     }
 

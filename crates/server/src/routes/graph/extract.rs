@@ -1,9 +1,9 @@
 //! What every Graph handler extracts, each parsed once with Graph's error on failure: the caller (set by
-//! the authentication layer), an entity key (`{id}` or the alternate key `(appId='…')`), the OData
-//! query, and a JSON body.
+//! the authentication layer), an entity key (`{id}` or the alternate key `(appId='…')`), and a JSON
+//! body. The OData query options have a module of their own, `query`.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use gatehouse_core::admin::applications::AppKey;
 use gatehouse_core::admin::Caller;
@@ -97,63 +97,6 @@ impl<S: Send + Sync> FromRequestParts<S> for EntityKey {
     }
 }
 
-/// The OData query options Gatehouse answers: `$filter=appId eq '…'` or `displayName eq '…'`.
-#[derive(Debug, Default)]
-pub struct ODataQuery {
-    app_id: Option<AppId>,
-    display_name: Option<String>,
-}
-
-impl ODataQuery {
-    fn parse(query: Option<&str>) -> Result<Self, GraphFailure> {
-        let Some(q) = query else {
-            return Ok(Self::default());
-        };
-        let Some((_, f)) = url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "$filter") else {
-            return Ok(Self::default());
-        };
-        let unsupported = || {
-            GraphFailure::BadInput(format!(
-                "Unsupported filter: {f}. Use appId eq '…' or displayName eq '…'."
-            ))
-        };
-        let (prop, value) = f.split_once(" eq ").ok_or_else(unsupported)?;
-        let value = value
-            .trim()
-            .strip_prefix('\'')
-            .and_then(|v| v.strip_suffix('\''))
-            .ok_or_else(unsupported)?;
-        match prop.trim() {
-            "appId" => Ok(Self {
-                app_id: Some(AppId::parse(value).ok_or_else(unsupported)?),
-                display_name: None,
-            }),
-            "displayName" => Ok(Self {
-                app_id: None,
-                display_name: Some(value.replace("''", "'")),
-            }),
-            _ => Err(unsupported()),
-        }
-    }
-
-    /// Whether an entity with this appId and display name passes the filter.
-    pub fn matches(&self, app_id: &AppId, display_name: &str) -> bool {
-        self.app_id.is_none_or(|a| &a == app_id)
-            && self.display_name.as_deref().is_none_or(|d| d == display_name)
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for ODataQuery {
-    type Rejection = GraphFailure;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let RawQuery(q) = RawQuery::from_request_parts(parts, state)
-            .await
-            .map_err(|_| GraphFailure::BadInput("The query string cannot be read.".into()))?;
-        Self::parse(q.as_deref())
-    }
-}
-
 /// A JSON request body, refused in Graph's shape when it does not parse. An empty body reads as `{}`,
 /// for actions whose body is optional (`addPassword`).
 pub struct GraphJson<T>(pub T);
@@ -204,13 +147,5 @@ mod tests {
         );
         assert!(EntityKey::parse("not-a-guid").is_err());
         assert!(EntityKey::parse("appId=x").is_err());
-    }
-
-    #[test]
-    fn filters_are_app_id_or_display_name_equality() {
-        let q = ODataQuery::parse(Some("%24filter=displayName%20eq%20%27O%27%27Brien%27")).unwrap();
-        assert!(q.matches(&AppId::default(), "O'Brien"));
-        assert!(!q.matches(&AppId::default(), "other"));
-        assert!(ODataQuery::parse(Some("$filter=startswith(displayName,'a')")).is_err());
     }
 }

@@ -11,6 +11,7 @@ use gatehouse_proto::graph::{FederatedIdentityCredential, FederatedIdentityCrede
 use super::envelope::{Collection, Entity};
 use super::errors::GraphFailure;
 use super::extract::{param, EntityKey, GraphCaller, GraphJson};
+use super::query::GraphQuery;
 use crate::AppState;
 
 const SET: &str = "applications/federatedIdentityCredentials";
@@ -36,9 +37,10 @@ async fn list(
     State(st): State<AppState>,
     GraphCaller(caller): GraphCaller,
     EntityKey(app): EntityKey,
-) -> Result<Collection<FederatedIdentityCredential>, GraphFailure> {
+    GraphQuery(query, _): GraphQuery<FederatedIdentityCredential>,
+) -> Result<Collection, GraphFailure> {
     let all = federated::list(st.store.as_ref(), &caller, app).await?;
-    Ok(Collection::new(&st, SET, all))
+    Ok(Collection::new(&st, SET, &query, all))
 }
 
 async fn create(
@@ -46,7 +48,7 @@ async fn create(
     GraphCaller(caller): GraphCaller,
     EntityKey(app): EntityKey,
     GraphJson(input): GraphJson<FederatedIdentityCredentialInput>,
-) -> Result<Entity<FederatedIdentityCredential>, GraphFailure> {
+) -> Result<Entity, GraphFailure> {
     let fic = federated::create(st.store.as_ref(), &caller, app, input).await?;
     Ok(Entity::created(&st, SET, fic))
 }
@@ -56,7 +58,7 @@ async fn read(
     GraphCaller(caller): GraphCaller,
     EntityKey(app): EntityKey,
     Path(params): Path<Vec<(String, String)>>,
-) -> Result<Entity<FederatedIdentityCredential>, GraphFailure> {
+) -> Result<Entity, GraphFailure> {
     let fic = federated::get(st.store.as_ref(), &caller, app, credential(&params)).await?;
     Ok(Entity::ok(&st, SET, fic))
 }

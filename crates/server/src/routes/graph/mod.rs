@@ -18,6 +18,7 @@ mod extract;
 mod federated;
 pub mod keys;
 mod organization;
+mod query;
 mod service_principals;
 
 use axum::extract::{Request, State};

@@ -9,6 +9,7 @@ use gatehouse_proto::graph::Organization;
 use super::envelope::Collection;
 use super::errors::GraphFailure;
 use super::extract::GraphCaller;
+use super::query::GraphQuery;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -18,8 +19,9 @@ pub fn routes() -> Router<AppState> {
 async fn read(
     State(st): State<AppState>,
     GraphCaller(caller): GraphCaller,
-) -> Result<Collection<Organization>, GraphFailure> {
+    GraphQuery(query, _): GraphQuery<Organization>,
+) -> Result<Collection, GraphFailure> {
     st.directory.fresh().map_err(|_| AdminError::Unavailable)?;
     let org = organization::get(st.directory.tenants().get(caller.tenant_id), &caller)?;
-    Ok(Collection::new(&st, "organization", [org]))
+    Ok(Collection::new(&st, "organization", &query, [org]))
 }

@@ -1,16 +1,18 @@
-//! `/v1.0/servicePrincipals` (entra-protocol.md §5.2): the entity set (with `$filter=appId eq '…'`) and
-//! one service principal by id or `(appId='…')`.
+//! `/v1.0/servicePrincipals` (entra-protocol.md §5.2): the entity set (with the query options of
+//! `query`) and its `/$count`, and one service principal by id or `(appId='…')`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use gatehouse_core::admin::service_principals;
 use gatehouse_proto::graph::{ServicePrincipal, ServicePrincipalInput};
 
-use super::envelope::{Collection, Entity};
+use super::envelope::{self, Collection, Entity};
 use super::errors::GraphFailure;
-use super::extract::{EntityKey, GraphCaller, GraphJson, ODataQuery};
+use super::extract::{EntityKey, GraphCaller, GraphJson};
+use super::query::GraphQuery;
 use crate::AppState;
 
 const SET: &str = "servicePrincipals";
@@ -18,26 +20,34 @@ const SET: &str = "servicePrincipals";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/servicePrincipals", get(list).post(create))
+        .route("/servicePrincipals/$count", get(count))
         .route("/servicePrincipals/{key}", get(read).delete(remove))
 }
 
 async fn list(
     State(st): State<AppState>,
     GraphCaller(caller): GraphCaller,
-    query: ODataQuery,
-) -> Result<Collection<ServicePrincipal>, GraphFailure> {
+    GraphQuery(query, _): GraphQuery<ServicePrincipal>,
+) -> Result<Collection, GraphFailure> {
     let sps = service_principals::list(st.store.as_ref(), &caller, None).await?;
-    let shown = sps
-        .into_iter()
-        .filter(|s| query.matches(&s.app_id, &s.display_name));
-    Ok(Collection::new(&st, SET, shown))
+    Ok(Collection::new(&st, SET, &query, sps))
+}
+
+async fn count(
+    State(st): State<AppState>,
+    GraphCaller(caller): GraphCaller,
+    GraphQuery(query, _): GraphQuery<ServicePrincipal>,
+) -> Result<Response, GraphFailure> {
+    query.require_eventual()?;
+    let sps = service_principals::list(st.store.as_ref(), &caller, None).await?;
+    Ok(envelope::count(query.count_of(&sps)))
 }
 
 async fn create(
     State(st): State<AppState>,
     GraphCaller(caller): GraphCaller,
     GraphJson(input): GraphJson<ServicePrincipalInput>,
-) -> Result<Entity<ServicePrincipal>, GraphFailure> {
+) -> Result<Entity, GraphFailure> {
     let sp = service_principals::create(st.store.as_ref(), &caller, input).await?;
     Ok(Entity::created(&st, SET, sp))
 }
@@ -46,9 +56,10 @@ async fn read(
     State(st): State<AppState>,
     GraphCaller(caller): GraphCaller,
     EntityKey(key): EntityKey,
-) -> Result<Entity<ServicePrincipal>, GraphFailure> {
+    GraphQuery(query, _): GraphQuery<ServicePrincipal>,
+) -> Result<Entity, GraphFailure> {
     let sp = service_principals::get(st.store.as_ref(), &caller, key).await?;
-    Ok(Entity::ok(&st, SET, sp))
+    Ok(Entity::selected(&st, SET, sp, &query))
 }
 
 async fn remove(

@@ -1,0 +1,217 @@
+//! Graph's query options over HTTP (issue #8): `$filter` as the az CLI and SDKs send it, `$select`,
+//! `$top` paging through absolute `@odata.nextLink`s, `$count` and `/$count`, `$orderby`, and a
+//! Graph-shaped 400 for what is not served.
+
+use reqwest::Method as M;
+use serde_json::{json, Value};
+
+use crate::helpers::{Journey, TestApp};
+use gatehouse_proto::graph::{AppRoleAssignment, Application, Resource, ServicePrincipal};
+
+/// GETs an absolute URL with the token and optional `ConsistencyLevel: eventual`.
+async fn get(app: &TestApp, url: &str, token: &str, eventual: bool) -> (u16, String) {
+    let mut req = app.http.get(url).bearer_auth(token);
+    if eventual {
+        req = req.header("ConsistencyLevel", "eventual");
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn get_json(app: &TestApp, path: &str, token: &str, eventual: bool) -> (u16, Value) {
+    let url = if path.starts_with("http") {
+        path.to_string()
+    } else {
+        app.url(&format!("/v1.0/{path}"))
+    };
+    let (s, text) = get(app, &url, token, eventual).await;
+    (s, serde_json::from_str(&text).unwrap_or(json!(text)))
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| !k.starts_with('@'))
+        .cloned()
+        .collect();
+    k.sort();
+    k
+}
+
+fn sorted(props: &[&str]) -> Vec<String> {
+    let mut k: Vec<String> = props.iter().map(|s| s.to_string()).collect();
+    k.sort();
+    k
+}
+
+#[tokio::test]
+async fn collections_page_select_filter_and_count_as_graph_does() {
+    let app = TestApp::spawn().await;
+    let j = Journey::create(&app, Some(2)).await;
+    let admin = app.admin_token().await;
+    for i in 0..7 {
+        let (s, _) = app
+            .graph(
+                M::POST,
+                "applications",
+                &admin,
+                Some(json!({"displayName": format!("Batch {i}")})),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+
+    // Every property a resource type declares is what it serialises, so $select and $filter know them.
+    let (_, one) = get_json(
+        &app,
+        &format!("applications(appId='{}')", j.api_app_id),
+        &admin,
+        false,
+    )
+    .await;
+    assert_eq!(keys(&one), sorted(Application::PROPERTIES));
+    let (_, sp) = get_json(&app, &format!("servicePrincipals/{}", j.api_sp_id), &admin, false).await;
+    assert_eq!(keys(&sp), sorted(ServicePrincipal::PROPERTIES));
+    let (_, assigned) = get_json(
+        &app,
+        &format!("servicePrincipals/{}/appRoleAssignedTo", j.api_sp_id),
+        &admin,
+        false,
+    )
+    .await;
+    assert_eq!(keys(&assigned["value"][0]), sorted(AppRoleAssignment::PROPERTIES));
+
+    // $top pages through absolute nextLinks (percent-encoded option names, as kiota sends them), each
+    // entity once, with $select kept on every page.
+    let mut url = app.url("/v1.0/applications?%24top=3&%24select=id,displayName");
+    let (mut ids, mut pages) = (Vec::new(), 0);
+    loop {
+        let (s, page) = get_json(&app, &url, &admin, false).await;
+        assert_eq!(s, 200, "{page}");
+        pages += 1;
+        assert!(page["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("$metadata#applications(id,displayName)"));
+        for a in page["value"].as_array().unwrap() {
+            assert_eq!(keys(a), ["displayName", "id"]);
+            ids.push(a["id"].as_str().unwrap().to_string());
+        }
+        match page["@odata.nextLink"].as_str() {
+            Some(next) => {
+                assert!(next.starts_with(&app.base), "absolute: {next}");
+                url = next.to_string();
+            }
+            None => break,
+        }
+    }
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        (ids.len(), unique.len(), pages),
+        (10, 10, 4),
+        "3 journey apps + 7, in pages of 3"
+    );
+
+    // Filters: startswith, the az CLI's lambda over identifierUris, and/or.
+    let (_, batch) = get_json(
+        &app,
+        "applications?$filter=startswith(displayName,'batch')",
+        &admin,
+        false,
+    )
+    .await;
+    assert_eq!(batch["value"].as_array().unwrap().len(), 7);
+    let (_, by_uri) = get_json(
+        &app,
+        "applications?$filter=identifierUris%2Fany(s%3As%20eq%20'API%3A%2F%2Freports')",
+        &admin,
+        false,
+    )
+    .await;
+    assert_eq!(by_uri["value"][0]["appId"], json!(j.api_app_id));
+    let (_, sps) = get_json(
+        &app,
+        &format!(
+            "servicePrincipals?$filter=servicePrincipalNames/any(c:c eq '{}') or displayName eq 'nobody'",
+            j.daemon_app_id
+        ),
+        &admin,
+        false,
+    )
+    .await;
+    assert_eq!(sps["value"].as_array().unwrap().len(), 1);
+    assert_eq!(sps["value"][0]["id"], json!(j.daemon_sp_id));
+
+    // $count: silently ignored without ConsistencyLevel, counted with it; /$count needs it.
+    let (_, page) = get_json(&app, "applications?$count=true&$top=1", &admin, false).await;
+    assert!(page.get("@odata.count").is_none());
+    let (_, page) = get_json(&app, "applications?$count=true&$top=1", &admin, true).await;
+    assert_eq!(page["@odata.count"], 10);
+    let url = app.url("/v1.0/applications/$count?$filter=startswith(displayName,'Batch')");
+    assert_eq!(get(&app, &url, &admin, true).await, (200, "7".to_string()));
+    let (s, e) = get_json(&app, "applications/$count", &admin, false).await;
+    assert_eq!((s, &e["error"]["code"]), (400, &json!("Request_BadRequest")));
+
+    // $orderby displayName is an advanced query, as in Graph.
+    let (_, page) = get_json(
+        &app,
+        "applications?$orderby=displayName desc&$count=true&$filter=startswith(displayName,'Batch')&$top=2",
+        &admin,
+        true,
+    )
+    .await;
+    assert_eq!(page["value"][0]["displayName"], "Batch 6");
+    assert_eq!(page["value"][1]["displayName"], "Batch 5");
+    let (s, e) = get_json(&app, "applications?$orderby=displayName", &admin, false).await;
+    assert_eq!(
+        (s, &e["error"]["code"]),
+        (400, &json!("Request_UnsupportedQuery"))
+    );
+
+    // $select on one entity.
+    let (_, one) = get_json(
+        &app,
+        &format!("applications(appId='{}')?$select=appId", j.api_app_id),
+        &admin,
+        false,
+    )
+    .await;
+    assert_eq!(keys(&one), ["appId"]);
+    assert!(one["@odata.context"]
+        .as_str()
+        .unwrap()
+        .ends_with("applications(appId)/$entity"));
+
+    // What is not served is a 400 in Graph's envelope that says so, never ignored.
+    for (query, code) in [
+        (
+            "applications?$search=\"displayName:x\"",
+            "Request_UnsupportedQuery",
+        ),
+        ("applications?$expand=owners", "Request_UnsupportedQuery"),
+        (
+            "applications?$filter=displayName ne 'x'",
+            "Request_UnsupportedQuery",
+        ),
+        ("applications?$filter=colour eq 'red'", "Request_BadRequest"),
+        ("applications?$select=colour", "Request_BadRequest"),
+        ("applications?$top=1000", "Request_BadRequest"),
+        ("applications?$skiptoken=forged", "Request_BadRequest"),
+        (
+            "servicePrincipals?$filter=startswith(displayName",
+            "Request_BadRequest",
+        ),
+    ] {
+        let (s, e) = get_json(&app, query, &admin, false).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{query}: {e}"
+        );
+    }
+    app.stop().await;
+}
