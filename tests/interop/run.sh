@@ -13,6 +13,11 @@ venv="$here/.venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 (cd "$here/node" && npm ci --silent --no-progress 2>&1 | grep -v "nodedir" || true)
+# The az CLI in a virtualenv outside the clone (GATEHOUSE_AZ_VENV), reused by later runs.
+az_venv="${GATEHOUSE_AZ_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/az-venv}"
+[ -x "$az_venv/bin/python" ] || python3 -m venv "$az_venv"
+"$az_venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/az-requirements.txt"
+export GATEHOUSE_AZ="$az_venv/bin/az"
 [ -d "$here/node/node_modules/@azure/msal-node" ] || { echo "interop: npm install failed"; exit 1; }
 
 work="$(mktemp -d)"
@@ -63,16 +68,17 @@ export GATEHOUSE_CONFIG_DIR="$work/cli"
 read -r boot_id boot_secret tid client_id < <(python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); f=json.load(open(sys.argv[2])); print(b["clientId"], b["clientSecret"], b["tenantId"], f["client_id"])' "$work/main.boot.json" "$work/fixture.json")
 "$bin" login --service-principal -u "$boot_id" -p "$boot_secret" --tenant "$tid" --server "$base" --ca-file "$ca" >/dev/null
 "$bin" app credential reset --id "$client_id" --create-cert --append --cert-file "$work/client.pem" >"$work/cert.json"
-python3 - "$work/fixture.json" "$work/client.pem" "$bin" "$work/main" <<'PY'
+python3 - "$work/fixture.json" "$work/client.pem" "$bin" "$work/main" "$boot_id" "$boot_secret" "$work/az" <<'PY'
 import json, sys
-path, pem, binary, data = sys.argv[1:5]
+path, pem, binary, data, admin_id, admin_secret, az_config = sys.argv[1:8]
 fix = json.load(open(path))
-fix.update({"client_pem": pem, "gatehouse_bin": binary, "data_dir": data})
+fix.update({"client_pem": pem, "gatehouse_bin": binary, "data_dir": data, "admin_id": admin_id,
+            "admin_secret": admin_secret, "az_config_dir": az_config})
 json.dump(fix, open(path, "w"), indent=2)
 PY
 
-"$venv/bin/python" -m pytest -p no:cacheprovider -q "$here/python"
-(cd "$here/node" && node --test --test-reporter=spec clients.test.mjs)
+"$venv/bin/python" -m pytest -p no:cacheprovider -q -W ignore::DeprecationWarning "$here/python"
+(cd "$here/node" && node --test --test-reporter=spec clients.test.mjs graph.test.mjs)
 
 # The server saw only loopback traffic and logged no secret.
 secret="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_secret"])' "$work/fixture.json")"

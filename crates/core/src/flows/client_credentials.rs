@@ -4,7 +4,7 @@
 
 use gatehouse_proto::discovery::{v1_issuer, v2_issuer};
 use gatehouse_proto::token::AccessTokenClaims;
-use gatehouse_proto::AppId;
+use gatehouse_proto::{AppId, GRAPH_RESOURCE};
 use time::OffsetDateTime;
 
 use super::client_auth::PresentedClient;
@@ -45,7 +45,7 @@ pub async fn prefetch(
             snap.add_service_principal(sp);
         }
     }
-    if let Ok(wanted) = requested_resource(ctx.endpoint, req) {
+    if let Ok(wanted) = requested_resource(ctx, req) {
         let app_id = match resource_app_id(&wanted) {
             Some(id) => Some(id),
             None => {
@@ -84,7 +84,7 @@ pub fn issue(
         .ok_or_else(|| CoreError::TenantNotFound {
             tenant: ctx.tenant_raw.clone(),
         })?;
-    let wanted = requested_resource(ctx.endpoint, req)?;
+    let wanted = requested_resource(ctx, req)?;
     let base_url = ctx.base_url.as_str();
 
     let not_found = || CoreError::ClientNotFound {
@@ -182,14 +182,24 @@ pub fn issue(
 }
 
 /// The resource the request names: `scope={resource}/.default` on v2, `resource=` (or a scope) on v1.
-fn requested_resource(endpoint: Version, req: &ClientCredentialsRequest) -> Result<String, CoreError> {
-    match (endpoint, req.resource.as_deref(), req.scope.as_deref()) {
+/// This server's own public URL names Microsoft Graph (see [`graph_alias`]).
+fn requested_resource(ctx: &TokenContext, req: &ClientCredentialsRequest) -> Result<String, CoreError> {
+    let named = match (ctx.endpoint, req.resource.as_deref(), req.scope.as_deref()) {
         (Version::V2, Some(_), _) => Err(CoreError::ResourceParameterOnV2),
         (Version::V1, Some(r), _) if !r.is_empty() => Ok(r.to_string()),
         (_, _, Some(s)) if !s.trim().is_empty() => DefaultScope::parse(s).map(|d| d.resource),
         (Version::V1, _, _) => Err(CoreError::MissingParameter { name: "resource" }),
         (Version::V2, _, _) => Err(CoreError::ScopeMissing),
-    }
+    }?;
+    Ok(graph_alias(&named, &ctx.base_url).unwrap_or(named))
+}
+
+/// The compatibility alias tools that point a cloud's Graph (and resource manager) at Gatehouse need:
+/// the az CLI asks for a token whose resource is the cloud's Graph URL, which is this server's public
+/// URL. That name means Microsoft Graph, so the token is Graph's (`aud` https://graph.microsoft.com) and
+/// no application can claim the server's own URL from Graph.
+pub fn graph_alias(resource: &str, base_url: &str) -> Option<String> {
+    (name_key(resource) == name_key(base_url)).then(|| GRAPH_RESOURCE.to_string())
 }
 
 #[cfg(test)]
@@ -282,6 +292,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.aud, "00000003-0000-0000-c000-000000000000");
+    }
+
+    #[test]
+    fn the_servers_own_url_names_graph_for_tools_that_use_it_as_their_clouds_graph() {
+        let (snap, out) = world();
+        for scope in [
+            format!("{BASE}//.default"),
+            format!("{}/.default", BASE.to_uppercase()),
+        ] {
+            let c = run(&snap, &out, "contoso.example", out.client_secret.expose(), &scope).unwrap();
+            assert_eq!(c.aud, "https://graph.microsoft.com", "{scope}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The HTTP surface: protocol endpoints under `/{tenant}/…`, the Graph API under `/v1.0`, health.
 
+pub mod compat;
 pub mod discovery;
 pub mod graph;
 pub mod health;
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .route("/{tenant}/discovery/keys", get(discovery::keys_v1_get))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token_v2_post).fallback(token::token_wrong_method))
         .route("/{tenant}/oauth2/token", post(token::token_v1_post).fallback(token::token_wrong_method))
+        .merge(compat::routes())
         .nest_service("/v1.0", graph::service(state.clone()))
         .with_state(state)
         .layer(

@@ -34,7 +34,7 @@ use tower::ServiceExt;
 
 use crate::AppState;
 
-pub use errors::GraphFailure;
+pub use errors::{render as render_errors, GraphFailure};
 
 /// The `/v1.0` service, to nest under that prefix.
 pub fn service(state: AppState) -> axum::routing::Router {
@@ -84,7 +84,8 @@ async fn authenticate(
     Ok(next.run(req).await)
 }
 
-async fn caller(st: &AppState, headers: &HeaderMap) -> Result<Caller, GraphFailure> {
+/// The caller a bearer token for Microsoft Graph names, refused as Graph refuses it.
+pub async fn caller(st: &AppState, headers: &HeaderMap) -> Result<Caller, GraphFailure> {
     let token = bearer_token(headers).map_err(GraphFailure::Auth)?;
     let claims = st
         .graph_validator
