@@ -215,3 +215,25 @@ async fn collections_page_select_filter_and_count_as_graph_does() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn az_login_finds_no_subscriptions_and_its_own_tenant_with_a_token_for_the_servers_url() {
+    let app = TestApp::spawn().await;
+    let (s, _) = get_json(&app, &app.url("/subscriptions?api-version=2022-12-01"), "", false).await;
+    assert_eq!(s, 401, "the resource manager's list needs a token");
+    // az asks for `{its Graph URL}/.default`, which is this server's own URL.
+    let token = app
+        .token(
+            &app.boot.client_id.to_string(),
+            app.boot.client_secret.expose(),
+            &format!("{}//.default", app.base),
+        )
+        .await;
+    let (s, subs) = get_json(&app, &app.url("/subscriptions?api-version=2022-12-01"), &token, false).await;
+    assert_eq!((s, subs), (200, json!({"value": []})));
+    let (_, tenants) = get_json(&app, &app.url("/tenants?api-version=2022-12-01"), &token, false).await;
+    assert_eq!(tenants["value"][0]["tenantId"], json!(app.tenant()));
+    let (s, _) = get_json(&app, "organization", &token, false).await;
+    assert_eq!(s, 200, "the same token reaches Graph");
+    app.stop().await;
+}
