@@ -21,6 +21,7 @@ pub enum KeysCommand {
     Rotate {
         #[command(flatten)]
         args: KeysArgs,
+        /// The new key signs at once and every other key is dropped (for a leaked key).
         #[arg(long)]
         emergency: bool,
     },

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod az;
 mod keys;
+mod output;
 mod session;
 mod tenant;
 
@@ -38,11 +39,9 @@ pub enum Command {
     /// Sign in to a Gatehouse server as a service principal (the token is cached in the config folder).
     Login(LoginArgs),
     /// Manage applications (az ad app).
-    #[command(subcommand)]
-    App(az::AppCommand),
+    App(az::AppArgs),
     /// Manage service principals (az ad sp).
-    #[command(subcommand)]
-    Sp(az::SpCommand),
+    Sp(az::SpArgs),
     /// List and rotate the token-signing keys (against the store).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -50,6 +49,9 @@ pub enum Command {
     #[command(subcommand)]
     Tenant(tenant::TenantCommand),
 }
+
+/// Where `login` goes when neither the flag nor an earlier login says.
+const DEFAULT_SERVER: &str = "https://localhost:8443";
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
@@ -65,9 +67,11 @@ pub struct LoginArgs {
     /// Tenant id or verified domain.
     #[arg(long)]
     pub tenant: String,
-    #[arg(long, env = "GATEHOUSE_SERVER", default_value = "https://localhost:8443")]
-    pub server: String,
-    /// A CA certificate to trust (default: the local CA of the default data folder, for localhost).
+    /// The server's URL (default: the last login's, else https://localhost:8443).
+    #[arg(long, env = "GATEHOUSE_SERVER")]
+    pub server: Option<String>,
+    /// A CA certificate to trust (default: the last login's for the same server, else the local CA
+    /// of the default data folder, for localhost).
     #[arg(long, env = "GATEHOUSE_CA_FILE")]
     pub ca_file: Option<PathBuf>,
 }
@@ -139,6 +143,7 @@ pub struct ServeArgs {
     /// Your own certificate chain (PEM); with --tls-key.
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert's certificate.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// Serve plain HTTP, for use behind a TLS-terminating proxy.
@@ -251,11 +256,19 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve(args).await,
         Command::Init(args) => init(args).await,
         Command::Login(a) => {
-            let ca = session::default_ca(a.ca_file, &a.server);
-            print_json(session::login(&a.server, &a.tenant, &a.username, &a.password, ca).await)
+            let last = session::load_any().ok();
+            let server = a
+                .server
+                .or_else(|| last.as_ref().map(|s| s.server.clone()))
+                .unwrap_or_else(|| DEFAULT_SERVER.to_string());
+            let last_ca = last
+                .filter(|s| s.server == server.trim_end_matches('/'))
+                .and_then(|s| s.ca_file);
+            let ca = session::default_ca(a.ca_file.or(last_ca), &server);
+            print_json(session::login(&server, &a.tenant, &a.username, &a.password, ca).await)
         }
-        Command::App(cmd) => print_json(az::app(cmd).await),
-        Command::Sp(cmd) => print_json(az::sp(cmd).await),
+        Command::App(a) => print(az::app(a.command).await, a.output.output),
+        Command::Sp(a) => print(az::sp(a.command).await, a.output.output),
         Command::Keys(cmd) => print_json(keys::run(cmd).await),
         Command::Tenant(cmd) => tenant::run(cmd).await,
     };
@@ -266,6 +279,13 @@ pub async fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn print(r: Result<serde_json::Value, String>, format: output::Format) -> Result<(), String> {
+    if let Some(text) = output::render(&r?, format) {
+        println!("{text}");
+    }
+    Ok(())
 }
 
 fn print_json(r: Result<serde_json::Value, String>) -> Result<(), String> {
@@ -327,4 +347,33 @@ fn print_credentials(out: &BootstrapOutput, json: bool) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command and every option of every command says what it is for.
+    #[test]
+    fn every_command_and_option_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name());
+            if cmd.get_about().is_none() && path != " gatehouse" {
+                missing.push(format!("{path} (the command)"));
+            }
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && id != "version" && arg.get_help().is_none() {
+                    missing.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+    }
 }

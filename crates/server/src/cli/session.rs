@@ -110,23 +110,29 @@ pub async fn login(
         client_id: client_id.to_string(),
         access_token: token.to_string(),
         expires_on: time::OffsetDateTime::now_utc().unix_timestamp() + expires_in,
-        ca_file,
+        // Absolute, so that the next command finds it from any folder.
+        ca_file: ca_file.map(|p| std::fs::canonicalize(&p).unwrap_or(p)),
     };
     let path = session_path();
     let _ = std::fs::remove_file(&path);
     let text = serde_json::to_vec_pretty(&session).map_err(|e| e.to_string())?;
     crate::settings::write_private(&path, &text)?;
     Ok(
-        serde_json::json!([{"cloudName": "Gatehouse", "tenantId": tenant, "user": {"name": client_id, "type": "servicePrincipal"}}]),
+        serde_json::json!([{"cloudName": "Gatehouse", "server": session.server, "tenantId": tenant, "user": {"name": client_id, "type": "servicePrincipal"}}]),
     )
 }
 
-pub fn load() -> Result<Session, String> {
+/// The saved session, expired or not (a new login reuses its server and CA).
+pub fn load_any() -> Result<Session, String> {
     let path = session_path();
     let text = std::fs::read(&path)
         .map_err(|_| "not logged in: run `gatehouse login --service-principal …` first".to_string())?;
-    let s: Session =
-        serde_json::from_slice(&text).map_err(|_| format!("{} is damaged; log in again", path.display()))?;
+    serde_json::from_slice(&text).map_err(|_| format!("{} is damaged; log in again", path.display()))
+}
+
+/// The saved session, if its token is still good for a minute.
+pub fn load() -> Result<Session, String> {
+    let s = load_any()?;
     if s.expires_on <= time::OffsetDateTime::now_utc().unix_timestamp() + 60 {
         return Err("the login has expired: run `gatehouse login --service-principal …` again".into());
     }

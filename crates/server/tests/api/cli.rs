@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::helpers::{claims, gatehouse, temp_dir, TestApp};
+use crate::helpers::{claims, gatehouse, gatehouse_text, temp_dir, TestApp};
 
 /// `gatehouse login` as the bootstrap management application.
 async fn login(config: &Path, app: &TestApp) {
@@ -393,5 +393,301 @@ async fn an_untrusted_certificate_or_a_silent_port_is_named_as_such() {
         .port();
     let (ok, err) = login(format!("https://localhost:{closed}")).await;
     assert!(!ok && err.contains("nothing answers at"), "{err}");
+    app.stop().await;
+}
+
+/// Runs the CLI and expects success; returns its JSON output.
+async fn ok(config: &Path, args: &[&str]) -> serde_json::Value {
+    let (ok, out, err) = gatehouse(config, args).await;
+    assert!(ok, "gatehouse {}: {err}", args.join(" "));
+    out
+}
+
+/// Runs the CLI and expects one line on stderr and a non-zero exit.
+async fn fails(config: &Path, args: &[&str]) -> String {
+    let (ok, _, err) = gatehouse(config, args).await;
+    assert!(!ok, "gatehouse {} should fail", args.join(" "));
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    err
+}
+
+#[tokio::test]
+async fn the_cli_finishes_what_it_starts_as_az_ad_does() {
+    let app = TestApp::spawn().await;
+    let config = temp_dir();
+    login(&config, &app).await;
+    let roles = config.join("roles.json");
+    let role = uuid::Uuid::new_v4().to_string();
+    std::fs::write(
+        &roles,
+        json!([{"allowedMemberTypes": ["Application"], "id": role, "value": "Jobs.Run",
+                "displayName": "Run jobs", "description": "Run jobs", "isEnabled": true}])
+        .to_string(),
+    )
+    .unwrap();
+
+    // create and update with az's property options.
+    let api = ok(
+        &config,
+        &[
+            "app",
+            "create",
+            "--display-name",
+            "Jobs API",
+            "--identifier-uris",
+            "api://jobs",
+            "--app-roles",
+            &format!("@{}", roles.display()),
+            "--requested-access-token-version",
+            "2",
+            "--sign-in-audience",
+            "AzureADMyOrg",
+        ],
+    )
+    .await;
+    let api_id = api["appId"].as_str().unwrap().to_string();
+    assert_eq!(api["appRoles"][0]["value"], "Jobs.Run");
+    assert_eq!(api["api"]["requestedAccessTokenVersion"], 2);
+    ok(
+        &config,
+        &[
+            "app",
+            "update",
+            "--id",
+            "api://jobs",
+            "--web-redirect-uris",
+            "https://jobs.example/cb",
+            "--public-client-redirect-uris",
+            "http://localhost",
+            "--requested-access-token-version",
+            "1",
+        ],
+    )
+    .await;
+    let shown = ok(&config, &["app", "show", "--id", &api_id]).await;
+    assert_eq!(shown["web"]["redirectUris"], json!(["https://jobs.example/cb"]));
+    assert_eq!(shown["publicClient"]["redirectUris"], json!(["http://localhost"]));
+    assert_eq!(shown["api"]["requestedAccessTokenVersion"], 1);
+    assert_eq!(
+        shown["appRoles"][0]["id"],
+        role.as_str(),
+        "an update keeps what it does not name"
+    );
+    ok(&config, &["sp", "create", "--id", "api://jobs"]).await;
+
+    // list filters, sp show by any of its names, and -o table / tsv.
+    let listed = ok(&config, &["app", "list", "--display-name", "jobs"]).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(
+        ok(&config, &["app", "list", "--identifier-uri", "api://jobs"]).await[0]["appId"],
+        api_id.as_str()
+    );
+    assert_eq!(
+        ok(&config, &["sp", "list", "--display-name", "Jobs"]).await[0]["appId"],
+        api_id.as_str()
+    );
+    assert_eq!(
+        ok(&config, &["sp", "show", "--id", "api://jobs"]).await["appId"],
+        api_id.as_str()
+    );
+    let (_, table, _) = gatehouse_text(&config, &["app", "list", "--app-id", &api_id, "-o", "table"]).await;
+    assert!(table.starts_with("DisplayName  Id"), "{table}");
+    assert!(table.lines().nth(2).unwrap().starts_with("Jobs API"), "{table}");
+    let (_, tsv, _) = gatehouse_text(&config, &["sp", "show", "--id", &api_id, "--output", "tsv"]).await;
+    assert!(tsv.starts_with("Jobs API\t") && tsv.contains(&api_id), "{tsv}");
+
+    // Credentials: list and delete by key id, for secrets and certificates.
+    let daemon = ok(&config, &["app", "create", "--display-name", "Jobs daemon"]).await;
+    let daemon_id = daemon["appId"].as_str().unwrap().to_string();
+    ok(
+        &config,
+        &[
+            "app",
+            "credential",
+            "reset",
+            "--id",
+            &daemon_id,
+            "--display-name",
+            "one",
+        ],
+    )
+    .await;
+    ok(
+        &config,
+        &[
+            "app",
+            "credential",
+            "reset",
+            "--id",
+            &daemon_id,
+            "--append",
+            "--display-name",
+            "two",
+        ],
+    )
+    .await;
+    let creds = ok(&config, &["app", "credential", "list", "--id", &daemon_id]).await;
+    assert_eq!(creds.as_array().unwrap().len(), 2);
+    assert!(
+        creds[0].get("secretText").is_none_or(|s| s.is_null()),
+        "never a secret: {creds}"
+    );
+    let first = creds[0]["keyId"].as_str().unwrap().to_string();
+    let delete = [
+        "app",
+        "credential",
+        "delete",
+        "--id",
+        &daemon_id,
+        "--key-id",
+        &first,
+    ];
+    ok(&config, &delete).await;
+    let err = fails(&config, &delete).await;
+    assert!(err.contains("no client secret with key id"), "{err}");
+    assert_eq!(
+        ok(&config, &["app", "credential", "list", "--id", &daemon_id])
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let pem = config.join("daemon.pem");
+    ok(
+        &config,
+        &[
+            "app",
+            "credential",
+            "reset",
+            "--id",
+            &daemon_id,
+            "--create-cert",
+            "--cert-file",
+            pem.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let certs = ok(
+        &config,
+        &["app", "credential", "list", "--id", &daemon_id, "--cert"],
+    )
+    .await;
+    let cert_key = certs[0]["keyId"].as_str().unwrap().to_string();
+    ok(
+        &config,
+        &[
+            "app",
+            "credential",
+            "delete",
+            "--id",
+            &daemon_id,
+            "--key-id",
+            &cert_key,
+            "--cert",
+        ],
+    )
+    .await;
+    assert_eq!(
+        ok(
+            &config,
+            &["app", "credential", "list", "--id", &daemon_id, "--cert"]
+        )
+        .await,
+        json!([])
+    );
+
+    // Permissions: an id the API does not offer is refused with what it does offer; list; delete.
+    let bogus = format!("{}=Role", uuid::Uuid::new_v4());
+    let err = fails(
+        &config,
+        &[
+            "app",
+            "permission",
+            "add",
+            "--id",
+            &daemon_id,
+            "--api",
+            &api_id,
+            "--api-permissions",
+            &bogus,
+        ],
+    )
+    .await;
+    assert!(
+        err.contains("is not an app role") && err.contains(&format!("Jobs.Run ({role})")),
+        "{err}"
+    );
+    let perm = format!("{role}=Role");
+    ok(
+        &config,
+        &[
+            "app",
+            "permission",
+            "add",
+            "--id",
+            &daemon_id,
+            "--api",
+            &api_id,
+            "--api-permissions",
+            &perm,
+        ],
+    )
+    .await;
+    assert_eq!(
+        ok(&config, &["app", "permission", "list", "--id", &daemon_id]).await,
+        json!([{"resourceAppId": api_id, "resourceAccess": [{"id": role, "type": "Role"}]}])
+    );
+    ok(
+        &config,
+        &[
+            "app",
+            "permission",
+            "delete",
+            "--id",
+            &daemon_id,
+            "--api",
+            &api_id,
+        ],
+    )
+    .await;
+    assert_eq!(
+        ok(&config, &["app", "permission", "list", "--id", &daemon_id]).await,
+        json!([])
+    );
+
+    // Ids that are not ids, and updates with nothing to do, say so.
+    let err = fails(&config, &["app", "show", "--id", "not-a-guid"]).await;
+    assert!(
+        err.contains("no application has the appId, object id or identifier URI 'not-a-guid'"),
+        "{err}"
+    );
+    let err = fails(&config, &["sp", "show", "--id", "not-a-guid"]).await;
+    assert!(err.contains("no service principal has"), "{err}");
+    let err = fails(&config, &["app", "update", "--id", &daemon_id]).await;
+    assert!(err.contains("nothing to update"), "{err}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_login_without_server_goes_where_the_first_went() {
+    let app = TestApp::spawn().await;
+    let config = temp_dir();
+    login(&config, &app).await;
+    // No --server this time: the last login's is used (not the default https://localhost:8443).
+    let id = app.boot.client_id.to_string();
+    let tenant = app.tenant();
+    let args = [
+        "login",
+        "--service-principal",
+        "-u",
+        &id,
+        "-p",
+        app.boot.client_secret.expose(),
+        "--tenant",
+        &tenant,
+    ];
+    let out = ok(&config, &args).await;
+    assert_eq!(out[0]["server"], app.base.as_str(), "{out}");
     app.stop().await;
 }

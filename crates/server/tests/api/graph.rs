@@ -394,6 +394,8 @@ async fn every_failure_is_answered_in_graphs_envelope_and_alternate_keys_address
             "{path}: {e}"
         );
     }
+    let (_, e) = app.graph(M::GET, "applications/not-a-guid", &admin, None).await;
+    assert_eq!(e["error"]["message"], "Invalid object identifier 'not-a-guid'.");
     let (s, e) = app.graph(M::PUT, "applications", &admin, Some(json!({}))).await;
     assert_eq!((s, code(&e).as_deref()), (405, Some("Request_BadRequest")));
     let (s, e) = app

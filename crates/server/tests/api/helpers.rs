@@ -24,6 +24,13 @@ pub struct TestApp {
 /// Runs the `gatehouse` binary with `args`; returns whether it succeeded, its stdout as JSON (null if
 /// it is not JSON) and its stderr.
 pub async fn gatehouse(config: &std::path::Path, args: &[&str]) -> (bool, Value, String) {
+    let (ok, stdout, stderr) = gatehouse_text(config, args).await;
+    let v = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (ok, v, stderr)
+}
+
+/// [`gatehouse`] with stdout as text (for `-o table` and `-o tsv`).
+pub async fn gatehouse_text(config: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .args(args)
         .env("GATEHOUSE_CONFIG_DIR", config)
@@ -33,8 +40,7 @@ pub async fn gatehouse(config: &std::path::Path, args: &[&str]) -> (bool, Value,
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let v = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (out.status.success(), v, stderr)
+    (out.status.success(), stdout, stderr)
 }
 
 pub fn temp_dir() -> PathBuf {

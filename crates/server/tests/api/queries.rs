@@ -229,7 +229,13 @@ async fn az_login_finds_no_subscriptions_and_its_own_tenant_with_a_token_for_the
             &format!("{}//.default", app.base),
         )
         .await;
-    let (s, subs) = get_json(&app, &app.url("/subscriptions?api-version=2022-12-01"), &token, false).await;
+    let (s, subs) = get_json(
+        &app,
+        &app.url("/subscriptions?api-version=2022-12-01"),
+        &token,
+        false,
+    )
+    .await;
     assert_eq!((s, subs), (200, json!({"value": []})));
     let (_, tenants) = get_json(&app, &app.url("/tenants?api-version=2022-12-01"), &token, false).await;
     assert_eq!(tenants["value"][0]["tenantId"], json!(app.tenant()));

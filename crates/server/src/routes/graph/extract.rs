@@ -73,7 +73,12 @@ pub struct EntityKey(pub AppKey);
 
 impl EntityKey {
     fn parse(raw: &str) -> Result<AppKey, GraphFailure> {
-        let bad = || GraphFailure::NoSuchSegment(raw.chars().take(100).collect());
+        let bad = || {
+            GraphFailure::BadInput(format!(
+                "Invalid object identifier '{}'.",
+                raw.chars().take(100).collect::<String>()
+            ))
+        };
         match raw.strip_prefix(APP_ID_KEY) {
             Some(app_id) => AppId::parse(app_id).map(AppKey::AppId).ok_or_else(bad),
             None => ObjectId::parse(raw).map(AppKey::Id).ok_or_else(bad),
