@@ -46,7 +46,7 @@ pub async fn open_store(
     let store: Arc<dyn Store> = Arc::from(
         gatehouse_store::open(&settings.database_url())
             .await
-            .map_err(|e| format!("store: {e}"))?,
+            .map_err(|e| e.to_string())?,
     );
     let out = bootstrap_if_empty(store.as_ref(), &settings.domain, kek, OffsetDateTime::now_utc())
         .await
@@ -173,9 +173,12 @@ async fn rustls_config(
 ) -> Result<axum_server::tls_rustls::RustlsConfig, String> {
     use axum_server::tls_rustls::RustlsConfig;
     match mode {
-        TlsMode::Files { cert, key } => RustlsConfig::from_pem_chain_file(cert, key)
-            .await
-            .map_err(|e| format!("TLS files: {e}")),
+        TlsMode::Files { cert, key } => {
+            let (cert_pem, key_pem) = crate::tls::own_files(cert, key)?;
+            RustlsConfig::from_pem(cert_pem, key_pem)
+                .await
+                .map_err(|e| format!("TLS files: {e}"))
+        }
         _ => {
             let host = url::Url::parse(base_url)
                 .ok()

@@ -136,6 +136,62 @@ fn server_cert_is_current(path: &Path, hosts: &[String], now: OffsetDateTime) ->
     hosts.iter().all(|h| names.contains(h))
 }
 
+/// Your own `--tls-cert` and `--tls-key`, checked before the server starts: each file holds what
+/// its flag says (swapped files are named as such), and the key is the certificate's. Returns the
+/// PEM bytes of both.
+pub fn own_files(cert: &Path, key: &Path) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let read_bytes =
+        |p: &Path, flag: &str| std::fs::read(p).map_err(|e| format!("--{flag} {}: {e}", p.display()));
+    let (cert_pem, key_pem) = (read_bytes(cert, "tls-cert")?, read_bytes(key, "tls-key")?);
+    let certs: Vec<_> = rustls_pemfile::certs(&mut cert_pem.as_slice())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("--tls-cert {}: not PEM: {e}", cert.display()))?;
+    let has_key = |pem: &[u8]| matches!(rustls_pemfile::private_key(&mut &pem[..]), Ok(Some(_)));
+    if certs.is_empty() {
+        return Err(if has_key(&cert_pem) {
+            format!(
+                "--tls-cert {} holds a private key, not a certificate: are --tls-cert and --tls-key swapped?",
+                cert.display()
+            )
+        } else {
+            format!(
+                "--tls-cert {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                cert.display()
+            )
+        });
+    }
+    let private = match rustls_pemfile::private_key(&mut key_pem.as_slice()) {
+        Ok(Some(k)) => k,
+        _ if rustls_pemfile::certs(&mut key_pem.as_slice()).next().is_some() => {
+            return Err(format!(
+                "--tls-key {} holds a certificate, not a private key: are --tls-cert and --tls-key swapped?",
+                key.display()
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "--tls-key {} holds no PEM private key (-----BEGIN PRIVATE KEY-----)",
+                key.display()
+            ))
+        }
+    };
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    let signing = provider
+        .key_provider
+        .load_private_key(private)
+        .map_err(|e| format!("--tls-key {}: {e}", key.display()))?;
+    rustls::sign::CertifiedKey::new(certs, signing)
+        .keys_match()
+        .map_err(|_| {
+            format!(
+                "--tls-key {} is not the private key of the certificate in --tls-cert {}",
+                key.display(),
+                cert.display()
+            )
+        })?;
+    Ok((cert_pem, key_pem))
+}
+
 fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -155,6 +211,42 @@ fn replace(path: &Path, bytes: &[u8], private: bool) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_tls_files_that_are_swapped_mismatched_or_missing_are_named() {
+        let dir = std::env::temp_dir().join(format!("gh-tls-{}", uuid::Uuid::new_v4()));
+        let one = local_ca_certificate(&dir.join("a"), None, OffsetDateTime::now_utc()).unwrap();
+        let two = local_ca_certificate(&dir.join("b"), None, OffsetDateTime::now_utc()).unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let p = dir.join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        let (cert, key) = (write("cert.pem", &one.cert_pem), write("key.pem", &one.key_pem));
+        let other_key = write("other.pem", &two.key_pem);
+        assert!(own_files(&cert, &key).is_ok());
+        let err = own_files(&key, &cert).unwrap_err();
+        assert!(
+            err.contains("key.pem holds a private key, not a certificate") && err.contains("swapped"),
+            "{err}"
+        );
+        let err = own_files(&cert, &cert).unwrap_err();
+        assert!(
+            err.contains("--tls-key") && err.contains("holds a certificate, not a private key"),
+            "{err}"
+        );
+        let err = own_files(&cert, &other_key).unwrap_err();
+        assert!(
+            err.contains("other.pem is not the private key of the certificate in --tls-cert"),
+            "{err}"
+        );
+        let err = own_files(&dir.join("missing.pem"), &key).unwrap_err();
+        assert!(
+            err.starts_with("--tls-cert ") && err.contains("missing.pem"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn the_ca_is_made_once_and_the_server_certificate_names_every_host() {

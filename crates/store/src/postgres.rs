@@ -34,9 +34,11 @@ impl SqlStore {
                     Ok(())
                 })
             })
-            .connect_with(opts)
-            .await
-            .map_err(map_err)?;
+            .connect_with(opts.clone())
+            .await;
+        let Ok(pool) = pool else {
+            return Err(unreachable(url, &opts).await);
+        };
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await
@@ -55,6 +57,26 @@ impl SqlStore {
             listener: Some(listener),
         })
     }
+}
+
+/// Why PostgreSQL cannot be reached, with its host and port and the driver's own reason (a pool
+/// only says that it timed out, so one direct connection is tried for the reason). The URL's
+/// password is never part of the message.
+async fn unreachable(url: &str, opts: &AnyConnectOptions) -> StoreError {
+    let (host, port) = url::Url::parse(url)
+        .map(|u| {
+            (
+                u.host_str().unwrap_or("localhost").to_string(),
+                u.port().unwrap_or(5432),
+            )
+        })
+        .unwrap_or_else(|_| ("localhost".into(), 5432));
+    let reason = match tokio::time::timeout(Duration::from_secs(3), opts.connect()).await {
+        Ok(Ok(_)) => "it accepted a connection only after the pool gave up; try again".to_string(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "no answer within 3 seconds".to_string(),
+    };
+    StoreError::Unavailable(format!("cannot connect to PostgreSQL at {host}:{port}: {reason}"))
 }
 
 /// Forwards NOTIFYs on [`CHANNEL`] to `changed`. Reconnects after failures; meanwhile the watcher's

@@ -210,7 +210,7 @@ impl StoreArgs {
         }
         gatehouse_store::open(&settings.database_url())
             .await
-            .map_err(|e| format!("store: {e}"))
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -315,6 +315,8 @@ async fn bad_configuration_is_refused_at_parse_time_and_store_commands_need_a_st
     let config = temp_dir();
     let missing = temp_dir();
     let dir = missing.to_str().unwrap();
+    let tls_dir = temp_dir().display().to_string();
+    let tls_missing = format!("{tls_dir}/no-such.pem");
     for (args, says) in [
         (
             vec!["serve", "--database-url", "mysql://root@localhost/db"],
@@ -331,10 +333,23 @@ async fn bad_configuration_is_refused_at_parse_time_and_store_commands_need_a_st
         (vec!["serve", "--listen", "8444"], "such as 127.0.0.1:8444"),
         (vec!["keys", "list", "--data-dir", dir], "no Gatehouse store in"),
         (vec!["tenant", "list", "--data-dir", dir], "no Gatehouse store in"),
+        (
+            vec!["keys", "list", "--database-url", "postgres://postgres@127.0.0.1:1/test"],
+            "cannot connect to PostgreSQL at 127.0.0.1:1: error communicating with database: Connection refused",
+        ),
+        (
+            vec!["serve", "--data-dir", &tls_dir, "--listen", "127.0.0.1:0", "--tls-cert", &tls_missing, "--tls-key", &tls_missing],
+            "--tls-cert ",
+        ),
     ] {
         let (ok, _, err) = gatehouse(&config, &args).await;
         assert!(!ok, "{args:?} must fail");
         assert!(err.contains(says), "{args:?}: {err}");
+        let said: Vec<&str> = err
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("For more information"))
+            .collect();
+        assert_eq!(said.len(), 1, "one line (and clap's pointer to --help): {err}");
     }
     assert!(
         !missing.exists(),
