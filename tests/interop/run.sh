@@ -83,4 +83,7 @@ PY
 # The server saw only loopback traffic and logged no secret.
 secret="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_secret"])' "$work/fixture.json")"
 if grep -qF "$secret" "$work/main.stderr"; then echo "interop: a client secret appeared in the server log"; exit 1; fi
+# Logs written to a file carry no terminal colour codes.
+if grep -q $'\x1b\[' "$work/main.stderr"; then echo "interop: colour codes in a server log written to a file"; exit 1; fi
+grep -q "INFO" "$work/main.stderr" || { echo "interop: the server logged nothing"; exit 1; }
 echo "interop: all client suites passed"

@@ -137,7 +137,7 @@ pub struct ServeArgs {
     /// The address to listen on, HOST:PORT.
     #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8443", value_parser = parse_listen)]
     pub listen: SocketAddr,
-    /// The URL clients use (default https://localhost:PORT).
+    /// The URL clients use (default https://localhost:PORT, or http://localhost:PORT with --insecure-http).
     #[arg(long, env = "GATEHOUSE_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
     /// Your own certificate chain (PEM); with --tls-key.

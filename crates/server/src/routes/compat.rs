@@ -1,5 +1,5 @@
 //! The small compatibility layer the az CLI needs beyond Entra's dialect when a registered cloud points
-//! its resource manager at Gatehouse (see docs/az-cli.md): `az login --allow-no-subscriptions` lists
+//! its resource manager at Gatehouse (see the README, "The az CLI"): `az login --allow-no-subscriptions` lists
 //! subscriptions (and, without `--tenant`, tenants) before it signs in. Gatehouse has no subscriptions,
 //! so the list is empty; tenants are the caller's own. Both need a valid token, as the resource manager
 //! does (a token for this server's URL is a Graph token; see `graph_alias` in core).
