@@ -91,6 +91,43 @@ impl ServicePrincipalRecord {
     }
 }
 
+/// A delegated permission grant (Graph's `oAuth2PermissionGrant`): the scopes of a resource a client
+/// may use on behalf of every user of the tenant (`AllPrincipals`, admin consent) or of one
+/// (`Principal`). Consent is data: delegated flows read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PermissionGrant {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub client_id: ObjectId,
+    pub resource_id: ObjectId,
+    pub consent: Consent,
+    /// Scope values, in the order given, without repeats.
+    pub scopes: Vec<String>,
+}
+
+/// For whom a delegated grant holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    AllPrincipals,
+    Principal(ObjectId),
+}
+
+impl Consent {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::AllPrincipals => "AllPrincipals",
+            Self::Principal(_) => "Principal",
+        }
+    }
+
+    pub fn principal(&self) -> Option<ObjectId> {
+        match self {
+            Self::AllPrincipals => None,
+            Self::Principal(p) => Some(*p),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assignment {
     pub id: String,

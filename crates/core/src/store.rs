@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::model::{
     ApplicationRecord, Assignment, ChangeBatch, ClientRecord, DirectoryData, FederatedCredentialRecord,
-    PasswordSecret, ServicePrincipalRecord, StoredKey, Tenant,
+    PasswordSecret, PermissionGrant, ServicePrincipalRecord, StoredKey, Tenant,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +44,9 @@ pub enum Conflict {
     ServicePrincipal(AppId),
     #[error("Permission being assigned already exists on the object.")]
     Assignment,
+    /// The client holds a grant of this kind for this resource already (change its scope instead).
+    #[error("Permission entry already exists.")]
+    PermissionGrant,
     #[error("A federated identity credential named '{0}' already exists.")]
     FederatedCredentialName(String),
     #[error("A federated identity credential with this issuer and subject already exists.")]
@@ -145,6 +148,24 @@ pub trait ServicePrincipalStore: Send + Sync {
         tenant_id: TenantId,
         app_id: AppId,
     ) -> Result<Option<ServicePrincipalRecord>, StoreError>;
+}
+
+/// Delegated permission grants. Nothing issues delegated tokens yet, so grants are not in the change
+/// feed; their rows go with either service principal (foreign keys) and with the tenant.
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    /// Stores a grant (`Conflict::PermissionGrant` if the client holds one of the same kind, for the
+    /// same principal, on the same resource).
+    async fn insert_grant(&self, g: &PermissionGrant) -> Result<(), StoreError>;
+    /// Replaces a grant's scopes; `false` if it does not exist.
+    async fn update_grant_scopes(
+        &self,
+        tenant_id: TenantId,
+        id: &str,
+        scopes: &[String],
+    ) -> Result<bool, StoreError>;
+    async fn delete_grant(&self, tenant_id: TenantId, id: &str) -> Result<bool, StoreError>;
+    async fn list_grants(&self, tenant_id: TenantId) -> Result<Vec<PermissionGrant>, StoreError>;
 }
 
 #[async_trait]
@@ -254,6 +275,7 @@ pub trait Store:
     + SecretStore
     + ServicePrincipalStore
     + AssignmentStore
+    + GrantStore
     + KeyStore
     + FederatedCredentialStore
     + ReplayStore
@@ -269,6 +291,7 @@ impl<T> Store for T where
         + SecretStore
         + ServicePrincipalStore
         + AssignmentStore
+        + GrantStore
         + KeyStore
         + FederatedCredentialStore
         + ReplayStore

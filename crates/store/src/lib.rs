@@ -18,6 +18,7 @@ mod codec;
 mod db;
 mod directory;
 mod federated;
+mod grants;
 mod keys;
 mod names;
 mod postgres;

@@ -9,7 +9,8 @@ use gatehouse_core::admin::bootstrap::{first_tenant, new_tenant};
 use gatehouse_core::admin::service_principals::new_service_principal;
 use gatehouse_core::keys::new_stored_key;
 use gatehouse_core::model::{
-    ApplicationRecord, Assignment, Change, FederatedCredentialRecord, ServicePrincipalRecord,
+    ApplicationRecord, Assignment, Change, Consent, FederatedCredentialRecord, PermissionGrant,
+    ServicePrincipalRecord,
 };
 use gatehouse_core::store::{Conflict, Rotation, Store, StoreError, TenantStore};
 use gatehouse_jose::kek::Kek;
@@ -265,6 +266,52 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     assert!(store.delete_assignment(tenant, "assignment-1").await.unwrap());
     store.insert_assignment(&a).await.unwrap();
 
+    // Delegated grants: one per client, resource and principal; re-scoped in place; gone with the
+    // client's service principal (checked below, when its application is deleted).
+    let grant = PermissionGrant {
+        id: "grant-1".into(),
+        tenant_id: tenant,
+        client_id: sp.sp.id,
+        resource_id: graph_sp,
+        consent: Consent::AllPrincipals,
+        scopes: vec!["User.Read".into()],
+    };
+    store.insert_grant(&grant).await.unwrap();
+    let twin = PermissionGrant {
+        id: "grant-2".into(),
+        ..grant.clone()
+    };
+    assert_eq!(
+        second.insert_grant(&twin).await,
+        Err(StoreError::Conflict(Conflict::PermissionGrant))
+    );
+    let for_one = PermissionGrant {
+        consent: Consent::Principal(ObjectId::new()),
+        ..twin.clone()
+    };
+    second.insert_grant(&for_one).await.unwrap();
+    let scopes = vec!["User.Read".to_string(), "openid".to_string()];
+    assert!(second
+        .update_grant_scopes(tenant, "grant-1", &scopes)
+        .await
+        .unwrap());
+    assert!(!second
+        .update_grant_scopes(TenantId::new(), "grant-1", &scopes)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.list_grants(tenant).await.unwrap(),
+        vec![
+            PermissionGrant {
+                scopes,
+                ..grant.clone()
+            },
+            for_one.clone()
+        ]
+    );
+    assert!(store.delete_grant(tenant, "grant-2").await.unwrap());
+    assert!(!store.delete_grant(tenant, "grant-2").await.unwrap());
+
     // What a node reads by key: the client with its secrets, a name's holder, the roles held.
     store.insert_secret(&secret).await.unwrap();
     let client = second.client(app.app_id).await.unwrap().unwrap();
@@ -288,6 +335,11 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     let before = store.change_position().await.unwrap();
     assert!(store.delete_application(tenant, app.id).await.unwrap());
     assert!(store.change_position().await.unwrap() > before);
+    assert_eq!(
+        second.list_grants(tenant).await.unwrap(),
+        vec![],
+        "grants go with the client"
+    );
     let feed = second.changes_since(before, 100).await.unwrap();
     assert!(feed.complete);
     let changed: Vec<Change> = feed.changes.into_iter().map(|(_, c)| c).collect();

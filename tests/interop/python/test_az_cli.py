@@ -79,7 +79,7 @@ def test_az_ad_app_journey(signed_in):
     assert az("ad", "sp", "show", "--id", app_id)["id"] == sp["id"]
     assert az("ad", "sp", "show", "--id", f"api://{app_id}")["id"] == sp["id"]
 
-    # API permissions: add, list, delete.
+    # API permissions: add, list, delete (add checks nothing in az; Gatehouse's CLI does).
     az("ad", "app", "permission", "add", "--id", app_id, "--api", GRAPH_APP_ID,
        "--api-permissions", f"{APPLICATION_READ_ALL}=Role")
     perms = az("ad", "app", "permission", "list", "--id", app_id)
@@ -87,6 +87,12 @@ def test_az_ad_app_journey(signed_in):
                       "resourceAccess": [{"id": APPLICATION_READ_ALL, "type": "Role"}]}]
     az("ad", "app", "permission", "delete", "--id", app_id, "--api", GRAPH_APP_ID)
     assert az("ad", "app", "permission", "list", "--id", app_id) == []
+
+    # Delegated grants: a second grant replaces the first (az deletes it at /oAuth2PermissionGrants/{id}).
+    az("ad", "app", "permission", "grant", "--id", app_id, "--api", GRAPH_APP_ID, "--scope", "User.Read")
+    az("ad", "app", "permission", "grant", "--id", app_id, "--api", GRAPH_APP_ID, "--scope", "User.Read", "openid")
+    grants = az("ad", "app", "permission", "list-grants", "--id", app_id)
+    assert [(g["consentType"], g["scope"]) for g in grants] == [("AllPrincipals", "User.Read openid")]
 
     # Graph's errors reach the user as az prints them.
     err = az("ad", "app", "show", "--id", str(uuid.uuid4()), ok=False)

@@ -6,6 +6,7 @@ pub mod assignments;
 pub mod bootstrap;
 pub mod certificates;
 pub mod federated;
+pub mod grants;
 pub mod graph_resource;
 pub mod identifier_uris;
 pub mod organization;
@@ -27,6 +28,8 @@ pub enum Access {
     ReadApplications,
     WriteApplications,
     WriteAssignments,
+    /// Delegated permission grants (see `grants`).
+    WriteGrants,
     ReadOrganization,
 }
 
@@ -41,6 +44,11 @@ impl Access {
             ],
             Self::WriteApplications => &["Application.ReadWrite.All"],
             Self::WriteAssignments => &["AppRoleAssignment.ReadWrite.All"],
+            Self::WriteGrants => &[
+                "DelegatedPermissionGrant.ReadWrite.All",
+                "Directory.ReadWrite.All",
+                "AppRoleAssignment.ReadWrite.All",
+            ],
             Self::ReadOrganization => &["Directory.Read.All", "Directory.ReadWrite.All"],
         }
     }

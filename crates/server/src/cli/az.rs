@@ -224,6 +224,21 @@ pub enum PermissionCommand {
     },
     /// Grant, as an administrator, the application permissions the application requests.
     AdminConsent(IdArg),
+    /// Grant delegated permissions (scopes) of an API to the application for every user of the
+    /// tenant, replacing its earlier grant for that API, as az does.
+    Grant {
+        /// The application (or its service principal): appId, object id or name.
+        #[arg(long)]
+        id: String,
+        /// The API: its appId, object id or name.
+        #[arg(long)]
+        api: String,
+        /// Scope values the API offers, such as User.Read.
+        #[arg(long, num_args = 1.., required = true)]
+        scope: Vec<String>,
+    },
+    /// The application's delegated permission grants.
+    ListGrants(IdArg),
 }
 
 #[derive(Debug, Subcommand)]
@@ -536,6 +551,14 @@ pub async fn app(cmd: AppCommand) -> Result<Value, String> {
             api_permissions,
         }) => delete_permissions(&g, &id, &api, &api_permissions).await,
         AppCommand::Permission(PermissionCommand::AdminConsent(a)) => admin_consent(&g, &a.id).await,
+        AppCommand::Permission(PermissionCommand::Grant { id, api, scope }) => {
+            grant(&g, &id, &api, &scope).await
+        }
+        AppCommand::Permission(PermissionCommand::ListGrants(a)) => {
+            let client = str_of(&g.find_service_principal(&a.id).await?, "id")?;
+            g.list("oauth2PermissionGrants", Some(format!("clientId eq '{client}'")))
+                .await
+        }
     }
 }
 
@@ -846,6 +869,30 @@ async fn set_requested(g: &Graph, app: &Value, rra: &[Value]) -> Result<Value, S
 
 fn same_id(v: &Value, id: &str) -> bool {
     v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(id))
+}
+
+/// Replaces the client's grant for the API with one for these scopes (AllPrincipals): the existing
+/// grant is re-scoped in one PATCH, so a refused scope leaves it as it was.
+async fn grant(g: &Graph, id: &str, api: &str, scopes: &[String]) -> Result<Value, String> {
+    let client = str_of(&g.find_service_principal(id).await?, "id")?;
+    let resource = str_of(&g.find_service_principal(api).await?, "id")?;
+    let held = g
+        .list("oauth2PermissionGrants", Some(format!("clientId eq '{client}'")))
+        .await?;
+    let existing = held
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|old| old["resourceId"] == resource.as_str() && old["consentType"] == "AllPrincipals");
+    if let Some(old) = existing {
+        let path = format!("oauth2PermissionGrants/{}", str_of(old, "id")?);
+        g.call(Method::PATCH, &path, Some(json!({"scope": scopes.join(" ")})))
+            .await?;
+        return g.call(Method::GET, &path, None).await;
+    }
+    let body = json!({"clientId": client, "consentType": "AllPrincipals", "principalId": null,
+                      "resourceId": resource, "scope": scopes.join(" ")});
+    g.call(Method::POST, "oauth2PermissionGrants", Some(body)).await
 }
 
 /// Assigns every requested application permission (type Role), creating the client's service principal

@@ -671,6 +671,30 @@ async fn the_cli_finishes_what_it_starts_as_az_ad_does() {
         json!([])
     );
 
+    // Delegated grants, as az makes them: a second grant for the same API replaces the first.
+    ok(&config, &["sp", "create", "--id", &daemon_id]).await;
+    let graph = "00000003-0000-0000-c000-000000000000";
+    let grant = [
+        "app",
+        "permission",
+        "grant",
+        "--id",
+        &daemon_id,
+        "--api",
+        graph,
+        "--scope",
+    ];
+    let first = ok(&config, &[&grant[..], &["User.Read", "openid"]].concat()).await;
+    assert_eq!(first["scope"], "User.Read openid");
+    ok(&config, &[&grant[..], &["profile"]].concat()).await;
+    let grants = ok(&config, &["app", "permission", "list-grants", "--id", &daemon_id]).await;
+    assert_eq!(grants.as_array().unwrap().len(), 1, "{grants}");
+    assert_eq!(grants[0]["scope"], "profile");
+    let err = fails(&config, &[&grant[..], &["Mail.Send"]].concat()).await;
+    assert!(err.contains("'Mail.Send' is not a delegated permission"), "{err}");
+    let kept = ok(&config, &["app", "permission", "list-grants", "--id", &daemon_id]).await;
+    assert_eq!(kept[0]["scope"], "profile", "a refused grant changes nothing");
+
     // Ids that are not ids, and updates with nothing to do, say so.
     let err = fails(&config, &["app", "show", "--id", "not-a-guid"]).await;
     assert!(

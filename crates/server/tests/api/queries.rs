@@ -243,3 +243,122 @@ async fn az_login_finds_no_subscriptions_and_its_own_tenant_with_a_token_for_the
     assert_eq!(s, 200, "the same token reaches Graph");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn delegated_grants_are_data_checked_against_the_resources_scopes() {
+    let app = TestApp::spawn().await;
+    let j = Journey::create(&app, Some(2)).await;
+    let admin = app.admin_token().await;
+    let (_, graph_sp) = get_json(
+        &app,
+        "servicePrincipals(appId='00000003-0000-0000-c000-000000000000')",
+        &admin,
+        false,
+    )
+    .await;
+    let graph_sp = graph_sp["id"].as_str().unwrap().to_string();
+    let body = |scope: &str| {
+        json!({"clientId": j.daemon_sp_id, "consentType": "AllPrincipals", "principalId": null,
+               "resourceId": graph_sp, "scope": scope})
+    };
+
+    let (s, g) = app
+        .graph(
+            M::POST,
+            "oauth2PermissionGrants",
+            &admin,
+            Some(body("user.read openid User.Read")),
+        )
+        .await;
+    assert_eq!(s, 201, "{g}");
+    assert_eq!(
+        g["scope"], "User.Read openid",
+        "the resource's spelling, no repeats"
+    );
+    assert_eq!(
+        keys(&g),
+        sorted(gatehouse_proto::graph::OAuth2PermissionGrant::PROPERTIES)
+    );
+    let id = g["id"].as_str().unwrap().to_string();
+
+    let (s, e) = app
+        .graph(M::POST, "oauth2PermissionGrants", &admin, Some(body("User.Read")))
+        .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("Request_MultipleObjectsWithSameKeyValue"))
+    );
+    let (s, e) = app
+        .graph(M::POST, "oauth2PermissionGrants", &admin, Some(body("Mail.Send")))
+        .await;
+    assert_eq!(s, 400);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("it offers: User.Read"),
+        "{e}"
+    );
+    let mut principal = body("User.Read");
+    principal["consentType"] = json!("Principal");
+    principal["principalId"] = json!(j.daemon_sp_id);
+    let (s, _) = app
+        .graph(M::POST, "oauth2PermissionGrants", &admin, Some(principal))
+        .await;
+    assert_eq!(s, 400, "there are no users to grant for yet");
+
+    // Listed with az's filter, re-scoped, and addressed in any case of the set's name, as az does.
+    let (_, listed) = get_json(
+        &app,
+        &format!("oauth2PermissionGrants?$filter=clientId eq '{}'", j.daemon_sp_id),
+        &admin,
+        false,
+    )
+    .await;
+    assert_eq!(listed["value"].as_array().unwrap().len(), 1);
+    let (s, _) = app
+        .graph(
+            M::PATCH,
+            &format!("oauth2PermissionGrants/{id}"),
+            &admin,
+            Some(json!({"scope": "profile"})),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (_, one) = get_json(&app, &format!("oAuth2PermissionGrants/{id}"), &admin, false).await;
+    assert_eq!(one["scope"], "profile");
+
+    // Only callers allowed to grant may write; the grant goes with the client's service principal.
+    let daemon_token = app
+        .token(
+            &j.daemon_app_id,
+            &j.secret,
+            "https://graph.microsoft.com/.default",
+        )
+        .await;
+    let (s, _) = app
+        .graph(
+            M::POST,
+            "oauth2PermissionGrants",
+            &daemon_token,
+            Some(body("User.Read")),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (s, _) = app
+        .graph(
+            M::DELETE,
+            &format!("servicePrincipals/{}", j.daemon_sp_id),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (_, left) = get_json(&app, "oauth2PermissionGrants", &admin, false).await;
+    assert_eq!(left["value"], json!([]));
+    let (s, _) = app
+        .graph(M::DELETE, &format!("oauth2PermissionGrants/{id}"), &admin, None)
+        .await;
+    assert_eq!(s, 404);
+    app.stop().await;
+}

@@ -41,6 +41,7 @@ fn conflict_status_code(c: &Conflict) -> (StatusCode, &'static str) {
             (StatusCode::BAD_REQUEST, "Request_BadRequest")
         }
         Conflict::ServicePrincipal(_)
+        | Conflict::PermissionGrant
         | Conflict::FederatedCredentialName(_)
         | Conflict::FederatedCredentialSubject
         | Conflict::Domain(_)

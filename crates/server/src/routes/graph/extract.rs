@@ -16,6 +16,25 @@ use super::errors::GraphFailure;
 /// `applications/appId=X`.
 const APP_ID_KEY: &str = "appId=";
 
+/// The entity sets Gatehouse serves, in Graph's spelling.
+const SETS: &[&str] = &[
+    "applications",
+    "servicePrincipals",
+    "oauth2PermissionGrants",
+    "organization",
+];
+
+/// The path with its entity set spelled as Graph spells it, when the request spelled it in another
+/// case (`/oAuth2PermissionGrants/…`); `None` when nothing changes. Runs before routing.
+pub fn canonical_set(path: &str) -> Option<String> {
+    let rest = path.strip_prefix('/')?;
+    let (first, tail) = rest.split_at(rest.find(['/', '(']).unwrap_or(rest.len()));
+    let set = SETS
+        .iter()
+        .find(|s| s.eq_ignore_ascii_case(first) && **s != first)?;
+    Some(format!("/{set}{tail}"))
+}
+
 /// Rewrites Graph's alternate-key segments (`set(appId='…')`) into a segment of their own, so the
 /// router can match them like ids. Runs before routing.
 pub fn rewrite_alternate_keys(path: &str) -> Option<String> {
@@ -138,6 +157,20 @@ mod tests {
             Some("/applications(displayName='x')"),
             "other keys are left for the router to refuse"
         );
+    }
+
+    #[test]
+    fn entity_sets_match_in_any_case() {
+        assert_eq!(
+            canonical_set("/oAuth2PermissionGrants/abc").as_deref(),
+            Some("/oauth2PermissionGrants/abc")
+        );
+        assert_eq!(
+            canonical_set(&format!("/ServicePrincipals(appId='{ID}')")).as_deref(),
+            Some(format!("/servicePrincipals(appId='{ID}')").as_str())
+        );
+        assert_eq!(canonical_set("/applications"), None);
+        assert_eq!(canonical_set("/users"), None);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! One module per resource registers its routes; each handler extracts (caller, key, query, body),
 //! calls one core operation and returns an envelope or a [`GraphFailure`]. What every request shares
 //! runs once, around them all, in this order:
-//! 1. alternate keys `set(appId='…')` are rewritten to a segment of their own, before routing;
+//! 1. entity set names are matched in any case (Graph's are case-insensitive: az writes
+//!    `oAuth2PermissionGrants`), and alternate keys `set(appId='…')` are rewritten to a segment of
+//!    their own, before routing;
 //! 2. errors are rendered in Graph's envelope, with the request's `client-request-id`;
 //! 3. the bearer token is validated and the caller put in the request;
 //! 4. after a successful write, this node re-reads the directory, so its next request sees the write.
@@ -16,6 +18,7 @@ mod envelope;
 mod errors;
 mod extract;
 mod federated;
+mod grants;
 pub mod keys;
 mod organization;
 mod query;
@@ -43,6 +46,7 @@ pub fn service(state: AppState) -> axum::routing::Router {
         .merge(federated::routes())
         .merge(service_principals::routes())
         .merge(assignments::routes())
+        .merge(grants::routes())
         .merge(organization::routes())
         .fallback(unknown_segment)
         .method_not_allowed_fallback(|| async { GraphFailure::MethodNotAllowed })
@@ -53,7 +57,9 @@ pub fn service(state: AppState) -> axum::routing::Router {
     Router::new().fallback_service(tower::service_fn(move |mut req: Request| {
         let api = api.clone();
         async move {
-            if let Some(path) = extract::rewrite_alternate_keys(req.uri().path()) {
+            let canonical = extract::canonical_set(req.uri().path());
+            let path = canonical.as_deref().unwrap_or(req.uri().path());
+            if let Some(path) = extract::rewrite_alternate_keys(path).or(canonical.clone()) {
                 let rewritten = match req.uri().query() {
                     Some(q) => format!("{path}?{q}"),
                     None => path,
