@@ -373,3 +373,52 @@ async fn a_jti_used_on_one_node_is_refused_on_another() {
     let _ = std::fs::remove_dir_all(dir_a);
     let _ = std::fs::remove_dir_all(dir_b);
 }
+
+/// Microsoft's Rust SDK (`azure_identity`'s ClientCertificateCredential) sends `x5t` in standard base64
+/// with padding, and with AZURE_CLIENT_SEND_CERTIFICATE_CHAIN an `x5c` entry that is base64 of the
+/// certificate's PEM text. Its wire shape, reproduced here for a certificate whose thumbprint encodes
+/// with `+` or `/` (so base64url would differ), is accepted; the crate itself needs OpenSSL to build.
+#[tokio::test]
+async fn standard_base64_thumbprints_and_pem_x5c_entries_are_read() {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    let app = TestApp::spawn().await;
+    let j = Journey::create(&app, Some(2)).await;
+    let (cert, std_x5t) = loop {
+        let c = ClientCert::new();
+        let sha1 = URL_SAFE_NO_PAD.decode(c.key.kid()).unwrap();
+        let std = STANDARD.encode(&sha1);
+        if std.contains(['+', '/']) {
+            break (c, std);
+        }
+    };
+    assert_eq!(register(&app, &j, &[cert.der()]).await.0, 204);
+    let tid = app.tenant();
+    let id = j.daemon_app_id.as_str();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let claims_now = || {
+        json!({"aud": format!("{}/{tid}/oauth2/v2.0/token", app.base), "iss": id, "sub": id,
+               "jti": Uuid::new_v4().to_string(), "exp": now + 600, "nbf": now, "iat": now})
+    };
+    let pem = gatehouse_jose::pem_encode("CERTIFICATE", cert.der());
+    for header in [
+        JwsHeader {
+            x5t: Some(std_x5t.clone()),
+            ..Default::default()
+        },
+        JwsHeader {
+            x5t: Some(std_x5t.trim_end_matches('=').to_string()),
+            x5c: Some(vec![STANDARD.encode(pem.as_bytes())]),
+            ..Default::default()
+        },
+        JwsHeader {
+            x5t_s256: Some(STANDARD.encode(URL_SAFE_NO_PAD.decode(x5t_s256(cert.der())).unwrap())),
+            ..Default::default()
+        },
+    ] {
+        let a = cert.assertion(SignatureAlgorithm::Rs256, header.clone(), &claims_now());
+        let (s, body) = with_assertion(&app, &tid, id, &a).await;
+        assert_eq!(s, 200, "{header:?}: {body}");
+    }
+    app.stop().await;
+}
