@@ -18,6 +18,7 @@ mod envelope;
 mod errors;
 mod extract;
 mod federated;
+mod filter;
 mod grants;
 pub mod keys;
 mod organization;
