@@ -11,6 +11,7 @@ pub mod error;
 pub mod flows;
 pub mod keys;
 pub mod model;
+pub mod passwords;
 pub mod redirect_uri;
 pub mod scope;
 pub mod snapshot;

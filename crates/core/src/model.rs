@@ -91,6 +91,18 @@ impl ServicePrincipalRecord {
     }
 }
 
+/// A user of a tenant: the Graph object, and its password (hashed) with whether it must be changed at
+/// the next sign-in. `version` guards updates as an application's does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub tenant_id: TenantId,
+    pub user: gatehouse_proto::graph::User,
+    pub password: Option<crate::passwords::PasswordHash>,
+    pub force_change_password: bool,
+    pub password_changed: OffsetDateTime,
+    pub version: i64,
+}
+
 /// A delegated permission grant (Graph's `oAuth2PermissionGrant`): the scopes of a resource a client
 /// may use on behalf of every user of the tenant (`AllPrincipals`, admin consent) or of one
 /// (`Principal`). Consent is data: delegated flows read it.

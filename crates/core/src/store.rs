@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::model::{
     ApplicationRecord, Assignment, ChangeBatch, ClientRecord, DirectoryData, FederatedCredentialRecord,
-    PasswordSecret, PermissionGrant, ServicePrincipalRecord, StoredKey, Tenant,
+    PasswordSecret, PermissionGrant, ServicePrincipalRecord, StoredKey, Tenant, UserRecord,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +44,9 @@ pub enum Conflict {
     ServicePrincipal(AppId),
     #[error("Permission being assigned already exists on the object.")]
     Assignment,
+    /// Another user of the tenant has this userPrincipalName.
+    #[error("Another object with the same value for property userPrincipalName already exists.")]
+    UserPrincipalName(String),
     /// The client holds a grant of this kind for this resource already (change its scope instead).
     #[error("Permission entry already exists.")]
     PermissionGrant,
@@ -148,6 +151,24 @@ pub trait ServicePrincipalStore: Send + Sync {
         tenant_id: TenantId,
         app_id: AppId,
     ) -> Result<Option<ServicePrincipalRecord>, StoreError>;
+}
+
+/// Users. Their principal names are unique per tenant in any case (the store keeps them lower-cased in
+/// its key).
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// `Conflict::UserPrincipalName` if the tenant has a user with that name.
+    async fn insert_user(&self, u: &UserRecord) -> Result<(), StoreError>;
+    /// Replaces the user if it is still at `u.version` (else `Stale`); `false` if it does not exist.
+    async fn update_user(&self, u: &UserRecord) -> Result<bool, StoreError>;
+    async fn delete_user(&self, tenant_id: TenantId, id: ObjectId) -> Result<bool, StoreError>;
+    async fn get_user(&self, tenant_id: TenantId, id: ObjectId) -> Result<Option<UserRecord>, StoreError>;
+    async fn find_user_by_upn(
+        &self,
+        tenant_id: TenantId,
+        upn: &str,
+    ) -> Result<Option<UserRecord>, StoreError>;
+    async fn list_users(&self, tenant_id: TenantId) -> Result<Vec<UserRecord>, StoreError>;
 }
 
 /// Delegated permission grants. Nothing issues delegated tokens yet, so grants are not in the change
@@ -276,6 +297,7 @@ pub trait Store:
     + ServicePrincipalStore
     + AssignmentStore
     + GrantStore
+    + UserStore
     + KeyStore
     + FederatedCredentialStore
     + ReplayStore
@@ -292,6 +314,7 @@ impl<T> Store for T where
         + ServicePrincipalStore
         + AssignmentStore
         + GrantStore
+        + UserStore
         + KeyStore
         + FederatedCredentialStore
         + ReplayStore

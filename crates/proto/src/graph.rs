@@ -337,6 +337,83 @@ pub struct OAuth2PermissionGrant {
     pub scope: String,
 }
 
+/// The `user` resource, with the properties Gatehouse keeps. A password is never returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: crate::ObjectId,
+    pub deleted_date_time: Option<String>,
+    pub account_enabled: bool,
+    pub business_phones: Vec<String>,
+    #[serde(with = "graph_datetime_serde")]
+    pub created_date_time: OffsetDateTime,
+    pub display_name: String,
+    pub given_name: Option<String>,
+    pub job_title: Option<String>,
+    pub mail: Option<String>,
+    pub mail_nickname: String,
+    pub mobile_phone: Option<String>,
+    pub office_location: Option<String>,
+    pub preferred_language: Option<String>,
+    pub surname: Option<String>,
+    pub user_principal_name: String,
+    pub user_type: String,
+}
+
+/// `passwordProfile` of a user being created or updated.
+#[derive(Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordProfile {
+    pub password: Option<crate::token::Secret>,
+    #[serde(default)]
+    pub force_change_password_next_sign_in: Option<bool>,
+    #[serde(default)]
+    pub force_change_password_next_sign_in_with_mfa: Option<bool>,
+}
+
+impl std::fmt::Debug for PasswordProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordProfile")
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .field(
+                "force_change_password_next_sign_in",
+                &self.force_change_password_next_sign_in,
+            )
+            .finish()
+    }
+}
+
+/// The writable properties of a user (`POST /users`, `PATCH`). Unknown properties are refused.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserInput {
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: Option<String>,
+    pub account_enabled: Option<bool>,
+    pub display_name: Option<String>,
+    pub mail_nickname: Option<String>,
+    pub user_principal_name: Option<String>,
+    pub password_profile: Option<PasswordProfile>,
+    #[serde(default, deserialize_with = "present")]
+    pub given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub surname: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub job_title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub mail: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub mobile_phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub office_location: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub preferred_language: Option<Option<String>>,
+    pub business_phones: Option<Vec<String>>,
+    /// Accepted and ignored, as a tenant without licences ignores it.
+    #[serde(default)]
+    pub usage_location: Option<Value>,
+}
+
 /// `POST /oauth2PermissionGrants` body.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -486,6 +563,28 @@ impl Resource for AppRoleAssignment {
         "principalType",
         "resourceDisplayName",
         "resourceId",
+    ];
+}
+
+impl Resource for User {
+    const TYPE: &'static str = "microsoft.graph.user";
+    const PROPERTIES: &'static [&'static str] = &[
+        "id",
+        "deletedDateTime",
+        "accountEnabled",
+        "businessPhones",
+        "createdDateTime",
+        "displayName",
+        "givenName",
+        "jobTitle",
+        "mail",
+        "mailNickname",
+        "mobilePhone",
+        "officeLocation",
+        "preferredLanguage",
+        "surname",
+        "userPrincipalName",
+        "userType",
     ];
 }
 

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod federation;
 pub mod maintenance;
+pub mod passwords;
 pub mod replay;
 pub mod routes;
 pub mod run;

@@ -129,6 +129,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         assertion_policy: settings.assertions,
         federation: Arc::new(FederationKeys::new(federation_ca)),
         replay: ReplayLedger::spawn(Arc::clone(&store)),
+        passwords: crate::passwords::PasswordPool::new(),
     };
     let watcher = watcher::spawn(Arc::clone(&store), Arc::clone(&directory));
     let maintenance = maintenance::spawn(

@@ -9,6 +9,7 @@ use gatehouse_core::Directory;
 use gatehouse_validate::Validator;
 
 use crate::federation::FederationKeys;
+use crate::passwords::PasswordPool;
 use crate::replay::ReplayLedger;
 
 #[derive(Clone)]
@@ -26,6 +27,8 @@ pub struct AppState {
     pub federation: Arc<FederationKeys>,
     /// Records used client-assertion ids, many per commit.
     pub replay: ReplayLedger,
+    /// Hashes and checks user passwords off the async runtime.
+    pub passwords: PasswordPool,
 }
 
 impl AppState {

@@ -28,6 +28,7 @@ mod service_principals;
 mod sqlite;
 mod tenants;
 pub mod testing;
+mod users;
 
 pub use db::SqlStore;
 

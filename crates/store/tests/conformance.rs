@@ -10,8 +10,9 @@ use gatehouse_core::admin::service_principals::new_service_principal;
 use gatehouse_core::keys::new_stored_key;
 use gatehouse_core::model::{
     ApplicationRecord, Assignment, Change, Consent, FederatedCredentialRecord, PermissionGrant,
-    ServicePrincipalRecord,
+    ServicePrincipalRecord, UserRecord,
 };
+use gatehouse_core::passwords::PasswordHash;
 use gatehouse_core::store::{Conflict, Rotation, Store, StoreError, TenantStore};
 use gatehouse_jose::kek::Kek;
 use gatehouse_proto::graph::{AddPasswordInput, FederatedIdentityCredential};
@@ -56,7 +57,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     assert_eq!(loaded.tenants, data.tenants);
     assert_eq!(loaded.applications, data.applications);
     assert_eq!(loaded.secrets, data.secrets);
-    assert_eq!(loaded.assignments.len(), 3);
+    assert_eq!(loaded.assignments.len(), 4);
     assert_eq!(loaded.keys, data.keys);
     let tenant = out.tenant_id;
 
@@ -262,9 +263,82 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         store.insert_assignment(&again).await,
         Err(StoreError::Conflict(Conflict::Assignment))
     );
-    assert_eq!(second.list_assignments(tenant).await.unwrap().len(), 4);
+    assert_eq!(second.list_assignments(tenant).await.unwrap().len(), 5);
     assert!(store.delete_assignment(tenant, "assignment-1").await.unwrap());
     store.insert_assignment(&a).await.unwrap();
+
+    // Users: principal names unique per tenant in any case, updates only over what was read.
+    let user = UserRecord {
+        tenant_id: tenant,
+        user: gatehouse_proto::graph::User {
+            id: ObjectId::new(),
+            deleted_date_time: None,
+            account_enabled: true,
+            business_phones: vec![],
+            created_date_time: t0,
+            display_name: "Alice".into(),
+            given_name: None,
+            job_title: None,
+            mail: None,
+            mail_nickname: "alice".into(),
+            mobile_phone: None,
+            office_location: None,
+            preferred_language: None,
+            surname: None,
+            user_principal_name: "Alice@contoso.example".into(),
+            user_type: "Member".into(),
+        },
+        password: Some(PasswordHash("$argon2id$v=19$m=19456,t=2,p=1$x$y".into())),
+        force_change_password: true,
+        password_changed: t0,
+        version: 0,
+    };
+    store.insert_user(&user).await.unwrap();
+    let mut twin = user.clone();
+    twin.user.id = ObjectId::new();
+    twin.user.user_principal_name = "ALICE@contoso.example".into();
+    assert_eq!(
+        second.insert_user(&twin).await,
+        Err(StoreError::Conflict(Conflict::UserPrincipalName(
+            "ALICE@contoso.example".into()
+        )))
+    );
+    assert_eq!(
+        second
+            .find_user_by_upn(tenant, "alice@CONTOSO.example")
+            .await
+            .unwrap(),
+        Some(user.clone())
+    );
+    let mut renamed = user.clone();
+    renamed.user.display_name = "Alice B".into();
+    renamed.force_change_password = false;
+    assert!(second.update_user(&renamed).await.unwrap());
+    assert_eq!(
+        store.update_user(&renamed).await,
+        Err(StoreError::Stale),
+        "it read version 0"
+    );
+    twin.user.user_principal_name = "bob@contoso.example".into();
+    store.insert_user(&twin).await.unwrap();
+    twin.user.user_principal_name = "alice@contoso.example".into();
+    assert_eq!(
+        store.update_user(&twin).await,
+        Err(StoreError::Conflict(Conflict::UserPrincipalName(
+            "alice@contoso.example".into()
+        )))
+    );
+    let listed = store.list_users(tenant).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|u| (u.user.display_name.as_str(), u.version, u.force_change_password))
+            .collect::<Vec<_>>(),
+        vec![("Alice B", 1, false), ("Alice", 0, true)]
+    );
+    assert!(store.delete_user(tenant, twin.user.id).await.unwrap());
+    assert!(!store.delete_user(tenant, twin.user.id).await.unwrap());
+    assert_eq!(store.get_user(TenantId::new(), user.user.id).await.unwrap(), None);
 
     // Delegated grants: one per client, resource and principal; re-scoped in place; gone with the
     // client's service principal (checked below, when its application is deleted).
@@ -363,7 +437,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         None
     );
     assert!(second.list_secrets(app.id).await.unwrap().is_empty());
-    assert_eq!(second.list_assignments(tenant).await.unwrap().len(), 3);
+    assert_eq!(second.list_assignments(tenant).await.unwrap().len(), 4);
 
     // Signing keys.
     let k = new_stored_key(&kek, t0, t0).unwrap();

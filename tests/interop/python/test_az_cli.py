@@ -108,3 +108,21 @@ def test_az_rest_and_account_token_reach_graph(signed_in):
     assert token["tenant"] == FIX["tenant_id"]
     org = az("rest", "--method", "get", "--url", f"{FIX['base']}/v1.0/organization")
     assert org["value"][0]["id"] == FIX["tenant_id"]
+
+
+def test_az_ad_user_journey(signed_in):
+    domain = FIX["domain"]
+    upn = f"az-{uuid.uuid4().hex[:8]}@{domain}"
+    user = az("ad", "user", "create", "--display-name", "Az User", "--user-principal-name", upn,
+              "--password", "Correct-Horse-9", "--force-change-password-next-sign-in")
+    assert user["userPrincipalName"] == upn and user["mailNickname"] == upn.split("@")[0]
+    assert az("ad", "user", "show", "--id", upn.upper())["id"] == user["id"]
+    az("ad", "user", "update", "--id", upn, "--display-name", "Az User Renamed", "--account-enabled", "false")
+    listed = az("ad", "user", "list", "--display-name", "Az User")
+    assert [(u["displayName"], u["accountEnabled"]) for u in listed] == [("Az User Renamed", False)]
+    assert [u["id"] for u in az("ad", "user", "list", "--upn", upn)] == [user["id"]]
+    err = az("ad", "user", "create", "--display-name", "Weak", "--user-principal-name", f"weak@{domain}",
+             "--password", "weak", ok=False)
+    assert "complexity" in err, err
+    az("ad", "user", "delete", "--id", upn)
+    assert az("ad", "user", "list", "--upn", upn) == []

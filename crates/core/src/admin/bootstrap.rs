@@ -1,6 +1,6 @@
 //! A new tenant's rows: the tenant, Microsoft Graph's service principal, and a management application
-//! with a fresh secret holding Application.ReadWrite.All, AppRoleAssignment.ReadWrite.All and
-//! Directory.Read.All. The first tenant of an empty store (`gatehouse init`, or `serve` on an empty
+//! with a fresh secret holding Application.ReadWrite.All, AppRoleAssignment.ReadWrite.All,
+//! Directory.Read.All and User.ReadWrite.All. The first tenant of an empty store (`gatehouse init`, or `serve` on an empty
 //! store) also gets the first signing key, written at once; later ones come from `tenant create`.
 
 use gatehouse_jose::kek::Kek;
@@ -22,10 +22,11 @@ use crate::store::{Conflict, Store, StoreError};
 pub const DEFAULT_DOMAIN: &str = "gatehouse.local";
 /// The tag that marks a tenant's management application, so `tenant credential reset` finds it.
 pub const MANAGEMENT_TAG: &str = "gatehouse:management";
-const MANAGEMENT_ROLES: [&str; 3] = [
+const MANAGEMENT_ROLES: [&str; 4] = [
     "Application.ReadWrite.All",
     "AppRoleAssignment.ReadWrite.All",
     "Directory.Read.All",
+    "User.ReadWrite.All",
 ];
 
 /// What `gatehouse init --json` prints: everything needed to get the first token.

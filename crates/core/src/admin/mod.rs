@@ -12,6 +12,7 @@ pub mod identifier_uris;
 pub mod organization;
 pub mod service_principals;
 pub mod tenants;
+pub mod users;
 
 use crate::store::{Conflict, StoreError};
 
@@ -30,6 +31,8 @@ pub enum Access {
     WriteAssignments,
     /// Delegated permission grants (see `grants`).
     WriteGrants,
+    ReadUsers,
+    WriteUsers,
     ReadOrganization,
 }
 
@@ -49,6 +52,13 @@ impl Access {
                 "Directory.ReadWrite.All",
                 "AppRoleAssignment.ReadWrite.All",
             ],
+            Self::ReadUsers => &[
+                "User.Read.All",
+                "User.ReadWrite.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            ],
+            Self::WriteUsers => &["User.ReadWrite.All", "Directory.ReadWrite.All"],
             Self::ReadOrganization => &["Directory.Read.All", "Directory.ReadWrite.All"],
         }
     }

@@ -272,7 +272,8 @@ mod tests {
             vec![
                 "AppRoleAssignment.ReadWrite.All",
                 "Application.ReadWrite.All",
-                "Directory.Read.All"
+                "Directory.Read.All",
+                "User.ReadWrite.All"
             ]
         );
         assert_eq!(c.iat, NOW.unix_timestamp() - 300);

@@ -42,6 +42,8 @@ pub enum Command {
     App(az::AppArgs),
     /// Manage service principals (az ad sp).
     Sp(az::SpArgs),
+    /// Manage users (az ad user).
+    User(az::UserArgs),
     /// List and rotate the token-signing keys (against the store).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -269,6 +271,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::App(a) => print(az::app(a.command).await, a.output.output),
         Command::Sp(a) => print(az::sp(a.command).await, a.output.output),
+        Command::User(a) => print(az::user(a.command).await, a.output.output),
         Command::Keys(cmd) => print_json(keys::run(cmd).await),
         Command::Tenant(cmd) => tenant::run(cmd).await,
     };

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::helpers::{claims, gatehouse, gatehouse_text, temp_dir, TestApp};
 
 /// `gatehouse login` as the bootstrap management application.
-async fn login(config: &Path, app: &TestApp) {
+pub async fn login(config: &Path, app: &TestApp) {
     let id = app.boot.client_id.to_string();
     let tenant = app.tenant();
     let args = [

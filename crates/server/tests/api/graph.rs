@@ -313,7 +313,7 @@ async fn applications_crud_validation_and_cascade() {
     let r = app.token_form(&app.tenant(), &j.form()).await;
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error_codes"][0], 700016);
-    let (s, e) = app.graph(M::GET, "users", &admin, None).await;
+    let (s, e) = app.graph(M::GET, "groups", &admin, None).await;
     assert_eq!(
         (s, e["error"]["code"].as_str()),
         (400, Some("Request_BadRequest"))
@@ -372,14 +372,14 @@ async fn every_failure_is_answered_in_graphs_envelope_and_alternate_keys_address
     let code = |v: &Value| v["error"]["code"].as_str().map(String::from);
 
     // Authentication comes first, on any path.
-    let r = app.http.get(app.url("/v1.0/users")).send().await.unwrap();
+    let r = app.http.get(app.url("/v1.0/groups")).send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert!(r.headers().contains_key("www-authenticate"));
-    let (s, e) = app.graph(M::GET, "users", &admin, None).await;
+    let (s, e) = app.graph(M::GET, "groups", &admin, None).await;
     assert_eq!((s, code(&e).as_deref()), (400, Some("Request_BadRequest")));
     assert_eq!(
         e["error"]["message"],
-        "Resource not found for the segment 'users'."
+        "Resource not found for the segment 'groups'."
     );
     for path in [
         "applications/not-a-guid".to_string(),

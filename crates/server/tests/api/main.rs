@@ -14,3 +14,4 @@ mod resilience;
 mod rotation;
 mod secrets_in_logs;
 mod tenants;
+mod users;

@@ -308,7 +308,8 @@ async fn a_lost_management_secret_is_reset_against_the_store() {
         json!([
             "AppRoleAssignment.ReadWrite.All",
             "Application.ReadWrite.All",
-            "Directory.Read.All"
+            "Directory.Read.All",
+            "User.ReadWrite.All"
         ])
     );
     assert_eq!(again.graph(M::GET, "applications", &admin, None).await.0, 200);

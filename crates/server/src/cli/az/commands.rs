@@ -264,3 +264,71 @@ pub struct IdArg {
     #[arg(long)]
     pub id: String,
 }
+
+/// `gatehouse user …`: the command and how to print its result.
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub command: UserCommand,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user with a password (8 to 256 characters, three of: lower, upper, digit, symbol).
+    Create {
+        /// The user's name, as shown.
+        #[arg(long)]
+        display_name: String,
+        /// alias@domain, in a verified domain of the tenant.
+        #[arg(long)]
+        user_principal_name: String,
+        /// The password (or GATEHOUSE_USER_PASSWORD).
+        #[arg(long, env = "GATEHOUSE_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// The mail alias (default: the principal name's alias).
+        #[arg(long)]
+        mail_nickname: Option<String>,
+        /// The user must choose a new password at the next sign-in.
+        #[arg(long)]
+        force_change_password_next_sign_in: bool,
+    },
+    /// List the tenant's users (every page), optionally filtered.
+    List {
+        /// Only users whose name starts with this.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Only the user with this principal name.
+        #[arg(long)]
+        upn: Option<String>,
+        /// An OData filter of your own, such as "startswith(userPrincipalName,'a')".
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Show one user, by object id or principal name.
+    Show(IdArg),
+    /// Change a user: each option given replaces that property.
+    Update {
+        /// Object id or principal name.
+        #[arg(long)]
+        id: String,
+        /// A new name.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// A new password.
+        #[arg(long)]
+        password: Option<String>,
+        /// Whether the user must choose a new password at the next sign-in.
+        #[arg(long)]
+        force_change_password_next_sign_in: Option<bool>,
+        /// Enable (true) or disable (false) the account.
+        #[arg(long)]
+        account_enabled: Option<bool>,
+        /// A new mail alias.
+        #[arg(long)]
+        mail_nickname: Option<String>,
+    },
+    /// Delete a user.
+    Delete(IdArg),
+}

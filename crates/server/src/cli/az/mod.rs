@@ -8,6 +8,7 @@ mod commands;
 mod credentials;
 mod graph;
 mod permissions;
+mod users;
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -173,6 +174,10 @@ pub async fn app(cmd: AppCommand) -> Result<Value, String> {
                 .await
         }
     }
+}
+
+pub async fn user(cmd: UserCommand) -> Result<Value, String> {
+    users::run(&Graph::connect()?, cmd).await
 }
 
 pub async fn sp(cmd: SpCommand) -> Result<Value, String> {

@@ -37,9 +37,10 @@ impl From<AdminError> for GraphFailure {
 /// object's property, and a taken key value (a service principal's appId, a credential's name) as 409.
 fn conflict_status_code(c: &Conflict) -> (StatusCode, &'static str) {
     match c {
-        Conflict::IdentifierUri(_) | Conflict::Assignment | Conflict::TooManyFederatedCredentials(_) => {
-            (StatusCode::BAD_REQUEST, "Request_BadRequest")
-        }
+        Conflict::IdentifierUri(_)
+        | Conflict::UserPrincipalName(_)
+        | Conflict::Assignment
+        | Conflict::TooManyFederatedCredentials(_) => (StatusCode::BAD_REQUEST, "Request_BadRequest"),
         Conflict::ServicePrincipal(_)
         | Conflict::PermissionGrant
         | Conflict::FederatedCredentialName(_)

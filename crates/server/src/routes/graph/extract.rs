@@ -22,6 +22,7 @@ const SETS: &[&str] = &[
     "servicePrincipals",
     "oauth2PermissionGrants",
     "organization",
+    "users",
 ];
 
 /// The path with its entity set spelled as Graph spells it, when the request spelled it in another

@@ -24,6 +24,7 @@ pub mod keys;
 mod organization;
 mod query;
 mod service_principals;
+mod users;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method};
@@ -48,6 +49,7 @@ pub fn service(state: AppState) -> axum::routing::Router {
         .merge(service_principals::routes())
         .merge(assignments::routes())
         .merge(grants::routes())
+        .merge(users::routes())
         .merge(organization::routes())
         .fallback(unknown_segment)
         .method_not_allowed_fallback(|| async { GraphFailure::MethodNotAllowed })

@@ -1,0 +1,279 @@
+//! Users (Graph's `user`, entra-protocol.md §5): created with a password that meets Entra's rule and a
+//! principal name in a verified domain of the tenant, listed, read by id or principal name, updated
+//! (a new password, a forced change, disabling) and deleted. Passwords are hashed through a
+//! [`Hasher`], never on the caller's task.
+
+use gatehouse_proto::graph::{PasswordProfile, User, UserInput};
+use gatehouse_proto::ObjectId;
+use time::OffsetDateTime;
+
+use super::{not_found, Access, AdminError, Caller};
+use crate::model::{Tenant, UserRecord};
+use crate::passwords::{check_complexity, Hasher};
+use crate::store::{Store, StoreError};
+
+const UPDATE_ATTEMPTS: usize = 32;
+
+/// How a request addresses a user: `/users/{id}` or `/users/{userPrincipalName}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserKey {
+    Id(ObjectId),
+    PrincipalName(String),
+}
+
+impl UserKey {
+    /// An object id if the segment is one, else a principal name.
+    pub fn parse(raw: &str) -> Self {
+        ObjectId::parse(raw)
+            .map(Self::Id)
+            .unwrap_or_else(|| Self::PrincipalName(raw.to_string()))
+    }
+}
+
+pub async fn create(
+    store: &dyn Store,
+    hasher: &dyn Hasher,
+    caller: &Caller,
+    input: UserInput,
+    now: OffsetDateTime,
+) -> Result<User, AdminError> {
+    caller.require(Access::WriteUsers)?;
+    let tenant = tenant(store, caller).await?;
+    let required = |v: Option<String>, name: &str| {
+        v.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+            AdminError::BadRequest(format!(
+                "Invalid value specified for property '{name}' of resource 'User'."
+            ))
+        })
+    };
+    let upn = principal_name(
+        &tenant,
+        &required(input.user_principal_name.clone(), "userPrincipalName")?,
+    )?;
+    let profile = input.password_profile.clone().ok_or_else(|| {
+        AdminError::BadRequest(
+            "Invalid value specified for property 'passwordProfile' of resource 'User'.".into(),
+        )
+    })?;
+    let mut user = User {
+        id: ObjectId::new(),
+        deleted_date_time: None,
+        account_enabled: input.account_enabled.unwrap_or(true),
+        business_phones: vec![],
+        created_date_time: now,
+        display_name: required(input.display_name.clone(), "displayName")?,
+        given_name: None,
+        job_title: None,
+        mail: None,
+        mail_nickname: mail_nickname(&required(input.mail_nickname.clone(), "mailNickname")?)?,
+        mobile_phone: None,
+        office_location: None,
+        preferred_language: None,
+        surname: None,
+        user_principal_name: upn,
+        user_type: "Member".into(),
+    };
+    apply_optional(&mut user, &input)?;
+    let (password, force) = new_password(hasher, &profile).await?;
+    let rec = UserRecord {
+        tenant_id: caller.tenant_id,
+        user,
+        password: Some(password),
+        force_change_password: force,
+        password_changed: now,
+        version: 0,
+    };
+    store.insert_user(&rec).await?;
+    Ok(rec.user)
+}
+
+pub async fn list(store: &dyn Store, caller: &Caller) -> Result<Vec<User>, AdminError> {
+    caller.require(Access::ReadUsers)?;
+    Ok(store
+        .list_users(caller.tenant_id)
+        .await?
+        .into_iter()
+        .map(|r| r.user)
+        .collect())
+}
+
+pub async fn get(store: &dyn Store, caller: &Caller, key: &UserKey) -> Result<User, AdminError> {
+    caller.require(Access::ReadUsers)?;
+    Ok(find(store, caller, key).await?.user)
+}
+
+pub async fn update(
+    store: &dyn Store,
+    hasher: &dyn Hasher,
+    caller: &Caller,
+    key: &UserKey,
+    input: UserInput,
+    now: OffsetDateTime,
+) -> Result<(), AdminError> {
+    caller.require(Access::WriteUsers)?;
+    let tenant = tenant(store, caller).await?;
+    // Hash once, outside the retry loop: a retry must not cost another Argon2id run.
+    let password = match &input.password_profile {
+        Some(p) if p.password.is_some() => Some(new_password(hasher, p).await?),
+        _ => None,
+    };
+    for _ in 0..UPDATE_ATTEMPTS {
+        let mut rec = find(store, caller, key).await?;
+        let u = &mut rec.user;
+        if let Some(v) = &input.display_name {
+            u.display_name = non_empty(v, "displayName")?;
+        }
+        if let Some(v) = &input.mail_nickname {
+            u.mail_nickname = mail_nickname(v)?;
+        }
+        if let Some(v) = &input.user_principal_name {
+            u.user_principal_name = principal_name(&tenant, v)?;
+        }
+        if let Some(v) = input.account_enabled {
+            u.account_enabled = v;
+        }
+        apply_optional(u, &input)?;
+        match (&password, &input.password_profile) {
+            (Some((hash, force)), _) => {
+                rec.password = Some(hash.clone());
+                rec.force_change_password = *force;
+                rec.password_changed = now;
+            }
+            (None, Some(p)) => {
+                if let Some(force) = p.force_change_password_next_sign_in {
+                    rec.force_change_password = force;
+                }
+            }
+            (None, None) => {}
+        }
+        match store.update_user(&rec).await {
+            Ok(true) => return Ok(()),
+            Ok(false) => return Err(not_found("user", rec.user.id)),
+            Err(StoreError::Stale) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Stale.into())
+}
+
+pub async fn delete(store: &dyn Store, caller: &Caller, key: &UserKey) -> Result<(), AdminError> {
+    caller.require(Access::WriteUsers)?;
+    let rec = find(store, caller, key).await?;
+    if !store.delete_user(caller.tenant_id, rec.user.id).await? {
+        return Err(not_found("user", rec.user.id));
+    }
+    Ok(())
+}
+
+async fn find(store: &dyn Store, caller: &Caller, key: &UserKey) -> Result<UserRecord, AdminError> {
+    let found = match key {
+        UserKey::Id(id) => store.get_user(caller.tenant_id, *id).await?,
+        UserKey::PrincipalName(upn) => store.find_user_by_upn(caller.tenant_id, upn).await?,
+    };
+    found.ok_or_else(|| {
+        let shown = match key {
+            UserKey::Id(id) => id.to_string(),
+            UserKey::PrincipalName(upn) => upn.chars().take(256).collect(),
+        };
+        not_found("user", shown)
+    })
+}
+
+async fn tenant(store: &dyn Store, caller: &Caller) -> Result<Tenant, AdminError> {
+    store
+        .get_tenant(caller.tenant_id)
+        .await?
+        .ok_or_else(|| not_found("organization", caller.tenant_id))
+}
+
+/// Checks the password against Entra's rule and hashes it; with whether it must be changed.
+async fn new_password(
+    hasher: &dyn Hasher,
+    p: &PasswordProfile,
+) -> Result<(crate::passwords::PasswordHash, bool), AdminError> {
+    let password = p.password.clone().ok_or_else(|| {
+        AdminError::BadRequest(
+            "Invalid value specified for property 'passwordProfile' of resource 'User': it needs a password."
+                .into(),
+        )
+    })?;
+    check_complexity(password.expose())?;
+    let force = p.force_change_password_next_sign_in.unwrap_or(true)
+        || p.force_change_password_next_sign_in_with_mfa.unwrap_or(false);
+    Ok((hasher.hash(password).await?, force))
+}
+
+/// `alias@domain` with a domain the tenant verified (any case), as Entra requires; kept as given.
+fn principal_name(tenant: &Tenant, upn: &str) -> Result<String, AdminError> {
+    let upn = upn.trim();
+    let (alias, domain) = upn.rsplit_once('@').unwrap_or((upn, ""));
+    let alias_ok = !alias.is_empty()
+        && alias.len() <= 64
+        && !alias.starts_with('.')
+        && !alias.ends_with('.')
+        && alias
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c));
+    if !alias_ok {
+        return Err(AdminError::BadRequest(format!(
+            "Invalid value specified for property 'userPrincipalName' of resource 'User': '{upn}' is not alias@domain."
+        )));
+    }
+    if !tenant.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+        return Err(AdminError::BadRequest(format!(
+            "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization: {}.",
+            tenant.domains.join(", ")
+        )));
+    }
+    Ok(upn.to_string())
+}
+
+fn mail_nickname(v: &str) -> Result<String, AdminError> {
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.chars()
+            .all(|c| c.is_ascii_graphic() && !"@()\\[]\";:<>,".contains(c));
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(AdminError::BadRequest(
+            "Invalid value specified for property 'mailNickname' of resource 'User'.".into(),
+        ))
+    }
+}
+
+fn non_empty(v: &str, name: &str) -> Result<String, AdminError> {
+    let v = v.trim();
+    if v.is_empty() || v.chars().count() > 256 {
+        return Err(AdminError::BadRequest(format!(
+            "Invalid value specified for property '{name}' of resource 'User'."
+        )));
+    }
+    Ok(v.to_string())
+}
+
+/// The optional profile properties a create or PATCH may set (null clears them).
+fn apply_optional(u: &mut User, input: &UserInput) -> Result<(), AdminError> {
+    for (slot, value) in [
+        (&mut u.given_name, &input.given_name),
+        (&mut u.surname, &input.surname),
+        (&mut u.job_title, &input.job_title),
+        (&mut u.mail, &input.mail),
+        (&mut u.mobile_phone, &input.mobile_phone),
+        (&mut u.office_location, &input.office_location),
+        (&mut u.preferred_language, &input.preferred_language),
+    ] {
+        if let Some(v) = value {
+            if v.as_ref().is_some_and(|s| s.chars().count() > 256) {
+                return Err(AdminError::BadRequest(
+                    "A property of the user is longer than 256 characters.".into(),
+                ));
+            }
+            *slot = v.clone();
+        }
+    }
+    if let Some(p) = &input.business_phones {
+        u.business_phones = p.clone();
+    }
+    Ok(())
+}
