@@ -183,6 +183,9 @@ pub struct DirectoryData {
     pub keys: Vec<StoredKey>,
     pub federated: Vec<FederatedCredentialRecord>,
     pub names: Vec<ResourceName>,
+    /// Written with a new tenant (its administrator) and read by whole-directory reads; nodes read
+    /// users by key, not from here.
+    pub users: Vec<UserRecord>,
 }
 
 /// A name that identifies a resource in a tenant (an application's identifier URI, or a name of a

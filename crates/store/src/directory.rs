@@ -13,7 +13,7 @@ use crate::codec::uuid;
 use crate::db::{map_err, SqlStore};
 use crate::secrets::Owner;
 use crate::{
-    applications, assignments, changes, federated, keys, names, secrets, service_principals, tenants,
+    applications, assignments, changes, federated, keys, names, secrets, service_principals, tenants, users,
 };
 
 async fn read_all(conn: &mut AnyConnection) -> Result<DirectoryData, StoreError> {
@@ -27,6 +27,7 @@ async fn read_all(conn: &mut AnyConnection) -> Result<DirectoryData, StoreError>
         keys: keys::keys_in(conn).await?,
         federated: federated::federated_where(conn, None).await?,
         names: names::all(conn).await?,
+        users: users::all(conn).await?,
     })
 }
 

@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::codec::{from_micros, micros, uuid};
 use crate::db::{conflict_as, map_err, SqlStore, Tx};
-use crate::{applications, assignments, changes, keys, secrets, service_principals};
+use crate::{applications, assignments, changes, keys, secrets, service_principals, users};
 
 pub(crate) async fn put_tenant(tx: &mut Tx<'_>, t: &Tenant) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO tenants (id, display_name, created_at) VALUES ($1, $2, $3)")
@@ -48,6 +48,9 @@ async fn put_rows(tx: &mut Tx<'_>, d: &DirectoryData) -> Result<(), StoreError> 
     }
     for a in &d.assignments {
         assignments::put_assignment(tx, a).await?;
+    }
+    for u in &d.users {
+        users::put_user(tx, u).await?;
     }
     Ok(())
 }

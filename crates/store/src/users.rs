@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::codec::{from_json, from_micros, json, micros, uuid};
-use crate::db::{conflict_as, map_err, select_rows, SqlStore};
+use crate::db::{conflict_as, map_err, select_rows, SqlStore, Tx};
 
 const COLUMNS: &str =
     "SELECT tenant_id, doc, password_hash, force_change_password, password_changed_at, version FROM users";
@@ -55,24 +55,36 @@ impl SqlStore {
     }
 }
 
+/// Writes a new user in `tx` (a tenant's first rows, or one user).
+pub(crate) async fn put_user(tx: &mut Tx<'_>, u: &UserRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO users (id, tenant_id, upn_key, doc, password_hash, force_change_password, \
+             password_changed_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
+    )
+    .bind(u.user.id.to_string())
+    .bind(u.tenant_id.to_string())
+    .bind(upn_key(u))
+    .bind(json(&u.user)?)
+    .bind(u.password.as_ref().map(|p| p.0.clone()))
+    .bind(i64::from(u.force_change_password))
+    .bind(micros(u.password_changed))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| conflict_as(e, taken(u)))?;
+    Ok(())
+}
+
+/// Every user of every tenant (for a whole-directory read).
+pub(crate) async fn all(conn: &mut sqlx::AnyConnection) -> Result<Vec<UserRecord>, StoreError> {
+    let rows = select_rows(conn, COLUMNS, None, "tenant_id, upn_key").await?;
+    rows.iter().map(record).collect()
+}
+
 #[async_trait]
 impl UserStore for SqlStore {
     async fn insert_user(&self, u: &UserRecord) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO users (id, tenant_id, upn_key, doc, password_hash, force_change_password, \
-             password_changed_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
-        )
-        .bind(u.user.id.to_string())
-        .bind(u.tenant_id.to_string())
-        .bind(upn_key(u))
-        .bind(json(&u.user)?)
-        .bind(u.password.as_ref().map(|p| p.0.clone()))
-        .bind(i64::from(u.force_change_password))
-        .bind(micros(u.password_changed))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict_as(e, taken(u)))?;
+        put_user(&mut tx, u).await?;
         tx.commit().await.map_err(map_err)
     }
 

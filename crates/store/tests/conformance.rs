@@ -59,6 +59,8 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     assert_eq!(loaded.secrets, data.secrets);
     assert_eq!(loaded.assignments.len(), 4);
     assert_eq!(loaded.keys, data.keys);
+    assert_eq!(loaded.users, data.users, "the tenant's administrator");
+    assert_eq!(data.users[0].user.user_principal_name, "admin@contoso.example");
     let tenant = out.tenant_id;
 
     // A second tenant cannot take a domain that is already verified elsewhere; a refused tenant leaves
@@ -334,7 +336,11 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
             .iter()
             .map(|u| (u.user.display_name.as_str(), u.version, u.force_change_password))
             .collect::<Vec<_>>(),
-        vec![("Alice B", 1, false), ("Alice", 0, true)]
+        vec![
+            ("Administrator", 0, false),
+            ("Alice B", 1, false),
+            ("Alice", 0, true)
+        ]
     );
     assert!(store.delete_user(tenant, twin.user.id).await.unwrap());
     assert!(!store.delete_user(tenant, twin.user.id).await.unwrap());
@@ -589,6 +595,10 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     assert!(after.service_principals.iter().all(|s| s.tenant_id == tenant));
     assert!(after.assignments.iter().all(|a| a.tenant_id == tenant));
     assert!(after.names.iter().all(|n| n.tenant_id == tenant));
+    assert!(
+        after.users.iter().all(|u| u.tenant_id == tenant),
+        "its users go too"
+    );
     assert_eq!(after.names.len(), graph_names_before);
     let owned: Vec<ObjectId> = after.applications.iter().map(|a| a.app.id).collect();
     assert!(after.secrets.iter().all(|s| owned.contains(&s.application_id)));

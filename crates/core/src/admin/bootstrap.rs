@@ -4,7 +4,7 @@
 //! store) also gets the first signing key, written at once; later ones come from `tenant create`.
 
 use gatehouse_jose::kek::Kek;
-use gatehouse_proto::graph::AddPasswordInput;
+use gatehouse_proto::graph::{AddPasswordInput, User};
 use gatehouse_proto::token::Secret;
 use gatehouse_proto::{AppId, ObjectId, TenantId};
 use serde::Serialize;
@@ -16,7 +16,9 @@ use super::graph_resource::{graph_role_id, graph_service_principal};
 use super::service_principals::new_service_principal;
 use super::AdminError;
 use crate::keys::new_stored_key;
-use crate::model::{ApplicationRecord, Assignment, DirectoryData, ServicePrincipalRecord, Tenant};
+use crate::model::{
+    ApplicationRecord, Assignment, DirectoryData, ServicePrincipalRecord, Tenant, UserRecord,
+};
 use crate::store::{Conflict, Store, StoreError};
 
 pub const DEFAULT_DOMAIN: &str = "gatehouse.local";
@@ -37,6 +39,11 @@ pub struct BootstrapOutput {
     pub domain: String,
     pub client_id: AppId,
     pub client_secret: Secret,
+    /// The tenant's first user, `admin@DOMAIN`, and its generated password (new tenants only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_user_principal_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_password: Option<Secret>,
 }
 
 /// Builds the rows of the first tenant and the first signing key. Pure apart from fresh ids, secret
@@ -46,7 +53,8 @@ pub fn first_tenant(
     kek: &Kek,
     now: OffsetDateTime,
 ) -> Result<(DirectoryData, BootstrapOutput), AdminError> {
-    let (mut data, out) = new_tenant(domain, None, now)?;
+    let (mut data, mut out) = new_tenant(domain, None, now)?;
+    add_administrator(&mut data, &mut out, now)?;
     data.keys = vec![new_stored_key(kek, now, now).map_err(AdminError::from)?];
     Ok((data, out))
 }
@@ -94,6 +102,60 @@ pub fn new_tenant(
     Ok((data, output))
 }
 
+/// Adds the tenant's first user, `admin@DOMAIN`, to a new tenant's rows, and its password to what is
+/// printed. Separate from [`new_tenant`] because it costs an Argon2id hash (`init`, the first `serve`
+/// and `tenant create` add it; a benchmark seeding many tenants need not).
+pub fn add_administrator(
+    data: &mut DirectoryData,
+    output: &mut BootstrapOutput,
+    now: OffsetDateTime,
+) -> Result<(), AdminError> {
+    let (admin, password) = administrator(output.tenant_id, &output.domain, now)?;
+    output.admin_user_principal_name = Some(admin.user.user_principal_name.clone());
+    output.admin_password = Some(password);
+    data.users.push(admin);
+    Ok(())
+}
+
+/// The tenant's first user, `admin@DOMAIN`, with a generated password that meets Entra's rule (shown
+/// once, with the management secret). It need not change at first sign-in: the operator chose to make
+/// it. Directory roles (Global Administrator) arrive later; until then it is an ordinary member.
+fn administrator(
+    tenant: TenantId,
+    domain: &str,
+    now: OffsetDateTime,
+) -> Result<(UserRecord, Secret), AdminError> {
+    let password = crate::passwords::generate()?;
+    let hash = crate::passwords::hash_blocking(&password)?;
+    let user = User {
+        id: ObjectId::new(),
+        deleted_date_time: None,
+        account_enabled: true,
+        business_phones: vec![],
+        created_date_time: now,
+        display_name: "Administrator".into(),
+        given_name: None,
+        job_title: None,
+        mail: None,
+        mail_nickname: "admin".into(),
+        mobile_phone: None,
+        office_location: None,
+        preferred_language: None,
+        surname: None,
+        user_principal_name: format!("admin@{domain}"),
+        user_type: "Member".into(),
+    };
+    let rec = UserRecord {
+        tenant_id: tenant,
+        user,
+        password: Some(hash),
+        force_change_password: false,
+        password_changed: now,
+        version: 0,
+    };
+    Ok((rec, password))
+}
+
 /// The rows of a tenant's management application: the application (tagged [`MANAGEMENT_TAG`]), its
 /// service principal, a fresh secret, and the Graph app roles of [`MANAGEMENT_ROLES`] assigned on the
 /// tenant's Graph service principal `graph`.
@@ -128,6 +190,8 @@ pub fn management_application(
         domain: domain.to_string(),
         client_id: app.app_id,
         client_secret,
+        admin_user_principal_name: None,
+        admin_password: None,
     };
     let data = DirectoryData {
         service_principals: vec![ServicePrincipalRecord {

@@ -9,7 +9,9 @@ use gatehouse_proto::{AppId, TenantId, GRAPH_APP_ID};
 use time::OffsetDateTime;
 
 use super::applications::new_password;
-use super::bootstrap::{domain_name, management_application, new_tenant, BootstrapOutput, MANAGEMENT_TAG};
+use super::bootstrap::{
+    add_administrator, domain_name, management_application, new_tenant, BootstrapOutput, MANAGEMENT_TAG,
+};
 use super::AdminError;
 use crate::model::Tenant;
 use crate::store::Store;
@@ -21,7 +23,8 @@ pub async fn create(
     display_name: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<BootstrapOutput, AdminError> {
-    let (rows, out) = new_tenant(domain, display_name, now)?;
+    let (mut rows, mut out) = new_tenant(domain, display_name, now)?;
+    add_administrator(&mut rows, &mut out, now)?;
     store.create_tenant(&rows).await?;
     Ok(out)
 }
@@ -97,6 +100,8 @@ pub async fn reset_management_secret(
             domain,
             client_id: app.app.app_id,
             client_secret,
+            admin_user_principal_name: None,
+            admin_password: None,
         });
     }
     let graph = AppId::parse(GRAPH_APP_ID).ok_or(AdminError::Unavailable)?;

@@ -348,6 +348,10 @@ fn print_credentials(out: &BootstrapOutput, json: bool) -> Result<(), String> {
             "Management client secret (shown once): {}",
             out.client_secret.expose()
         );
+        if let (Some(upn), Some(password)) = (&out.admin_user_principal_name, &out.admin_password) {
+            println!("Administrator: {upn}");
+            println!("Administrator password (shown once): {}", password.expose());
+        }
     }
     Ok(())
 }

@@ -153,10 +153,28 @@ async fn init_prints_one_json_object_once_and_then_refuses() {
     .await;
     assert!(ok, "{err}");
     assert_eq!(out["domain"], "fabrikam.example");
-    for k in ["tenantId", "clientId", "clientSecret"] {
+    for k in ["tenantId", "clientId", "clientSecret", "adminPassword"] {
         assert!(out[k].is_string(), "{k}");
     }
-    assert_eq!(out.as_object().unwrap().len(), 4);
+    assert_eq!(out["adminUserPrincipalName"], "admin@fabrikam.example");
+    assert_eq!(out.as_object().unwrap().len(), 6);
+    // The administrator's password is stored as a hash that checks against the printed one.
+    let store = gatehouse_store::open(&format!("sqlite:{dir}/gatehouse.db"))
+        .await
+        .unwrap();
+    let tenant = out["tenantId"].as_str().unwrap().parse().unwrap();
+    let admin = store
+        .find_user_by_upn(tenant, "ADMIN@fabrikam.example")
+        .await
+        .unwrap()
+        .unwrap();
+    let printed = gatehouse_proto::token::Secret::new(out["adminPassword"].as_str().unwrap());
+    assert!(gatehouse_core::passwords::verify_blocking(
+        admin.password.as_ref(),
+        &printed
+    ));
+    gatehouse_core::passwords::check_complexity(printed.expose()).unwrap();
+    store.close().await;
     let (ok, _, err) = gatehouse(&config, &["init", "--json", "--data-dir", dir]).await;
     assert!(!ok && err.contains("already holds a tenant"), "{err}");
     let _ = std::fs::remove_dir_all(data);

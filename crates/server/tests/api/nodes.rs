@@ -78,6 +78,8 @@ async fn start_node(data_dir: &Path, database_url: Option<&str>) -> (Node, Optio
                 domain: v["domain"].as_str().unwrap().into(),
                 client_id: v["clientId"].as_str().unwrap().parse().unwrap(),
                 client_secret: Secret::new(v["clientSecret"].as_str().unwrap()),
+                admin_user_principal_name: v["adminUserPrincipalName"].as_str().map(str::to_string),
+                admin_password: v["adminPassword"].as_str().map(Secret::new),
             }
         });
     assert!(text.contains("Gatehouse listening"), "node did not start: {text}");

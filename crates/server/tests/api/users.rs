@@ -219,6 +219,16 @@ async fn the_cli_manages_users_as_az_ad_user_does() {
     let (ok, _, _) = run(vec!["user", "delete", "--id", "bob@contoso.example"]).await;
     assert!(ok);
     let (_, listed, _) = run(vec!["user", "list"]).await;
-    assert_eq!(listed, json!([]));
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userPrincipalName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["admin@contoso.example"],
+        "only the tenant's administrator is left"
+    );
     app.stop().await;
 }
