@@ -13,6 +13,8 @@ pub fn error_timestamp(t: OffsetDateTime) -> String {
 /// RFC 3339 with a `Z`, as Graph writes `createdDateTime`, `startDateTime`, ….
 pub fn graph_datetime(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
+    // Graph writes at most seven fractional digits (.NET ticks of 100 ns); some parsers take no more.
+    let t = t.replace_nanosecond(t.nanosecond() / 100 * 100).unwrap_or(t);
     t.format(&Rfc3339).unwrap_or_default()
 }
 
@@ -64,6 +66,20 @@ pub mod graph_datetime_serde {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn graph_datetimes_have_at_most_seven_fractional_digits() {
+        let t = time::macros::datetime!(2026-12-01 19:07:48.269970054 UTC);
+        assert_eq!(
+            graph_datetime(t),
+            "2026-12-01T19:07:48.26997Z",
+            "nanoseconds cut to ticks"
+        );
+        assert_eq!(
+            graph_datetime(time::macros::datetime!(2024-01-02 03:04:05 UTC)),
+            "2024-01-02T03:04:05Z"
+        );
+    }
     use time::macros::datetime;
 
     #[test]

@@ -306,7 +306,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     let server = crate::run::start(settings.clone()).await?;
     if let Some(out) = &server.bootstrap {
-        println!("Bootstrapped a new tenant. The client secret is shown once; keep it now:");
+        println!("Bootstrapped a new tenant. The client secret and the administrator password are shown once; keep them now:");
         println!(
             "{}",
             serde_json::to_string_pretty(out).map_err(|e| e.to_string())?

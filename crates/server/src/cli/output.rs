@@ -24,6 +24,7 @@ pub struct OutputArgs {
 /// pick the identifying ones); an object with none of them shows all its scalar properties.
 const COLUMNS: &[&str] = &[
     "displayName",
+    "userPrincipalName",
     "name",
     "id",
     "appId",
