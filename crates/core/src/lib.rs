@@ -14,6 +14,7 @@ pub mod model;
 pub mod passwords;
 pub mod redirect_uri;
 pub mod scope;
+pub mod signin;
 pub mod snapshot;
 pub mod store;
 

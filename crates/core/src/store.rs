@@ -244,6 +244,28 @@ pub trait FederatedCredentialStore: Send + Sync {
     ) -> Result<Vec<FederatedCredentialRecord>, StoreError>;
 }
 
+/// Failed password sign-ins, counted per key (an account, a client address) for smart lockout. Not part
+/// of the directory: a failure bumps no revision. Counting is one atomic statement per key, so two
+/// nodes failing the same account at once both count.
+#[async_trait]
+pub trait SignInStore: Send + Sync {
+    /// The failures recorded for each key (0 and `None` for a key never seen).
+    async fn sign_in_failures(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<(u32, Option<time::OffsetDateTime>)>, StoreError>;
+    /// Adds one failure at `now` to each key; returns each key's new count.
+    async fn record_sign_in_failure(
+        &self,
+        keys: &[String],
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<u32>, StoreError>;
+    /// Forgets a key's failures (after a successful sign-in).
+    async fn clear_sign_in_failures(&self, key: &str) -> Result<(), StoreError>;
+    /// Forgets keys whose last failure was before `before`.
+    async fn prune_sign_in_failures(&self, before: time::OffsetDateTime) -> Result<u64, StoreError>;
+}
+
 /// Single-use client assertion ids (OIDC Core §9). Not part of the directory: recording one bumps no
 /// change, so no node drops anything.
 #[async_trait]
@@ -298,6 +320,7 @@ pub trait Store:
     + AssignmentStore
     + GrantStore
     + UserStore
+    + SignInStore
     + KeyStore
     + FederatedCredentialStore
     + ReplayStore
@@ -315,6 +338,7 @@ impl<T> Store for T where
         + AssignmentStore
         + GrantStore
         + UserStore
+        + SignInStore
         + KeyStore
         + FederatedCredentialStore
         + ReplayStore

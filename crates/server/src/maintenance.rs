@@ -17,6 +17,8 @@ const TICK: Duration = Duration::from_secs(1);
 const PRUNE_EVERY: u32 = 60;
 /// How long the change feed keeps a change: a node that falls further behind drops its caches.
 const CHANGES_KEPT: time::Duration = time::Duration::hours(1);
+/// How long failed sign-ins count after the last one: past the longest lockout (64 minutes), a day.
+const SIGN_IN_FAILURES_KEPT: time::Duration = time::Duration::days(1);
 
 pub fn spawn(
     store: Arc<dyn Store>,
@@ -39,6 +41,9 @@ pub fn spawn(
                 }
                 if let Err(e) = store.prune_changes(now - CHANGES_KEPT).await {
                     tracing::warn!(error = %e, "pruning the change feed failed");
+                }
+                if let Err(e) = store.prune_sign_in_failures(now - SIGN_IN_FAILURES_KEPT).await {
+                    tracing::warn!(error = %e, "pruning sign-in failures failed");
                 }
             }
         }

@@ -25,6 +25,7 @@ mod postgres;
 mod replay;
 mod secrets;
 mod service_principals;
+mod sign_in;
 mod sqlite;
 mod tenants;
 pub mod testing;
