@@ -481,6 +481,15 @@ async fn the_cli_finishes_what_it_starts_as_az_ad_does() {
     let api_id = api["appId"].as_str().unwrap().to_string();
     assert_eq!(api["appRoles"][0]["value"], "Jobs.Run");
     assert_eq!(api["api"]["requestedAccessTokenVersion"], 2);
+    let admin = app.admin_token().await;
+    let web = json!({"web": {"homePageUrl": "https://jobs.example", "implicitGrantSettings": {"enableIdTokenIssuance": true}}});
+    let path = format!("applications/{}", api["id"].as_str().unwrap());
+    assert_eq!(
+        app.graph(reqwest::Method::PATCH, &path, &admin, Some(web))
+            .await
+            .0,
+        204
+    );
     ok(
         &config,
         &[
@@ -499,6 +508,14 @@ async fn the_cli_finishes_what_it_starts_as_az_ad_does() {
     .await;
     let shown = ok(&config, &["app", "show", "--id", &api_id]).await;
     assert_eq!(shown["web"]["redirectUris"], json!(["https://jobs.example/cb"]));
+    assert_eq!(
+        shown["web"]["homePageUrl"], "https://jobs.example",
+        "the rest of web is kept"
+    );
+    assert_eq!(
+        shown["web"]["implicitGrantSettings"]["enableIdTokenIssuance"],
+        true
+    );
     assert_eq!(shown["publicClient"]["redirectUris"], json!(["http://localhost"]));
     assert_eq!(shown["api"]["requestedAccessTokenVersion"], 1);
     assert_eq!(

@@ -1,8 +1,8 @@
-//! az-style commands over the Graph API, for people: `app …` and `sp …`. Output is JSON on stdout (or
-//! a table or TSV, see `output`); failures are one line on stderr and a non-zero exit.
+//! az-style commands over the Graph API, for people: `app …`, `sp …` and `user …`. Output is JSON on
+//! stdout (or a table or TSV, see `output`); failures are one line on stderr and a non-zero exit.
 //!
-//! `commands` holds the command lines, `graph` the client, and `credentials` and `permissions` the
-//! multi-step commands; this file dispatches.
+//! `commands` holds the command lines, `graph` the client, `credentials`, `permissions` and `users`
+//! the multi-step commands; this file dispatches.
 
 mod commands;
 mod credentials;
@@ -34,9 +34,18 @@ fn json_arg(name: &str, text: &str) -> Result<Value, String> {
 }
 
 impl AppProperties {
-    /// The Graph body these options set; `api` is the application's current `api`, which a new
-    /// token version is merged into (a PATCH replaces the whole complex property).
-    fn body(&self, mut body: Value, api: Option<&Value>) -> Result<Value, String> {
+    /// The Graph body these options set. A PATCH replaces a whole complex property, so redirect URIs
+    /// and the token version are merged into the application's `current` `web`, `publicClient` and
+    /// `api` (their other settings are kept).
+    fn body(&self, mut body: Value, current: Option<&Value>) -> Result<Value, String> {
+        let merged = |name: &str, key: &str, value: Value| {
+            let mut complex = current
+                .map(|c| c[name].clone())
+                .filter(Value::is_object)
+                .unwrap_or_else(|| json!({}));
+            complex[key] = value;
+            complex
+        };
         if let Some(a) = &self.sign_in_audience {
             body["signInAudience"] = json!(a);
         }
@@ -51,15 +60,13 @@ impl AppProperties {
             body["appRoles"] = roles;
         }
         if let Some(u) = &self.web_redirect_uris {
-            body["web"] = json!({"redirectUris": u});
+            body["web"] = merged("web", "redirectUris", json!(u));
         }
         if let Some(u) = &self.public_client_redirect_uris {
-            body["publicClient"] = json!({"redirectUris": u});
+            body["publicClient"] = merged("publicClient", "redirectUris", json!(u));
         }
         if let Some(v) = self.requested_access_token_version {
-            let mut api = api.cloned().unwrap_or_else(|| json!({}));
-            api["requestedAccessTokenVersion"] = json!(v);
-            body["api"] = api;
+            body["api"] = merged("api", "requestedAccessTokenVersion", json!(v));
         }
         Ok(body)
     }
@@ -81,7 +88,7 @@ pub async fn app(cmd: AppCommand) -> Result<Value, String> {
             properties,
         } => {
             let app = g.application(&id.id).await?;
-            let mut body = properties.body(json!({}), Some(&app["api"]))?;
+            let mut body = properties.body(json!({}), Some(&app))?;
             if let Some(n) = display_name {
                 body["displayName"] = json!(n);
             }
