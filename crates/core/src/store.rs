@@ -161,6 +161,7 @@ pub trait UserStore: Send + Sync {
     async fn insert_user(&self, u: &UserRecord) -> Result<(), StoreError>;
     /// Replaces the user if it is still at `u.version` (else `Stale`); `false` if it does not exist.
     async fn update_user(&self, u: &UserRecord) -> Result<bool, StoreError>;
+    /// Deletes the user and the delegated grants made for it alone.
     async fn delete_user(&self, tenant_id: TenantId, id: ObjectId) -> Result<bool, StoreError>;
     async fn get_user(&self, tenant_id: TenantId, id: ObjectId) -> Result<Option<UserRecord>, StoreError>;
     async fn find_user_by_upn(

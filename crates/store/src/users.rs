@@ -123,6 +123,13 @@ impl UserStore for SqlStore {
 
     async fn delete_user(&self, tenant_id: TenantId, id: ObjectId) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        // The user's own delegated grants go with it (an AllPrincipals grant names no user).
+        sqlx::query("DELETE FROM oauth2_permission_grants WHERE tenant_id = $1 AND principal_id = $2")
+            .bind(tenant_id.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         let n = sqlx::query("DELETE FROM users WHERE id = $1 AND tenant_id = $2")
             .bind(id.to_string())
             .bind(tenant_id.to_string())

@@ -2,10 +2,11 @@
 //! consent to delegated permissions writes, and what `az ad app permission grant` makes. Each grant
 //! names a client service principal, a resource service principal and scopes the resource offers.
 //!
-//! Gatehouse has no users yet, so only `AllPrincipals` grants can be made; a `Principal` grant names a
-//! user, and none exists. Writing a grant needs `AppRoleAssignment.ReadWrite.All` (Microsoft describes it
-//! as managing permission grants, and it is what the management application holds) or
-//! `DelegatedPermissionGrant.ReadWrite.All` / `Directory.ReadWrite.All`, as in Graph.
+//! An `AllPrincipals` grant holds for every user of the tenant; a `Principal` grant names one user of
+//! the tenant (`principalId`) and goes with that user. Writing a grant needs
+//! `AppRoleAssignment.ReadWrite.All` (Microsoft describes it as managing permission grants, and it is
+//! what the management application holds) or `DelegatedPermissionGrant.ReadWrite.All` /
+//! `Directory.ReadWrite.All`, as in Graph.
 
 use gatehouse_proto::graph::{OAuth2PermissionGrant, OAuth2PermissionGrantInput, ServicePrincipal};
 use gatehouse_proto::ObjectId;
@@ -41,9 +42,12 @@ pub async fn create(
             ))
         }
         (Some("Principal"), Some(user)) => {
-            return Err(AdminError::BadRequest(format!(
-                "principalId '{user}' is not a user of this tenant: Gatehouse has no users yet, so only AllPrincipals grants can be made."
-            )))
+            if store.get_user(caller.tenant_id, user).await?.is_none() {
+                return Err(AdminError::BadRequest(format!(
+                    "principalId '{user}' is not a user of this tenant."
+                )));
+            }
+            Consent::Principal(user)
         }
         (Some("Principal"), None) => {
             return Err(AdminError::BadRequest(

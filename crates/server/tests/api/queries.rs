@@ -303,14 +303,40 @@ async fn delegated_grants_are_data_checked_against_the_resources_scopes() {
     principal["consentType"] = json!("Principal");
     principal["principalId"] = json!(j.daemon_sp_id);
     let (s, _) = app
+        .graph(M::POST, "oauth2PermissionGrants", &admin, Some(principal.clone()))
+        .await;
+    assert_eq!(s, 400, "a service principal is not a user");
+    let (_, me) = get_json(&app, "users/admin@contoso.example", &admin, false).await;
+    principal["principalId"] = me["id"].clone();
+    let (s, g) = app
         .graph(M::POST, "oauth2PermissionGrants", &admin, Some(principal))
         .await;
-    assert_eq!(s, 400, "there are no users to grant for yet");
+    assert_eq!(
+        (s, &g["consentType"], &g["principalId"]),
+        (201, &json!("Principal"), &me["id"]),
+        "{g}"
+    );
+    assert_eq!(g["id"].as_str().unwrap().len(), 64, "client, resource and user");
+    let user_grant = format!("oauth2PermissionGrants/{}", g["id"].as_str().unwrap());
+    let (s, _) = app
+        .graph(
+            M::DELETE,
+            &format!("users/{}", me["id"].as_str().unwrap()),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = get_json(&app, &user_grant, &admin, false).await;
+    assert_eq!(s, 404, "a user's grants go with the user");
 
     // Listed with az's filter, re-scoped, and addressed in any case of the set's name, as az does.
     let (_, listed) = get_json(
         &app,
-        &format!("oauth2PermissionGrants?$filter=clientId eq '{}'", j.daemon_sp_id),
+        &format!(
+            "oauth2PermissionGrants?$filter=clientId eq '{}' and consentType eq 'AllPrincipals'",
+            j.daemon_sp_id
+        ),
         &admin,
         false,
     )
