@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{certificates, identifier_uris, not_found, Access, AdminError, Caller};
 use crate::credentials::{generate_secret, hash_secret};
-use crate::model::{ApplicationRecord, PasswordSecret, Tenant};
+use crate::model::{ApplicationRecord, PasswordSecret};
 use crate::redirect_uri::RedirectUri;
 use crate::store::{Store, StoreError};
 
@@ -74,7 +74,7 @@ pub async fn create(
     }
     let mut app = new_application(&name, publisher_domain, now);
     apply(&mut app, input, now)?;
-    identifier_uris::check(&tenant(store, caller).await?, None, &app)?;
+    identifier_uris::check(&caller.tenant(store).await?, None, &app)?;
     store
         .insert_application(&ApplicationRecord {
             tenant_id: caller.tenant_id,
@@ -115,7 +115,7 @@ pub async fn update(
     now: OffsetDateTime,
 ) -> Result<(), AdminError> {
     caller.require(Access::WriteApplications)?;
-    let tenant = tenant(store, caller).await?;
+    let tenant = caller.tenant(store).await?;
     for _ in 0..UPDATE_ATTEMPTS {
         let mut rec = find(store, caller.tenant_id, key).await?;
         let before = rec.app.clone();
@@ -130,14 +130,6 @@ pub async fn update(
         }
     }
     Err(StoreError::Stale.into())
-}
-
-/// The caller's tenant as stored: its verified domains decide which identifier URIs it may claim.
-async fn tenant(store: &dyn Store, caller: &Caller) -> Result<Tenant, AdminError> {
-    store
-        .get_tenant(caller.tenant_id)
-        .await?
-        .ok_or_else(|| not_found("organization", caller.tenant_id))
 }
 
 pub async fn delete(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<(), AdminError> {

@@ -46,8 +46,18 @@ pub async fn create(
             "The service principal in the URL does not match the request body.".into(),
         ));
     }
-    let principal = service_principals::get(store, &reader(caller), AppKey::Id(input.principal_id)).await?;
-    let resource = service_principals::get(store, &reader(caller), AppKey::Id(input.resource_id)).await?;
+    let principal = service_principals::get(
+        store,
+        &caller.as_application_reader(),
+        AppKey::Id(input.principal_id),
+    )
+    .await?;
+    let resource = service_principals::get(
+        store,
+        &caller.as_application_reader(),
+        AppKey::Id(input.resource_id),
+    )
+    .await?;
     let role_ok = effective_app_roles(&resource, None).iter().any(|r| {
         r.id == input.app_role_id && r.is_enabled && r.allowed_member_types.iter().any(|t| t == "Application")
     });
@@ -83,7 +93,7 @@ pub async fn list(
     caller
         .require(Access::ReadApplications)
         .or_else(|_| caller.require(Access::WriteAssignments))?;
-    service_principals::get(store, &reader(caller), AppKey::Id(sp)).await?;
+    service_principals::get(store, &caller.as_application_reader(), AppKey::Id(sp)).await?;
     let sps = store.list_service_principals(caller.tenant_id).await?;
     let name = |id: ObjectId| {
         sps.iter()
@@ -126,14 +136,6 @@ pub async fn delete(
     };
     store.delete_assignment(caller.tenant_id, &a.id).await?;
     Ok(())
-}
-
-/// Reading the service principals an assignment names is part of the assignment permission.
-fn reader(caller: &Caller) -> Caller {
-    Caller {
-        tenant_id: caller.tenant_id,
-        roles: vec!["Application.Read.All".into()],
-    }
 }
 
 fn to_graph(a: &Assignment, principal: Option<&str>, resource: Option<&str>) -> AppRoleAssignment {

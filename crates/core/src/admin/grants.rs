@@ -60,8 +60,18 @@ pub async fn create(
             ))
         }
     };
-    let _client = service_principals::get(store, &reader(caller), AppKey::Id(input.client_id)).await?;
-    let resource = service_principals::get(store, &reader(caller), AppKey::Id(input.resource_id)).await?;
+    let _client = service_principals::get(
+        store,
+        &caller.as_application_reader(),
+        AppKey::Id(input.client_id),
+    )
+    .await?;
+    let resource = service_principals::get(
+        store,
+        &caller.as_application_reader(),
+        AppKey::Id(input.resource_id),
+    )
+    .await?;
     let scopes = offered(&resource, input.scope.as_deref().unwrap_or(""))?;
     let g = PermissionGrant {
         id: grant_id(input.client_id, input.resource_id, consent),
@@ -94,7 +104,8 @@ pub async fn get(store: &dyn Store, caller: &Caller, id: &str) -> Result<OAuth2P
 pub async fn update(store: &dyn Store, caller: &Caller, id: &str, scope: &str) -> Result<(), AdminError> {
     caller.require(Access::WriteGrants)?;
     let g = find(store, caller, id).await?;
-    let resource = service_principals::get(store, &reader(caller), AppKey::Id(g.resource_id)).await?;
+    let resource =
+        service_principals::get(store, &caller.as_application_reader(), AppKey::Id(g.resource_id)).await?;
     let scopes = offered(&resource, scope)?;
     if !store
         .update_grant_scopes(caller.tenant_id, &g.id, &scopes)
@@ -160,14 +171,6 @@ fn require_read(caller: &Caller) -> Result<(), AdminError> {
     caller
         .require(Access::ReadApplications)
         .or_else(|_| caller.require(Access::WriteGrants))
-}
-
-/// Reading the service principals a grant names is part of the grant permission.
-fn reader(caller: &Caller) -> Caller {
-    Caller {
-        tenant_id: caller.tenant_id,
-        roles: vec!["Application.Read.All".into()],
-    }
 }
 
 fn to_graph(g: &PermissionGrant) -> OAuth2PermissionGrant {

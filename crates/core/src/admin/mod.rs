@@ -65,6 +65,26 @@ impl Access {
 }
 
 impl Caller {
+    /// The same caller allowed to read applications and service principals: reading the objects an
+    /// assignment or a grant names is part of the permission to write it.
+    pub(crate) fn as_application_reader(&self) -> Caller {
+        Caller {
+            tenant_id: self.tenant_id,
+            roles: vec!["Application.Read.All".into()],
+        }
+    }
+
+    /// The caller's tenant as stored (with its verified domains), for checks that guard a write.
+    pub(crate) async fn tenant(
+        &self,
+        store: &dyn crate::store::Store,
+    ) -> Result<crate::model::Tenant, AdminError> {
+        store
+            .get_tenant(self.tenant_id)
+            .await?
+            .ok_or_else(|| not_found("organization", self.tenant_id))
+    }
+
     pub fn require(&self, access: Access) -> Result<(), AdminError> {
         if self
             .roles

@@ -38,7 +38,7 @@ pub async fn create(
     now: OffsetDateTime,
 ) -> Result<User, AdminError> {
     caller.require(Access::WriteUsers)?;
-    let tenant = tenant(store, caller).await?;
+    let tenant = caller.tenant(store).await?;
     let required = |v: Option<String>, name: &str| {
         v.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
             AdminError::BadRequest(format!(
@@ -111,7 +111,7 @@ pub async fn update(
     now: OffsetDateTime,
 ) -> Result<(), AdminError> {
     caller.require(Access::WriteUsers)?;
-    let tenant = tenant(store, caller).await?;
+    let tenant = caller.tenant(store).await?;
     // Hash once, outside the retry loop: a retry must not cost another Argon2id run.
     let password = match &input.password_profile {
         Some(p) if p.password.is_some() => Some(new_password(hasher, p).await?),
@@ -177,13 +177,6 @@ async fn find(store: &dyn Store, caller: &Caller, key: &UserKey) -> Result<UserR
         };
         not_found("user", shown)
     })
-}
-
-async fn tenant(store: &dyn Store, caller: &Caller) -> Result<Tenant, AdminError> {
-    store
-        .get_tenant(caller.tenant_id)
-        .await?
-        .ok_or_else(|| not_found("organization", caller.tenant_id))
 }
 
 /// Checks the password against Entra's rule and hashes it; with whether it must be changed.

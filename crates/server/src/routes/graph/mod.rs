@@ -61,8 +61,8 @@ pub fn service(state: AppState) -> axum::routing::Router {
         let api = api.clone();
         async move {
             let canonical = extract::canonical_set(req.uri().path());
-            let path = canonical.as_deref().unwrap_or(req.uri().path());
-            if let Some(path) = extract::rewrite_alternate_keys(path).or(canonical.clone()) {
+            let keyed = extract::rewrite_alternate_keys(canonical.as_deref().unwrap_or(req.uri().path()));
+            if let Some(path) = keyed.or(canonical) {
                 let rewritten = match req.uri().query() {
                     Some(q) => format!("{path}?{q}"),
                     None => path,

@@ -301,14 +301,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const PROPS: &[&str] = &[
-        "id",
-        "displayName",
-        "appId",
-        "identifierUris",
-        "accountEnabled",
-        "web",
-    ];
+    const PROPS: &[&str] = &["id", "displayName"];
 
     fn items(n: usize) -> Vec<Value> {
         (0..n)
