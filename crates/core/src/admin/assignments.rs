@@ -6,7 +6,6 @@ use gatehouse_proto::ObjectId;
 use gatehouse_proto::PrincipalType;
 use time::OffsetDateTime;
 
-use super::applications::AppKey;
 use super::service_principals;
 use super::{Access, AdminError, Caller};
 use crate::model::{effective_app_roles, Assignment};
@@ -46,18 +45,8 @@ pub async fn create(
             "The service principal in the URL does not match the request body.".into(),
         ));
     }
-    let principal = service_principals::get(
-        store,
-        &caller.as_application_reader(),
-        AppKey::Id(input.principal_id),
-    )
-    .await?;
-    let resource = service_principals::get(
-        store,
-        &caller.as_application_reader(),
-        AppKey::Id(input.resource_id),
-    )
-    .await?;
+    let principal = service_principals::named(store, caller, input.principal_id).await?;
+    let resource = service_principals::named(store, caller, input.resource_id).await?;
     let role_ok = effective_app_roles(&resource, None).iter().any(|r| {
         r.id == input.app_role_id && r.is_enabled && r.allowed_member_types.iter().any(|t| t == "Application")
     });
@@ -93,7 +82,7 @@ pub async fn list(
     caller
         .require(Access::ReadApplications)
         .or_else(|_| caller.require(Access::WriteAssignments))?;
-    service_principals::get(store, &caller.as_application_reader(), AppKey::Id(sp)).await?;
+    service_principals::named(store, caller, sp).await?;
     let sps = store.list_service_principals(caller.tenant_id).await?;
     let name = |id: ObjectId| {
         sps.iter()

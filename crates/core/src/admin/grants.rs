@@ -11,7 +11,6 @@
 use gatehouse_proto::graph::{OAuth2PermissionGrant, OAuth2PermissionGrantInput, ServicePrincipal};
 use gatehouse_proto::ObjectId;
 
-use super::applications::AppKey;
 use super::service_principals;
 use super::{not_found, Access, AdminError, Caller};
 use crate::model::{Consent, PermissionGrant};
@@ -60,18 +59,8 @@ pub async fn create(
             ))
         }
     };
-    let _client = service_principals::get(
-        store,
-        &caller.as_application_reader(),
-        AppKey::Id(input.client_id),
-    )
-    .await?;
-    let resource = service_principals::get(
-        store,
-        &caller.as_application_reader(),
-        AppKey::Id(input.resource_id),
-    )
-    .await?;
+    let _client = service_principals::named(store, caller, input.client_id).await?;
+    let resource = service_principals::named(store, caller, input.resource_id).await?;
     let scopes = offered(&resource, input.scope.as_deref().unwrap_or(""))?;
     let g = PermissionGrant {
         id: grant_id(input.client_id, input.resource_id, consent),
@@ -104,8 +93,7 @@ pub async fn get(store: &dyn Store, caller: &Caller, id: &str) -> Result<OAuth2P
 pub async fn update(store: &dyn Store, caller: &Caller, id: &str, scope: &str) -> Result<(), AdminError> {
     caller.require(Access::WriteGrants)?;
     let g = find(store, caller, id).await?;
-    let resource =
-        service_principals::get(store, &caller.as_application_reader(), AppKey::Id(g.resource_id)).await?;
+    let resource = service_principals::named(store, caller, g.resource_id).await?;
     let scopes = offered(&resource, scope)?;
     if !store
         .update_grant_scopes(caller.tenant_id, &g.id, &scopes)

@@ -105,6 +105,16 @@ pub async fn get(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<Serv
     Ok(synced(rec.sp, app.as_ref().map(|a| &a.app), caller.tenant_id))
 }
 
+/// A service principal another object names (an assignment's or a grant's ends), read with the
+/// caller's permission to write that object.
+pub(crate) async fn named(
+    store: &dyn Store,
+    caller: &Caller,
+    id: ObjectId,
+) -> Result<ServicePrincipal, AdminError> {
+    get(store, &caller.as_application_reader(), AppKey::Id(id)).await
+}
+
 pub async fn delete(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<(), AdminError> {
     caller.require(Access::WriteApplications)?;
     let rec = find(store, caller.tenant_id, key).await?;
