@@ -116,6 +116,12 @@ impl Directory {
         Ok(dir)
     }
 
+    /// The store behind the directory, for what is read by key on every request and never cached
+    /// (refresh tokens, users at sign-in, consent).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     /// Fails when the directory has not been confirmed fresh for [`STALE_AFTER`].
     pub fn fresh(&self) -> Result<(), CoreError> {
         let confirmed = Duration::from_millis(self.confirmed_at_ms.load(Ordering::Acquire));

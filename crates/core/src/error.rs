@@ -3,6 +3,8 @@
 
 use gatehouse_proto::error::OAuthError;
 
+use crate::signin::SignInError;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CoreError {
     #[error("malformed tenant")]
@@ -46,6 +48,27 @@ pub enum CoreError {
     ResourceNotFound { resource: String, tenant: String },
     #[error("client not assigned to the resource")]
     AssignmentRequired { client_id: String, resource: String },
+    /// A delegated permission the resource does not offer, or `.default` beside named permissions.
+    #[error("invalid scope")]
+    InvalidScope { scope: String },
+    /// The user (or an administrator for every user) has not consented to a permission asked for.
+    #[error("consent required")]
+    ConsentRequired { client_id: String, scope: String },
+    /// The user's password sign-in failed.
+    #[error("sign-in failed: {0}")]
+    SignIn(SignInError),
+    /// ROPC on `/common` or `/consumers`.
+    #[error("grant not supported on this tenant segment")]
+    GrantNeedsTenant,
+    /// An unknown refresh token, or one issued to another client.
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
+    /// A refresh token unused for the idle lifetime, or past its family's absolute end.
+    #[error("refresh token expired")]
+    RefreshTokenExpired { spa: bool },
+    /// A revoked family: sign-out, a password change, an administrator's revocation, or reuse.
+    #[error("refresh token revoked")]
+    RefreshTokenRevoked,
     #[error("the directory cannot be reached")]
     Unavailable,
     #[error("internal error")]
@@ -74,6 +97,14 @@ impl CoreError {
             Self::ResourceParameterOnV2 => 901002,
             Self::ResourceNotFound { .. } => 500011,
             Self::AssignmentRequired { .. } => 501051,
+            Self::InvalidScope { .. } => 70011,
+            Self::ConsentRequired { .. } => 65001,
+            Self::SignIn(e) => e.aadsts(),
+            Self::GrantNeedsTenant => 9001023,
+            Self::InvalidRefreshToken => 70000,
+            Self::RefreshTokenExpired { spa: false } => 700082,
+            Self::RefreshTokenExpired { spa: true } => 700084,
+            Self::RefreshTokenRevoked => 50173,
             Self::Unavailable => 90033,
             Self::Internal => 90100,
         }
@@ -96,9 +127,18 @@ impl CoreError {
             | Self::InvalidClientSecret { .. }
             | Self::ExpiredClientSecret { .. }
             | Self::ClientAssertion(_) => OAuthError::InvalidClient,
-            Self::ScopeNotDefault { .. } | Self::ScopeSeveralResources => OAuthError::InvalidScope,
+            Self::ScopeNotDefault { .. } | Self::ScopeSeveralResources | Self::InvalidScope { .. } => {
+                OAuthError::InvalidScope
+            }
             Self::ResourceNotFound { .. } => OAuthError::InvalidResource,
-            Self::AssignmentRequired { .. } => OAuthError::InvalidGrant,
+            Self::SignIn(SignInError::Unavailable) => OAuthError::TemporarilyUnavailable,
+            Self::GrantNeedsTenant => OAuthError::InvalidRequest,
+            Self::AssignmentRequired { .. }
+            | Self::ConsentRequired { .. }
+            | Self::SignIn(_)
+            | Self::InvalidRefreshToken
+            | Self::RefreshTokenExpired { .. }
+            | Self::RefreshTokenRevoked => OAuthError::InvalidGrant,
             Self::Unavailable => OAuthError::TemporarilyUnavailable,
             Self::Internal => OAuthError::ServerError,
         }
@@ -152,8 +192,30 @@ impl CoreError {
             Self::AssignmentRequired { client_id, resource } => format!(
                 "Application '{client_id}' is not assigned to a role for the application '{resource}'."
             ),
+            Self::InvalidScope { scope } => format!(
+                "The provided value for the input parameter 'scope' isn't valid. The scope {scope} isn't valid."
+            ),
+            Self::ConsentRequired { client_id, scope } => format!(
+                "The user or administrator has not consented to use the application with ID '{client_id}' for the scope '{scope}'. Send an interactive authorization request for this user and resource."
+            ),
+            Self::SignIn(e) => e.to_string(),
+            Self::GrantNeedsTenant => "The grant type isn't supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint.".into(),
+            Self::InvalidRefreshToken => "The provided value for the 'refresh_token' parameter is not valid.".into(),
+            Self::RefreshTokenExpired { spa: false } => "The refresh token has expired due to inactivity or reached the end of its lifetime. Send a new interactive authorization request for this user and resource.".into(),
+            Self::RefreshTokenExpired { spa: true } => "The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page.".into(),
+            Self::RefreshTokenRevoked => "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password, signed out, or the grant was used twice.".into(),
             Self::Unavailable => "The directory is temporarily unavailable. Retry the request.".into(),
             Self::Internal => "An internal error occurred.".into(),
+        }
+    }
+
+    /// Entra's `suberror`, which MSAL reads to decide whether to show the user a sign-in.
+    pub fn suberror(&self) -> Option<&'static str> {
+        match self {
+            Self::ConsentRequired { .. } => Some("consent_required"),
+            Self::SignIn(SignInError::PasswordChangeRequired) => Some("user_password_expired"),
+            Self::RefreshTokenExpired { .. } | Self::RefreshTokenRevoked => Some("bad_token"),
+            _ => None,
         }
     }
 }

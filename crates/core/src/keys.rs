@@ -68,6 +68,8 @@ pub struct KeyRing {
     keys: Vec<RingKey>,
     /// Key ids in the store that this node cannot unseal (a different key-encryption key).
     pub unreadable: Vec<String>,
+    /// Derived from the key-encryption key, so every node computes the same pairwise `sub`.
+    subject_key: [u8; 32],
 }
 
 impl KeyRing {
@@ -96,7 +98,19 @@ impl KeyRing {
                 activates: row.activates,
             });
         }
-        Self { keys, unreadable }
+        let subject_key = gatehouse_jose::hmac_sha256(kek.as_bytes(), b"gatehouse pairwise subject v1");
+        Self {
+            keys,
+            unreadable,
+            subject_key,
+        }
+    }
+
+    /// A user's `sub` for one application (OIDC Core §8.1, pairwise, as Entra's): 43 base64url
+    /// characters that no other application sees and that cannot be computed without the key.
+    pub fn pairwise_subject(&self, tenant: &str, user: &str, app_id: &str) -> String {
+        let input = format!("{tenant}|{user}|{app_id}");
+        gatehouse_jose::b64url(&gatehouse_jose::hmac_sha256(&self.subject_key, input.as_bytes()))
     }
 
     /// The key that signs at `now`: the latest whose activation has passed.

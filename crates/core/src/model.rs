@@ -257,3 +257,35 @@ pub struct ClientRecord {
     pub secrets: Vec<PasswordSecret>,
     pub federated: Vec<FederatedIdentityCredential>,
 }
+
+/// The tokens one sign-in gave one client (security-requirements.md §5.1 "Refresh-token families"):
+/// every refresh token rotated from the first belongs to it, and revoking it revokes them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshFamily {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub user_id: ObjectId,
+    /// The client (appId) the tokens are bound to.
+    pub client_id: AppId,
+    /// The scopes asked for at sign-in, space-separated, as the client spelled them.
+    pub scopes: String,
+    /// When the user proved who they are; a later password change ends the family.
+    pub auth_time: OffsetDateTime,
+    /// The absolute end of the family, however often its tokens are used.
+    pub expires_at: OffsetDateTime,
+    /// Issued through a single-page application's redirect URI (24 h, and redeemed cross-origin).
+    pub spa: bool,
+    /// The sign-in session the family came from, ended with it at sign-out.
+    pub session_id: Option<String>,
+    pub revoked: bool,
+}
+
+/// One refresh token as stored: its SHA-256, never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRefreshToken {
+    pub hash: [u8; 32],
+    pub family_id: Uuid,
+    pub issued_at: OffsetDateTime,
+    /// When it was exchanged for its successor.
+    pub used_at: Option<OffsetDateTime>,
+}

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use crate::model::{
     ApplicationRecord, Assignment, ChangeBatch, ClientRecord, DirectoryData, FederatedCredentialRecord,
-    PasswordSecret, PermissionGrant, ServicePrincipalRecord, StoredKey, Tenant, UserRecord,
+    PasswordSecret, PermissionGrant, RefreshFamily, ServicePrincipalRecord, StoredKey, StoredRefreshToken,
+    Tenant, UserRecord,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -172,8 +173,9 @@ pub trait UserStore: Send + Sync {
     async fn list_users(&self, tenant_id: TenantId) -> Result<Vec<UserRecord>, StoreError>;
 }
 
-/// Delegated permission grants. Nothing issues delegated tokens yet, so grants are not in the change
-/// feed; their rows go with either service principal (foreign keys) and with the tenant.
+/// Delegated permission grants. Delegated flows read them from the store on every request (not from a
+/// node's cache), so a revoked consent holds at once; their rows go with either service principal
+/// (foreign keys) and with the tenant.
 #[async_trait]
 pub trait GrantStore: Send + Sync {
     /// Stores a grant (`Conflict::PermissionGrant` if the client holds one of the same kind, for the
@@ -188,6 +190,15 @@ pub trait GrantStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     async fn delete_grant(&self, tenant_id: TenantId, id: &str) -> Result<bool, StoreError>;
     async fn list_grants(&self, tenant_id: TenantId) -> Result<Vec<PermissionGrant>, StoreError>;
+    /// The scope values a client may use on a resource for a user: its tenant-wide grant's and its
+    /// grant for that user, with repeats.
+    async fn consented_scopes(
+        &self,
+        tenant_id: TenantId,
+        client_id: ObjectId,
+        resource_id: ObjectId,
+        user_id: ObjectId,
+    ) -> Result<Vec<String>, StoreError>;
 }
 
 #[async_trait]
@@ -267,6 +278,44 @@ pub trait SignInStore: Send + Sync {
     async fn prune_sign_in_failures(&self, before: time::OffsetDateTime) -> Result<u64, StoreError>;
 }
 
+/// Refresh tokens, by their SHA-256 (security-requirements.md §5.1). Not part of the directory. Rotation
+/// is one conditional update, so of two nodes redeeming one token at once exactly the rules below hold.
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    /// Starts a family with its first token.
+    async fn insert_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        first: &StoredRefreshToken,
+    ) -> Result<(), StoreError>;
+    /// A token and its family.
+    async fn find_refresh_token(
+        &self,
+        hash: &[u8; 32],
+    ) -> Result<Option<(StoredRefreshToken, RefreshFamily)>, StoreError>;
+    /// Exchanges `old` for `new` (same family) in one transaction. It succeeds when `old` is unused, or
+    /// was used at or after `grace_from` (a client retrying because it never saw the answer), and its
+    /// family is not revoked. Otherwise the token is being reused: the family is revoked, and `false`.
+    async fn rotate_refresh_token(
+        &self,
+        old: &[u8; 32],
+        new: &StoredRefreshToken,
+        grace_from: time::OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Revokes every family of a user; returns how many were live.
+    async fn revoke_user_refresh_tokens(
+        &self,
+        tenant_id: TenantId,
+        user_id: ObjectId,
+    ) -> Result<u64, StoreError>;
+    /// Forgets families past their absolute end, and tokens issued before `idle_before`.
+    async fn prune_refresh_tokens(
+        &self,
+        now: time::OffsetDateTime,
+        idle_before: time::OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+}
+
 /// Single-use client assertion ids (OIDC Core §9). Not part of the directory: recording one bumps no
 /// change, so no node drops anything.
 #[async_trait]
@@ -322,6 +371,7 @@ pub trait Store:
     + GrantStore
     + UserStore
     + SignInStore
+    + RefreshTokenStore
     + KeyStore
     + FederatedCredentialStore
     + ReplayStore
@@ -340,6 +390,7 @@ impl<T> Store for T where
         + GrantStore
         + UserStore
         + SignInStore
+        + RefreshTokenStore
         + KeyStore
         + FederatedCredentialStore
         + ReplayStore

@@ -47,6 +47,9 @@ pub struct OAuthErrorBody {
     pub trace_id: String,
     pub correlation_id: String,
     pub error_uri: String,
+    /// Entra's finer reason (`consent_required`, `bad_token`, …), which MSAL maps to "sign in again".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suberror: Option<&'static str>,
 }
 
 impl OAuthErrorBody {
@@ -72,6 +75,7 @@ impl OAuthErrorBody {
             trace_id: trace_id.to_string(),
             correlation_id: correlation_id.to_string(),
             error_uri: format!("{}/error?code={code}", base_url.trim_end_matches('/')),
+            suberror: None,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The token endpoint's request form, its success bodies and the claims of app-only access tokens
-//! (entra-protocol.md §2.0, §2.1, §1.12, §3.2, §3.3).
+//! The token endpoint's request form, its success bodies and the claims of the tokens it issues: access
+//! tokens (app-only and a user's) and ID tokens (entra-protocol.md §2.0–§2.8, §1.12, §3.2–§3.5).
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,17 @@ pub struct TokenForm {
     pub client_assertion_type: Option<String>,
     pub scope: Option<String>,
     pub resource: Option<String>,
+    /// ROPC.
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub refresh_token: Option<Secret>,
+    /// The authorization code (MSAL's device-code poll also sends the device code here).
+    pub code: Option<Secret>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<Secret>,
+    pub device_code: Option<Secret>,
+    /// `1` asks for `client_info` in the response.
+    pub client_info: Option<String>,
 }
 
 /// A form parameter sent more than once (RFC 6749 §3.2: "MUST NOT be included more than once").
@@ -34,15 +45,23 @@ impl TokenForm {
                 "client_assertion_type" => &mut form.client_assertion_type,
                 "scope" => &mut form.scope,
                 "resource" => &mut form.resource,
-                "client_secret" => {
-                    set_secret(&mut form.client_secret, k, v)?;
+                "username" => &mut form.username,
+                "redirect_uri" => &mut form.redirect_uri,
+                "client_info" => &mut form.client_info,
+                _ => {
+                    let slot = match k.as_str() {
+                        "client_secret" => &mut form.client_secret,
+                        "client_assertion" => &mut form.client_assertion,
+                        "password" => &mut form.password,
+                        "refresh_token" => &mut form.refresh_token,
+                        "code" => &mut form.code,
+                        "code_verifier" => &mut form.code_verifier,
+                        "device_code" => &mut form.device_code,
+                        _ => continue,
+                    };
+                    set_secret(slot, k, v)?;
                     continue;
                 }
-                "client_assertion" => {
-                    set_secret(&mut form.client_assertion, k, v)?;
-                    continue;
-                }
-                _ => continue,
             };
             if slot.is_some() {
                 return Err(RepeatedParameter(k));
@@ -94,25 +113,46 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// v2.0 success body of client credentials (entra-protocol.md §2.1).
+/// v2.0 success body (entra-protocol.md §2.0, §2.5). Client credentials send the first four members;
+/// a user's flows add `scope`, and `refresh_token`, `id_token`, `client_info` when asked for.
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenResponseV2 {
     pub token_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     pub expires_in: u64,
     pub ext_expires_in: u64,
     pub access_token: Secret,
+    #[serde(flatten)]
+    pub user: UserTokens,
 }
 
 /// v1 success body: numbers as strings plus `expires_on`, `not_before`, `resource` (§1.12).
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenResponseV1 {
     pub token_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     pub expires_in: String,
     pub ext_expires_in: String,
     pub expires_on: String,
     pub not_before: String,
     pub resource: String,
     pub access_token: Secret,
+    #[serde(flatten)]
+    pub user: UserTokens,
+}
+
+/// What a user's flows add to a token response, each member only when it was asked for.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UserTokens {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<Secret>,
+    /// base64url(`{"uid":oid,"utid":tid}`), when the request had `client_info=1` (§3.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_info: Option<String>,
 }
 
 /// Claims of an app-only access token. One struct for both versions: the members that exist only in
@@ -156,6 +196,79 @@ pub struct AccessTokenClaims {
     pub tid: String,
     pub uti: String,
     pub ver: String,
+    /// The signed-in user, in a user's tokens (all empty in app-only tokens).
+    #[serde(flatten)]
+    pub user: UserClaims,
+}
+
+/// Who the user is, in a user's access tokens (§3.2): `name` always, `preferred_username` in v2, and in
+/// v1 `upn`, `unique_name`, the name parts and the authentication method.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserClaims {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    /// v1: `"1"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// v1: how the user signed in (`["pwd"]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+}
+
+/// An ID token's claims (§3.4): `aud` is the client, `sub` is pairwise per client, `nonce` echoes the
+/// authorization request's byte for byte.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdTokenClaims {
+    pub aud: String,
+    pub iss: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aio: Option<String>,
+    /// With the `email` scope, when the user has a mail address (or a UPN, as Entra falls back to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    pub oid: String,
+    /// v2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    /// v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_name: Option<String>,
+    /// v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rh: Option<String>,
+    /// The sign-in session (a sign-in page's session; absent for ROPC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    pub sub: String,
+    pub tid: String,
+    pub uti: String,
+    pub ver: String,
+}
+
+/// `client_info` (§3.5): base64url without padding of `{"uid":oid,"utid":tid}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    pub uid: String,
+    pub utid: String,
 }
 
 #[cfg(test)]

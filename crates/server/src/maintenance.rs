@@ -1,6 +1,6 @@
 //! Each node's housekeeping, once a second: start a scheduled signing-key rotation when it is due,
-//! delete keys that are no longer published, and (once a minute) forget expired assertion ids and
-//! changes older than an hour. The
+//! delete keys that are no longer published, and (once a minute) forget expired assertion ids,
+//! changes older than an hour, old sign-in failures and refresh tokens past their lifetimes. The
 //! decisions are core's (`keys::maintenance`); two nodes acting at once add one key between them,
 //! because the store adds a key only if none is pending.
 
@@ -25,6 +25,7 @@ pub fn spawn(
     directory: Arc<Directory>,
     kek: Kek,
     policy: RotationPolicy,
+    refresh_idle: time::Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks: u32 = 0;
@@ -44,6 +45,9 @@ pub fn spawn(
                 }
                 if let Err(e) = store.prune_sign_in_failures(now - SIGN_IN_FAILURES_KEPT).await {
                     tracing::warn!(error = %e, "pruning sign-in failures failed");
+                }
+                if let Err(e) = store.prune_refresh_tokens(now, now - refresh_idle).await {
+                    tracing::warn!(error = %e, "pruning refresh tokens failed");
                 }
             }
         }

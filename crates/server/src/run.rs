@@ -126,7 +126,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         base_url: base_url.clone().into(),
         graph_validator: Arc::new(graph_validator),
         accepting: Arc::new(AtomicBool::new(true)),
-        assertion_policy: settings.assertions,
+        policies: settings.policies,
         federation: Arc::new(FederationKeys::new(federation_ca)),
         replay: ReplayLedger::spawn(Arc::clone(&store)),
         passwords: crate::passwords::PasswordPool::new(),
@@ -137,8 +137,9 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         Arc::clone(&directory),
         kek.clone(),
         settings.rotation,
+        settings.policies.user_tokens.refresh_idle,
     );
-    let app = routes::router(state.clone()).into_make_service();
+    let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let serving = match tls {
         None => {

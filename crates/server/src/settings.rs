@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use gatehouse_core::flows::assertion::AssertionPolicy;
+use gatehouse_core::flows::Policies;
 use gatehouse_core::keys::RotationPolicy;
 use gatehouse_jose::kek::Kek;
 
@@ -24,8 +24,8 @@ pub struct Settings {
     pub domain: String,
     /// When signing keys rotate.
     pub rotation: RotationPolicy,
-    /// How client assertions are judged.
-    pub assertions: AssertionPolicy,
+    /// How client assertions, password sign-ins and a user's tokens are judged.
+    pub policies: Policies,
     /// An extra CA (PEM) trusted when fetching federated issuers' discovery documents and keys.
     pub federation_ca: Option<PathBuf>,
     /// How many entries each of the directory's caches holds (applications, service principals,

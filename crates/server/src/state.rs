@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use gatehouse_core::flows::assertion::AssertionPolicy;
+use gatehouse_core::flows::Policies;
 use gatehouse_core::store::Store;
 use gatehouse_core::Directory;
 use gatehouse_validate::Validator;
@@ -22,7 +22,8 @@ pub struct AppState {
     pub graph_validator: Arc<Validator>,
     /// Cleared when shutdown begins, so load balancers stop sending work.
     pub accepting: Arc<AtomicBool>,
-    pub assertion_policy: AssertionPolicy,
+    /// How client assertions, password sign-ins and a user's tokens are judged.
+    pub policies: Policies,
     /// Keys of external issuers trusted by federated identity credentials.
     pub federation: Arc<FederationKeys>,
     /// Records used client-assertion ids, many per commit.

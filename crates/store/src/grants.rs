@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use gatehouse_core::model::{Consent, PermissionGrant};
 use gatehouse_core::store::{Conflict, GrantStore, StoreError};
-use gatehouse_proto::TenantId;
+use gatehouse_proto::{ObjectId, TenantId};
 use sqlx::Row;
 
 use crate::codec::uuid;
@@ -96,5 +96,31 @@ impl GrantStore for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn consented_scopes(
+        &self,
+        tenant_id: TenantId,
+        client_id: ObjectId,
+        resource_id: ObjectId,
+        user_id: ObjectId,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT scope FROM oauth2_permission_grants WHERE tenant_id = $1 AND client_id = $2 \
+             AND resource_id = $3 AND principal_id IN ('', $4)",
+        )
+        .bind(tenant_id.to_string())
+        .bind(client_id.to_string())
+        .bind(resource_id.to_string())
+        .bind(user_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let scope: String = r.try_get(0).map_err(map_err)?;
+            out.extend(scope.split_whitespace().map(str::to_string));
+        }
+        Ok(out)
     }
 }

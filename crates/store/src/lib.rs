@@ -22,6 +22,7 @@ mod grants;
 mod keys;
 mod names;
 mod postgres;
+mod refresh;
 mod replay;
 mod secrets;
 mod service_principals;

@@ -16,11 +16,17 @@ pub mod users;
 
 use crate::store::{Conflict, StoreError};
 
-/// Who is calling the management API: the tenant the token was issued in and the app roles it holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who is calling the management API: the tenant the token was issued in, the app roles it holds
+/// (application permissions) and, for a user's token, the user and the delegated scopes (`scp`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Caller {
     pub tenant_id: gatehouse_proto::TenantId,
     pub roles: Vec<String>,
+    /// The signed-in user of a delegated token.
+    pub user: Option<gatehouse_proto::ObjectId>,
+    /// The delegated permissions of a user's token. Until directory roles exist they reach only the
+    /// user's own profile (`/me`); every other operation needs an application permission.
+    pub scopes: Vec<String>,
 }
 
 /// Graph permissions, by the sets of roles that grant each kind of access.
@@ -71,6 +77,7 @@ impl Caller {
         Caller {
             tenant_id: self.tenant_id,
             roles: vec!["Application.Read.All".into()],
+            ..Caller::default()
         }
     }
 
@@ -144,8 +151,8 @@ mod tests {
     #[test]
     fn roles_grant_only_their_access() {
         let c = Caller {
-            tenant_id: gatehouse_proto::TenantId::default(),
             roles: vec!["Application.Read.All".into()],
+            ..Caller::default()
         };
         assert!(c.require(Access::ReadApplications).is_ok());
         assert_eq!(c.require(Access::WriteApplications), Err(AdminError::Denied));

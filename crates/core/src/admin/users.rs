@@ -102,6 +102,38 @@ pub async fn get(store: &dyn Store, caller: &Caller, key: &UserKey) -> Result<Us
     Ok(find(store, caller, key).await?.user)
 }
 
+/// The delegated scopes that let a user read their own profile (`GET /me`).
+const READ_SELF: &[&str] = &[
+    "User.Read",
+    "User.ReadWrite",
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+
+/// `GET /me`: the signed-in user of a delegated token. An app-only token has no user (Graph's 400).
+pub async fn me(store: &dyn Store, caller: &Caller) -> Result<User, AdminError> {
+    let Some(id) = caller.user else {
+        return Err(AdminError::BadRequest(
+            "/me request is only valid with delegated authentication flow.".into(),
+        ));
+    };
+    if !caller
+        .scopes
+        .iter()
+        .any(|s| READ_SELF.iter().any(|r| r.eq_ignore_ascii_case(s)))
+    {
+        return Err(AdminError::Denied);
+    }
+    store
+        .get_user(caller.tenant_id, id)
+        .await?
+        .map(|u| u.user)
+        .ok_or_else(|| not_found("user", id))
+}
+
 pub async fn update(
     store: &dyn Store,
     hasher: &dyn Hasher,

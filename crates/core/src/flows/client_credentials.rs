@@ -2,9 +2,8 @@
 //! resource named by `{resource}/.default`; its `roles` are the resource's app roles assigned to the
 //! client's service principal in that tenant, and no assignment means no `roles` claim (§4.3).
 
-use gatehouse_proto::discovery::{v1_issuer, v2_issuer};
-use gatehouse_proto::token::AccessTokenClaims;
-use gatehouse_proto::{AppId, GRAPH_RESOURCE};
+use gatehouse_proto::token::{AccessTokenClaims, UserClaims, UserTokens};
+use gatehouse_proto::GRAPH_RESOURCE;
 use time::OffsetDateTime;
 
 use super::client_auth::PresentedClient;
@@ -13,7 +12,6 @@ use super::{Issued, SingleUse, TokenContext, Version};
 use crate::model::effective_app_roles;
 use crate::model::name_key;
 use crate::scope::DefaultScope;
-use crate::snapshot::resource_app_id;
 use crate::store::StoreError;
 use crate::{CoreError, Directory, Snapshot};
 
@@ -36,35 +34,11 @@ pub async fn prefetch(
     let Some(tenant) = snap.resolve_tenant(&ctx.tenant).map(|t| t.id) else {
         return Ok(snap);
     };
-    if let Some(client) = AppId::parse(&req.client.client_id) {
-        if let Some(entry) = dir.client(client).await? {
-            snap.add_client(entry);
-        }
-        if let Some(sp) = dir.service_principal(tenant, client).await? {
-            snap.add_roles(sp.sp.id, &dir.roles_held(sp.sp.id).await?);
-            snap.add_service_principal(sp);
-        }
-    }
-    if let Ok(wanted) = requested_resource(ctx, req) {
-        let app_id = match resource_app_id(&wanted) {
-            Some(id) => Some(id),
-            None => {
-                let key = name_key(&wanted);
-                let holder = dir.resource_name(tenant, &key).await?;
-                if let Some(h) = holder {
-                    snap.add_name(tenant, key, h);
-                }
-                holder
-            }
-        };
-        if let Some(app_id) = app_id {
-            if let Some(sp) = dir.service_principal(tenant, app_id).await? {
-                snap.add_service_principal(sp);
-            }
-            if let Some(entry) = dir.client(app_id).await? {
-                snap.add_client(entry);
-            }
-        }
+    let resource = requested_resource(ctx, req).ok();
+    let (client_sp, _) =
+        super::fill(dir, &mut snap, tenant, &req.client.client_id, resource.as_deref()).await?;
+    if let Some(sp) = client_sp {
+        snap.add_roles(sp, &dir.roles_held(sp).await?);
     }
     Ok(snap)
 }
@@ -87,18 +61,11 @@ pub fn issue(
     let wanted = requested_resource(ctx, req)?;
     let base_url = ctx.base_url.as_str();
 
-    let not_found = || CoreError::ClientNotFound {
-        client_id: req.client.client_id.clone(),
-        tenant: tenant.id.to_string(),
-    };
-    let client_app_id = AppId::parse(&req.client.client_id).ok_or_else(not_found)?;
-    let app = snap.application(client_app_id).ok_or_else(not_found)?;
-    let client_sp = snap
-        .service_principal(tenant.id, client_app_id)
-        .ok_or_else(not_found)?;
+    let (app, client_sp) = super::client_in(snap, tenant, &req.client.client_id)?;
+    let client_app_id = app.app.app_id;
     let auth = req
         .client
-        .authenticate(snap, app, tenant, base_url, &ctx.assertion_policy, now)?;
+        .authenticate(snap, app, tenant, base_url, &ctx.policies.assertions, now)?;
     let acr = auth.acr;
     if !client_sp.sp.account_enabled {
         return Err(CoreError::ClientDisabled {
@@ -106,16 +73,7 @@ pub fn issue(
         });
     }
 
-    let resource_sp = snap
-        .resource(tenant.id, &wanted)
-        .ok_or_else(|| CoreError::ResourceNotFound {
-            resource: wanted.clone(),
-            tenant: tenant
-                .domains
-                .first()
-                .cloned()
-                .unwrap_or_else(|| tenant.id.to_string()),
-        })?;
+    let resource_sp = super::resource_in(snap, tenant, &wanted, &wanted)?;
     let resource_app = snap.application(resource_sp.sp.app_id).map(|a| &a.app);
     let assigned = snap.roles_held(client_sp.sp.id, resource_sp.sp.id);
     if resource_sp.sp.app_role_assignment_required && assigned.is_empty() {
@@ -145,11 +103,7 @@ pub fn issue(
         } else {
             wanted.clone()
         },
-        iss: if v2 {
-            v2_issuer(base_url, &tid)
-        } else {
-            v1_issuer(base_url, &tid)
-        },
+        iss: mint::issuer(format, base_url, &tid),
         iat,
         nbf: iat,
         exp,
@@ -158,7 +112,7 @@ pub fn issue(
         appidacr: (!v2).then(|| acr.to_string()),
         azp: v2.then(|| client_app_id.clone()),
         azpacr: v2.then(|| acr.to_string()),
-        idp: (!v2).then(|| v1_issuer(base_url, &tid)),
+        idp: (!v2).then(|| mint::issuer(Version::V1, base_url, &tid)),
         idtyp: Some("app".into()),
         oid: oid.clone(),
         rh: Some(format!("1.{}.", mint::token_id()?)),
@@ -168,11 +122,14 @@ pub fn issue(
         tid,
         uti: mint::token_id()?,
         ver: format.claim().into(),
+        user: UserClaims::default(),
     };
     let token = mint::sign(snap, &claims, format, now)?;
     Ok(Issued {
         token,
         resource: wanted,
+        scope: None,
+        user: UserTokens::default(),
         single_use: auth
             .replay_guard
             .into_iter()
@@ -206,7 +163,6 @@ pub fn graph_alias(resource: &str, base_url: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::admin::bootstrap::{first_tenant, BootstrapOutput};
-    use crate::flows::assertion::AssertionPolicy;
     use crate::flows::client_auth::Credential;
     use crate::keys::KeyRing;
     use gatehouse_jose::kek::Kek;
@@ -225,7 +181,7 @@ mod tests {
     }
 
     fn ctx(endpoint: Version, tenant: &str) -> TokenContext {
-        TokenContext::new(endpoint, tenant, BASE, AssertionPolicy::default()).unwrap()
+        TokenContext::new(endpoint, tenant, BASE, super::super::Policies::default()).unwrap()
     }
 
     fn run(

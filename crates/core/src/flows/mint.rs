@@ -20,6 +20,14 @@ pub struct MintedToken {
     pub expires_on: i64,
 }
 
+/// The issuer of a token in `format` for tenant `tid`.
+pub fn issuer(format: gatehouse_proto::Version, base_url: &str, tid: &str) -> String {
+    match format {
+        gatehouse_proto::Version::V2 => gatehouse_proto::discovery::v2_issuer(base_url, tid),
+        gatehouse_proto::Version::V1 => gatehouse_proto::discovery::v1_issuer(base_url, tid),
+    }
+}
+
 /// The (iat/nbf, exp) pair for a token issued at `now`.
 pub fn lifetime(now: OffsetDateTime) -> (i64, i64) {
     let iat = now.unix_timestamp() - BACKDATE_SECS;
@@ -32,13 +40,29 @@ pub fn token_id() -> Result<String, CoreError> {
     Ok(gatehouse_jose::b64url(&bytes))
 }
 
-/// Signs `claims` with the cluster's current key. v1 tokens carry `x5t` beside `kid` (§1.5).
+/// Signs an access token's `claims` with the cluster's current key.
 pub fn sign(
     snap: &Snapshot,
     claims: &AccessTokenClaims,
     format: gatehouse_proto::Version,
     now: OffsetDateTime,
 ) -> Result<MintedToken, CoreError> {
+    Ok(MintedToken {
+        access_token: sign_jwt(snap, claims, format, now)?,
+        expires_in: EXPIRES_IN,
+        not_before: claims.nbf,
+        expires_on: claims.exp,
+    })
+}
+
+/// Signs any token's claims (access or ID token) with the cluster's current key. v1 tokens carry
+/// `x5t` beside `kid` (§1.5).
+pub fn sign_jwt(
+    snap: &Snapshot,
+    claims: &impl serde::Serialize,
+    format: gatehouse_proto::Version,
+    now: OffsetDateTime,
+) -> Result<Secret, CoreError> {
     let key = snap.keys.signing_key(now).ok_or(CoreError::Internal)?;
     let header = JwsHeader {
         typ: Some("JWT".into()),
@@ -46,11 +70,7 @@ pub fn sign(
         x5t: (format == gatehouse_proto::Version::V1).then(|| key.kid().into()),
         ..JwsHeader::default()
     };
-    let token = sign_rs256(key, header, claims).map_err(|_| CoreError::Internal)?;
-    Ok(MintedToken {
-        access_token: Secret::new(token),
-        expires_in: EXPIRES_IN,
-        not_before: claims.nbf,
-        expires_on: claims.exp,
-    })
+    sign_rs256(key, header, claims)
+        .map(Secret::new)
+        .map_err(|_| CoreError::Internal)
 }

@@ -10,19 +10,41 @@
 pub mod assertion;
 pub mod client_auth;
 pub mod client_credentials;
+pub mod delegated;
 pub mod mint;
+pub mod password;
+pub mod refresh;
 
 use async_trait::async_trait;
 use gatehouse_proto::tenant::TenantSegment;
-use gatehouse_proto::token::{Secret, TokenForm};
+use gatehouse_proto::token::{Secret, TokenForm, UserTokens};
 pub use gatehouse_proto::Version;
+use gatehouse_proto::{AppId, ObjectId, TenantId};
 use time::OffsetDateTime;
 
 use self::assertion::{AssertionPolicy, ReplayGuard};
 use self::client_auth::{ClientParameters, PresentedClient};
 use self::client_credentials::ClientCredentialsRequest;
+use self::delegated::{UserScopes, UserTokenPolicy};
 use self::mint::MintedToken;
+use self::password::PasswordRequest;
+use self::refresh::{Found, RefreshRequest};
+use crate::model::{
+    name_key, ApplicationRecord, RefreshFamily, ServicePrincipalRecord, StoredRefreshToken, Tenant,
+};
+use crate::passwords::Hasher;
+use crate::signin::{self, Attempt, SignInPolicy};
+use crate::snapshot::resource_app_id;
+use crate::store::StoreError;
 use crate::{CoreError, Directory, Snapshot};
+
+/// The server's settings for judging token requests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Policies {
+    pub assertions: AssertionPolicy,
+    pub sign_in: SignInPolicy,
+    pub user_tokens: UserTokenPolicy,
+}
 
 /// Where a request arrived and the server's settings for judging it: the same for every grant.
 #[derive(Debug, Clone)]
@@ -35,7 +57,9 @@ pub struct TokenContext {
     pub tenant_raw: String,
     /// This server's public URL (the issuer's host).
     pub base_url: String,
-    pub assertion_policy: AssertionPolicy,
+    pub policies: Policies,
+    /// The client's network address, as the server sees it (password failures are counted per address).
+    pub client_address: String,
 }
 
 impl TokenContext {
@@ -44,7 +68,7 @@ impl TokenContext {
         endpoint: Version,
         tenant_raw: &str,
         base_url: &str,
-        assertion_policy: AssertionPolicy,
+        policies: Policies,
     ) -> Result<Self, CoreError> {
         let tenant =
             TenantSegment::parse(tenant_raw).map_err(|m| CoreError::MalformedTenant { tenant: m.0 })?;
@@ -53,7 +77,8 @@ impl TokenContext {
             tenant,
             tenant_raw: tenant_raw.to_string(),
             base_url: base_url.to_string(),
-            assertion_policy,
+            policies,
+            client_address: String::new(),
         })
     }
 }
@@ -62,6 +87,8 @@ impl TokenContext {
 #[derive(Debug, Clone)]
 pub enum TokenRequest {
     ClientCredentials(ClientCredentialsRequest),
+    Password(PasswordRequest),
+    RefreshToken(RefreshRequest),
 }
 
 impl TokenRequest {
@@ -75,12 +102,33 @@ impl TokenRequest {
             client_assertion_type: form.client_assertion_type.as_deref(),
         };
         let client = PresentedClient::from_request(params, basic)?;
+        let client_info = form.client_info.as_deref() == Some("1");
+        let required = |v: Option<Secret>, name| {
+            v.filter(|s| !s.expose().is_empty())
+                .ok_or(CoreError::MissingParameter { name })
+        };
         match form.grant_type.as_deref() {
             None | Some("") => Err(CoreError::MissingParameter { name: "grant_type" }),
             Some("client_credentials") => Ok(Self::ClientCredentials(ClientCredentialsRequest {
                 client,
                 scope: form.scope,
                 resource: form.resource,
+            })),
+            Some("password") => Ok(Self::Password(PasswordRequest {
+                client,
+                username: form
+                    .username
+                    .filter(|u| !u.is_empty())
+                    .ok_or(CoreError::MissingParameter { name: "username" })?,
+                password: required(form.password, "password")?,
+                scope: form.scope,
+                client_info,
+            })),
+            Some("refresh_token") => Ok(Self::RefreshToken(RefreshRequest {
+                client,
+                refresh_token: required(form.refresh_token, "refresh_token")?,
+                scope: form.scope,
+                client_info,
             })),
             Some(other) => Err(CoreError::UnsupportedGrantType {
                 grant_type: other.chars().take(100).collect(),
@@ -92,25 +140,40 @@ impl TokenRequest {
     fn client_mut(&mut self) -> &mut PresentedClient {
         match self {
             Self::ClientCredentials(r) => &mut r.client,
+            Self::Password(r) => &mut r.client,
+            Self::RefreshToken(r) => &mut r.client,
         }
     }
 }
 
-/// A decided request: the token to send, and what must be durable before it is sent.
+/// A decided request: the tokens to send, and what must be durable before they are sent.
 #[derive(Debug, Clone)]
 pub struct Issued {
     pub token: MintedToken,
     /// The resource as the request named it (v1 responses echo it).
     pub resource: String,
+    /// The response's `scope` (a user's flows).
+    pub scope: Option<String>,
+    /// Refresh token, ID token and `client_info` (a user's flows).
+    pub user: UserTokens,
     /// Records to commit, in order, before the response leaves (commit, then respond).
     pub single_use: Vec<SingleUse>,
 }
 
-/// A record that makes something usable once.
+/// A record the server makes durable before it answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SingleUse {
     /// A client assertion's `jti` (OIDC Core §9): recording it fails if it was recorded before.
     AssertionId(ReplayGuard),
+    /// A new family of refresh tokens and its first token.
+    NewRefreshFamily(Box<(RefreshFamily, StoredRefreshToken)>),
+    /// Exchanges a refresh token for its successor. Fails, and revokes the family, if `old` was used
+    /// before `grace_from` or the family was revoked meanwhile.
+    RotateRefresh {
+        old: [u8; 32],
+        new: StoredRefreshToken,
+        grace_from: OffsetDateTime,
+    },
 }
 
 /// The signing keys of external issuers (federated credentials), which only the server can fetch.
@@ -120,41 +183,215 @@ pub trait IssuerKeys: Send + Sync {
     async fn rsa_key(&self, issuer: &str, kid: &str) -> Option<(Vec<u8>, Vec<u8>)>;
 }
 
+/// What only the server can do for a grant: fetch external issuers' keys, and hash passwords off the
+/// async runtime.
+#[derive(Clone, Copy)]
+pub struct Services<'a> {
+    pub issuer_keys: &'a dyn IssuerKeys,
+    pub hasher: &'a dyn Hasher,
+}
+
 /// Runs a token request through its grant. `clock` is read when the decision is made, and again
-/// only if the request first waited on an external issuer.
+/// only if the request first waited on an external issuer or a password hash.
 pub async fn issue(
     directory: &Directory,
-    issuer_keys: &dyn IssuerKeys,
+    services: Services<'_>,
     mut req: TokenRequest,
     ctx: &TokenContext,
     clock: impl Fn() -> OffsetDateTime,
 ) -> Result<Issued, CoreError> {
-    let mut snap = prefetch(directory, &req, ctx).await?;
-    if client_auth::fetch_federated_key(&snap, issuer_keys, req.client_mut()).await {
+    let (mut snap, mut found) = prefetch(directory, &req, ctx).await?;
+    if client_auth::fetch_federated_key(&snap, services.issuer_keys, req.client_mut()).await {
         // Fetching an external issuer's keys can take a while: decide on fresh entries.
-        snap = prefetch(directory, &req, ctx).await?;
+        (snap, found) = prefetch(directory, &req, ctx).await?;
     }
     let now = clock();
     match &req {
         TokenRequest::ClientCredentials(r) => client_credentials::issue(&snap, ctx, r, now),
+        TokenRequest::RefreshToken(r) => refresh::issue(&snap, ctx, r, found.as_ref(), now),
+        TokenRequest::Password(r) => {
+            let checked = password::check(&snap, ctx, r, now)?;
+            let attempt = Attempt {
+                tenant: checked.tenant.id,
+                upn: r.username.clone(),
+                password: r.password.clone(),
+                client_address: ctx.client_address.clone(),
+            };
+            let store = directory.store();
+            let user = signin::authenticate(
+                store.as_ref(),
+                services.hasher,
+                &ctx.policies.sign_in,
+                attempt,
+                now,
+            )
+            .await
+            .map_err(CoreError::SignIn)?;
+            let consented = store
+                .consented_scopes(
+                    checked.tenant.id,
+                    checked.client_sp,
+                    checked.resource_sp,
+                    user.user.id,
+                )
+                .await
+                .map_err(unavailable)?;
+            password::issue(&snap, ctx, r, checked, &user, &consented, clock())
+        }
     }
 }
 
-/// The entries the request's grant reads, from the node's caches or, on a miss, the store.
+/// The entries the request's grant reads, from the node's caches or, on a miss, the store; and for a
+/// refresh, the token's family, its user and their consent, always from the store.
 async fn prefetch(
     directory: &Directory,
     req: &TokenRequest,
     ctx: &TokenContext,
-) -> Result<Snapshot, CoreError> {
-    let snap = directory.snapshot()?;
+) -> Result<(Snapshot, Option<Found>), CoreError> {
+    let mut snap = directory.snapshot()?;
     let filled = match req {
-        TokenRequest::ClientCredentials(r) => client_credentials::prefetch(directory, snap, ctx, r).await,
+        TokenRequest::ClientCredentials(r) => client_credentials::prefetch(directory, snap, ctx, r)
+            .await
+            .map(|s| (s, None)),
+        TokenRequest::Password(r) => {
+            if let Ok(tenant) = password::tenant(&snap, ctx, &r.username).map(|t| t.id) {
+                let scopes = r.scope.as_deref().and_then(|s| UserScopes::parse(s).ok());
+                let resource = scopes.map(|s| s.lookup_name(&ctx.base_url));
+                fill(
+                    directory,
+                    &mut snap,
+                    tenant,
+                    &r.client.client_id,
+                    resource.as_deref(),
+                )
+                .await
+                .map_err(unavailable)?;
+            }
+            Ok((snap, None))
+        }
+        TokenRequest::RefreshToken(r) => refresh_prefetch(directory, snap, ctx, r).await,
     };
-    filled.map_err(|e| {
-        // The watcher reports an outage once; a request that meets it answers 503.
-        tracing::debug!(error = %e, "the store failed while a token request read the directory");
-        CoreError::Unavailable
-    })
+    filled.map_err(unavailable)
+}
+
+async fn refresh_prefetch(
+    dir: &Directory,
+    mut snap: Snapshot,
+    ctx: &TokenContext,
+    r: &RefreshRequest,
+) -> Result<(Snapshot, Option<Found>), StoreError> {
+    let store = dir.store();
+    let hash = delegated::refresh_token_hash(r.refresh_token.expose());
+    let Some((token, family)) = store.find_refresh_token(&hash).await? else {
+        return Ok((snap, None));
+    };
+    let tenant = family.tenant_id;
+    let scopes = UserScopes::parse(refresh::requested_scope(r, &family)).ok();
+    let resource = scopes.map(|s| s.lookup_name(&ctx.base_url));
+    let (client_sp, resource_sp) =
+        fill(dir, &mut snap, tenant, &r.client.client_id, resource.as_deref()).await?;
+    let user = store.get_user(tenant, family.user_id).await?;
+    let consented = match (client_sp, resource_sp, &user) {
+        (Some(c), Some(res), Some(u)) => store.consented_scopes(tenant, c, res, u.user.id).await?,
+        _ => vec![],
+    };
+    Ok((
+        snap,
+        Some(Found {
+            token,
+            family,
+            user,
+            consented,
+        }),
+    ))
+}
+
+/// Reads a client's application and its service principal in `tenant`, and a resource (named by
+/// identifier URI or appId) with its service principal and application, into `snap`. Returns the two
+/// service principals' ids, where they exist.
+pub(crate) async fn fill(
+    dir: &Directory,
+    snap: &mut Snapshot,
+    tenant: TenantId,
+    client_id: &str,
+    resource: Option<&str>,
+) -> Result<(Option<ObjectId>, Option<ObjectId>), StoreError> {
+    let mut client_sp = None;
+    if let Some(client) = AppId::parse(client_id) {
+        if let Some(entry) = dir.client(client).await? {
+            snap.add_client(entry);
+        }
+        if let Some(sp) = dir.service_principal(tenant, client).await? {
+            client_sp = Some(sp.sp.id);
+            snap.add_service_principal(sp);
+        }
+    }
+    let Some(wanted) = resource else {
+        return Ok((client_sp, None));
+    };
+    let app_id = match resource_app_id(wanted) {
+        Some(id) => Some(id),
+        None => {
+            let key = name_key(wanted);
+            let holder = dir.resource_name(tenant, &key).await?;
+            if let Some(h) = holder {
+                snap.add_name(tenant, key, h);
+            }
+            holder
+        }
+    };
+    let mut resource_sp = None;
+    if let Some(app_id) = app_id {
+        if let Some(sp) = dir.service_principal(tenant, app_id).await? {
+            resource_sp = Some(sp.sp.id);
+            snap.add_service_principal(sp);
+        }
+        if let Some(entry) = dir.client(app_id).await? {
+            snap.add_client(entry);
+        }
+    }
+    Ok((client_sp, resource_sp))
+}
+
+/// A client's application and its service principal in `tenant` (700016 if either is missing).
+pub(crate) fn client_in<'a>(
+    snap: &'a Snapshot,
+    tenant: &Tenant,
+    client_id: &str,
+) -> Result<(&'a ApplicationRecord, &'a ServicePrincipalRecord), CoreError> {
+    let not_found = || CoreError::ClientNotFound {
+        client_id: client_id.to_string(),
+        tenant: tenant.id.to_string(),
+    };
+    let app_id = AppId::parse(client_id).ok_or_else(not_found)?;
+    let app = snap.application(app_id).ok_or_else(not_found)?;
+    let sp = snap.service_principal(tenant.id, app_id).ok_or_else(not_found)?;
+    Ok((app, sp))
+}
+
+/// The service principal of the resource `lookup` names in `tenant`; 500011 names it as `named`, as
+/// the request spelled it.
+pub(crate) fn resource_in<'a>(
+    snap: &'a Snapshot,
+    tenant: &Tenant,
+    lookup: &str,
+    named: &str,
+) -> Result<&'a ServicePrincipalRecord, CoreError> {
+    snap.resource(tenant.id, lookup)
+        .ok_or_else(|| CoreError::ResourceNotFound {
+            resource: named.to_string(),
+            tenant: tenant
+                .domains
+                .first()
+                .cloned()
+                .unwrap_or_else(|| tenant.id.to_string()),
+        })
+}
+
+fn unavailable(e: StoreError) -> CoreError {
+    // The watcher reports an outage once; a request that meets it answers 503.
+    tracing::debug!(error = %e, "the store failed while a token request read the directory");
+    CoreError::Unavailable
 }
 
 #[cfg(test)]
@@ -179,7 +416,9 @@ mod tests {
             ("client_secret", "s"),
             ("scope", "api://x/.default"),
         ]);
-        let TokenRequest::ClientCredentials(r) = TokenRequest::parse(f, None).unwrap();
+        let TokenRequest::ClientCredentials(r) = TokenRequest::parse(f, None).unwrap() else {
+            panic!("a client-credentials request")
+        };
         assert_eq!(
             (r.client.client_id.as_str(), r.scope.as_deref()),
             ("app", Some("api://x/.default"))
@@ -196,13 +435,8 @@ mod tests {
 
     #[test]
     fn a_malformed_tenant_is_refused_before_anything_else() {
-        let e = TokenContext::new(
-            Version::V2,
-            "not a tenant!",
-            "https://h",
-            AssertionPolicy::default(),
-        )
-        .unwrap_err();
+        let e =
+            TokenContext::new(Version::V2, "not a tenant!", "https://h", Policies::default()).unwrap_err();
         assert_eq!(e.aadsts(), 900023);
     }
 }

@@ -15,7 +15,10 @@ mod tenant;
 
 use gatehouse_core::admin::bootstrap::BootstrapOutput;
 use gatehouse_core::flows::assertion::AssertionPolicy;
+use gatehouse_core::flows::delegated::UserTokenPolicy;
+use gatehouse_core::flows::Policies;
 use gatehouse_core::keys::RotationPolicy;
+use gatehouse_core::signin::SignInPolicy;
 
 use crate::settings::{Settings, TlsMode};
 
@@ -160,6 +163,34 @@ pub struct ServeArgs {
     /// Accept only the issuer as a client assertion's audience, not the token endpoint Entra uses.
     #[arg(long, env = "GATEHOUSE_ASSERTION_STRICT_AUDIENCE")]
     pub assertion_strict_audience: bool,
+    /// Failed password sign-ins, per account and per client address, before a lockout (Entra's smart
+    /// lockout: 10).
+    #[arg(long, env = "GATEHOUSE_LOCKOUT_THRESHOLD", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub lockout_threshold: u32,
+    /// Seconds the first lockout lasts; each further failure doubles it, up to 64 times (Entra: 60).
+    #[arg(long, env = "GATEHOUSE_LOCKOUT_DURATION", default_value_t = 60, value_parser = clap::value_parser!(i64).range(1..))]
+    pub lockout_duration: i64,
+    /// Answer an unknown user name with Entra's AADSTS50034 instead of the same AADSTS50126 a wrong
+    /// password gets (which reveals which accounts exist).
+    #[arg(long, env = "GATEHOUSE_REVEAL_UNKNOWN_USERS")]
+    pub reveal_unknown_users: bool,
+    /// Seconds a refresh token may go unused before it expires (Entra: 90 days).
+    #[arg(long, env = "GATEHOUSE_REFRESH_TOKEN_IDLE_LIFETIME", default_value_t = 90 * 86400, value_parser = clap::value_parser!(i64).range(60..))]
+    pub refresh_token_idle_lifetime: i64,
+    /// Seconds after a sign-in when its refresh tokens end however often they are used (one year).
+    #[arg(long, env = "GATEHOUSE_REFRESH_TOKEN_ABSOLUTE_LIFETIME", default_value_t = 365 * 86400, value_parser = clap::value_parser!(i64).range(60..))]
+    pub refresh_token_absolute_lifetime: i64,
+    /// Seconds a single-page application's refresh tokens live, fixed (Entra: 24 hours).
+    #[arg(long, env = "GATEHOUSE_SPA_REFRESH_TOKEN_LIFETIME", default_value_t = 86400, value_parser = clap::value_parser!(i64).range(60..))]
+    pub spa_refresh_token_lifetime: i64,
+    /// Seconds a rotated refresh token may be presented again (a retry) before that counts as reuse
+    /// and revokes every token of its sign-in.
+    #[arg(long, env = "GATEHOUSE_REFRESH_TOKEN_REUSE_GRACE", default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..))]
+    pub refresh_token_reuse_grace: i64,
+    /// Refuse grant_type=password (ROPC), which RFC 9700 says must not be used; Entra serves it to
+    /// applications that allow public client flows, and so does Gatehouse unless this is set.
+    #[arg(long, env = "GATEHOUSE_NO_PASSWORD_GRANT")]
+    pub no_password_grant: bool,
     /// A CA certificate (PEM) to trust when fetching federated issuers' keys.
     #[arg(long, env = "GATEHOUSE_FEDERATION_CA_FILE")]
     pub federation_ca_file: Option<PathBuf>,
@@ -191,7 +222,7 @@ impl StoreArgs {
             tls: TlsMode::LocalCa,
             domain: gatehouse_core::admin::bootstrap::DEFAULT_DOMAIN.into(),
             rotation: RotationPolicy::default(),
-            assertions: AssertionPolicy::default(),
+            policies: Policies::default(),
             federation_ca: None,
             directory_cache_entries: gatehouse_core::directory::DEFAULT_CACHE_ENTRIES,
         }
@@ -239,10 +270,24 @@ impl ServeArgs {
             listen: self.listen,
             public_url: self.public_url.clone(),
             tls,
-            assertions: AssertionPolicy {
-                clock_skew: time::Duration::seconds(self.assertion_clock_skew),
-                max_lifetime: time::Duration::seconds(self.assertion_max_lifetime),
-                strict_audience: self.assertion_strict_audience,
+            policies: Policies {
+                assertions: AssertionPolicy {
+                    clock_skew: time::Duration::seconds(self.assertion_clock_skew),
+                    max_lifetime: time::Duration::seconds(self.assertion_max_lifetime),
+                    strict_audience: self.assertion_strict_audience,
+                },
+                sign_in: SignInPolicy {
+                    lockout_threshold: self.lockout_threshold,
+                    lockout_duration: time::Duration::seconds(self.lockout_duration),
+                    reveal_unknown_users: self.reveal_unknown_users,
+                },
+                user_tokens: UserTokenPolicy {
+                    refresh_idle: time::Duration::seconds(self.refresh_token_idle_lifetime),
+                    refresh_absolute: time::Duration::seconds(self.refresh_token_absolute_lifetime),
+                    spa_refresh: time::Duration::seconds(self.spa_refresh_token_lifetime),
+                    refresh_reuse_grace: time::Duration::seconds(self.refresh_token_reuse_grace),
+                    password_grant: !self.no_password_grant,
+                },
             },
             federation_ca: self.federation_ca_file.clone(),
             directory_cache_entries: self.directory_cache_entries,

@@ -110,3 +110,28 @@ fn keys(st: &AppState, tenant: &str, headers: &HeaderMap, version: Version) -> R
         .collect();
     public(Json(JwkSet { keys }))
 }
+
+/// `GET /common/userrealm/{username}?api-version=1.0` (entra-protocol.md §1.11): whether the name's
+/// domain is one of this server's tenants. MSAL Python asks before a password sign-in; every Gatehouse
+/// domain is "Managed" (never "Federated", which would send MSAL to WS-Trust). It names domains only, so
+/// it reveals no account.
+pub async fn userrealm_get(State(st): State<AppState>, Path(username): Path<String>) -> Response {
+    let domain = username.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    let known = TenantSegment::parse(domain)
+        .ok()
+        .filter(|s| matches!(s, TenantSegment::Domain(_)))
+        .and_then(|s| st.directory.tenants().resolve(&s).map(|_| ()))
+        .is_some();
+    let body = if known {
+        serde_json::json!({
+            "ver": "1.0",
+            "account_type": "Managed",
+            "domain_name": domain.to_ascii_lowercase(),
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_audience_urn": "urn:federation:MicrosoftOnline",
+        })
+    } else {
+        serde_json::json!({"ver": "1.0", "account_type": "Unknown", "cloud_instance_name": "microsoftonline.com"})
+    };
+    public(Json(body))
+}

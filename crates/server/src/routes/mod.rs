@@ -23,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .route("/{tenant}/.well-known/openid-configuration", get(discovery::v1_get))
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys_v2_get))
         .route("/{tenant}/discovery/keys", get(discovery::keys_v1_get))
+        .route("/common/userrealm/{username}", get(discovery::userrealm_get))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token_v2_post).fallback(token::token_wrong_method))
         .route("/{tenant}/oauth2/token", post(token::token_v1_post).fallback(token::token_wrong_method))
         .merge(compat::routes())

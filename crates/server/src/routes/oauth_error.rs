@@ -36,7 +36,7 @@ pub fn oauth_error_response(e: &CoreError, headers: &HeaderMap, base_url: &str) 
     } else {
         tracing::info!(code = e.aadsts(), error = e.oauth_error().as_str(), %trace_id, "protocol request refused");
     }
-    let body = OAuthErrorBody::new(
+    let mut body = OAuthErrorBody::new(
         e.oauth_error(),
         e.aadsts(),
         &e.message(),
@@ -45,6 +45,7 @@ pub fn oauth_error_response(e: &CoreError, headers: &HeaderMap, base_url: &str) 
         OffsetDateTime::now_utc(),
         base_url,
     );
+    body.suberror = e.suberror();
     let mut resp = (status, axum::Json(body)).into_response();
     let h = resp.headers_mut();
     h.insert("cache-control", HeaderValue::from_static("no-store, no-cache"));

@@ -3,15 +3,17 @@
 //! typed request, runs core's pipeline, commits the single-use records it returns, then answers in
 //! Entra's JSON either way.
 
+use std::net::SocketAddr;
+
 use axum::body::{to_bytes, Body};
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gatehouse_core::error::AssertionFailure;
-use gatehouse_core::flows::{self, Issued, SingleUse, TokenContext, TokenRequest};
+use gatehouse_core::flows::{self, Issued, Services, SingleUse, TokenContext, TokenRequest};
 use gatehouse_core::CoreError;
 use gatehouse_proto::token::{Secret, TokenForm, TokenResponseV1, TokenResponseV2};
 use gatehouse_proto::Version;
@@ -23,34 +25,28 @@ use crate::AppState;
 /// Largest token request body accepted (a client assertion with a certificate chain fits easily).
 pub const MAX_BODY: usize = 64 * 1024;
 
-pub async fn token_v2_post(
-    st: State<AppState>,
-    tenant: Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    token(st, tenant, headers, body, Version::V2).await
+pub async fn token_v2_post(st: State<AppState>, tenant: Path<String>, req: Request) -> Response {
+    token(st, tenant, req, Version::V2).await
 }
 
-pub async fn token_v1_post(
-    st: State<AppState>,
-    tenant: Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    token(st, tenant, headers, body, Version::V1).await
+pub async fn token_v1_post(st: State<AppState>, tenant: Path<String>, req: Request) -> Response {
+    token(st, tenant, req, Version::V1).await
 }
 
 async fn token(
     State(st): State<AppState>,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
     endpoint: Version,
 ) -> Response {
-    match issue(&st, &tenant, &headers, body, endpoint).await {
+    let (parts, body) = req.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    match issue(&st, &tenant, &parts.headers, peer, body, endpoint).await {
         Ok(resp) => resp,
-        Err(e) => oauth_error_response(&e, &headers, &st.base_url),
+        Err(e) => oauth_error_response(&e, &parts.headers, &st.base_url),
     }
 }
 
@@ -58,20 +54,19 @@ async fn issue(
     st: &AppState,
     tenant_raw: &str,
     headers: &HeaderMap,
+    peer: Option<String>,
     body: Body,
     endpoint: Version,
 ) -> Result<Response, CoreError> {
-    let ctx = TokenContext::new(endpoint, tenant_raw, &st.base_url, st.assertion_policy)?;
+    let mut ctx = TokenContext::new(endpoint, tenant_raw, &st.base_url, st.policies)?;
+    ctx.client_address = peer.unwrap_or_default();
     let form = read_form(headers, body).await?;
     let req = TokenRequest::parse(form, basic_credentials(headers)?)?;
-    let issued = flows::issue(
-        &st.directory,
-        st.federation.as_ref(),
-        req,
-        &ctx,
-        OffsetDateTime::now_utc,
-    )
-    .await?;
+    let services = Services {
+        issuer_keys: st.federation.as_ref(),
+        hasher: &st.passwords,
+    };
+    let issued = flows::issue(&st.directory, services, req, &ctx, OffsetDateTime::now_utc).await?;
     commit(st, &issued.single_use).await?;
     Ok(respond(endpoint, issued))
 }
@@ -90,6 +85,24 @@ async fn commit(st: &AppState, records: &[SingleUse]) -> Result<(), CoreError> {
                     return Err(CoreError::ClientAssertion(AssertionFailure::Replayed));
                 }
             }
+            SingleUse::NewRefreshFamily(first) => {
+                let (family, token) = first.as_ref();
+                st.store
+                    .insert_refresh_family(family, token)
+                    .await
+                    .map_err(|_| CoreError::Unavailable)?;
+            }
+            SingleUse::RotateRefresh { old, new, grace_from } => {
+                let rotated = st
+                    .store
+                    .rotate_refresh_token(old, new, *grace_from)
+                    .await
+                    .map_err(|_| CoreError::Unavailable)?;
+                if !rotated {
+                    tracing::warn!(family = %new.family_id, "a rotated refresh token was presented again: its family is revoked");
+                    return Err(CoreError::RefreshTokenRevoked);
+                }
+            }
         }
     }
     Ok(())
@@ -102,18 +115,22 @@ fn respond(endpoint: Version, issued: Issued) -> Response {
     match endpoint {
         Version::V2 => no_store(Json(TokenResponseV2 {
             token_type: "Bearer",
+            scope: issued.scope,
             expires_in: t.expires_in,
             ext_expires_in: t.expires_in,
             access_token: t.access_token,
+            user: issued.user,
         })),
         Version::V1 => no_store(Json(TokenResponseV1 {
             token_type: "Bearer",
+            scope: issued.scope,
             expires_in: t.expires_in.to_string(),
             ext_expires_in: t.expires_in.to_string(),
             expires_on: t.expires_on.to_string(),
             not_before: t.not_before.to_string(),
             resource: issued.resource,
             access_token: t.access_token,
+            user: issued.user,
         })),
     }
 }

@@ -56,7 +56,7 @@ pub fn settings(data_dir: PathBuf, database_url: Option<String>, tls: TlsMode) -
         tls,
         domain: "contoso.example".into(),
         rotation: Default::default(),
-        assertions: Default::default(),
+        policies: Default::default(),
         federation_ca: None,
         directory_cache_entries: gatehouse_core::directory::DEFAULT_CACHE_ENTRIES,
     }
@@ -77,11 +77,20 @@ impl TestApp {
     }
 
     pub async fn spawn_with(database_url: Option<String>, tls: TlsMode) -> Self {
+        Self::spawn_configured(database_url, tls, |_| {}).await
+    }
+
+    /// A server whose settings `configure` adjusts first (its policies, say).
+    pub async fn spawn_configured(
+        database_url: Option<String>,
+        tls: TlsMode,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
         let data_dir = temp_dir();
         let https = !matches!(tls, TlsMode::Insecure);
-        let server = start(settings(data_dir.clone(), database_url, tls.clone()))
-            .await
-            .expect("server starts");
+        let mut s = settings(data_dir.clone(), database_url, tls.clone());
+        configure(&mut s);
+        let server = start(s).await.expect("server starts");
         let boot = server.bootstrap.clone().expect("a new store is bootstrapped");
         let mut http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
         if https {

@@ -14,4 +14,5 @@ mod resilience;
 mod rotation;
 mod secrets_in_logs;
 mod tenants;
+mod user_tokens;
 mod users;

@@ -110,8 +110,22 @@ pub async fn caller(st: &AppState, headers: &HeaderMap) -> Result<Caller, GraphF
     if st.directory.tenants().get(tenant_id).is_none() {
         return Err(GraphFailure::Auth(ValidationError::Issuer));
     }
+    // A user's token names its user (`idtyp` user, with `scp`); an app's names its service principal.
+    let delegated = claims.scp.is_some();
     Ok(Caller {
         tenant_id,
+        user: claims
+            .oid
+            .as_deref()
+            .and_then(gatehouse_proto::ObjectId::parse)
+            .filter(|_| delegated),
+        scopes: claims
+            .scp
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
         roles: claims.roles,
     })
 }

@@ -23,6 +23,17 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(list).post(create))
         .route("/users/$count", get(count))
         .route("/users/{key}", get(read).patch(update).delete(remove))
+        .route("/me", get(me))
+}
+
+/// `GET /me`: the signed-in user of a delegated token.
+async fn me(
+    State(st): State<AppState>,
+    GraphCaller(caller): GraphCaller,
+    GraphQuery(query, _): GraphQuery<User>,
+) -> Result<Entity, GraphFailure> {
+    let u = users::me(st.store.as_ref(), &caller).await?;
+    Ok(Entity::selected(&st, SET, u, &query))
 }
 
 async fn list(

@@ -1,0 +1,426 @@
+//! What every flow that acts for a signed-in user shares (ROPC and refresh now; the authorization code
+//! and the device code next): the resource and permissions a `scope` names, whether the user may have
+//! them (consent is data: Graph's oAuth2PermissionGrants, read from the store), and the user's tokens:
+//! an access token with `scp`, an ID token, a refresh token and `client_info` (entra-protocol.md
+//! §3.2–§3.5, §4.1–§4.3).
+
+use gatehouse_proto::graph::Application;
+use gatehouse_proto::token::{AccessTokenClaims, ClientInfo, IdTokenClaims, Secret, UserClaims, UserTokens};
+use gatehouse_proto::GRAPH_RESOURCE;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::client_credentials::graph_alias;
+use super::mint::{self, MintedToken};
+use super::{TokenContext, Version};
+use crate::model::{
+    name_key, ApplicationRecord, ServicePrincipalRecord, StoredRefreshToken, Tenant, UserRecord,
+};
+use crate::scope::ScopeSet;
+use crate::{CoreError, Snapshot};
+
+/// OpenID Connect's scopes, which name no resource.
+const OIDC: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+/// Lifetimes of what a user's flows issue, and whether ROPC is offered. Each is a `serve` option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserTokenPolicy {
+    /// A refresh token unused this long expires (Entra: 90 days).
+    pub refresh_idle: Duration,
+    /// A family of refresh tokens ends this long after its sign-in, however often it is used.
+    pub refresh_absolute: Duration,
+    /// The fixed lifetime of refresh tokens issued to single-page applications (Entra: 24 hours).
+    pub spa_refresh: Duration,
+    /// How long a rotated refresh token may be presented again (a client retrying because it never
+    /// saw the answer) before a presentation counts as reuse and revokes the family.
+    pub refresh_reuse_grace: Duration,
+    /// Whether `grant_type=password` (ROPC) is served. Entra serves it; RFC 9700 §2.4 says it must not
+    /// be used. On by default, as in Entra, and only for applications that allow public client flows.
+    pub password_grant: bool,
+}
+
+impl Default for UserTokenPolicy {
+    fn default() -> Self {
+        Self {
+            refresh_idle: Duration::days(90),
+            refresh_absolute: Duration::days(365),
+            spa_refresh: Duration::hours(24),
+            refresh_reuse_grace: Duration::seconds(60),
+            password_grant: true,
+        }
+    }
+}
+
+/// A user flow's `scope`: the OpenID Connect scopes, and the permissions of at most one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserScopes {
+    oidc: Vec<&'static str>,
+    /// The resource as named (identifier URI or appId); `None` when only OIDC scopes were asked for.
+    pub resource: Option<String>,
+    /// Permission values asked for by name; empty with `.default`.
+    pub named: Vec<String>,
+    /// `{resource}/.default`: every permission consented.
+    pub default: bool,
+}
+
+impl UserScopes {
+    /// Parses `scope`. A bare permission (`User.Read`) is Microsoft Graph's (§4.1).
+    pub fn parse(scope: &str) -> Result<Self, CoreError> {
+        let set = ScopeSet::parse(scope);
+        if set.is_empty() {
+            return Err(CoreError::ScopeMissing);
+        }
+        let mut out = Self {
+            oidc: vec![],
+            resource: None,
+            named: vec![],
+            default: false,
+        };
+        for token in set.iter() {
+            if let Some(o) = OIDC.iter().find(|o| o.eq_ignore_ascii_case(token)) {
+                if !out.oidc.contains(o) {
+                    out.oidc.push(o);
+                }
+                continue;
+            }
+            let (resource, permission) = match token.rsplit_once('/') {
+                Some((r, p)) if !r.is_empty() && !p.is_empty() => (r, p),
+                _ => (GRAPH_RESOURCE, token),
+            };
+            match &out.resource {
+                Some(r) if name_key(r) != name_key(resource) => return Err(CoreError::ScopeSeveralResources),
+                Some(_) => {}
+                None => out.resource = Some(resource.to_string()),
+            }
+            if permission == ".default" {
+                out.default = true;
+            } else if !out.named.iter().any(|n| n.eq_ignore_ascii_case(permission)) {
+                out.named.push(permission.to_string());
+            }
+        }
+        if out.default && !out.named.is_empty() {
+            return Err(CoreError::InvalidScope {
+                scope: format!("{}/.default together with named permissions", out.resource_name()),
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn has(&self, oidc: &str) -> bool {
+        self.oidc.contains(&oidc)
+    }
+
+    /// The resource the access token is for: the one named, or Microsoft Graph.
+    pub fn resource_name(&self) -> &str {
+        self.resource.as_deref().unwrap_or(GRAPH_RESOURCE)
+    }
+
+    /// The resource to look up: this server's own URL means Microsoft Graph, as in client credentials.
+    pub fn lookup_name(&self, base_url: &str) -> String {
+        graph_alias(self.resource_name(), base_url).unwrap_or_else(|| self.resource_name().to_string())
+    }
+}
+
+/// The permissions a user's token carries, once consent was checked.
+#[derive(Debug, Clone)]
+pub struct Granted<'a> {
+    pub resource: &'a ServicePrincipalRecord,
+    pub resource_app: Option<&'a Application>,
+    /// The resource as the request named it (a v1 `aud`, and the prefix of `scope` in the response).
+    pub resource_name: String,
+    /// `scp`: every permission consented on the resource (as Entra issues), in the resource's spelling.
+    pub scp: Vec<String>,
+}
+
+/// Checks the request's permissions against what the resource offers and what the user (or an
+/// administrator, for everyone) consented to: `consented` is the grants' scope values. A client asking
+/// for its own API needs no consent.
+pub fn grant<'a>(
+    snap: &'a Snapshot,
+    ctx: &TokenContext,
+    tenant: &Tenant,
+    client: &ApplicationRecord,
+    scopes: &UserScopes,
+    consented: &[String],
+) -> Result<Granted<'a>, CoreError> {
+    let lookup = scopes.lookup_name(&ctx.base_url);
+    let resource = super::resource_in(snap, tenant, &lookup, scopes.resource_name())?;
+    let offered: Vec<&str> = resource
+        .sp
+        .oauth2_permission_scopes
+        .iter()
+        .filter(|s| s.is_enabled)
+        .map(|s| s.value.as_str())
+        .collect();
+    let own_api = resource.sp.app_id == client.app.app_id;
+    let mut scp: Vec<String> = offered
+        .iter()
+        .filter(|o| !OIDC.contains(o))
+        .filter(|o| own_api || consented.iter().any(|c| c.eq_ignore_ascii_case(o)))
+        .map(|o| o.to_string())
+        .collect();
+    for wanted in &scopes.named {
+        let Some(value) = offered.iter().find(|o| o.eq_ignore_ascii_case(wanted)) else {
+            return Err(CoreError::InvalidScope {
+                scope: format!("{}/{wanted}", scopes.resource_name()),
+            });
+        };
+        if !scp.iter().any(|s| s == value) {
+            return Err(CoreError::ConsentRequired {
+                client_id: client.app.app_id.to_string(),
+                scope: wanted.clone(),
+            });
+        }
+    }
+    let graph = lookup == GRAPH_RESOURCE;
+    if graph {
+        // Graph's own OIDC permissions, as Entra lists them in a Graph token's scp.
+        scp.extend(
+            ["openid", "profile", "email"]
+                .iter()
+                .filter(|o| scopes.has(o))
+                .map(|o| o.to_string()),
+        );
+    }
+    if scp.is_empty() {
+        return Err(CoreError::ConsentRequired {
+            client_id: client.app.app_id.to_string(),
+            scope: format!("{}/.default", scopes.resource_name()),
+        });
+    }
+    Ok(Granted {
+        resource,
+        resource_app: snap.application(resource.sp.app_id).map(|a| &a.app),
+        resource_name: if graph {
+            GRAPH_RESOURCE.to_string()
+        } else {
+            scopes.resource_name().to_string()
+        },
+        scp,
+    })
+}
+
+impl Granted<'_> {
+    /// The response's `scope`: the permissions as a client names them (Graph's bare, others prefixed
+    /// with the resource), then the OIDC scopes asked for, without `offline_access` (as Entra answers).
+    pub fn response_scope(&self, scopes: &UserScopes) -> String {
+        let graph = self.resource_name == GRAPH_RESOURCE;
+        let mut out: Vec<String> = self
+            .scp
+            .iter()
+            .map(|s| {
+                if graph || OIDC.contains(&s.as_str()) {
+                    s.clone()
+                } else {
+                    format!("{}/{s}", self.resource_name)
+                }
+            })
+            .collect();
+        for o in ["openid", "profile", "email"] {
+            if scopes.has(o) && !out.iter().any(|s| s == o) {
+                out.push(o.to_string());
+            }
+        }
+        out.join(" ")
+    }
+}
+
+/// Who signed in and how, for the tokens.
+#[derive(Debug, Clone)]
+pub struct SignedIn<'a> {
+    pub tenant: &'a Tenant,
+    pub client: &'a ApplicationRecord,
+    /// `azpacr`: `"0"` public client, `"1"` secret, `"2"` certificate or assertion.
+    pub client_acr: &'static str,
+    pub user: &'a UserRecord,
+    /// The authorization request's `nonce`, echoed in the ID token.
+    pub nonce: Option<String>,
+    /// The sign-in session, as the ID token's `sid`.
+    pub session_id: Option<String>,
+    /// Whether the request had `client_info=1`.
+    pub client_info: bool,
+}
+
+/// The access token and, as the request asked, an ID token and `client_info`. The refresh token is the
+/// caller's (each flow stores it differently).
+pub fn tokens(
+    snap: &Snapshot,
+    ctx: &TokenContext,
+    who: &SignedIn<'_>,
+    granted: &Granted<'_>,
+    scopes: &UserScopes,
+    now: OffsetDateTime,
+) -> Result<(MintedToken, UserTokens), CoreError> {
+    let tid = who.tenant.id.to_string();
+    let oid = who.user.user.id.to_string();
+    let client_id = who.client.app.app_id.to_string();
+    let user = &who.user.user;
+    let upn = user.user_principal_name.clone();
+    let sub = snap.keys.pairwise_subject(&tid, &oid, &client_id);
+    let base = ctx.base_url.as_str();
+    let (iat, exp) = mint::lifetime(now);
+
+    let format = Version::of_requested_token(
+        granted
+            .resource_app
+            .and_then(|a| a.api.requested_access_token_version),
+    );
+    let v2 = format == Version::V2;
+    let access = AccessTokenClaims {
+        aud: if v2 {
+            granted.resource.sp.app_id.to_string()
+        } else {
+            granted.resource_name.clone()
+        },
+        iss: mint::issuer(format, base, &tid),
+        iat,
+        nbf: iat,
+        exp,
+        aio: Some(mint::token_id()?),
+        appid: (!v2).then(|| client_id.clone()),
+        appidacr: (!v2).then(|| who.client_acr.to_string()),
+        azp: v2.then(|| client_id.clone()),
+        azpacr: v2.then(|| who.client_acr.to_string()),
+        idp: None,
+        idtyp: Some("user".into()),
+        oid: oid.clone(),
+        rh: Some(format!("0.{}.", mint::token_id()?)),
+        roles: None,
+        scp: Some(granted.scp.join(" ")),
+        sub: sub.clone(),
+        tid: tid.clone(),
+        uti: mint::token_id()?,
+        ver: format.claim().into(),
+        user: UserClaims {
+            name: Some(user.display_name.clone()),
+            preferred_username: v2.then(|| upn.clone()),
+            upn: (!v2).then(|| upn.clone()),
+            unique_name: (!v2).then(|| upn.clone()),
+            given_name: user.given_name.clone().filter(|_| !v2),
+            family_name: user.surname.clone().filter(|_| !v2),
+            acr: (!v2).then(|| "1".into()),
+            amr: (!v2).then(|| vec!["pwd".into()]),
+        },
+    };
+    let token = mint::sign(snap, &access, format, now)?;
+
+    let id_token = if scopes.has("openid") {
+        // The ID token's version is the endpoint's (§3.1).
+        let v2_id = ctx.endpoint == Version::V2;
+        let profile = scopes.has("profile");
+        let claims = IdTokenClaims {
+            aud: client_id.clone(),
+            iss: mint::issuer(ctx.endpoint, base, &tid),
+            iat,
+            nbf: iat,
+            exp,
+            aio: Some(mint::token_id()?),
+            email: user.mail.clone().filter(|_| scopes.has("email")),
+            name: profile.then(|| user.display_name.clone()),
+            nonce: who.nonce.clone(),
+            oid: oid.clone(),
+            preferred_username: (v2_id && profile).then(|| upn.clone()),
+            unique_name: (!v2_id).then(|| upn.clone()),
+            upn: (!v2_id).then(|| upn.clone()),
+            rh: Some(format!("0.{}.", mint::token_id()?)),
+            sid: who.session_id.clone(),
+            sub,
+            tid: tid.clone(),
+            uti: mint::token_id()?,
+            ver: if v2_id { "2.0" } else { "1.0" }.into(),
+        };
+        Some(mint::sign_jwt(snap, &claims, ctx.endpoint, now)?)
+    } else {
+        None
+    };
+    let client_info = who
+        .client_info
+        .then(|| serde_json::to_vec(&ClientInfo { uid: oid, utid: tid }))
+        .transpose()
+        .map_err(|_| CoreError::Internal)?
+        .map(|json| gatehouse_jose::b64url(&json));
+    Ok((
+        token,
+        UserTokens {
+            refresh_token: None,
+            id_token,
+            client_info,
+        },
+    ))
+}
+
+/// A new refresh token of `family`: `1.` and 32 random bytes in base64url (256 bits), and the record
+/// the store keeps, which holds only its SHA-256.
+pub fn new_refresh_token(
+    family: Uuid,
+    now: OffsetDateTime,
+) -> Result<(Secret, StoredRefreshToken), CoreError> {
+    let bytes = gatehouse_jose::random_bytes::<32>().map_err(|_| CoreError::Internal)?;
+    let value = format!("1.{}", gatehouse_jose::b64url(&bytes));
+    let stored = StoredRefreshToken {
+        hash: refresh_token_hash(&value),
+        family_id: family,
+        issued_at: now,
+        used_at: None,
+    };
+    Ok((Secret::new(value), stored))
+}
+
+/// How a presented refresh token is looked up.
+pub fn refresh_token_hash(value: &str) -> [u8; 32] {
+    gatehouse_jose::sha256(value.as_bytes())
+}
+
+/// Whether an application may use a user's flows without a credential (a public client): Entra's
+/// "allow public client flows", or a mobile/desktop or single-page redirect URI.
+pub fn accepts_public_client(app: &ApplicationRecord) -> bool {
+    app.app.is_fallback_public_client == Some(true)
+        || !app.app.public_client.redirect_uris.is_empty()
+        || !app.app.spa.redirect_uris.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_name_one_resource_and_bare_permissions_are_graphs() {
+        let s = UserScopes::parse("User.Read openid profile offline_access").unwrap();
+        assert_eq!(s.resource.as_deref(), Some(GRAPH_RESOURCE));
+        assert_eq!(s.named, vec!["User.Read"]);
+        assert!(s.has("openid") && s.has("offline_access") && !s.has("email"));
+
+        let s = UserScopes::parse("api://orders/Orders.Read api://orders/orders.write OPENID").unwrap();
+        assert_eq!(s.resource.as_deref(), Some("api://orders"));
+        assert_eq!(s.named, vec!["Orders.Read", "orders.write"]);
+        assert!(s.has("openid"));
+
+        let s = UserScopes::parse("https://contoso.com//.default").unwrap();
+        assert_eq!(
+            (s.resource.as_deref(), s.default),
+            (Some("https://contoso.com/"), true)
+        );
+
+        let only_oidc = UserScopes::parse("openid profile").unwrap();
+        assert_eq!(
+            (only_oidc.resource.as_deref(), only_oidc.resource_name()),
+            (None, GRAPH_RESOURCE)
+        );
+
+        let code = |s: &str| UserScopes::parse(s).unwrap_err().aadsts();
+        assert_eq!(code("User.Read api://orders/Orders.Read"), 70011);
+        assert_eq!(code("api://orders/.default api://orders/Orders.Read"), 70011);
+        assert_eq!(code("  "), 90014);
+    }
+
+    #[test]
+    fn refresh_tokens_are_random_and_stored_only_as_a_hash() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let (a, stored) = new_refresh_token(Uuid::nil(), now).unwrap();
+        let (b, _) = new_refresh_token(Uuid::nil(), now).unwrap();
+        assert_ne!(a, b);
+        assert!(a.expose().starts_with("1.") && a.expose().len() == 45);
+        assert_eq!(stored.hash, refresh_token_hash(a.expose()));
+        assert!(!format!("{stored:?}").contains(&a.expose()[2..]));
+    }
+}
