@@ -1,6 +1,8 @@
 """Builds the interop fixture through Gatehouse's own Graph API, as a person following the README would:
-an API application exposing the Reports.Read app role (v2 tokens), a daemon application with a secret,
-both service principals, and the role assigned to the daemon. Writes fixture.json for the client suites.
+an API application exposing the Reports.Read app role and the access_as_user scope (v2 tokens), a daemon
+application with a secret, both service principals, and the role assigned to the daemon; a public client
+(allowing public client flows) consented for Graph's User.Read and the API's access_as_user, and a user.
+Writes fixture.json for the client suites.
 
 On the external issuer (a second Gatehouse) it registers the token-exchange resource and a CI workload
 with a secret; on the server under test, a federated identity credential trusting that workload.
@@ -47,7 +49,10 @@ boot, tid, graph = main.boot, main.tid, main.graph
 role_id = str(uuid.uuid4())
 api = graph("POST", "applications", {
     "displayName": "Reports API", "identifierUris": ["api://reports"],
-    "api": {"requestedAccessTokenVersion": 2},
+    "api": {"requestedAccessTokenVersion": 2, "oauth2PermissionScopes": [{
+        "id": str(uuid.uuid4()), "value": "access_as_user", "type": "User", "isEnabled": True,
+        "adminConsentDisplayName": "Read reports as the user", "adminConsentDescription": "Read reports as the user",
+        "userConsentDisplayName": "Read your reports", "userConsentDescription": "Read your reports"}]},
     "appRoles": [{"allowedMemberTypes": ["Application"], "id": role_id, "value": "Reports.Read",
                   "displayName": "Read reports", "description": "Read reports", "isEnabled": True}]})
 api_sp = graph("POST", "servicePrincipals", {"appId": api["appId"]})
@@ -56,6 +61,21 @@ daemon_sp = graph("POST", "servicePrincipals", {"appId": daemon["appId"]})
 pw = graph("POST", f"applications/{daemon['id']}/addPassword", {"passwordCredential": {"displayName": "interop"}})
 graph("POST", f"servicePrincipals/{api_sp['id']}/appRoleAssignedTo",
       {"principalId": daemon_sp["id"], "resourceId": api_sp["id"], "appRoleId": role_id})
+
+# A public client for a user's flows, consented (by an administrator, for every user) to Graph's User.Read
+# and the API's access_as_user; and the user.
+cli = graph("POST", "applications", {"displayName": "Contoso CLI", "isFallbackPublicClient": True,
+                                     "publicClient": {"redirectUris": ["http://localhost"]}})
+cli_sp = graph("POST", "servicePrincipals", {"appId": cli["appId"]})
+graph_sp = graph("GET", "servicePrincipals?$filter=appId eq '00000003-0000-0000-c000-000000000000'")["value"][0]
+for resource, scope in ((graph_sp["id"], "User.Read"), (api_sp["id"], "access_as_user")):
+    graph("POST", "oauth2PermissionGrants", {"clientId": cli_sp["id"], "consentType": "AllPrincipals",
+                                             "resourceId": resource, "scope": scope})
+user_password = f"Interop-{uuid.uuid4().hex[:12]}-1"
+user = graph("POST", "users", {
+    "accountEnabled": True, "displayName": "Alice Example", "mailNickname": "alice",
+    "userPrincipalName": f"alice@{boot['domain']}",
+    "passwordProfile": {"password": user_password, "forceChangePasswordNextSignIn": False}})
 
 # The external issuer: a resource for api://AzureADTokenExchange (v2 tokens) and a workload with a secret.
 ext = Server(ext_base, ext_boot_path, ext_ca)
@@ -78,5 +98,7 @@ json.dump({
     "client_id": daemon["appId"], "client_secret": pw["secretText"], "client_sp_id": daemon_sp["id"],
     "api_app_id": api["appId"], "api_scope": "api://reports/.default",
     "issuer_v2": f"{base}/{tid}/v2.0", "jwks_uri": f"{base}/{tid}/discovery/v2.0/keys",
+    "public_client_id": cli["appId"], "user_upn": user["userPrincipalName"], "user_id": user["id"],
+    "user_password": user_password, "api_user_scope": "api://reports/access_as_user",
 }, open(out, "w"), indent=2)
 print(f"fixture written to {out}")

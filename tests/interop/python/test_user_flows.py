@@ -1,0 +1,82 @@
+"""A user's flows with real Python clients, unmodified: MSAL Python's PublicClientApplication with the
+user's name and password (its realm lookup goes to https://localhost/common/userrealm on port 443),
+acquire_token_silent served from the cache and then through the refresh token, and azure-identity's
+UsernamePasswordCredential. The tokens are validated by PyJWT against the JWKS and used at /v1.0/me.
+"""
+import json
+import os
+import ssl
+
+import jwt
+import msal
+import requests
+from azure.identity import UsernamePasswordCredential
+
+FIX = json.load(open(os.environ["GATEHOUSE_FIXTURE"]))
+AUTHORITY = f"{FIX['base']}/{FIX['tenant_id']}"
+
+
+def pca():
+    return msal.PublicClientApplication(FIX["public_client_id"], authority=AUTHORITY, instance_discovery=False)
+
+
+def me(access_token):
+    r = requests.get(f"{FIX['base']}/v1.0/me", headers={"Authorization": f"Bearer {access_token}"},
+                     verify=FIX["ca"])
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_msal_password_sign_in_then_silent_from_cache_then_through_the_refresh_token():
+    app = pca()
+    first = app.acquire_token_by_username_password(FIX["user_upn"], FIX["user_password"], scopes=["User.Read"])
+    assert "access_token" in first, first
+    assert first["token_source"] == "identity_provider"
+    assert first["id_token_claims"]["preferred_username"] == FIX["user_upn"]
+    assert first["id_token_claims"]["oid"] == FIX["user_id"]
+    assert me(first["access_token"])["id"] == FIX["user_id"]
+
+    # The account MSAL built from client_info is the user's, in the tenant's realm.
+    [account] = app.get_accounts()
+    assert account["home_account_id"] == f"{FIX['user_id']}.{FIX['tenant_id']}"
+    assert account["username"] == FIX["user_upn"]
+
+    cached = app.acquire_token_silent(["User.Read"], account=account)
+    assert cached["token_source"] == "cache"
+    assert cached["access_token"] == first["access_token"]
+
+    refreshed = app.acquire_token_silent(["User.Read"], account=account, force_refresh=True)
+    assert refreshed["token_source"] == "identity_provider", refreshed
+    assert refreshed["access_token"] != first["access_token"]
+    assert me(refreshed["access_token"])["userPrincipalName"] == FIX["user_upn"]
+
+    # The same refresh token family gets a token for the API (v2), validated as a resource server would.
+    api = app.acquire_token_silent([FIX["api_user_scope"]], account=account)
+    assert "access_token" in api, api
+    jwks = jwt.PyJWKClient(FIX["jwks_uri"], ssl_context=ssl.create_default_context(cafile=FIX["ca"]))
+    claims = jwt.decode(api["access_token"], jwks.get_signing_key_from_jwt(api["access_token"]),
+                        algorithms=["RS256"], audience=FIX["api_app_id"], issuer=FIX["issuer_v2"])
+    assert claims["scp"] == "access_as_user"
+    assert claims["oid"] == FIX["user_id"]
+    assert claims["azp"] == FIX["public_client_id"] and claims["azpacr"] == "0"
+
+
+def test_msal_reports_a_wrong_password_as_entra_does():
+    result = pca().acquire_token_by_username_password(FIX["user_upn"], "Not-The-Password-1", scopes=["User.Read"])
+    assert result["error"] == "invalid_grant"
+    assert result["error_codes"] == [50126]
+
+
+def test_msal_reports_missing_consent_as_entra_does():
+    result = pca().acquire_token_by_username_password(
+        FIX["user_upn"], FIX["user_password"], scopes=["https://graph.microsoft.com/User.ReadBasic.All"])
+    assert result["error_codes"] == [65001], result
+    assert result["suberror"] == "consent_required"
+
+
+def test_azure_identity_username_password_credential():
+    cred = UsernamePasswordCredential(
+        FIX["public_client_id"], FIX["user_upn"], FIX["user_password"], tenant_id=FIX["tenant_id"],
+        authority=FIX["base"], disable_instance_discovery=True, connection_verify=FIX["ca"])
+    token = cred.get_token("User.Read")
+    assert me(token.token)["userPrincipalName"] == FIX["user_upn"]
