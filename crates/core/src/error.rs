@@ -69,6 +69,49 @@ pub enum CoreError {
     /// A revoked family: sign-out, a password change, an administrator's revocation, or reuse.
     #[error("refresh token revoked")]
     RefreshTokenRevoked,
+    /// `/authorize` with a redirect URI the application did not register (an error page).
+    #[error("redirect URI mismatch")]
+    RedirectUriMismatch { redirect_uri: String, client_id: String },
+    /// `/authorize` for an application with no redirect URI (an error page).
+    #[error("no redirect URI")]
+    NoRedirectUri { client_id: String },
+    #[error("invalid parameter")]
+    InvalidAuthorizeParameter { name: &'static str },
+    #[error("unsupported response type")]
+    UnsupportedResponseType { response_type: String },
+    /// A public client (SPA, mobile or desktop) without a PKCE challenge.
+    #[error("PKCE required")]
+    PkceRequired,
+    /// `prompt=none` without a session.
+    #[error("login required")]
+    LoginRequired,
+    /// The user declined on the consent page.
+    #[error("consent declined")]
+    ConsentDeclined,
+    /// A permission only an administrator can consent to.
+    #[error("admin consent required")]
+    AdminConsentRequired { client_id: String },
+    /// The sign-in pages took too long, or their state was not ours.
+    #[error("sign-in flow expired")]
+    FlowExpired,
+    /// An authorization code that does not exist or was issued to another client or tenant.
+    #[error("invalid code")]
+    InvalidCode,
+    #[error("code expired")]
+    CodeExpired,
+    #[error("code already redeemed")]
+    CodeRedeemed,
+    /// Redeemed with another redirect URI than it was issued for.
+    #[error("redirect URI differs at redemption")]
+    CodeRedirectUriMismatch,
+    #[error("PKCE verifier mismatch")]
+    PkceMismatch,
+    /// A single-page application's code redeemed without an `Origin` header.
+    #[error("SPA code without Origin")]
+    SpaNeedsOrigin,
+    /// A cross-origin redemption of a code that is not a single-page application's.
+    #[error("cross-origin redemption of a non-SPA code")]
+    CrossOriginNotSpa,
     #[error("the directory cannot be reached")]
     Unavailable,
     #[error("internal error")]
@@ -105,6 +148,22 @@ impl CoreError {
             Self::RefreshTokenExpired { spa: false } => 700082,
             Self::RefreshTokenExpired { spa: true } => 700084,
             Self::RefreshTokenRevoked => 50173,
+            Self::RedirectUriMismatch { .. } => 50011,
+            Self::NoRedirectUri { .. } => 500113,
+            Self::InvalidAuthorizeParameter { .. } => 90023,
+            Self::UnsupportedResponseType { .. } => 70005,
+            Self::PkceRequired => 9002325,
+            Self::LoginRequired => 50058,
+            Self::ConsentDeclined => 65004,
+            Self::AdminConsentRequired { .. } => 90094,
+            Self::FlowExpired => 50089,
+            Self::InvalidCode => 70000,
+            Self::CodeExpired => 70008,
+            Self::CodeRedeemed => 54005,
+            Self::CodeRedirectUriMismatch => 500112,
+            Self::PkceMismatch => 50148,
+            Self::SpaNeedsOrigin => 9002327,
+            Self::CrossOriginNotSpa => 9002326,
             Self::Unavailable => 90033,
             Self::Internal => 90100,
         }
@@ -132,7 +191,23 @@ impl CoreError {
             }
             Self::ResourceNotFound { .. } => OAuthError::InvalidResource,
             Self::SignIn(SignInError::Unavailable) => OAuthError::TemporarilyUnavailable,
-            Self::GrantNeedsTenant => OAuthError::InvalidRequest,
+            Self::GrantNeedsTenant
+            | Self::RedirectUriMismatch { .. }
+            | Self::NoRedirectUri { .. }
+            | Self::InvalidAuthorizeParameter { .. }
+            | Self::PkceRequired
+            | Self::FlowExpired
+            | Self::SpaNeedsOrigin
+            | Self::CrossOriginNotSpa => OAuthError::InvalidRequest,
+            Self::UnsupportedResponseType { .. } => OAuthError::UnsupportedResponseType,
+            Self::LoginRequired => OAuthError::LoginRequired,
+            Self::ConsentDeclined => OAuthError::AccessDenied,
+            Self::AdminConsentRequired { .. } => OAuthError::ConsentRequired,
+            Self::InvalidCode
+            | Self::CodeExpired
+            | Self::CodeRedeemed
+            | Self::CodeRedirectUriMismatch
+            | Self::PkceMismatch => OAuthError::InvalidGrant,
             Self::AssignmentRequired { .. }
             | Self::ConsentRequired { .. }
             | Self::SignIn(_)
@@ -204,8 +279,39 @@ impl CoreError {
             Self::RefreshTokenExpired { spa: false } => "The refresh token has expired due to inactivity or reached the end of its lifetime. Send a new interactive authorization request for this user and resource.".into(),
             Self::RefreshTokenExpired { spa: true } => "The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page.".into(),
             Self::RefreshTokenRevoked => "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password, signed out, or the grant was used twice.".into(),
+            Self::RedirectUriMismatch { redirect_uri, client_id } => format!(
+                "The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{client_id}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal."
+            ),
+            Self::NoRedirectUri { client_id } => format!("No reply address is registered for the application '{client_id}'."),
+            Self::InvalidAuthorizeParameter { name } => format!("The provided value for the input parameter '{name}' is not valid."),
+            Self::UnsupportedResponseType { response_type } => format!(
+                "The provided value for the input parameter 'response_type' is not allowed for this request. Expected value is 'code', but received '{response_type}'."
+            ),
+            Self::PkceRequired => "Proof Key for Code Exchange is required for cross-origin authorization code redemption and for public clients. Send a code_challenge.".into(),
+            Self::LoginRequired => "The user needs to sign in, and prompt=none forbids showing a sign-in page.".into(),
+            Self::ConsentDeclined => "The resource owner or authorization server denied the request.".into(),
+            Self::AdminConsentRequired { client_id } => format!(
+                "The application '{client_id}' needs permissions that only an administrator can grant. Ask an administrator to grant consent for this application."
+            ),
+            Self::FlowExpired => "The sign-in took too long or its state is not valid. Start the sign-in again from the application.".into(),
+            Self::InvalidCode => "The provided value for the 'code' parameter is not valid.".into(),
+            Self::CodeExpired => "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.".into(),
+            Self::CodeRedeemed => "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.".into(),
+            Self::CodeRedirectUriMismatch => "The redirect URI provided in the request does not match the one used to obtain the authorization code.".into(),
+            Self::PkceMismatch => "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.".into(),
+            Self::SpaNeedsOrigin => "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.".into(),
+            Self::CrossOriginNotSpa => "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type.".into(),
             Self::Unavailable => "The directory is temporarily unavailable. Retry the request.".into(),
             Self::Internal => "An internal error occurred.".into(),
+        }
+    }
+
+    /// The `error` an authorization response carries (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6): the
+    /// token endpoint's value, except where consent or a sign-in is what is missing.
+    pub fn authorize_error(&self) -> &'static str {
+        match self {
+            Self::ConsentRequired { .. } | Self::AdminConsentRequired { .. } => "consent_required",
+            e => e.oauth_error().as_str(),
         }
     }
 

@@ -106,6 +106,18 @@ impl KeyRing {
         }
     }
 
+    /// The claims of a token this cluster signed with a key it still publishes (expired or not: an
+    /// `id_token_hint` may be old); `None` for anything else.
+    pub fn verify_own(&self, token: &str, now: OffsetDateTime) -> Option<serde_json::Value> {
+        let jws = gatehouse_jose::ParsedJws::parse(token).ok()?;
+        let kid = jws.header.kid.as_deref()?;
+        let key = self.published(now).find(|k| k.kid() == kid)?;
+        let cert = gatehouse_jose::ClientCertificate::parse(key.certificate_der()).ok()?;
+        jws.verify_rsa(&cert.n, &cert.e, &[gatehouse_jose::SignatureAlgorithm::Rs256])
+            .ok()?;
+        serde_json::from_slice(&jws.payload).ok()
+    }
+
     /// A user's `sub` for one application (OIDC Core §8.1, pairwise, as Entra's): 43 base64url
     /// characters that no other application sees and that cannot be computed without the key.
     pub fn pairwise_subject(&self, tenant: &str, user: &str, app_id: &str) -> String {

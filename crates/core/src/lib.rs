@@ -5,6 +5,7 @@
 //! ([`admin::AdminError`]) and know nothing of HTTP.
 
 pub mod admin;
+pub mod authorize;
 pub mod credentials;
 pub mod directory;
 pub mod error;

@@ -289,3 +289,48 @@ pub struct StoredRefreshToken {
     /// When it was exchanged for its successor.
     pub used_at: Option<OffsetDateTime>,
 }
+
+/// A browser's sign-in session: the cookie holds a random value, the store only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id_hash: [u8; 32],
+    /// The public session id (`sid` in ID tokens); refresh tokens issued in the session carry it.
+    pub sid: Uuid,
+    pub tenant_id: TenantId,
+    pub user_id: ObjectId,
+    pub auth_time: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What an authorization code stands for, fixed when the user finished at `/authorize` (RFC 6749
+/// §4.1.2: bound to the client, the redirect URI and the PKCE challenge).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CodeGrant {
+    pub client_id: AppId,
+    pub redirect_uri: String,
+    /// Issued through a single-page application's redirect URI: redeemed cross-origin only.
+    pub spa: bool,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    /// `S256` or `plain`.
+    pub code_challenge_method: Option<String>,
+    pub user_id: ObjectId,
+    #[serde(with = "time::serde::timestamp")]
+    pub auth_time: OffsetDateTime,
+    pub sid: Option<Uuid>,
+    /// The refresh-token family the redemption starts; a second redemption revokes it.
+    pub family_id: Uuid,
+    /// Whether the `/authorize` request had `client_info=1`.
+    pub client_info: bool,
+}
+
+/// An authorization code as stored: its SHA-256, never the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCode {
+    pub hash: [u8; 32],
+    pub tenant_id: TenantId,
+    pub grant: CodeGrant,
+    pub expires_at: OffsetDateTime,
+    pub redeemed: bool,
+}

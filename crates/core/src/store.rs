@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::model::{
     ApplicationRecord, Assignment, ChangeBatch, ClientRecord, DirectoryData, FederatedCredentialRecord,
-    PasswordSecret, PermissionGrant, RefreshFamily, ServicePrincipalRecord, StoredKey, StoredRefreshToken,
-    Tenant, UserRecord,
+    PasswordSecret, PermissionGrant, RefreshFamily, ServicePrincipalRecord, Session, StoredCode, StoredKey,
+    StoredRefreshToken, Tenant, UserRecord,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -190,6 +190,15 @@ pub trait GrantStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     async fn delete_grant(&self, tenant_id: TenantId, id: &str) -> Result<bool, StoreError>;
     async fn list_grants(&self, tenant_id: TenantId) -> Result<Vec<PermissionGrant>, StoreError>;
+    /// The grant of one kind a client holds on a resource: tenant-wide (`principal` `None`) or for one
+    /// user.
+    async fn find_grant(
+        &self,
+        tenant_id: TenantId,
+        client_id: ObjectId,
+        resource_id: ObjectId,
+        principal: Option<ObjectId>,
+    ) -> Result<Option<PermissionGrant>, StoreError>;
     /// The scope values a client may use on a resource for a user: its tenant-wide grant's and its
     /// grant for that user, with repeats.
     async fn consented_scopes(
@@ -316,6 +325,22 @@ pub trait RefreshTokenStore: Send + Sync {
     ) -> Result<u64, StoreError>;
 }
 
+/// Browser sessions and authorization codes, by their SHA-256. Not part of the directory.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn insert_session(&self, s: &Session) -> Result<(), StoreError>;
+    async fn find_session(&self, id_hash: &[u8; 32]) -> Result<Option<Session>, StoreError>;
+    /// Ends a session (sign-out): deletes it and revokes the refresh tokens issued in it. Returns it.
+    async fn end_session(&self, id_hash: &[u8; 32]) -> Result<Option<Session>, StoreError>;
+    async fn insert_code(&self, code: &StoredCode) -> Result<(), StoreError>;
+    async fn find_code(&self, hash: &[u8; 32]) -> Result<Option<StoredCode>, StoreError>;
+    /// Marks a code redeemed, once (RFC 6749 §4.1.2). A second redemption returns `false` and
+    /// revokes the refresh-token family the first one started (RFC 6819 §5.2.1.1).
+    async fn redeem_code(&self, hash: &[u8; 32], now: time::OffsetDateTime) -> Result<bool, StoreError>;
+    /// Forgets sessions and codes that expired before `now`.
+    async fn prune_sessions_and_codes(&self, now: time::OffsetDateTime) -> Result<u64, StoreError>;
+}
+
 /// Single-use client assertion ids (OIDC Core §9). Not part of the directory: recording one bumps no
 /// change, so no node drops anything.
 #[async_trait]
@@ -372,6 +397,7 @@ pub trait Store:
     + UserStore
     + SignInStore
     + RefreshTokenStore
+    + SessionStore
     + KeyStore
     + FederatedCredentialStore
     + ReplayStore
@@ -391,6 +417,7 @@ impl<T> Store for T where
         + UserStore
         + SignInStore
         + RefreshTokenStore
+        + SessionStore
         + KeyStore
         + FederatedCredentialStore
         + ReplayStore

@@ -18,6 +18,11 @@ pub enum OAuthError {
     InvalidTenant,
     TemporarilyUnavailable,
     ServerError,
+    /// Authorization responses only.
+    UnsupportedResponseType,
+    LoginRequired,
+    ConsentRequired,
+    AccessDenied,
 }
 
 impl OAuthError {
@@ -33,6 +38,10 @@ impl OAuthError {
             Self::InvalidTenant => "invalid_tenant",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::ServerError => "server_error",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::AccessDenied => "access_denied",
         }
     }
 }

@@ -49,6 +49,14 @@ pub fn spawn(
                 if let Err(e) = store.prune_refresh_tokens(now, now - refresh_idle).await {
                     tracing::warn!(error = %e, "pruning refresh tokens failed");
                 }
+                // A day late, so that a second redemption of an expired code still finds it and
+                // revokes what the first one issued.
+                if let Err(e) = store
+                    .prune_sessions_and_codes(now - time::Duration::days(1))
+                    .await
+                {
+                    tracing::warn!(error = %e, "pruning sessions and codes failed");
+                }
             }
         }
     })

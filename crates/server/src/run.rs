@@ -130,6 +130,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         federation: Arc::new(FederationKeys::new(federation_ca)),
         replay: ReplayLedger::spawn(Arc::clone(&store)),
         passwords: crate::passwords::PasswordPool::new(),
+        sealer: Arc::new(crate::routes::signin::FlowSealer::new(&kek)?),
     };
     let watcher = watcher::spawn(Arc::clone(&store), Arc::clone(&directory));
     let maintenance = maintenance::spawn(

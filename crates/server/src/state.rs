@@ -30,6 +30,8 @@ pub struct AppState {
     pub replay: ReplayLedger,
     /// Hashes and checks user passwords off the async runtime.
     pub passwords: PasswordPool,
+    /// Seals the authorization request the sign-in pages carry.
+    pub sealer: Arc<crate::routes::signin::FlowSealer>,
 }
 
 impl AppState {

@@ -18,6 +18,21 @@ fn consent(kind: &str, principal: &str) -> Result<Consent, StoreError> {
     }
 }
 
+const COLUMNS: &str =
+    "SELECT id, tenant_id, client_id, resource_id, consent_type, principal_id, scope FROM oauth2_permission_grants";
+
+fn grant(r: &sqlx::any::AnyRow) -> Result<PermissionGrant, StoreError> {
+    let text = |i: usize| r.try_get::<String, _>(i).map_err(map_err);
+    Ok(PermissionGrant {
+        id: text(0)?,
+        tenant_id: uuid(&text(1)?)?,
+        client_id: uuid(&text(2)?)?,
+        resource_id: uuid(&text(3)?)?,
+        consent: consent(&text(4)?, &text(5)?)?,
+        scopes: text(6)?.split_whitespace().map(str::to_string).collect(),
+    })
+}
+
 #[async_trait]
 impl GrantStore for SqlStore {
     async fn insert_grant(&self, g: &PermissionGrant) -> Result<(), StoreError> {
@@ -77,25 +92,38 @@ impl GrantStore for SqlStore {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         let rows = select_rows(
             &mut conn,
-            "SELECT id, tenant_id, client_id, resource_id, consent_type, principal_id, scope \
-             FROM oauth2_permission_grants",
+            COLUMNS,
             Some(("tenant_id = $1", tenant_id.to_string())),
             "id",
         )
         .await?;
-        rows.iter()
-            .map(|r| {
-                let text = |i: usize| r.try_get::<String, _>(i).map_err(map_err);
-                Ok(PermissionGrant {
-                    id: text(0)?,
-                    tenant_id: uuid(&text(1)?)?,
-                    client_id: uuid(&text(2)?)?,
-                    resource_id: uuid(&text(3)?)?,
-                    consent: consent(&text(4)?, &text(5)?)?,
-                    scopes: text(6)?.split_whitespace().map(str::to_string).collect(),
-                })
-            })
-            .collect()
+        rows.iter().map(grant).collect()
+    }
+
+    async fn find_grant(
+        &self,
+        tenant_id: TenantId,
+        client_id: ObjectId,
+        resource_id: ObjectId,
+        principal: Option<ObjectId>,
+    ) -> Result<Option<PermissionGrant>, StoreError> {
+        let (kind, principal) = match principal {
+            None => ("AllPrincipals", String::new()),
+            Some(p) => ("Principal", p.to_string()),
+        };
+        let row = sqlx::query(&format!(
+            "{COLUMNS} WHERE tenant_id = $1 AND client_id = $2 AND resource_id = $3 \
+             AND consent_type = $4 AND principal_id = $5"
+        ))
+        .bind(tenant_id.to_string())
+        .bind(client_id.to_string())
+        .bind(resource_id.to_string())
+        .bind(kind)
+        .bind(principal)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.as_ref().map(grant).transpose()
     }
 
     async fn consented_scopes(

@@ -26,6 +26,7 @@ mod refresh;
 mod replay;
 mod secrets;
 mod service_principals;
+mod sessions;
 mod sign_in;
 mod sqlite;
 mod tenants;

@@ -172,6 +172,50 @@ fn to_graph(g: &PermissionGrant) -> OAuth2PermissionGrant {
     }
 }
 
+/// Records a user's consent on the consent page: the user's `Principal` grant for the client on the
+/// resource gains `scopes` (made if there is none). Two consents at once both land: a lost insert race
+/// is retried as an update.
+pub async fn record_user_consent(
+    store: &dyn Store,
+    tenant: gatehouse_proto::TenantId,
+    client: ObjectId,
+    resource: ObjectId,
+    user: ObjectId,
+    scopes: &[String],
+) -> Result<(), AdminError> {
+    for _ in 0..3 {
+        match store.find_grant(tenant, client, resource, Some(user)).await? {
+            Some(g) => {
+                let mut all = g.scopes.clone();
+                for s in scopes {
+                    if !all.iter().any(|a| a.eq_ignore_ascii_case(s)) {
+                        all.push(s.clone());
+                    }
+                }
+                store.update_grant_scopes(tenant, &g.id, &all).await?;
+                return Ok(());
+            }
+            None => {
+                let consent = Consent::Principal(user);
+                let g = PermissionGrant {
+                    id: grant_id(client, resource, consent),
+                    tenant_id: tenant,
+                    client_id: client,
+                    resource_id: resource,
+                    consent,
+                    scopes: scopes.to_vec(),
+                };
+                match store.insert_grant(&g).await {
+                    Ok(()) => return Ok(()),
+                    Err(crate::store::StoreError::Conflict(_)) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    Err(AdminError::Unavailable)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

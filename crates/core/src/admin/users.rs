@@ -4,6 +4,7 @@
 //! [`Hasher`], never on the caller's task.
 
 use gatehouse_proto::graph::{PasswordProfile, User, UserInput};
+use gatehouse_proto::token::Secret;
 use gatehouse_proto::ObjectId;
 use time::OffsetDateTime;
 
@@ -181,6 +182,36 @@ pub async fn update(
         match store.update_user(&rec).await {
             Ok(true) => return Ok(()),
             Ok(false) => return Err(not_found("user", rec.user.id)),
+            Err(StoreError::Stale) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Stale.into())
+}
+
+/// A user's own password change on the sign-in pages (after proving the current one): Entra's rule,
+/// then the new hash; the user need not change it again. Refresh tokens issued before end with it.
+pub async fn change_own_password(
+    store: &dyn Store,
+    hasher: &dyn Hasher,
+    tenant: gatehouse_proto::TenantId,
+    user: ObjectId,
+    new: Secret,
+    now: OffsetDateTime,
+) -> Result<(), AdminError> {
+    check_complexity(new.expose())?;
+    let hash = hasher.hash(new).await?;
+    for _ in 0..UPDATE_ATTEMPTS {
+        let mut rec = store
+            .get_user(tenant, user)
+            .await?
+            .ok_or_else(|| not_found("user", user))?;
+        rec.password = Some(hash.clone());
+        rec.force_change_password = false;
+        rec.password_changed = now;
+        match store.update_user(&rec).await {
+            Ok(true) => return Ok(()),
+            Ok(false) => return Err(not_found("user", user)),
             Err(StoreError::Stale) => continue,
             Err(e) => return Err(e.into()),
         }

@@ -4,7 +4,7 @@
 //! an access token with `scp`, an ID token, a refresh token and `client_info` (entra-protocol.md
 //! §3.2–§3.5, §4.1–§4.3).
 
-use gatehouse_proto::graph::Application;
+use gatehouse_proto::graph::{Application, PermissionScope};
 use gatehouse_proto::token::{AccessTokenClaims, ClientInfo, IdTokenClaims, Secret, UserClaims, UserTokens};
 use gatehouse_proto::GRAPH_RESOURCE;
 use time::{Duration, OffsetDateTime};
@@ -137,13 +137,13 @@ pub struct Granted<'a> {
 /// for its own API needs no consent.
 pub fn grant<'a>(
     snap: &'a Snapshot,
-    ctx: &TokenContext,
+    base_url: &str,
     tenant: &Tenant,
     client: &ApplicationRecord,
     scopes: &UserScopes,
     consented: &[String],
 ) -> Result<Granted<'a>, CoreError> {
-    let lookup = scopes.lookup_name(&ctx.base_url);
+    let lookup = scopes.lookup_name(base_url);
     let resource = super::resource_in(snap, tenant, &lookup, scopes.resource_name())?;
     let offered: Vec<&str> = resource
         .sp
@@ -198,6 +198,39 @@ pub fn grant<'a>(
         },
         scp,
     })
+}
+
+/// The permissions a user could consent to that the request names and nobody has consented to yet (for
+/// the consent page). A permission the resource does not offer is 70011; `.default` names nothing a
+/// user can be asked for, so without consent it is 65001.
+pub fn missing_consent<'a>(
+    snap: &'a Snapshot,
+    base_url: &str,
+    tenant: &Tenant,
+    client: &ApplicationRecord,
+    scopes: &UserScopes,
+    consented: &[String],
+) -> Result<(&'a ServicePrincipalRecord, Vec<&'a PermissionScope>), CoreError> {
+    let lookup = scopes.lookup_name(base_url);
+    let resource = super::resource_in(snap, tenant, &lookup, scopes.resource_name())?;
+    if resource.sp.app_id == client.app.app_id {
+        return Ok((resource, vec![]));
+    }
+    let mut missing = Vec::new();
+    for wanted in &scopes.named {
+        let offered = resource
+            .sp
+            .oauth2_permission_scopes
+            .iter()
+            .find(|o| o.is_enabled && o.value.eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| CoreError::InvalidScope {
+                scope: format!("{}/{wanted}", scopes.resource_name()),
+            })?;
+        if !consented.iter().any(|c| c.eq_ignore_ascii_case(&offered.value)) {
+            missing.push(offered);
+        }
+    }
+    Ok((resource, missing))
 }
 
 impl Granted<'_> {

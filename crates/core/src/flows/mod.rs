@@ -8,6 +8,7 @@
 //! [`TokenRequest::parse`] and [`issue`]).
 
 pub mod assertion;
+pub mod authorization_code;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod delegated;
@@ -23,14 +24,16 @@ use gatehouse_proto::{AppId, ObjectId, TenantId};
 use time::OffsetDateTime;
 
 use self::assertion::{AssertionPolicy, ReplayGuard};
+use self::authorization_code::CodeRequest;
 use self::client_auth::{ClientParameters, PresentedClient};
 use self::client_credentials::ClientCredentialsRequest;
 use self::delegated::{UserScopes, UserTokenPolicy};
 use self::mint::MintedToken;
 use self::password::PasswordRequest;
-use self::refresh::{Found, RefreshRequest};
+use self::refresh::RefreshRequest;
 use crate::model::{
     name_key, ApplicationRecord, RefreshFamily, ServicePrincipalRecord, StoredRefreshToken, Tenant,
+    UserRecord,
 };
 use crate::passwords::Hasher;
 use crate::signin::{self, Attempt, SignInPolicy};
@@ -44,6 +47,7 @@ pub struct Policies {
     pub assertions: AssertionPolicy,
     pub sign_in: SignInPolicy,
     pub user_tokens: UserTokenPolicy,
+    pub authorize: crate::authorize::AuthorizePolicy,
 }
 
 /// Where a request arrived and the server's settings for judging it: the same for every grant.
@@ -60,6 +64,8 @@ pub struct TokenContext {
     pub policies: Policies,
     /// The client's network address, as the server sees it (password failures are counted per address).
     pub client_address: String,
+    /// The request's `Origin` header: a browser's cross-origin request (a single-page application).
+    pub origin: Option<String>,
 }
 
 impl TokenContext {
@@ -79,6 +85,7 @@ impl TokenContext {
             base_url: base_url.to_string(),
             policies,
             client_address: String::new(),
+            origin: None,
         })
     }
 }
@@ -89,6 +96,7 @@ pub enum TokenRequest {
     ClientCredentials(ClientCredentialsRequest),
     Password(PasswordRequest),
     RefreshToken(RefreshRequest),
+    AuthorizationCode(CodeRequest),
 }
 
 impl TokenRequest {
@@ -130,6 +138,14 @@ impl TokenRequest {
                 scope: form.scope,
                 client_info,
             })),
+            Some("authorization_code") => Ok(Self::AuthorizationCode(CodeRequest {
+                client,
+                code: required(form.code, "code")?,
+                redirect_uri: form.redirect_uri,
+                code_verifier: form.code_verifier,
+                scope: form.scope,
+                client_info,
+            })),
             Some(other) => Err(CoreError::UnsupportedGrantType {
                 grant_type: other.chars().take(100).collect(),
             }),
@@ -142,6 +158,7 @@ impl TokenRequest {
             Self::ClientCredentials(r) => &mut r.client,
             Self::Password(r) => &mut r.client,
             Self::RefreshToken(r) => &mut r.client,
+            Self::AuthorizationCode(r) => &mut r.client,
         }
     }
 }
@@ -174,6 +191,9 @@ pub enum SingleUse {
         new: StoredRefreshToken,
         grace_from: OffsetDateTime,
     },
+    /// Redeems an authorization code (by its hash). Fails if it was redeemed before, and then revokes
+    /// what the first redemption issued.
+    RedeemCode([u8; 32]),
 }
 
 /// The signing keys of external issuers (federated credentials), which only the server can fetch.
@@ -200,16 +220,21 @@ pub async fn issue(
     ctx: &TokenContext,
     clock: impl Fn() -> OffsetDateTime,
 ) -> Result<Issued, CoreError> {
-    let (mut snap, mut found) = prefetch(directory, &req, ctx).await?;
+    let (mut snap, mut found) = prefetch(directory, &req, ctx, clock()).await?;
     if client_auth::fetch_federated_key(&snap, services.issuer_keys, req.client_mut()).await {
         // Fetching an external issuer's keys can take a while: decide on fresh entries.
-        (snap, found) = prefetch(directory, &req, ctx).await?;
+        (snap, found) = prefetch(directory, &req, ctx, clock()).await?;
     }
     let now = clock();
-    match &req {
-        TokenRequest::ClientCredentials(r) => client_credentials::issue(&snap, ctx, r, now),
-        TokenRequest::RefreshToken(r) => refresh::issue(&snap, ctx, r, found.as_ref(), now),
-        TokenRequest::Password(r) => {
+    match (&req, found) {
+        (TokenRequest::ClientCredentials(r), _) => client_credentials::issue(&snap, ctx, r, now),
+        (TokenRequest::RefreshToken(r), found) => {
+            refresh::issue(&snap, ctx, r, found.and_then(Found::refresh).as_ref(), now)
+        }
+        (TokenRequest::AuthorizationCode(r), found) => {
+            authorization_code::issue(&snap, ctx, r, found.and_then(Found::code).as_ref(), now)
+        }
+        (TokenRequest::Password(r), _) => {
             let checked = password::check(&snap, ctx, r, now)?;
             let attempt = Attempt {
                 tenant: checked.tenant.id,
@@ -241,18 +266,45 @@ pub async fn issue(
     }
 }
 
+/// What a refresh token or a code stands for, read from the store before the decision.
+enum Found {
+    Refresh(refresh::Found),
+    Code(authorization_code::Found),
+}
+
+impl Found {
+    fn refresh(self) -> Option<refresh::Found> {
+        match self {
+            Self::Refresh(f) => Some(f),
+            Self::Code(_) => None,
+        }
+    }
+
+    fn code(self) -> Option<authorization_code::Found> {
+        match self {
+            Self::Code(f) => Some(f),
+            Self::Refresh(_) => None,
+        }
+    }
+}
+
 /// The entries the request's grant reads, from the node's caches or, on a miss, the store; and for a
-/// refresh, the token's family, its user and their consent, always from the store.
+/// refresh token or a code, what it stands for, its user and their consent, always from the store.
 async fn prefetch(
     directory: &Directory,
     req: &TokenRequest,
     ctx: &TokenContext,
+    now: OffsetDateTime,
 ) -> Result<(Snapshot, Option<Found>), CoreError> {
     let mut snap = directory.snapshot()?;
-    let filled = match req {
-        TokenRequest::ClientCredentials(r) => client_credentials::prefetch(directory, snap, ctx, r)
-            .await
-            .map(|s| (s, None)),
+    let store = directory.store();
+    match req {
+        TokenRequest::ClientCredentials(r) => {
+            let snap = client_credentials::prefetch(directory, snap, ctx, r)
+                .await
+                .map_err(unavailable)?;
+            Ok((snap, None))
+        }
         TokenRequest::Password(r) => {
             if let Ok(tenant) = password::tenant(&snap, ctx, &r.username).map(|t| t.id) {
                 let scopes = r.scope.as_deref().and_then(|s| UserScopes::parse(s).ok());
@@ -269,47 +321,98 @@ async fn prefetch(
             }
             Ok((snap, None))
         }
-        TokenRequest::RefreshToken(r) => refresh_prefetch(directory, snap, ctx, r).await,
-    };
-    filled.map_err(unavailable)
+        TokenRequest::RefreshToken(r) => {
+            let hash = delegated::refresh_token_hash(r.refresh_token.expose());
+            let Some((token, family)) = store.find_refresh_token(&hash).await.map_err(unavailable)? else {
+                return Ok((snap, None));
+            };
+            let scope = refresh::requested_scope(r, &family);
+            let (user, consented) = user_and_consent(
+                directory,
+                &mut snap,
+                ctx,
+                family.tenant_id,
+                &r.client.client_id,
+                scope,
+                family.user_id,
+            )
+            .await?;
+            let found = refresh::Found {
+                token,
+                family,
+                user,
+                consented,
+            };
+            Ok((snap, Some(Found::Refresh(found))))
+        }
+        TokenRequest::AuthorizationCode(r) => {
+            let hash = gatehouse_jose::sha256(r.code.expose().as_bytes());
+            let Some(code) = store.find_code(&hash).await.map_err(unavailable)? else {
+                return Ok((snap, None));
+            };
+            if code.redeemed {
+                // A second redemption: the store revokes what the first one issued (RFC 6819 §5.2.1.1).
+                store.redeem_code(&hash, now).await.map_err(unavailable)?;
+            }
+            let scope = r
+                .scope
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or(&code.grant.scope);
+            let (user, consented) = user_and_consent(
+                directory,
+                &mut snap,
+                ctx,
+                code.tenant_id,
+                &r.client.client_id,
+                scope,
+                code.grant.user_id,
+            )
+            .await?;
+            Ok((
+                snap,
+                Some(Found::Code(authorization_code::Found {
+                    code,
+                    user,
+                    consented,
+                })),
+            ))
+        }
+    }
 }
 
-async fn refresh_prefetch(
+/// For a user's token: the client, the resource `scope` names, the user, and the scopes consented.
+async fn user_and_consent(
     dir: &Directory,
-    mut snap: Snapshot,
+    snap: &mut Snapshot,
     ctx: &TokenContext,
-    r: &RefreshRequest,
-) -> Result<(Snapshot, Option<Found>), StoreError> {
+    tenant: TenantId,
+    client_id: &str,
+    scope: &str,
+    user_id: ObjectId,
+) -> Result<(Option<UserRecord>, Vec<String>), CoreError> {
     let store = dir.store();
-    let hash = delegated::refresh_token_hash(r.refresh_token.expose());
-    let Some((token, family)) = store.find_refresh_token(&hash).await? else {
-        return Ok((snap, None));
-    };
-    let tenant = family.tenant_id;
-    let scopes = UserScopes::parse(refresh::requested_scope(r, &family)).ok();
-    let resource = scopes.map(|s| s.lookup_name(&ctx.base_url));
-    let (client_sp, resource_sp) =
-        fill(dir, &mut snap, tenant, &r.client.client_id, resource.as_deref()).await?;
-    let user = store.get_user(tenant, family.user_id).await?;
+    let resource = UserScopes::parse(scope)
+        .ok()
+        .map(|s| s.lookup_name(&ctx.base_url));
+    let (client_sp, resource_sp) = fill(dir, snap, tenant, client_id, resource.as_deref())
+        .await
+        .map_err(unavailable)?;
+    let user = store.get_user(tenant, user_id).await.map_err(unavailable)?;
     let consented = match (client_sp, resource_sp, &user) {
-        (Some(c), Some(res), Some(u)) => store.consented_scopes(tenant, c, res, u.user.id).await?,
+        (Some(c), Some(res), Some(u)) => store
+            .consented_scopes(tenant, c, res, u.user.id)
+            .await
+            .map_err(unavailable)?,
         _ => vec![],
     };
-    Ok((
-        snap,
-        Some(Found {
-            token,
-            family,
-            user,
-            consented,
-        }),
-    ))
+    Ok((user, consented))
 }
 
 /// Reads a client's application and its service principal in `tenant`, and a resource (named by
 /// identifier URI or appId) with its service principal and application, into `snap`. Returns the two
 /// service principals' ids, where they exist.
-pub(crate) async fn fill(
+pub async fn fill(
     dir: &Directory,
     snap: &mut Snapshot,
     tenant: TenantId,
@@ -351,6 +454,30 @@ pub(crate) async fn fill(
         }
     }
     Ok((client_sp, resource_sp))
+}
+
+/// Authenticates the client of a user's flow: none needed from a public client where `public` allows
+/// it (azpacr `"0"`), else its secret or assertion. Returns `azpacr` and the records to commit.
+pub(crate) fn authenticate_user_client(
+    presented: &PresentedClient,
+    snap: &Snapshot,
+    client: &ApplicationRecord,
+    tenant: &Tenant,
+    ctx: &TokenContext,
+    public: bool,
+    now: OffsetDateTime,
+) -> Result<(&'static str, Vec<SingleUse>), CoreError> {
+    if public && matches!(presented.credential, client_auth::Credential::None) {
+        return Ok(("0", vec![]));
+    }
+    let auth = presented.authenticate(snap, client, tenant, &ctx.base_url, &ctx.policies.assertions, now)?;
+    Ok((
+        auth.acr,
+        auth.replay_guard
+            .into_iter()
+            .map(SingleUse::AssertionId)
+            .collect(),
+    ))
 }
 
 /// A client's application and its service principal in `tenant` (700016 if either is missing).

@@ -74,24 +74,10 @@ pub fn check(
     let tenant = tenant(snap, ctx, &req.username)?;
     let scopes = UserScopes::parse(req.scope.as_deref().unwrap_or_default())?;
     let (app, client_sp) = super::client_in(snap, tenant, &req.client.client_id)?;
-    let (client_acr, single_use) = match req.client.credential {
-        // A public client: only when the application allows public client flows (Entra's rule for ROPC).
-        super::client_auth::Credential::None if app.app.is_fallback_public_client == Some(true) => {
-            ("0", vec![])
-        }
-        _ => {
-            let auth =
-                req.client
-                    .authenticate(snap, app, tenant, &ctx.base_url, &ctx.policies.assertions, now)?;
-            (
-                auth.acr,
-                auth.replay_guard
-                    .into_iter()
-                    .map(SingleUse::AssertionId)
-                    .collect(),
-            )
-        }
-    };
+    // A public client only when the application allows public client flows (Entra's rule for ROPC).
+    let public = app.app.is_fallback_public_client == Some(true);
+    let (client_acr, single_use) =
+        super::authenticate_user_client(&req.client, snap, app, tenant, ctx, public, now)?;
     if !client_sp.sp.account_enabled {
         return Err(CoreError::ClientDisabled {
             client_id: req.client.client_id.clone(),
@@ -121,8 +107,14 @@ pub fn issue(
 ) -> Result<Issued, CoreError> {
     let app_id = AppId::parse(&req.client.client_id).ok_or(CoreError::Internal)?;
     let client = snap.application(app_id).ok_or(CoreError::Internal)?;
-    let granted: Granted<'_> =
-        delegated::grant(snap, ctx, &checked.tenant, client, &checked.scopes, consented)?;
+    let granted: Granted<'_> = delegated::grant(
+        snap,
+        &ctx.base_url,
+        &checked.tenant,
+        client,
+        &checked.scopes,
+        consented,
+    )?;
     let who = SignedIn {
         tenant: &checked.tenant,
         client,

@@ -12,7 +12,7 @@ use gatehouse_proto::token::Secret;
 use gatehouse_proto::AppId;
 use time::OffsetDateTime;
 
-use super::client_auth::{Credential, PresentedClient};
+use super::client_auth::PresentedClient;
 use super::delegated::{self, SignedIn, UserScopes};
 use super::{Issued, SingleUse, TokenContext};
 use crate::model::{RefreshFamily, StoredRefreshToken, UserRecord};
@@ -65,26 +65,15 @@ pub fn issue(
     let client = snap
         .application(family.client_id)
         .ok_or(CoreError::RefreshTokenRevoked)?;
-    let (client_acr, mut single_use) = match &req.client.credential {
-        Credential::None if delegated::accepts_public_client(client) => ("0", vec![]),
-        _ => {
-            let auth = req.client.authenticate(
-                snap,
-                client,
-                tenant,
-                &ctx.base_url,
-                &ctx.policies.assertions,
-                now,
-            )?;
-            (
-                auth.acr,
-                auth.replay_guard
-                    .into_iter()
-                    .map(SingleUse::AssertionId)
-                    .collect(),
-            )
-        }
-    };
+    let (client_acr, mut single_use) = super::authenticate_user_client(
+        &req.client,
+        snap,
+        client,
+        tenant,
+        ctx,
+        delegated::accepts_public_client(client),
+        now,
+    )?;
     if family.revoked {
         return Err(CoreError::RefreshTokenRevoked);
     }
@@ -110,7 +99,7 @@ pub fn issue(
 
     let scope = requested_scope(req, family);
     let scopes = UserScopes::parse(scope)?;
-    let granted = delegated::grant(snap, ctx, tenant, client, &scopes, &found.consented)?;
+    let granted = delegated::grant(snap, &ctx.base_url, tenant, client, &scopes, &found.consented)?;
     let who = SignedIn {
         tenant,
         client,

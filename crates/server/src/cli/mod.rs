@@ -14,6 +14,7 @@ mod session;
 mod tenant;
 
 use gatehouse_core::admin::bootstrap::BootstrapOutput;
+use gatehouse_core::authorize::AuthorizePolicy;
 use gatehouse_core::flows::assertion::AssertionPolicy;
 use gatehouse_core::flows::delegated::UserTokenPolicy;
 use gatehouse_core::flows::Policies;
@@ -187,6 +188,15 @@ pub struct ServeArgs {
     /// and revokes every token of its sign-in.
     #[arg(long, env = "GATEHOUSE_REFRESH_TOKEN_REUSE_GRACE", default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..))]
     pub refresh_token_reuse_grace: i64,
+    /// Seconds an authorization code may wait to be redeemed (Entra: about 10 minutes).
+    #[arg(long, env = "GATEHOUSE_AUTHORIZATION_CODE_LIFETIME", default_value_t = 600, value_parser = clap::value_parser!(i64).range(1..=3600))]
+    pub authorization_code_lifetime: i64,
+    /// Seconds a browser's sign-in session lasts.
+    #[arg(long, env = "GATEHOUSE_SESSION_LIFETIME", default_value_t = 86400, value_parser = clap::value_parser!(i64).range(60..))]
+    pub session_lifetime: i64,
+    /// Refuse PKCE's `plain` method (and a challenge without a method): S256 only. Entra accepts plain.
+    #[arg(long, env = "GATEHOUSE_NO_PKCE_PLAIN")]
+    pub no_pkce_plain: bool,
     /// Refuse grant_type=password (ROPC), which RFC 9700 says must not be used; Entra serves it to
     /// applications that allow public client flows, and so does Gatehouse unless this is set.
     #[arg(long, env = "GATEHOUSE_NO_PASSWORD_GRANT")]
@@ -280,6 +290,12 @@ impl ServeArgs {
                     lockout_threshold: self.lockout_threshold,
                     lockout_duration: time::Duration::seconds(self.lockout_duration),
                     reveal_unknown_users: self.reveal_unknown_users,
+                },
+                authorize: AuthorizePolicy {
+                    code_lifetime: time::Duration::seconds(self.authorization_code_lifetime),
+                    flow_lifetime: AuthorizePolicy::default().flow_lifetime,
+                    pkce_plain: !self.no_pkce_plain,
+                    session_lifetime: time::Duration::seconds(self.session_lifetime),
                 },
                 user_tokens: UserTokenPolicy {
                     refresh_idle: time::Duration::seconds(self.refresh_token_idle_lifetime),

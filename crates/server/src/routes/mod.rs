@@ -5,6 +5,7 @@ pub mod discovery;
 pub mod graph;
 pub mod health;
 pub mod oauth_error;
+pub mod signin;
 pub mod token;
 
 use axum::http::{HeaderName, HeaderValue, Request};
@@ -24,8 +25,19 @@ pub fn router(state: AppState) -> Router {
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys_v2_get))
         .route("/{tenant}/discovery/keys", get(discovery::keys_v1_get))
         .route("/common/userrealm/{username}", get(discovery::userrealm_get))
-        .route("/{tenant}/oauth2/v2.0/token", post(token::token_v2_post).fallback(token::token_wrong_method))
-        .route("/{tenant}/oauth2/token", post(token::token_v1_post).fallback(token::token_wrong_method))
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            post(token::token_v2_post)
+                .options(token::token_preflight)
+                .fallback(token::token_wrong_method),
+        )
+        .route(
+            "/{tenant}/oauth2/token",
+            post(token::token_v1_post)
+                .options(token::token_preflight)
+                .fallback(token::token_wrong_method),
+        )
+        .merge(signin::routes())
         .merge(compat::routes())
         .nest_service("/v1.0", graph::service(state.clone()))
         .with_state(state)

@@ -44,10 +44,41 @@ async fn token(
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
-    match issue(&st, &tenant, &parts.headers, peer, body, endpoint).await {
+    let resp = match issue(&st, &tenant, &parts.headers, peer, body, endpoint).await {
         Ok(resp) => resp,
         Err(e) => oauth_error_response(&e, &parts.headers, &st.base_url),
+    };
+    cors(&parts.headers, resp)
+}
+
+/// A browser's cross-origin call (a single-page application redeeming its code): the answer, error or
+/// not, is readable by the calling origin. Only SPA codes succeed cross-origin (core checks that).
+fn cors(headers: &HeaderMap, mut resp: Response) -> Response {
+    if let Some(origin) = headers.get("origin").cloned() {
+        let h = resp.headers_mut();
+        h.insert("access-control-allow-origin", origin);
+        h.insert("vary", HeaderValue::from_static("Origin"));
     }
+    resp
+}
+
+/// The CORS preflight of a token request.
+pub async fn token_preflight(headers: HeaderMap) -> Response {
+    let mut resp = cors(&headers, StatusCode::NO_CONTENT.into_response());
+    let h = resp.headers_mut();
+    h.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
+    h.insert(
+        "access-control-allow-headers",
+        HeaderValue::from_static(
+            "content-type, client-request-id, x-client-sku, x-client-ver, x-client-os, x-client-cpu, \
+             x-client-current-telemetry, x-client-last-telemetry, x-app-name, x-app-ver, x-ms-lib-capability",
+        ),
+    );
+    h.insert("access-control-max-age", HeaderValue::from_static("86400"));
+    resp
 }
 
 async fn issue(
@@ -60,6 +91,10 @@ async fn issue(
 ) -> Result<Response, CoreError> {
     let mut ctx = TokenContext::new(endpoint, tenant_raw, &st.base_url, st.policies)?;
     ctx.client_address = peer.unwrap_or_default();
+    ctx.origin = headers
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let form = read_form(headers, body).await?;
     let req = TokenRequest::parse(form, basic_credentials(headers)?)?;
     let services = Services {
@@ -91,6 +126,19 @@ async fn commit(st: &AppState, records: &[SingleUse]) -> Result<(), CoreError> {
                     .insert_refresh_family(family, token)
                     .await
                     .map_err(|_| CoreError::Unavailable)?;
+            }
+            SingleUse::RedeemCode(hash) => {
+                let first = st
+                    .store
+                    .redeem_code(hash, OffsetDateTime::now_utc())
+                    .await
+                    .map_err(|_| CoreError::Unavailable)?;
+                if !first {
+                    tracing::warn!(
+                        "an authorization code was redeemed twice: what it issued first is revoked"
+                    );
+                    return Err(CoreError::CodeRedeemed);
+                }
             }
             SingleUse::RotateRefresh { old, new, grace_from } => {
                 let rotated = st

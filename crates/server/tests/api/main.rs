@@ -13,6 +13,7 @@ mod queries;
 mod resilience;
 mod rotation;
 mod secrets_in_logs;
+mod signin;
 mod tenants;
 mod user_tokens;
 mod users;

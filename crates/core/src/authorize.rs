@@ -1,0 +1,528 @@
+//! The authorization endpoint's rules (entra-protocol.md §1.7; RFC 6749 §4.1, RFC 7636, RFC 8252 §7.3,
+//! OIDC Core §3.1.2): which requests are trusted enough to redirect to, what they may ask for, and what a
+//! finished sign-in sends back. Pages, cookies and the store are the server's; time is an argument.
+//!
+//! Order matters: until the client and its redirect URI are verified nothing is sent anywhere (an error
+//! page, [`Refusal::Page`]); after that, errors go back to the redirect URI ([`Refusal::Redirect`]).
+
+use gatehouse_proto::graph::Application;
+use gatehouse_proto::token::Secret;
+use gatehouse_proto::{AppId, TenantId};
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::flows::delegated::UserScopes;
+use crate::model::{ApplicationRecord, CodeGrant, Session, StoredCode, Tenant};
+use crate::{CoreError, Snapshot};
+
+/// How the authorization endpoint judges requests. Each is a `serve` option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthorizePolicy {
+    /// How long a code may wait to be redeemed (Entra: about 10 minutes).
+    pub code_lifetime: Duration,
+    /// How long the sign-in pages may take before the request must start again.
+    pub flow_lifetime: Duration,
+    /// Accept `code_challenge_method=plain` (and a challenge without a method), as Entra does.
+    pub pkce_plain: bool,
+    /// How long a browser session lasts.
+    pub session_lifetime: Duration,
+}
+
+impl Default for AuthorizePolicy {
+    fn default() -> Self {
+        Self {
+            code_lifetime: Duration::minutes(10),
+            flow_lifetime: Duration::minutes(30),
+            pkce_plain: true,
+            session_lifetime: Duration::hours(24),
+        }
+    }
+}
+
+/// The query (GET) or form (POST) of an authorization request. Each parameter may appear once.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizeParams {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub response_mode: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub prompt: Option<String>,
+    pub login_hint: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub client_info: Option<String>,
+}
+
+impl AuthorizeParams {
+    /// Reads decoded pairs; unknown parameters (MSAL's telemetry, `domain_hint`) are ignored.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, CoreError> {
+        let mut p = Self::default();
+        for (k, v) in pairs {
+            let slot = match k.as_str() {
+                "client_id" => &mut p.client_id,
+                "redirect_uri" => &mut p.redirect_uri,
+                "response_type" => &mut p.response_type,
+                "response_mode" => &mut p.response_mode,
+                "scope" => &mut p.scope,
+                "state" => &mut p.state,
+                "nonce" => &mut p.nonce,
+                "prompt" => &mut p.prompt,
+                "login_hint" => &mut p.login_hint,
+                "code_challenge" => &mut p.code_challenge,
+                "code_challenge_method" => &mut p.code_challenge_method,
+                "client_info" => &mut p.client_info,
+                _ => continue,
+            };
+            if slot.is_some() {
+                return Err(CoreError::Malformed {
+                    detail: "a parameter was sent more than once",
+                });
+            }
+            *slot = Some(v);
+        }
+        Ok(p)
+    }
+}
+
+/// How the response reaches the client (OAuth 2.0 Multiple Response Types, Form Post Response Mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    Query,
+    Fragment,
+    FormPost,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Prompt {
+    Login,
+    None,
+    Consent,
+    SelectAccount,
+}
+
+/// A validated authorization request, carried (sealed) through the sign-in pages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub tenant_id: TenantId,
+    pub client_id: AppId,
+    pub redirect_uri: String,
+    /// The redirect URI is a single-page application's.
+    pub spa: bool,
+    pub response_mode: ResponseMode,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<Prompt>,
+    pub login_hint: Option<String>,
+    pub client_info: bool,
+    /// Unix seconds after which the sign-in must start again.
+    pub expires_at: i64,
+}
+
+/// Where a reply goes and what it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub redirect_uri: String,
+    pub mode: ResponseMode,
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    /// An OAuth error (RFC 6749 §4.1.2.1) in Entra's words, with the request's `state`.
+    pub fn error(redirect_uri: &str, mode: ResponseMode, state: Option<&str>, e: &CoreError) -> Self {
+        let mut params = vec![
+            ("error", e.authorize_error().to_string()),
+            (
+                "error_description",
+                format!("AADSTS{}: {}", e.aadsts(), e.message()),
+            ),
+        ];
+        if let Some(s) = state {
+            params.push(("state", s.to_string()));
+        }
+        Self {
+            redirect_uri: redirect_uri.to_string(),
+            mode,
+            params,
+        }
+    }
+
+    /// The URL to redirect to (query or fragment); `None` for `form_post`, which the server renders.
+    pub fn location(&self) -> Option<String> {
+        let encoded = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.params.iter().map(|(k, v)| (*k, v.as_str())))
+            .finish();
+        match self.mode {
+            ResponseMode::FormPost => None,
+            ResponseMode::Fragment => Some(format!("{}#{encoded}", self.redirect_uri)),
+            ResponseMode::Query => {
+                let sep = if self.redirect_uri.contains('?') { '&' } else { '?' };
+                Some(format!("{}{sep}{encoded}", self.redirect_uri))
+            }
+        }
+    }
+}
+
+/// Why a request is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Shown on an error page: nothing proves where the user could be sent.
+    Page(CoreError),
+    /// Sent back to the verified redirect URI.
+    Redirect(Reply),
+}
+
+impl From<CoreError> for Refusal {
+    fn from(e: CoreError) -> Self {
+        Self::Page(e)
+    }
+}
+
+/// Validates a request at `now`. `segment` is the path's tenant, resolved by the caller (`None` for
+/// `common` and `organizations`, which mean the application's own tenant until multi-tenant apps exist).
+pub fn validate(
+    snap: &Snapshot,
+    segment: Option<&Tenant>,
+    p: &AuthorizeParams,
+    policy: &AuthorizePolicy,
+    now: OffsetDateTime,
+) -> Result<AuthorizationRequest, Refusal> {
+    let client_id = p
+        .client_id
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or(CoreError::MissingParameter { name: "client_id" })?;
+    let not_found = |tenant: String| CoreError::ClientNotFound {
+        client_id: client_id.chars().take(100).collect(),
+        tenant,
+    };
+    let tenant_name = || {
+        segment
+            .map(|t| t.id.to_string())
+            .unwrap_or_else(|| "common".into())
+    };
+    let app_id = AppId::parse(client_id).ok_or_else(|| not_found(tenant_name()))?;
+    let app = snap.application(app_id).ok_or_else(|| not_found(tenant_name()))?;
+    let tenant = match segment {
+        Some(t) => t.id,
+        None => app.tenant_id,
+    };
+    if snap.service_principal(tenant, app_id).is_none() {
+        return Err(not_found(tenant.to_string()).into());
+    }
+    let (redirect_uri, spa) = match p.redirect_uri.as_deref() {
+        Some(uri) => (
+            uri.to_string(),
+            registered(&app.app, uri).ok_or_else(|| CoreError::RedirectUriMismatch {
+                redirect_uri: uri.chars().take(500).collect(),
+                client_id: client_id.to_string(),
+            })?,
+        ),
+        None => only_redirect_uri(app)?,
+    };
+
+    // From here on, errors go back to the client.
+    let state = p.state.clone();
+    let response_type = p.response_type.as_deref().unwrap_or_default();
+    let mode = match p.response_mode.as_deref() {
+        None | Some("query") => Some(ResponseMode::Query),
+        Some("fragment") => Some(ResponseMode::Fragment),
+        Some("form_post") => Some(ResponseMode::FormPost),
+        Some(_) => None,
+    };
+    let back = |e: CoreError| {
+        Refusal::Redirect(Reply::error(
+            &redirect_uri,
+            mode.unwrap_or(ResponseMode::Query),
+            state.as_deref(),
+            &e,
+        ))
+    };
+    let mode = mode.ok_or_else(|| {
+        back(CoreError::InvalidAuthorizeParameter {
+            name: "response_mode",
+        })
+    })?;
+    if response_type != "code" {
+        return Err(back(CoreError::UnsupportedResponseType {
+            response_type: response_type.chars().take(50).collect(),
+        }));
+    }
+    let scope = p
+        .scope
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| back(CoreError::MissingParameter { name: "scope" }))?;
+    UserScopes::parse(&scope).map_err(back)?;
+    let prompt = match p.prompt.as_deref() {
+        None => None,
+        Some("login") => Some(Prompt::Login),
+        Some("none") => Some(Prompt::None),
+        Some("consent") => Some(Prompt::Consent),
+        Some("select_account") => Some(Prompt::SelectAccount),
+        Some(_) => return Err(back(CoreError::InvalidAuthorizeParameter { name: "prompt" })),
+    };
+    let (code_challenge, code_challenge_method) = pkce(p, policy).map_err(back)?;
+    let public = spa || is_native_redirect(&app.app, &redirect_uri);
+    if public && code_challenge.is_none() {
+        return Err(back(CoreError::PkceRequired));
+    }
+    Ok(AuthorizationRequest {
+        tenant_id: tenant,
+        client_id: app_id,
+        redirect_uri,
+        spa,
+        response_mode: mode,
+        scope,
+        state,
+        nonce: p.nonce.clone(),
+        code_challenge,
+        code_challenge_method,
+        prompt,
+        login_hint: p.login_hint.clone(),
+        client_info: p.client_info.as_deref() == Some("1"),
+        expires_at: (now + policy.flow_lifetime).unix_timestamp(),
+    })
+}
+
+/// The registered redirect URI `uri` matches exactly (RFC 9700 §2.1), on which platform: `Some(true)`
+/// for a single-page application's. A mobile/desktop (public client) `http` loopback URI matches on any
+/// port (RFC 8252 §7.3).
+pub fn registered(app: &Application, uri: &str) -> Option<bool> {
+    if app.spa.redirect_uris.iter().any(|r| r == uri) {
+        return Some(true);
+    }
+    let web = app.web.redirect_uris.iter().any(|r| r == uri);
+    (web || is_native_redirect(app, uri)).then_some(false)
+}
+
+/// Whether `uri` is one of the application's mobile/desktop (public client) redirect URIs.
+pub fn is_native_redirect(app: &Application, uri: &str) -> bool {
+    app.public_client
+        .redirect_uris
+        .iter()
+        .any(|r| r == uri || loopback_match(r, uri))
+}
+
+/// `requested` is `registered` on another port of the same loopback host (`http://localhost`,
+/// `http://127.0.0.1`, `http://[::1]`), with the same path and query.
+fn loopback_match(registered: &str, requested: &str) -> bool {
+    let (Ok(r), Ok(q)) = (url::Url::parse(registered), url::Url::parse(requested)) else {
+        return false;
+    };
+    let loopback = |u: &url::Url| {
+        u.scheme() == "http" && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+    };
+    loopback(&r)
+        && loopback(&q)
+        && r.host_str() == q.host_str()
+        && r.path() == q.path()
+        && r.query() == q.query()
+        && q.fragment().is_none()
+}
+
+/// Without `redirect_uri`, Entra uses the application's only one; with several, it cannot choose.
+fn only_redirect_uri(app: &ApplicationRecord) -> Result<(String, bool), CoreError> {
+    let a = &app.app;
+    let all: Vec<(&String, bool)> = a
+        .web
+        .redirect_uris
+        .iter()
+        .chain(a.public_client.redirect_uris.iter())
+        .map(|u| (u, false))
+        .chain(a.spa.redirect_uris.iter().map(|u| (u, true)))
+        .collect();
+    match all.as_slice() {
+        [(uri, spa)] => Ok(((*uri).clone(), *spa)),
+        [] => Err(CoreError::NoRedirectUri {
+            client_id: a.app_id.to_string(),
+        }),
+        _ => Err(CoreError::MissingParameter { name: "redirect_uri" }),
+    }
+}
+
+/// The PKCE challenge and method (RFC 7636 §4.3): `S256`, or `plain` (also when no method is given,
+/// as Entra reads it) unless the policy refuses it.
+fn pkce(
+    p: &AuthorizeParams,
+    policy: &AuthorizePolicy,
+) -> Result<(Option<String>, Option<String>), CoreError> {
+    let Some(challenge) = p.code_challenge.clone() else {
+        return match p.code_challenge_method {
+            Some(_) => Err(CoreError::InvalidAuthorizeParameter {
+                name: "code_challenge",
+            }),
+            None => Ok((None, None)),
+        };
+    };
+    let method = match p.code_challenge_method.as_deref() {
+        Some("S256") => "S256",
+        Some("plain") | None if policy.pkce_plain => "plain",
+        _ => {
+            return Err(CoreError::InvalidAuthorizeParameter {
+                name: "code_challenge_method",
+            })
+        }
+    };
+    let unreserved = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
+    if !(43..=128).contains(&challenge.len()) || !challenge.chars().all(unreserved) {
+        return Err(CoreError::InvalidAuthorizeParameter {
+            name: "code_challenge",
+        });
+    }
+    Ok((Some(challenge), Some(method.to_string())))
+}
+
+/// Whether `verifier` answers the challenge a code was issued with (RFC 7636 §4.6); a verifier sent for
+/// a code issued without a challenge is refused too (PKCE downgrade, RFC 9700 §4.8).
+pub fn pkce_verified(grant: &CodeGrant, verifier: Option<&Secret>) -> bool {
+    use subtle::ConstantTimeEq;
+    match (&grant.code_challenge, verifier) {
+        (None, None) => true,
+        (None, Some(_)) | (Some(_), None) => false,
+        (Some(challenge), Some(v)) => {
+            let computed = match grant.code_challenge_method.as_deref() {
+                Some("S256") => gatehouse_jose::b64url(&gatehouse_jose::sha256(v.expose().as_bytes())),
+                _ => v.expose().to_string(),
+            };
+            computed.as_bytes().ct_eq(challenge.as_bytes()).into()
+        }
+    }
+}
+
+/// The code a finished sign-in sends back, the record the server stores before sending it (only its
+/// hash), and the reply.
+pub fn issue_code(
+    req: &AuthorizationRequest,
+    session: &Session,
+    policy: &AuthorizePolicy,
+    now: OffsetDateTime,
+) -> Result<(StoredCode, Reply), CoreError> {
+    let bytes = gatehouse_jose::random_bytes::<32>().map_err(|_| CoreError::Internal)?;
+    let code = gatehouse_jose::b64url(&bytes);
+    let stored = StoredCode {
+        hash: gatehouse_jose::sha256(code.as_bytes()),
+        tenant_id: req.tenant_id,
+        grant: CodeGrant {
+            client_id: req.client_id,
+            redirect_uri: req.redirect_uri.clone(),
+            spa: req.spa,
+            scope: req.scope.clone(),
+            nonce: req.nonce.clone(),
+            code_challenge: req.code_challenge.clone(),
+            code_challenge_method: req.code_challenge_method.clone(),
+            user_id: session.user_id,
+            auth_time: session.auth_time,
+            sid: Some(session.sid),
+            family_id: Uuid::new_v4(),
+            client_info: req.client_info,
+        },
+        expires_at: now + policy.code_lifetime,
+        redeemed: false,
+    };
+    let mut params = vec![("code", code)];
+    if req.client_info {
+        let info =
+            serde_json::json!({"uid": session.user_id.to_string(), "utid": session.tenant_id.to_string()});
+        params.push(("client_info", gatehouse_jose::b64url(info.to_string().as_bytes())));
+    }
+    if let Some(s) = &req.state {
+        params.push(("state", s.clone()));
+    }
+    params.push(("session_state", session.sid.to_string()));
+    Ok((
+        stored,
+        Reply {
+            redirect_uri: req.redirect_uri.clone(),
+            mode: req.response_mode,
+            params,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_redirect_uris_match_on_any_port_and_nothing_else_does() {
+        assert!(loopback_match("http://localhost", "http://localhost:51004"));
+        assert!(loopback_match("http://127.0.0.1/cb", "http://127.0.0.1:8400/cb"));
+        assert!(!loopback_match(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:8400/cb/x"
+        ));
+        assert!(!loopback_match("http://localhost/cb", "http://127.0.0.1:8400/cb"));
+        assert!(!loopback_match(
+            "https://localhost/cb",
+            "https://localhost:8400/cb"
+        ));
+        assert!(!loopback_match(
+            "http://localhost/cb",
+            "http://localhost:1/cb?a=1"
+        ));
+    }
+
+    #[test]
+    fn pkce_s256_and_plain_are_checked_and_a_downgrade_is_refused() {
+        let verifier = Secret::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        let mut g = CodeGrant {
+            client_id: AppId::default(),
+            redirect_uri: String::new(),
+            spa: false,
+            scope: String::new(),
+            nonce: None,
+            code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+            code_challenge_method: Some("S256".into()),
+            user_id: Default::default(),
+            auth_time: OffsetDateTime::UNIX_EPOCH,
+            sid: None,
+            family_id: Uuid::nil(),
+            client_info: false,
+        };
+        assert!(pkce_verified(&g, Some(&verifier)), "RFC 7636 appendix B");
+        assert!(!pkce_verified(&g, Some(&Secret::new("wrong"))));
+        assert!(!pkce_verified(&g, None));
+        g.code_challenge_method = Some("plain".into());
+        g.code_challenge = Some(verifier.expose().into());
+        assert!(pkce_verified(&g, Some(&verifier)));
+        g.code_challenge = None;
+        assert!(!pkce_verified(&g, Some(&verifier)), "no challenge, no verifier");
+        assert!(pkce_verified(&g, None));
+    }
+
+    #[test]
+    fn replies_go_by_query_fragment_or_form_post() {
+        let r = Reply {
+            redirect_uri: "https://app.example/cb?x=1".into(),
+            mode: ResponseMode::Query,
+            params: vec![("code", "a b".into()), ("state", "s&t".into())],
+        };
+        assert_eq!(
+            r.location().unwrap(),
+            "https://app.example/cb?x=1&code=a+b&state=s%26t"
+        );
+        let f = Reply {
+            mode: ResponseMode::Fragment,
+            redirect_uri: "https://app.example/cb".into(),
+            ..r.clone()
+        };
+        assert_eq!(
+            f.location().unwrap(),
+            "https://app.example/cb#code=a+b&state=s%26t"
+        );
+        let p = Reply {
+            mode: ResponseMode::FormPost,
+            ..r
+        };
+        assert_eq!(p.location(), None);
+    }
+}

@@ -1,0 +1,392 @@
+//! `GET|POST /{tenant}/oauth2/v2.0/authorize` and the v1 `/oauth2/authorize` (entra-protocol.md §1.7):
+//! reads the request, lets core validate it, then goes on with the browser's session or shows the
+//! sign-in page; and the last step every page shares ([`finish`]): consent, then the code.
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use gatehouse_core::admin::grants;
+use gatehouse_core::authorize::{self, AuthorizationRequest, AuthorizeParams, Prompt, Refusal, Reply};
+use gatehouse_core::flows::delegated::{self, UserScopes};
+use gatehouse_core::flows::fill;
+use gatehouse_core::model::{Session, UserRecord};
+use gatehouse_core::{CoreError, Snapshot};
+use gatehouse_proto::tenant::TenantSegment;
+use gatehouse_proto::AppId;
+use time::OffsetDateTime;
+
+use super::pages::{self, error_page, page};
+use super::{cookie, current_session, with_cookie, CookieNames};
+use crate::AppState;
+
+pub async fn authorize_v2(st: State<AppState>, tenant: Path<String>, req: Request) -> Response {
+    authorize(st, tenant, req).await
+}
+
+/// The v1 endpoint takes the same parameters here (its `resource` parameter is not read: name the
+/// resource in `scope`).
+pub async fn authorize_v1(st: State<AppState>, tenant: Path<String>, req: Request) -> Response {
+    authorize(st, tenant, req).await
+}
+
+async fn authorize(State(st): State<AppState>, Path(tenant): Path<String>, req: Request) -> Response {
+    let now = OffsetDateTime::now_utc();
+    let (parts, body) = req.into_parts();
+    let pairs = match read_pairs(&parts.method, parts.uri.query(), body).await {
+        Ok(p) => p,
+        Err(e) => return error_page(&e),
+    };
+    let validated = async {
+        let params = AuthorizeParams::from_pairs(pairs)?;
+        let seg = TenantSegment::parse(&tenant).map_err(|m| CoreError::MalformedTenant { tenant: m.0 })?;
+        let segment = match seg.is_alias() {
+            true => None,
+            false => Some(st.directory.tenants().resolve(&seg).cloned().ok_or(
+                CoreError::TenantNotFound {
+                    tenant: tenant.clone(),
+                },
+            )?),
+        };
+        let snap = client_snapshot(&st, segment.as_ref().map(|t| t.id), params.client_id.as_deref()).await?;
+        Ok::<_, Refusal>((snap, segment, params))
+    }
+    .await;
+    let (snap, segment, params) = match validated {
+        Ok(v) => v,
+        Err(Refusal::Page(e)) => return error_page(&e),
+        Err(Refusal::Redirect(r)) => return pages::reply(&r),
+    };
+    match authorize::validate(&snap, segment.as_ref(), &params, &st.policies.authorize, now) {
+        Err(Refusal::Page(e)) => error_page(&e),
+        Err(Refusal::Redirect(r)) => pages::reply(&r),
+        Ok(req) => proceed(&st, &parts.headers, req, now).await,
+    }
+}
+
+/// The query (GET) or the form body (POST, at most 64 KiB) as pairs.
+async fn read_pairs(
+    method: &Method,
+    query: Option<&str>,
+    body: Body,
+) -> Result<Vec<(String, String)>, CoreError> {
+    let bytes = if method == Method::POST {
+        to_bytes(body, 64 * 1024)
+            .await
+            .map_err(|_| CoreError::Malformed {
+                detail: "the body is too large",
+            })?
+    } else {
+        axum::body::Bytes::from(query.unwrap_or_default().to_string())
+    };
+    Ok(url::form_urlencoded::parse(&bytes).into_owned().collect())
+}
+
+/// A snapshot holding the client's application and its service principal (in the path's tenant, or
+/// the application's own for `common` and `organizations`).
+async fn client_snapshot(
+    st: &AppState,
+    tenant: Option<gatehouse_proto::TenantId>,
+    client_id: Option<&str>,
+) -> Result<Snapshot, CoreError> {
+    let mut snap = st.directory.snapshot()?;
+    let Some(app_id) = client_id.and_then(AppId::parse) else {
+        return Ok(snap);
+    };
+    let entry = st
+        .directory
+        .client(app_id)
+        .await
+        .map_err(|_| CoreError::Unavailable)?;
+    if let Some(entry) = entry {
+        let tenant = tenant.unwrap_or(entry.app.tenant_id);
+        snap.add_client(entry);
+        fill(&st.directory, &mut snap, tenant, &app_id.to_string(), None)
+            .await
+            .map_err(|_| CoreError::Unavailable)?;
+    }
+    Ok(snap)
+}
+
+/// After a valid request: with a good session, straight on (unless `prompt` asks otherwise); without
+/// one, the sign-in page, or `login_required` for `prompt=none`.
+pub(super) async fn proceed(
+    st: &AppState,
+    headers: &HeaderMap,
+    req: AuthorizationRequest,
+    now: OffsetDateTime,
+) -> Response {
+    let session = match current_session(st, headers, req.tenant_id, now).await {
+        Ok(s) => s,
+        Err(e) => return error_page(&e),
+    };
+    match (req.prompt, session) {
+        (Some(Prompt::None), None) => pages::reply(&back(&req, &CoreError::LoginRequired)),
+        (Some(Prompt::Login), _) | (_, None) => sign_in_page(st, headers, &req, None).await,
+        (Some(Prompt::SelectAccount), Some((_, user))) => {
+            let ctx = match st.sealer.seal(&req) {
+                Ok(c) => c,
+                Err(e) => return error_page(&e),
+            };
+            let app = app_name(st, req.client_id).await;
+            let action = format!("/{}/selectaccount", req.tenant_id);
+            form_page(st, headers, |canary| pages::SelectAccount {
+                action: &action,
+                ctx: &ctx,
+                canary,
+                app_name: &app,
+                display_name: &user.user.display_name,
+                username: &user.user.user_principal_name,
+            })
+        }
+        (prompt, Some((session, user))) => {
+            finish(
+                st,
+                headers,
+                &req,
+                &session,
+                &user,
+                prompt != Some(Prompt::None),
+                false,
+                now,
+            )
+            .await
+        }
+    }
+}
+
+/// The username page.
+pub(super) async fn sign_in_page(
+    st: &AppState,
+    headers: &HeaderMap,
+    req: &AuthorizationRequest,
+    error: Option<String>,
+) -> Response {
+    let ctx = match st.sealer.seal(req) {
+        Ok(c) => c,
+        Err(e) => return error_page(&e),
+    };
+    let app = app_name(st, req.client_id).await;
+    let action = format!("/{}/login", req.tenant_id);
+    form_page(st, headers, |canary| pages::Username {
+        action: &action,
+        ctx: &ctx,
+        canary,
+        app_name: &app,
+        login_hint: req.login_hint.as_deref().unwrap_or_default(),
+        error,
+    })
+}
+
+/// The last step of every path through the pages: the user is signed in (`session`); if consent is
+/// missing, the consent page (or `consent_required` when no page may be shown); otherwise the code.
+/// `consented_now` is set when the user has just accepted, so `prompt=consent` asks once.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn finish(
+    st: &AppState,
+    headers: &HeaderMap,
+    req: &AuthorizationRequest,
+    session: &Session,
+    user: &UserRecord,
+    interactive: bool,
+    consented_now: bool,
+    now: OffsetDateTime,
+) -> Response {
+    match decide(st, req, user, interactive, consented_now).await {
+        Ok(Decision::Consent(scopes)) => {
+            let ctx = match st.sealer.seal(req) {
+                Ok(c) => c,
+                Err(e) => return error_page(&e),
+            };
+            let app = app_name(st, req.client_id).await;
+            let (action, client_id) = (format!("/{}/consent", req.tenant_id), req.client_id.to_string());
+            form_page(st, headers, |canary| pages::Consent {
+                action: &action,
+                ctx: &ctx,
+                canary,
+                username: &user.user.user_principal_name,
+                app_name: &app,
+                client_id: &client_id,
+                scopes,
+            })
+        }
+        Ok(Decision::Code) => {
+            let issued = authorize::issue_code(req, session, &st.policies.authorize, now);
+            let (stored, reply) = match issued {
+                Ok(x) => x,
+                Err(e) => return pages::reply(&back(req, &e)),
+            };
+            if st.store.insert_code(&stored).await.is_err() {
+                return pages::reply(&back(req, &CoreError::Unavailable));
+            }
+            pages::reply(&reply)
+        }
+        Err(Refusal::Page(e)) => error_page(&e),
+        Err(Refusal::Redirect(r)) => pages::reply(&r),
+    }
+}
+
+enum Decision {
+    /// Ask: (permission, what it allows).
+    Consent(Vec<(String, String)>),
+    Code,
+}
+
+async fn decide(
+    st: &AppState,
+    req: &AuthorizationRequest,
+    user: &UserRecord,
+    interactive: bool,
+    consented_now: bool,
+) -> Result<Decision, Refusal> {
+    let fail = |e: CoreError| Refusal::Redirect(back(req, &e));
+    let scopes = UserScopes::parse(&req.scope).map_err(fail)?;
+    let (snap, consented) = consent_state(st, req, &scopes, user).await.map_err(fail)?;
+    let tenant = snap
+        .tenant(req.tenant_id)
+        .ok_or_else(|| fail(CoreError::Internal))?;
+    let client = snap
+        .application(req.client_id)
+        .ok_or_else(|| fail(CoreError::Internal))?;
+    let (_, missing) =
+        delegated::missing_consent(&snap, &st.base_url, tenant, client, &scopes, &consented).map_err(fail)?;
+    let ask_again = req.prompt == Some(Prompt::Consent) && !consented_now && !scopes.named.is_empty();
+    if !missing.is_empty() || ask_again {
+        if !interactive {
+            return Err(fail(CoreError::ConsentRequired {
+                client_id: req.client_id.to_string(),
+                scope: req.scope.clone(),
+            }));
+        }
+        if missing.iter().any(|s| s.r#type == "Admin") {
+            return Err(Refusal::Page(CoreError::AdminConsentRequired {
+                client_id: req.client_id.to_string(),
+            }));
+        }
+        let (resource, _) =
+            delegated::missing_consent(&snap, &st.base_url, tenant, client, &scopes, &[]).map_err(fail)?;
+        let shown: Vec<(String, String)> = resource
+            .sp
+            .oauth2_permission_scopes
+            .iter()
+            .filter(|p| scopes.named.iter().any(|n| n.eq_ignore_ascii_case(&p.value)))
+            .map(|p| {
+                let what = p
+                    .user_consent_description
+                    .clone()
+                    .or_else(|| p.user_consent_display_name.clone())
+                    .unwrap_or_default();
+                (format!("{} ({})", p.value, resource.sp.display_name), what)
+            })
+            .collect();
+        return Ok(Decision::Consent(shown));
+    }
+    // Everything the token endpoint will check about the permissions, checked now, so that a request
+    // that cannot succeed fails here and not at redemption.
+    delegated::grant(&snap, &st.base_url, tenant, client, &scopes, &consented).map_err(fail)?;
+    Ok(Decision::Code)
+}
+
+/// A snapshot with the client and the resource, and the scopes consented for the user.
+pub(super) async fn consent_state(
+    st: &AppState,
+    req: &AuthorizationRequest,
+    scopes: &UserScopes,
+    user: &UserRecord,
+) -> Result<(Snapshot, Vec<String>), CoreError> {
+    let mut snap = st.directory.snapshot()?;
+    let lookup = scopes.lookup_name(&st.base_url);
+    let (client_sp, resource_sp) = fill(
+        &st.directory,
+        &mut snap,
+        req.tenant_id,
+        &req.client_id.to_string(),
+        Some(&lookup),
+    )
+    .await
+    .map_err(|_| CoreError::Unavailable)?;
+    let consented = match (client_sp, resource_sp) {
+        (Some(c), Some(r)) => st
+            .store
+            .consented_scopes(req.tenant_id, c, r, user.user.id)
+            .await
+            .map_err(|_| CoreError::Unavailable)?,
+        _ => vec![],
+    };
+    Ok((snap, consented))
+}
+
+/// Records the user's consent to the named permissions of the request's resource.
+pub(super) async fn record_consent(
+    st: &AppState,
+    req: &AuthorizationRequest,
+    user: &UserRecord,
+) -> Result<(), CoreError> {
+    let scopes = UserScopes::parse(&req.scope)?;
+    let (snap, _) = consent_state(st, req, &scopes, user).await?;
+    let tenant = snap.tenant(req.tenant_id).ok_or(CoreError::Internal)?;
+    let client = snap.application(req.client_id).ok_or(CoreError::Internal)?;
+    let (resource, offered) = delegated::missing_consent(&snap, &st.base_url, tenant, client, &scopes, &[])?;
+    let client_sp = snap
+        .service_principal(req.tenant_id, req.client_id)
+        .ok_or(CoreError::Internal)?;
+    let values: Vec<String> = offered.iter().map(|p| p.value.clone()).collect();
+    if values.is_empty() {
+        return Ok(());
+    }
+    grants::record_user_consent(
+        st.store.as_ref(),
+        req.tenant_id,
+        client_sp.sp.id,
+        resource.sp.id,
+        user.user.id,
+        &values,
+    )
+    .await
+    .map_err(|_| CoreError::Unavailable)
+}
+
+/// An error for the client, at its verified redirect URI.
+pub(super) fn back(req: &AuthorizationRequest, e: &CoreError) -> Reply {
+    Reply::error(&req.redirect_uri, req.response_mode, req.state.as_deref(), e)
+}
+
+async fn app_name(st: &AppState, app_id: AppId) -> String {
+    match st.directory.client(app_id).await {
+        Ok(Some(entry)) => entry.app.app.display_name.clone(),
+        _ => app_id.to_string(),
+    }
+}
+
+/// The form's CSRF token: the browser's CSRF cookie if it has one, else a new one to set.
+pub(super) fn csrf_token(st: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    let names = CookieNames::for_base(&st.base_url);
+    if let Some(v) = cookie(headers, names.csrf).filter(|v| v.len() >= 32) {
+        return (v.to_string(), None);
+    }
+    let value = gatehouse_jose::random_bytes::<32>()
+        .map(|b| gatehouse_jose::b64url(&b))
+        .unwrap_or_default();
+    let set = names.set(
+        names.csrf,
+        &value,
+        "Strict",
+        st.policies.authorize.session_lifetime.whole_seconds(),
+    );
+    (value, Some(set))
+}
+
+/// A page with a form: `build` gets the CSRF token to put in it; the CSRF cookie is set if the
+/// browser has none yet.
+pub(super) fn form_page<T: askama::Template>(
+    st: &AppState,
+    headers: &HeaderMap,
+    build: impl FnOnce(String) -> T,
+) -> Response {
+    let (canary, set) = csrf_token(st, headers);
+    let resp = page(StatusCode::OK, &build(canary), None);
+    match set {
+        Some(c) => with_cookie(resp, c),
+        None => resp,
+    }
+}

@@ -1,0 +1,177 @@
+//! The pages, rendered from `templates/` (askama escapes every value), and the headers every page
+//! carries: a Content-Security-Policy without inline script, `frame-ancestors 'none'` and
+//! `X-Frame-Options: DENY` (no clickjacking), no referrer, no caching.
+
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::authorize::Reply;
+use gatehouse_core::CoreError;
+use time::OffsetDateTime;
+
+#[derive(Template)]
+#[template(path = "username.html")]
+pub struct Username<'a> {
+    pub action: &'a str,
+    pub ctx: &'a str,
+    pub canary: String,
+    pub app_name: &'a str,
+    pub login_hint: &'a str,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+pub struct Password<'a> {
+    pub action: &'a str,
+    pub ctx: &'a str,
+    pub canary: String,
+    pub username: &'a str,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "change_password.html")]
+pub struct ChangePassword<'a> {
+    pub action: &'a str,
+    pub ctx: &'a str,
+    pub canary: String,
+    pub username: &'a str,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct Consent<'a> {
+    pub action: &'a str,
+    pub ctx: &'a str,
+    pub canary: String,
+    pub username: &'a str,
+    pub app_name: &'a str,
+    pub client_id: &'a str,
+    /// (permission, what it allows).
+    pub scopes: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "select_account.html")]
+pub struct SelectAccount<'a> {
+    pub action: &'a str,
+    pub ctx: &'a str,
+    pub canary: String,
+    pub app_name: &'a str,
+    pub display_name: &'a str,
+    pub username: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    code: u32,
+    message: String,
+    trace_id: String,
+    timestamp: String,
+}
+
+#[derive(Template)]
+#[template(path = "form_post.html")]
+struct FormPost<'a> {
+    action: &'a str,
+    params: &'a [(&'static str, String)],
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOut;
+
+/// A rendered page with the security headers; `form_action` widens `form-action` to the origin a
+/// form_post page submits to.
+pub fn page(status: StatusCode, t: &impl Template, form_action: Option<&str>) -> Response {
+    let body = match t.render() {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "a page failed to render");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'{}; \
+         frame-ancestors 'none'; base-uri 'none'",
+        form_action.map(|o| format!(" {o}")).unwrap_or_default()
+    );
+    let mut resp = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert("content-security-policy", v);
+    }
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("cache-control", HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// Entra's error page: the AADSTS code and message in its text. Server-side failures log their detail
+/// and show only the code.
+pub fn error_page(e: &CoreError) -> Response {
+    let status = match e {
+        CoreError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        CoreError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        CoreError::FlowExpired => StatusCode::FORBIDDEN,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let trace_id = uuid::Uuid::new_v4().to_string();
+    tracing::info!(code = e.aadsts(), %trace_id, "sign-in page refused the request");
+    let t = ErrorPage {
+        code: e.aadsts(),
+        message: e.message(),
+        trace_id,
+        timestamp: gatehouse_proto::timefmt::error_timestamp(OffsetDateTime::now_utc()),
+    };
+    page(status, &t, None)
+}
+
+/// Sends a reply to the client's redirect URI: a 302 for query and fragment, an auto-submitting form
+/// (no inline script) for form_post.
+pub fn reply(r: &Reply) -> Response {
+    match r.location() {
+        Some(location) => match HeaderValue::from_str(&location) {
+            Ok(v) => {
+                let mut resp = StatusCode::FOUND.into_response();
+                resp.headers_mut().insert(header::LOCATION, v);
+                resp.headers_mut()
+                    .insert("cache-control", HeaderValue::from_static("no-store"));
+                resp
+            }
+            Err(_) => error_page(&CoreError::Internal),
+        },
+        None => {
+            let origin = url::Url::parse(&r.redirect_uri)
+                .ok()
+                .map(|u| u.origin().ascii_serialization());
+            let t = FormPost {
+                action: &r.redirect_uri,
+                params: &r.params,
+            };
+            page(StatusCode::OK, &t, origin.as_deref())
+        }
+    }
+}
+
+pub async fn stylesheet() -> Response {
+    asset("text/css", include_str!("../../../static/gatehouse.css"))
+}
+
+pub async fn form_post_script() -> Response {
+    asset("text/javascript", include_str!("../../../static/form_post.js"))
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,625 @@
+//! The sign-in pages and the authorization code flow (issue #9), driven as a browser without JavaScript
+//! drives them: forms found by Entra's field names, cookies kept, redirects read. Covers PKCE, consent
+//! recorded as a grant, single-use codes that revoke on reuse, the session (SSO, prompt, sign-out), the
+//! page headers, CSRF, redirect-URI matching, and single-page applications' cross-origin redemption.
+
+use std::collections::HashMap;
+
+use gatehouse_server::settings::TlsMode;
+use reqwest::Method as M;
+use serde_json::{json, Value};
+
+use crate::helpers::{claims, TestApp};
+
+const PASSWORD: &str = "Correct-Horse-1";
+const WEB: &str = "https://app.example/signin-oidc";
+const SPA: &str = "https://spa.example/";
+const NATIVE: &str = "http://localhost";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// A browser without JavaScript: keeps cookies, follows nothing by itself.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    headers: reqwest::header::HeaderMap,
+    html: String,
+}
+
+impl Page {
+    /// The value of the form field `name` (HTML-unescaped).
+    fn field(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self
+            .html
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no field {name} in {}", self.html))
+            + marker.len();
+        let end = self.html[start..].find('"').unwrap() + start;
+        self.html[start..end]
+            .replace("&#34;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    }
+
+    /// The form's action.
+    fn action(&self) -> String {
+        let start = self.html.find("action=\"").unwrap() + 8;
+        let end = self.html[start..].find('"').unwrap() + start;
+        self.html[start..end].replace("&#x2f;", "/").replace("&#47;", "/")
+    }
+
+    /// The query parameters of the redirect.
+    fn redirect_params(&self) -> HashMap<String, String> {
+        let loc = self
+            .location
+            .as_deref()
+            .unwrap_or_else(|| panic!("no redirect: {} {}", self.status, self.html));
+        url::Url::parse(loc).unwrap().query_pairs().into_owned().collect()
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            cookies: HashMap::new(),
+        }
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let r = req.header("cookie", cookie.join("; ")).send().await.unwrap();
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let set_cookies: Vec<String> = headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        for c in &set_cookies {
+            let (kv, _) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = kv.split_once('=').unwrap();
+            if c.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        Page {
+            status,
+            location: headers.get("location").map(|v| v.to_str().unwrap().to_string()),
+            set_cookies,
+            headers,
+            html: r.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.app.http.get(self.app.url(path));
+        self.send(req).await
+    }
+
+    /// Submits `page`'s form with its hidden fields and `extra`.
+    async fn submit(&mut self, page: &Page, extra: &[(&str, &str)]) -> Page {
+        let mut form: Vec<(String, String)> = vec![
+            ("ctx".into(), page.field("ctx")),
+            ("canary".into(), page.field("canary")),
+        ];
+        form.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let req = self.app.http.post(self.app.url(&page.action())).form(&form);
+        self.send(req).await
+    }
+}
+
+/// A web app (with a secret), a SPA and a public client in one registration, and a user.
+struct Setup {
+    client_id: String,
+    secret: String,
+    user_id: String,
+}
+
+async fn setup(app: &TestApp, force_change: bool) -> Setup {
+    let admin = app.admin_token().await;
+    let (s, web) = app
+        .graph(
+            M::POST,
+            "applications",
+            &admin,
+            Some(
+                json!({"displayName": "Contoso <Web>", "web": {"redirectUris": [WEB]},
+                        "spa": {"redirectUris": [SPA]}, "publicClient": {"redirectUris": [NATIVE]}}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{web}");
+    let client_id = web["appId"].as_str().unwrap().to_string();
+    app.graph(
+        M::POST,
+        "servicePrincipals",
+        &admin,
+        Some(json!({"appId": client_id})),
+    )
+    .await;
+    let (_, pw) = app
+        .graph(
+            M::POST,
+            &format!("applications/{}/addPassword", web["id"].as_str().unwrap()),
+            &admin,
+            Some(json!({})),
+        )
+        .await;
+    let (s, user) = app
+        .graph(
+            M::POST,
+            "users",
+            &admin,
+            Some(json!({"accountEnabled": true, "displayName": "Alice Example", "mailNickname": "alice",
+                        "userPrincipalName": "alice@contoso.example",
+                        "passwordProfile": {"password": PASSWORD, "forceChangePasswordNextSignIn": force_change}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{user}");
+    Setup {
+        client_id,
+        secret: pw["secretText"].as_str().unwrap().to_string(),
+        user_id: user["id"].as_str().unwrap().to_string(),
+    }
+}
+
+fn authorize_path(app: &TestApp, s: &Setup, redirect: &str, extra: &str) -> String {
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", &s.client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", redirect)
+        .append_pair("scope", "openid profile offline_access User.Read")
+        .append_pair("state", "s t&=\u{e9}")
+        .append_pair("nonce", "n-0S6_WzA2Mj")
+        .append_pair("code_challenge", CHALLENGE)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("client_info", "1")
+        .finish();
+    format!("/{}/oauth2/v2.0/authorize?{q}{extra}", app.tenant())
+}
+
+async fn redeem(
+    app: &TestApp,
+    s: &Setup,
+    code: &str,
+    redirect: &str,
+    verifier: &str,
+    origin: Option<&str>,
+) -> (u16, Value) {
+    redeem_as(app, s, code, redirect, verifier, origin, redirect == WEB).await
+}
+
+/// Redeems a code, with the web app's secret or without (a public client).
+async fn redeem_as(
+    app: &TestApp,
+    s: &Setup,
+    code: &str,
+    redirect: &str,
+    verifier: &str,
+    origin: Option<&str>,
+    with_secret: bool,
+) -> (u16, Value) {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("client_id", s.client_id.as_str()),
+        ("code", code),
+        ("redirect_uri", redirect),
+        ("code_verifier", verifier),
+    ];
+    if with_secret {
+        form.push(("client_secret", s.secret.as_str()));
+    }
+    let mut req = app
+        .http
+        .post(app.url(&format!("/{}/oauth2/v2.0/token", app.tenant())))
+        .form(&form);
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let acao = r
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().unwrap().to_string());
+    let mut body: Value = r.json().await.unwrap();
+    body["_acao"] = json!(acao);
+    (status, body)
+}
+
+/// Username, password and (first time) consent: the code at the redirect URI.
+async fn sign_in(b: &mut Browser<'_>, path: &str, consent: bool) -> HashMap<String, String> {
+    let start = b.get(path).await;
+    assert_eq!(start.status, 200, "{}", start.html);
+    let pw = b.submit(&start, &[("loginfmt", "alice@contoso.example")]).await;
+    assert!(pw.html.contains("id=\"i0118\""), "the password page: {}", pw.html);
+    let next = b
+        .submit(
+            &pw,
+            &[("loginfmt", "alice@contoso.example"), ("passwd", PASSWORD)],
+        )
+        .await;
+    let done = if consent {
+        assert!(
+            next.html.contains("idBtn_Back") && next.html.contains("User.Read"),
+            "{}",
+            next.html
+        );
+        b.submit(&next, &[("accept", "Accept")]).await
+    } else {
+        next
+    };
+    assert_eq!(done.status, 302, "{}", done.html);
+    done.redirect_params()
+}
+
+fn code(body: &Value) -> u64 {
+    body["error_codes"][0].as_u64().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_user_signs_in_through_the_pages_and_the_code_is_redeemed_once() {
+    let app = TestApp::spawn_with(None, TlsMode::LocalCa).await;
+    let s = setup(&app, false).await;
+    let mut b = Browser::new(&app);
+
+    // The first page: Entra's fields, the security headers, the CSRF cookie.
+    let first = b
+        .get(&authorize_path(
+            &app,
+            &s,
+            WEB,
+            "&login_hint=%22%3E%3Cscript%3Ealert(1)%3C/script%3E",
+        ))
+        .await;
+    assert_eq!(first.status, 200, "{}", first.html);
+    assert!(first.html.contains("name=\"loginfmt\"") && first.html.contains("id=\"idSIButton9\""));
+    assert!(!first.html.contains("<script>alert(1)"), "login_hint is escaped");
+    assert!(first.html.contains("Contoso &#60;Web&#62;") || first.html.contains("Contoso &lt;Web&gt;"));
+    let csp = first.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(first.headers["x-frame-options"], "DENY");
+    assert_eq!(first.headers["cache-control"], "no-store");
+    let csrf = first
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-gh-csrf="))
+        .unwrap();
+    assert!(
+        csrf.contains("HttpOnly") && csrf.contains("SameSite=Strict") && csrf.contains("Secure"),
+        "{csrf}"
+    );
+
+    // A form posted without the token, or with another browser's, changes nothing.
+    let mut stranger = Browser::new(&app);
+    let forged = stranger
+        .submit(
+            &first,
+            &[("loginfmt", "alice@contoso.example"), ("passwd", PASSWORD)],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    assert!(forged.set_cookies.iter().all(|c| !c.contains("gh-session")));
+
+    let pw = b.submit(&first, &[("loginfmt", "alice@contoso.example")]).await;
+    let wrong = b
+        .submit(
+            &pw,
+            &[("loginfmt", "alice@contoso.example"), ("passwd", "Wrong-Horse-1")],
+        )
+        .await;
+    assert!(wrong.html.contains("AADSTS50126"), "{}", wrong.html);
+    let consent = b
+        .submit(
+            &wrong,
+            &[("loginfmt", "alice@contoso.example"), ("passwd", PASSWORD)],
+        )
+        .await;
+    let session = consent
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-gh-session="))
+        .unwrap();
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax") && session.contains("Secure"));
+    assert!(consent.html.contains("id=\"idSIButton9\"") && consent.html.contains("id=\"idBtn_Back\""));
+    let done = b.submit(&consent, &[("accept", "Accept")]).await;
+    assert_eq!(done.status, 302, "{}", done.html);
+    assert!(done.location.as_deref().unwrap().starts_with(WEB));
+    let params = done.redirect_params();
+    assert_eq!(params["state"], "s t&=\u{e9}", "state comes back byte for byte");
+    let info = gatehouse_jose::b64url_decode(&params["client_info"]).unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&info).unwrap()["uid"],
+        s.user_id.as_str()
+    );
+
+    // The consent is a Graph grant for the user.
+    let (_, grants) = app
+        .graph(M::GET, "oauth2PermissionGrants", &app.admin_token().await, None)
+        .await;
+    let mine: Vec<&Value> = grants["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["principalId"] == s.user_id.as_str())
+        .collect();
+    assert_eq!(
+        (
+            mine.len(),
+            mine[0]["consentType"].as_str(),
+            mine[0]["scope"].as_str()
+        ),
+        (1, Some("Principal"), Some("User.Read"))
+    );
+
+    // Redeemed with the verifier: the user's tokens, the nonce echoed.
+    let (st, tokens) = redeem(&app, &s, &params["code"], WEB, VERIFIER, None).await;
+    assert_eq!(st, 200, "{tokens}");
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(
+        (id["nonce"].as_str(), id["aud"].as_str()),
+        (Some("n-0S6_WzA2Mj"), Some(s.client_id.as_str()))
+    );
+    assert!(id["sid"].is_string());
+    assert_eq!(
+        claims(tokens["access_token"].as_str().unwrap())["scp"],
+        "User.Read openid profile"
+    );
+
+    // Twice: refused, and the refresh token the first redemption gave is revoked.
+    let (st, again) = redeem(&app, &s, &params["code"], WEB, VERIFIER, None).await;
+    assert_eq!((st, code(&again)), (400, 54005), "{again}");
+    let r = app
+        .token_form(
+            &app.tenant(),
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", &s.client_id),
+                ("client_secret", &s.secret),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(code(&r.json().await.unwrap()), 50173);
+
+    // The session signs the user in again without pages; prompt=login shows them; sign-out ends it.
+    let sso = b.get(&authorize_path(&app, &s, WEB, "")).await;
+    assert_eq!(sso.status, 302, "{}", sso.html);
+    assert!(sso.redirect_params().contains_key("code"));
+    let login = b.get(&authorize_path(&app, &s, WEB, "&prompt=login")).await;
+    assert!(login.html.contains("name=\"loginfmt\""));
+    let out = b
+        .get(&format!(
+            "/{}/oauth2/v2.0/logout?post_logout_redirect_uri={WEB}&client_id={}&state=bye",
+            app.tenant(),
+            s.client_id
+        ))
+        .await;
+    assert_eq!(out.location.as_deref(), Some(format!("{WEB}?state=bye").as_str()));
+    let none = b.get(&authorize_path(&app, &s, WEB, "&prompt=none")).await;
+    assert_eq!(none.redirect_params()["error"], "login_required");
+    let out = b
+        .get(&format!(
+            "/{}/oauth2/v2.0/logout?post_logout_redirect_uri=https://evil.example/",
+            app.tenant()
+        ))
+        .await;
+    assert_eq!(
+        (out.status, out.location),
+        (200, None),
+        "an unregistered target is not followed"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn requests_that_cannot_be_trusted_get_an_error_page_and_the_rest_an_error_redirect() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app, false).await;
+    let mut b = Browser::new(&app);
+    let tid = app.tenant();
+
+    // Unknown client; redirect URIs that differ at all: an error page, never a redirect.
+    let p = b
+        .get(&format!(
+            "/{tid}/oauth2/v2.0/authorize?client_id={}&response_type=code&scope=openid",
+            uuid::Uuid::new_v4()
+        ))
+        .await;
+    assert_eq!((p.status, p.location.is_none()), (400, true));
+    assert!(p.html.contains("AADSTS700016"), "{}", p.html);
+    for bad in [
+        format!("{WEB}/x"),
+        format!("{WEB}?a=1"),
+        WEB.to_uppercase(),
+        format!("{WEB}/"),
+        "https://app.example".to_string(),
+    ] {
+        let p = b.get(&authorize_path(&app, &s, &bad, "")).await;
+        assert_eq!((p.status, p.location.as_deref()), (400, None), "{bad}");
+        assert!(p.html.contains("AADSTS50011"), "{bad}: {}", p.html);
+    }
+    // A native app's loopback URI matches on any port.
+    let p = b
+        .get(&authorize_path(&app, &s, "http://localhost:51004", ""))
+        .await;
+    assert_eq!(p.status, 200, "{}", p.html);
+
+    // After the redirect URI is verified, errors go back to it, with the state.
+    let p = b
+        .get(&authorize_path(&app, &s, WEB, "&response_type=token").replace("response_type=code&", ""))
+        .await;
+    let e = p.redirect_params();
+    assert_eq!(
+        (e["error"].as_str(), e["state"].as_str()),
+        ("unsupported_response_type", "s t&=\u{e9}")
+    );
+    let no_pkce = authorize_path(&app, &s, SPA, "").replace(
+        &format!("&code_challenge={CHALLENGE}&code_challenge_method=S256"),
+        "",
+    );
+    let e = b.get(&no_pkce).await.redirect_params();
+    assert_eq!(e["error"], "invalid_request");
+    assert!(e["error_description"].starts_with("AADSTS9002325"), "{e:?}");
+    let e = b
+        .get(
+            &authorize_path(&app, &s, WEB, "&code_challenge_method=S512")
+                .replace("&code_challenge_method=S256", ""),
+        )
+        .await
+        .redirect_params();
+    assert_eq!(e["error"], "invalid_request");
+    let e = b
+        .get(&authorize_path(&app, &s, WEB, "").replace("User.Read", "Mail.Send"))
+        .await;
+    assert_eq!(e.status, 200, "{:?} {}", e.location, e.html);
+    let e = sign_in_expecting_redirect(&mut b, e).await;
+    assert_eq!(e["error"], "invalid_scope", "{e:?}");
+
+    // Declining consent says access_denied (the browser is signed in now: straight to consent).
+    let consent = b.get(&authorize_path(&app, &s, WEB, "")).await;
+    assert!(consent.html.contains("idBtn_Back"), "{}", consent.html);
+    let declined = b.submit(&consent, &[("cancel", "Cancel")]).await;
+    assert_eq!(declined.redirect_params()["error"], "access_denied");
+    app.stop().await;
+}
+
+/// Signs in from `start` and returns the redirect's parameters.
+async fn sign_in_expecting_redirect(b: &mut Browser<'_>, start: Page) -> HashMap<String, String> {
+    let pw = b.submit(&start, &[("loginfmt", "alice@contoso.example")]).await;
+    let done = b
+        .submit(
+            &pw,
+            &[("loginfmt", "alice@contoso.example"), ("passwd", PASSWORD)],
+        )
+        .await;
+    done.redirect_params()
+}
+
+#[tokio::test]
+async fn codes_are_bound_to_their_verifier_redirect_uri_client_and_origin() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app, false).await;
+    let mut b = Browser::new(&app);
+    let p = sign_in(&mut b, &authorize_path(&app, &s, WEB, ""), true).await;
+    let (_, e) = redeem(
+        &app,
+        &s,
+        &p["code"],
+        WEB,
+        "wrong-verifier-wrong-verifier-wrong-verifier",
+        None,
+    )
+    .await;
+    assert_eq!(code(&e), 50148, "{e}");
+    let p = b.get(&authorize_path(&app, &s, WEB, "")).await.redirect_params();
+    let (_, e) = redeem_as(&app, &s, &p["code"], NATIVE, VERIFIER, None, true).await;
+    assert_eq!(code(&e), 500112, "{e}");
+    let p = b.get(&authorize_path(&app, &s, WEB, "")).await.redirect_params();
+    let (_, e) = redeem(&app, &s, &p["code"], WEB, VERIFIER, Some("https://spa.example")).await;
+    assert_eq!(
+        code(&e),
+        9002326,
+        "a web app's code is not redeemed cross-origin: {e}"
+    );
+
+    // A single-page application's code: only cross-origin, answered with CORS, without a secret.
+    let p = b.get(&authorize_path(&app, &s, SPA, "")).await.redirect_params();
+    let (_, e) = redeem(&app, &s, &p["code"], SPA, VERIFIER, None).await;
+    assert_eq!(code(&e), 9002327, "{e}");
+    let p = b.get(&authorize_path(&app, &s, SPA, "")).await.redirect_params();
+    let (st, t) = redeem(&app, &s, &p["code"], SPA, VERIFIER, Some("https://spa.example")).await;
+    assert_eq!(st, 200, "{t}");
+    assert_eq!(t["_acao"], "https://spa.example");
+    assert_eq!(claims(t["access_token"].as_str().unwrap())["appidacr"], "0");
+
+    // Another client cannot redeem it.
+    let p = b.get(&authorize_path(&app, &s, WEB, "")).await.redirect_params();
+    let r = app
+        .token_form(
+            &app.tenant(),
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", &app.boot.client_id.to_string()),
+                ("client_secret", app.boot.client_secret.expose()),
+                ("code", &p["code"]),
+                ("redirect_uri", WEB),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    assert_eq!(code(&r.json().await.unwrap()), 70000);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_who_must_change_the_password_does_so_on_the_way_in() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app, true).await;
+    let mut b = Browser::new(&app);
+    let start = b.get(&authorize_path(&app, &s, WEB, "")).await;
+    let pw = b.submit(&start, &[("loginfmt", "alice@contoso.example")]).await;
+    let change = b
+        .submit(
+            &pw,
+            &[("loginfmt", "alice@contoso.example"), ("passwd", PASSWORD)],
+        )
+        .await;
+    assert!(change.html.contains("name=\"newPassword\""), "{}", change.html);
+    let weak = b
+        .submit(
+            &change,
+            &[
+                ("loginfmt", "alice@contoso.example"),
+                ("oldPassword", PASSWORD),
+                ("newPassword", "short"),
+                ("confirmNewPassword", "short"),
+            ],
+        )
+        .await;
+    assert!(weak.html.contains("newPassword"), "still the change page");
+    let consent = b
+        .submit(
+            &weak,
+            &[
+                ("loginfmt", "alice@contoso.example"),
+                ("oldPassword", PASSWORD),
+                ("newPassword", "Brand-New-Horse-2"),
+                ("confirmNewPassword", "Brand-New-Horse-2"),
+            ],
+        )
+        .await;
+    let done = b.submit(&consent, &[("accept", "Accept")]).await;
+    assert!(done.redirect_params().contains_key("code"), "{}", done.html);
+    // The old password no longer works, the new one does.
+    let r = app
+        .token_form(
+            &app.tenant(),
+            &[
+                ("grant_type", "password"),
+                ("client_id", &s.client_id),
+                ("client_secret", &s.secret),
+                ("username", "alice@contoso.example"),
+                ("password", "Brand-New-Horse-2"),
+                ("scope", "User.Read"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    app.stop().await;
+}
