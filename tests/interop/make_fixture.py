@@ -64,9 +64,13 @@ graph("POST", f"servicePrincipals/{api_sp['id']}/appRoleAssignedTo",
 
 # A public client for a user's flows, consented (by an administrator, for every user) to Graph's User.Read
 # and the API's access_as_user; and the user.
+web_redirect = "https://app.example/signin-oidc"
 cli = graph("POST", "applications", {"displayName": "Contoso CLI", "isFallbackPublicClient": True,
-                                     "publicClient": {"redirectUris": ["http://localhost"]}})
+                                     "publicClient": {"redirectUris": ["http://localhost"]},
+                                     "web": {"redirectUris": [web_redirect]}})
 cli_sp = graph("POST", "servicePrincipals", {"appId": cli["appId"]})
+# The same registration as a web app (its web redirect URI): a confidential client with a secret.
+web_pw = graph("POST", f"applications/{cli['id']}/addPassword", {"passwordCredential": {"displayName": "web"}})
 graph_sp = graph("GET", "servicePrincipals?$filter=appId eq '00000003-0000-0000-c000-000000000000'")["value"][0]
 for resource, scope in ((graph_sp["id"], "User.Read"), (api_sp["id"], "access_as_user")):
     graph("POST", "oauth2PermissionGrants", {"clientId": cli_sp["id"], "consentType": "AllPrincipals",
@@ -100,5 +104,6 @@ json.dump({
     "issuer_v2": f"{base}/{tid}/v2.0", "jwks_uri": f"{base}/{tid}/discovery/v2.0/keys",
     "public_client_id": cli["appId"], "user_upn": user["userPrincipalName"], "user_id": user["id"],
     "user_password": user_password, "api_user_scope": "api://reports/access_as_user",
+    "web_redirect": web_redirect, "web_secret": web_pw["secretText"],
 }, open(out, "w"), indent=2)
 print(f"fixture written to {out}")

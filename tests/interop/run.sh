@@ -79,6 +79,8 @@ fix.update({"client_pem": pem, "gatehouse_bin": binary, "data_dir": data, "admin
 json.dump(fix, open(path, "w"), indent=2)
 PY
 
+# The scripted browser (tests/interop/python/browser.py), for the Node suites too.
+export GATEHOUSE_BROWSER="$venv/bin/python $here/python/browser.py"
 "$venv/bin/python" -m pytest -p no:cacheprovider -q -W ignore::DeprecationWarning "$here/python"
 (cd "$here/node" && node --test --test-reporter=spec clients.test.mjs graph.test.mjs users.test.mjs)
 

@@ -1,10 +1,14 @@
 // A user's flows with real Node clients, unmodified: msal-node's PublicClientApplication with the user's
-// name and password, then acquireTokenSilent from its cache and through the refresh token. The API token
-// is validated by jose against the published JWKS.
+// name and password, then acquireTokenSilent from its cache and through the refresh token; msal-node's
+// acquireTokenByCode and openid-client's authorization code grant with PKCE (and its refresh), through
+// the sign-in pages driven by the scripted browser (python/browser.py). Tokens are validated by jose
+// against the published JWKS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { PublicClientApplication } from '@azure/msal-node';
+import { execFileSync } from 'node:child_process';
+import { ConfidentialClientApplication, CryptoProvider, PublicClientApplication } from '@azure/msal-node';
+import * as oidc from 'openid-client';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 
 const FIX = JSON.parse(fs.readFileSync(process.env.GATEHOUSE_FIXTURE, 'utf8'));
@@ -45,4 +49,59 @@ test('msal-node surfaces a wrong password as Entra error 50126', async () => {
     pca().acquireTokenByUsernamePassword({ scopes: ['User.Read'], username: FIX.user_upn, password: 'Nope-Nope-1' }),
     (e) => e.errorCode === 'invalid_grant' && e.errorMessage.includes('AADSTS50126'),
   );
+});
+
+/** Signs the fixture's user in from `url` and returns the URL the browser was sent to. */
+function browse(url) {
+  const [python, script] = process.env.GATEHOUSE_BROWSER.split(' ');
+  return new URL(execFileSync(python, [script, '--print', url], { encoding: 'utf8' }).trim());
+}
+
+test('msal-node acquireTokenByCode with PKCE and a nonce', async () => {
+  const app = new ConfidentialClientApplication({
+    auth: {
+      clientId: FIX.public_client_id, clientSecret: FIX.web_secret,
+      authority: `${FIX.base}/${FIX.tenant_id}`, knownAuthorities: [HOST],
+    },
+  });
+  const { verifier, challenge } = await new CryptoProvider().generatePkceCodes();
+  const nonce = 'msal-node-nonce-1';
+  const url = await app.getAuthCodeUrl({
+    scopes: ['User.Read'], redirectUri: FIX.web_redirect, codeChallenge: challenge,
+    codeChallengeMethod: 'S256', nonce, state: 'msal-node-state',
+  });
+  const back = browse(url);
+  assert.equal(back.searchParams.get('state'), 'msal-node-state');
+  const code = back.searchParams.get('code');
+  // msal-node's confidential client checks the ID token's nonce against the request's.
+  const result = await app.acquireTokenByCode(
+    { code, scopes: ['User.Read'], redirectUri: FIX.web_redirect, codeVerifier: verifier, nonce, state: 'msal-node-state' },
+    { code, state: 'msal-node-state', client_info: back.searchParams.get('client_info') },
+  );
+  assert.equal(result.idTokenClaims.nonce, nonce);
+  assert.equal(result.account.homeAccountId, `${FIX.user_id}.${FIX.tenant_id}`);
+  assert.ok(decodeJwt(result.accessToken).scp.split(' ').includes('User.Read'));
+});
+
+test('openid-client authorization code with PKCE, then refresh', async () => {
+  const config = await oidc.discovery(new URL(FIX.issuer_v2), FIX.public_client_id, FIX.web_secret);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: FIX.web_redirect, scope: 'openid profile offline_access api://reports/access_as_user',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, nonce,
+  });
+  const back = browse(url.href);
+  const tokens = await oidc.authorizationCodeGrant(config, back, {
+    pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce,
+  });
+  assert.equal(tokens.claims().oid, FIX.user_id);
+  const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(FIX.jwks_uri)), {
+    issuer: FIX.issuer_v2, audience: FIX.api_app_id, algorithms: ['RS256'],
+  });
+  assert.equal(payload.scp, 'access_as_user');
+  const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
+  assert.notEqual(refreshed.refresh_token, tokens.refresh_token, 'rotated');
+  assert.equal(refreshed.claims().sub, tokens.claims().sub);
 });

@@ -1,16 +1,20 @@
 """A user's flows with real Python clients, unmodified: MSAL Python's PublicClientApplication with the
 user's name and password (its realm lookup goes to https://localhost/common/userrealm on port 443),
-acquire_token_silent served from the cache and then through the refresh token, and azure-identity's
-UsernamePasswordCredential. The tokens are validated by PyJWT against the JWKS and used at /v1.0/me.
+acquire_token_silent served from the cache and then through the refresh token, interactive sign-in and
+the confidential auth-code flow through the sign-in pages (driven by browser.py), and azure-identity's
+UsernamePasswordCredential, InteractiveBrowserCredential and AuthorizationCodeCredential. The tokens are
+validated by PyJWT against the JWKS and used at /v1.0/me.
 """
 import json
 import os
 import ssl
+import sys
+from urllib.parse import parse_qsl, urlencode, urlparse
 
 import jwt
 import msal
 import requests
-from azure.identity import UsernamePasswordCredential
+from azure.identity import AuthorizationCodeCredential, InteractiveBrowserCredential, UsernamePasswordCredential
 
 FIX = json.load(open(os.environ["GATEHOUSE_FIXTURE"]))
 AUTHORITY = f"{FIX['base']}/{FIX['tenant_id']}"
@@ -78,5 +82,70 @@ def test_azure_identity_username_password_credential():
     cred = UsernamePasswordCredential(
         FIX["public_client_id"], FIX["user_upn"], FIX["user_password"], tenant_id=FIX["tenant_id"],
         authority=FIX["base"], disable_instance_discovery=True, connection_verify=FIX["ca"])
+    token = cred.get_token("User.Read")
+    assert me(token.token)["userPrincipalName"] == FIX["user_upn"]
+
+
+# The interactive flows: Gatehouse's sign-in pages, driven by the scripted browser (browser.py).
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import browser  # noqa: E402
+
+
+def use_scripted_browser(monkeypatch, tmp_path):
+    """Python's webbrowser (which MSAL's and azure-identity's interactive flows use) runs browser.py. Its
+    BROWSER must name one executable (it does not split arguments), hence the wrapper script."""
+    wrapper = tmp_path / "browser"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{os.path.join(HERE, "browser.py")}" "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("BROWSER", str(wrapper))
+    monkeypatch.setenv("GATEHOUSE_BROWSER_LOG", str(tmp_path / "browser.log"))
+
+
+def test_msal_interactive_sign_in_through_the_pages(monkeypatch, tmp_path):
+    use_scripted_browser(monkeypatch, tmp_path)
+    app = pca()
+    result = app.acquire_token_interactive(["User.Read"], timeout=60)
+    assert "access_token" in result, (result, (tmp_path / "browser.log").read_text())
+    assert result["id_token_claims"]["preferred_username"] == FIX["user_upn"]
+    assert me(result["access_token"])["id"] == FIX["user_id"]
+    [account] = app.get_accounts()
+    refreshed = app.acquire_token_silent(["User.Read"], account=account, force_refresh=True)
+    assert refreshed["token_source"] == "identity_provider", refreshed
+
+
+def test_msal_confidential_auth_code_flow_with_pkce_and_nonce():
+    cca = msal.ConfidentialClientApplication(FIX["public_client_id"], client_credential=FIX["web_secret"],
+                                             authority=AUTHORITY, instance_discovery=False)
+    flow = cca.initiate_auth_code_flow(["User.Read"], redirect_uri=FIX["web_redirect"])
+    assert "code_challenge" in flow["auth_uri"]
+    final = browser.sign_in(flow["auth_uri"], FIX["user_upn"], FIX["user_password"], FIX["ca"], follow=False)
+    params = dict(parse_qsl(urlparse(final).query))
+    result = cca.acquire_token_by_auth_code_flow(flow, params)
+    assert "access_token" in result, result
+    # MSAL checked the nonce and state itself; the account is the user's.
+    assert result["id_token_claims"]["oid"] == FIX["user_id"]
+    assert me(result["access_token"])["userPrincipalName"] == FIX["user_upn"]
+
+
+def test_azure_identity_interactive_browser_credential(monkeypatch, tmp_path):
+    use_scripted_browser(monkeypatch, tmp_path)
+    cred = InteractiveBrowserCredential(
+        client_id=FIX["public_client_id"], tenant_id=FIX["tenant_id"], authority=FIX["base"],
+        disable_instance_discovery=True, connection_verify=FIX["ca"], timeout=60)
+    token = cred.get_token("User.Read")
+    assert me(token.token)["userPrincipalName"] == FIX["user_upn"], (tmp_path / "browser.log").read_text()
+
+
+def test_azure_identity_authorization_code_credential():
+    query = urlencode({"client_id": FIX["public_client_id"], "response_type": "code", "scope": "User.Read",
+                       "redirect_uri": FIX["web_redirect"], "state": "azure-identity"})
+    final = browser.sign_in(f"{AUTHORITY}/oauth2/v2.0/authorize?{query}", FIX["user_upn"], FIX["user_password"],
+                            FIX["ca"], follow=False)
+    params = dict(parse_qsl(urlparse(final).query))
+    assert params["state"] == "azure-identity"
+    cred = AuthorizationCodeCredential(
+        FIX["tenant_id"], FIX["public_client_id"], params["code"], FIX["web_redirect"],
+        client_secret=FIX["web_secret"], authority=FIX["base"], connection_verify=FIX["ca"])
     token = cred.get_token("User.Read")
     assert me(token.token)["userPrincipalName"] == FIX["user_upn"]
