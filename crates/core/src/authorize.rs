@@ -27,6 +27,10 @@ pub struct AuthorizePolicy {
     pub pkce_plain: bool,
     /// How long a browser session lasts.
     pub session_lifetime: Duration,
+    /// How long a device code waits for its user (Entra: 15 minutes).
+    pub device_code_lifetime: Duration,
+    /// How often a device may poll (Entra: 5 seconds); faster polls get `slow_down`.
+    pub device_poll_interval: Duration,
 }
 
 impl Default for AuthorizePolicy {
@@ -36,6 +40,8 @@ impl Default for AuthorizePolicy {
             flow_lifetime: Duration::minutes(30),
             pkce_plain: true,
             session_lifetime: Duration::hours(24),
+            device_code_lifetime: Duration::minutes(15),
+            device_poll_interval: Duration::seconds(5),
         }
     }
 }
@@ -125,6 +131,37 @@ pub struct AuthorizationRequest {
     pub client_info: bool,
     /// Unix seconds after which the sign-in must start again.
     pub expires_at: i64,
+    /// For a device's sign-in at `/devicelogin`: the user code it approves (no redirect URI then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_user_code: Option<String>,
+}
+
+impl AuthorizationRequest {
+    /// The sign-in a user code starts at `/devicelogin`: the pages as for `/authorize`, ending in an
+    /// approval of the code instead of a redirect.
+    pub fn for_device(
+        code: &crate::model::DeviceCode,
+        policy: &AuthorizePolicy,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            tenant_id: code.tenant_id,
+            client_id: code.client_id,
+            redirect_uri: String::new(),
+            spa: false,
+            response_mode: ResponseMode::Query,
+            scope: code.scope.clone(),
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            code_challenge_method: None,
+            prompt: None,
+            login_hint: None,
+            client_info: false,
+            expires_at: (now + policy.flow_lifetime).unix_timestamp(),
+            device_user_code: Some(code.user_code.clone()),
+        }
+    }
 }
 
 /// Where a reply goes and what it carries.
@@ -290,6 +327,7 @@ pub fn validate(
         login_hint: p.login_hint.clone(),
         client_info: p.client_info.as_deref() == Some("1"),
         expires_at: (now + policy.flow_lifetime).unix_timestamp(),
+        device_user_code: None,
     })
 }
 

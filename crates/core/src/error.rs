@@ -112,6 +112,20 @@ pub enum CoreError {
     /// A cross-origin redemption of a code that is not a single-page application's.
     #[error("cross-origin redemption of a non-SPA code")]
     CrossOriginNotSpa,
+    /// Device flow: the user has not finished yet (RFC 8628 §3.5).
+    #[error("authorization pending")]
+    AuthorizationPending,
+    /// Device flow: polled faster than the interval.
+    #[error("slow down")]
+    SlowDown,
+    #[error("device code expired")]
+    DeviceCodeExpired,
+    /// Device flow: the user declined.
+    #[error("device authorization declined")]
+    DeviceDeclined,
+    /// Device flow: a device code the store does not know, or another client's.
+    #[error("invalid device code")]
+    InvalidDeviceCode,
     #[error("the directory cannot be reached")]
     Unavailable,
     #[error("internal error")]
@@ -164,6 +178,10 @@ impl CoreError {
             Self::PkceMismatch => 50148,
             Self::SpaNeedsOrigin => 9002327,
             Self::CrossOriginNotSpa => 9002326,
+            Self::AuthorizationPending | Self::SlowDown => 70016,
+            Self::DeviceCodeExpired => 70020,
+            Self::DeviceDeclined => 70019,
+            Self::InvalidDeviceCode => 70000,
             Self::Unavailable => 90033,
             Self::Internal => 90100,
         }
@@ -207,7 +225,12 @@ impl CoreError {
             | Self::CodeExpired
             | Self::CodeRedeemed
             | Self::CodeRedirectUriMismatch
-            | Self::PkceMismatch => OAuthError::InvalidGrant,
+            | Self::PkceMismatch
+            | Self::InvalidDeviceCode => OAuthError::InvalidGrant,
+            Self::AuthorizationPending => OAuthError::AuthorizationPending,
+            Self::SlowDown => OAuthError::SlowDown,
+            Self::DeviceCodeExpired => OAuthError::ExpiredToken,
+            Self::DeviceDeclined => OAuthError::AuthorizationDeclined,
             Self::AssignmentRequired { .. }
             | Self::ConsentRequired { .. }
             | Self::SignIn(_)
@@ -301,6 +324,11 @@ impl CoreError {
             Self::PkceMismatch => "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.".into(),
             Self::SpaNeedsOrigin => "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.".into(),
             Self::CrossOriginNotSpa => "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type.".into(),
+            Self::AuthorizationPending => "OAuth 2.0 device flow error. Authorization is pending. Continue polling.".into(),
+            Self::SlowDown => "OAuth 2.0 device flow error. Polling too often: wait the interval, plus five seconds, between polls.".into(),
+            Self::DeviceCodeExpired => "The provided value for the input parameter 'device_code' is not valid. This device code has expired.".into(),
+            Self::DeviceDeclined => "The user declined the sign-in on the device page.".into(),
+            Self::InvalidDeviceCode => "The provided value for the input parameter 'device_code' is not valid.".into(),
             Self::Unavailable => "The directory is temporarily unavailable. Retry the request.".into(),
             Self::Internal => "An internal error occurred.".into(),
         }

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod authorize;
 pub mod credentials;
+pub mod device;
 pub mod directory;
 pub mod error;
 pub mod flows;

@@ -334,3 +334,34 @@ pub struct StoredCode {
     pub expires_at: OffsetDateTime,
     pub redeemed: bool,
 }
+
+/// A device code (RFC 8628): what the device polls with (stored as its SHA-256) and what the user
+/// types at `/devicelogin` (the user code, stored normalised), and where the sign-in has got to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCode {
+    pub device_hash: [u8; 32],
+    /// Upper case, letters only (what [`crate::device::normalize_user_code`] makes of what was typed).
+    pub user_code: String,
+    pub tenant_id: TenantId,
+    pub client_id: AppId,
+    pub scope: String,
+    pub expires_at: OffsetDateTime,
+    pub interval_secs: i64,
+    pub state: DeviceState,
+    /// The refresh-token family the redemption starts.
+    pub family_id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceState {
+    Pending,
+    /// The user signed in and consented on the device page.
+    Approved {
+        user_id: ObjectId,
+        auth_time: OffsetDateTime,
+        sid: Uuid,
+    },
+    Declined,
+    /// The device got its tokens.
+    Redeemed,
+}

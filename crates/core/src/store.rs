@@ -9,9 +9,9 @@ use gatehouse_proto::{AppId, ObjectId, TenantId};
 use uuid::Uuid;
 
 use crate::model::{
-    ApplicationRecord, Assignment, ChangeBatch, ClientRecord, DirectoryData, FederatedCredentialRecord,
-    PasswordSecret, PermissionGrant, RefreshFamily, ServicePrincipalRecord, Session, StoredCode, StoredKey,
-    StoredRefreshToken, Tenant, UserRecord,
+    ApplicationRecord, Assignment, ChangeBatch, ClientRecord, DeviceCode, DeviceState, DirectoryData,
+    FederatedCredentialRecord, PasswordSecret, PermissionGrant, RefreshFamily, ServicePrincipalRecord,
+    Session, StoredCode, StoredKey, StoredRefreshToken, Tenant, UserRecord,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -341,6 +341,27 @@ pub trait SessionStore: Send + Sync {
     async fn prune_sessions_and_codes(&self, now: time::OffsetDateTime) -> Result<u64, StoreError>;
 }
 
+/// Device codes (RFC 8628), by the device code's SHA-256 and by the user code. Not part of the directory.
+/// Each change of state is one conditional update.
+#[async_trait]
+pub trait DeviceCodeStore: Send + Sync {
+    /// `Conflict` if the user code is taken (the caller draws another).
+    async fn insert_device_code(&self, d: &DeviceCode) -> Result<(), StoreError>;
+    /// Records a poll at `now`; the code and when it was polled before.
+    async fn poll_device_code(
+        &self,
+        device_hash: &[u8; 32],
+        now: time::OffsetDateTime,
+    ) -> Result<Option<(DeviceCode, Option<time::OffsetDateTime>)>, StoreError>;
+    async fn find_device_code(&self, user_code: &str) -> Result<Option<DeviceCode>, StoreError>;
+    /// Approves or declines a pending code (`state` is `Approved` or `Declined`); `false` if it was no
+    /// longer pending.
+    async fn settle_device_code(&self, user_code: &str, state: &DeviceState) -> Result<bool, StoreError>;
+    /// Marks an approved code redeemed, once.
+    async fn redeem_device_code(&self, device_hash: &[u8; 32]) -> Result<bool, StoreError>;
+    async fn prune_device_codes(&self, before: time::OffsetDateTime) -> Result<u64, StoreError>;
+}
+
 /// Single-use client assertion ids (OIDC Core §9). Not part of the directory: recording one bumps no
 /// change, so no node drops anything.
 #[async_trait]
@@ -398,6 +419,7 @@ pub trait Store:
     + SignInStore
     + RefreshTokenStore
     + SessionStore
+    + DeviceCodeStore
     + KeyStore
     + FederatedCredentialStore
     + ReplayStore
@@ -418,6 +440,7 @@ impl<T> Store for T where
         + SignInStore
         + RefreshTokenStore
         + SessionStore
+        + DeviceCodeStore
         + KeyStore
         + FederatedCredentialStore
         + ReplayStore

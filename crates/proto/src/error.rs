@@ -23,6 +23,11 @@ pub enum OAuthError {
     LoginRequired,
     ConsentRequired,
     AccessDenied,
+    /// Device flow (RFC 8628 §3.5).
+    AuthorizationPending,
+    SlowDown,
+    ExpiredToken,
+    AuthorizationDeclined,
 }
 
 impl OAuthError {
@@ -42,6 +47,10 @@ impl OAuthError {
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
             Self::AccessDenied => "access_denied",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
+            Self::AuthorizationDeclined => "authorization_declined",
         }
     }
 }

@@ -16,6 +16,7 @@ mod assignments;
 mod changes;
 mod codec;
 mod db;
+mod device_codes;
 mod directory;
 mod federated;
 mod grants;

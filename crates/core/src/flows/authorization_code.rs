@@ -98,36 +98,25 @@ pub fn issue(
         session_id: grant.sid.map(|s| s.to_string()),
         client_info: req.client_info || grant.client_info,
     };
-    let (token, mut user_tokens) = delegated::tokens(snap, ctx, &who, &granted, &scopes, now)?;
+    let (token, user_tokens) = delegated::tokens(snap, ctx, &who, &granted, &scopes, now)?;
     single_use.push(SingleUse::RedeemCode(found.code.hash));
-    if scopes.has("offline_access") {
-        let policy = &ctx.policies.user_tokens;
-        let family = RefreshFamily {
-            id: grant.family_id,
-            tenant_id: tenant.id,
-            user_id: user.user.id,
-            client_id: grant.client_id,
-            scopes: scope.to_string(),
-            auth_time: grant.auth_time,
-            expires_at: now
-                + if grant.spa {
-                    policy.spa_refresh
-                } else {
-                    policy.refresh_absolute
-                },
-            spa: grant.spa,
-            session_id: grant.sid.map(|s| s.to_string()),
-            revoked: false,
-        };
-        let (value, stored) = delegated::new_refresh_token(family.id, now)?;
-        user_tokens.refresh_token = Some(value);
-        single_use.push(SingleUse::NewRefreshFamily(Box::new((family, stored))));
-    }
-    Ok(Issued {
-        token,
-        scope: Some(granted.response_scope(&scopes)),
-        resource: granted.resource_name.clone(),
-        user: user_tokens,
-        single_use,
-    })
+    let policy = &ctx.policies.user_tokens;
+    let family = RefreshFamily {
+        id: grant.family_id,
+        tenant_id: tenant.id,
+        user_id: user.user.id,
+        client_id: grant.client_id,
+        scopes: scope.to_string(),
+        auth_time: grant.auth_time,
+        expires_at: now
+            + if grant.spa {
+                policy.spa_refresh
+            } else {
+                policy.refresh_absolute
+            },
+        spa: grant.spa,
+        session_id: grant.sid.map(|s| s.to_string()),
+        revoked: false,
+    };
+    delegated::answer(token, user_tokens, &granted, &scopes, single_use, family, now)
 }

@@ -14,7 +14,8 @@ use super::client_credentials::graph_alias;
 use super::mint::{self, MintedToken};
 use super::{TokenContext, Version};
 use crate::model::{
-    name_key, ApplicationRecord, ServicePrincipalRecord, StoredRefreshToken, Tenant, UserRecord,
+    name_key, ApplicationRecord, RefreshFamily, ServicePrincipalRecord, StoredRefreshToken, Tenant,
+    UserRecord,
 };
 use crate::scope::ScopeSet;
 use crate::{CoreError, Snapshot};
@@ -380,6 +381,31 @@ pub fn tokens(
             client_info,
         },
     ))
+}
+
+/// The answer of a user's flow: the tokens, and with `offline_access` the first refresh token of the
+/// new `family` (the family and the token are committed before the answer leaves).
+pub fn answer(
+    token: MintedToken,
+    mut user_tokens: UserTokens,
+    granted: &Granted<'_>,
+    scopes: &UserScopes,
+    mut single_use: Vec<super::SingleUse>,
+    family: RefreshFamily,
+    now: OffsetDateTime,
+) -> Result<super::Issued, CoreError> {
+    if scopes.has("offline_access") {
+        let (value, stored) = new_refresh_token(family.id, now)?;
+        user_tokens.refresh_token = Some(value);
+        single_use.push(super::SingleUse::NewRefreshFamily(Box::new((family, stored))));
+    }
+    Ok(super::Issued {
+        token,
+        scope: Some(granted.response_scope(scopes)),
+        resource: granted.resource_name.clone(),
+        user: user_tokens,
+        single_use,
+    })
 }
 
 /// A new refresh token of `family`: `1.` and 32 random bytes in base64url (256 bits), and the record

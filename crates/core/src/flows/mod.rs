@@ -12,6 +12,7 @@ pub mod authorization_code;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod delegated;
+pub mod device_code;
 pub mod mint;
 pub mod password;
 pub mod refresh;
@@ -28,6 +29,7 @@ use self::authorization_code::CodeRequest;
 use self::client_auth::{ClientParameters, PresentedClient};
 use self::client_credentials::ClientCredentialsRequest;
 use self::delegated::{UserScopes, UserTokenPolicy};
+use self::device_code::DeviceCodeRequest;
 use self::mint::MintedToken;
 use self::password::PasswordRequest;
 use self::refresh::RefreshRequest;
@@ -97,6 +99,7 @@ pub enum TokenRequest {
     Password(PasswordRequest),
     RefreshToken(RefreshRequest),
     AuthorizationCode(CodeRequest),
+    DeviceCode(DeviceCodeRequest),
 }
 
 impl TokenRequest {
@@ -146,6 +149,14 @@ impl TokenRequest {
                 scope: form.scope,
                 client_info,
             })),
+            // msal-node sends the bare name; MSAL Python sends the device code as `code` too.
+            Some("urn:ietf:params:oauth:grant-type:device_code" | "device_code") => {
+                Ok(Self::DeviceCode(DeviceCodeRequest {
+                    client,
+                    device_code: required(form.device_code.or(form.code), "device_code")?,
+                    client_info,
+                }))
+            }
             Some(other) => Err(CoreError::UnsupportedGrantType {
                 grant_type: other.chars().take(100).collect(),
             }),
@@ -159,6 +170,7 @@ impl TokenRequest {
             Self::Password(r) => &mut r.client,
             Self::RefreshToken(r) => &mut r.client,
             Self::AuthorizationCode(r) => &mut r.client,
+            Self::DeviceCode(r) => &mut r.client,
         }
     }
 }
@@ -194,6 +206,8 @@ pub enum SingleUse {
     /// Redeems an authorization code (by its hash). Fails if it was redeemed before, and then revokes
     /// what the first redemption issued.
     RedeemCode([u8; 32]),
+    /// Marks an approved device code redeemed (by the device code's hash); fails if it was already.
+    RedeemDeviceCode([u8; 32]),
 }
 
 /// The signing keys of external issuers (federated credentials), which only the server can fetch.
@@ -234,6 +248,9 @@ pub async fn issue(
         (TokenRequest::AuthorizationCode(r), found) => {
             authorization_code::issue(&snap, ctx, r, found.and_then(Found::code).as_ref(), now)
         }
+        (TokenRequest::DeviceCode(r), found) => {
+            device_code::issue(&snap, ctx, r, found.and_then(Found::device).as_ref(), now)
+        }
         (TokenRequest::Password(r), _) => {
             let checked = password::check(&snap, ctx, r, now)?;
             let attempt = Attempt {
@@ -270,20 +287,28 @@ pub async fn issue(
 enum Found {
     Refresh(refresh::Found),
     Code(authorization_code::Found),
+    Device(device_code::Found),
 }
 
 impl Found {
     fn refresh(self) -> Option<refresh::Found> {
         match self {
             Self::Refresh(f) => Some(f),
-            Self::Code(_) => None,
+            _ => None,
         }
     }
 
     fn code(self) -> Option<authorization_code::Found> {
         match self {
             Self::Code(f) => Some(f),
-            Self::Refresh(_) => None,
+            _ => None,
+        }
+    }
+
+    fn device(self) -> Option<device_code::Found> {
+        match self {
+            Self::Device(f) => Some(f),
+            _ => None,
         }
     }
 }
@@ -377,6 +402,45 @@ async fn prefetch(
                     consented,
                 })),
             ))
+        }
+        TokenRequest::DeviceCode(r) => {
+            let hash = gatehouse_jose::sha256(r.device_code.expose().as_bytes());
+            let Some((code, previous_poll)) =
+                store.poll_device_code(&hash, now).await.map_err(unavailable)?
+            else {
+                return Ok((snap, None));
+            };
+            let approved_user = match &code.state {
+                crate::model::DeviceState::Approved { user_id, .. } => Some(*user_id),
+                _ => None,
+            };
+            let (user, consented) = match approved_user {
+                Some(u) => {
+                    user_and_consent(
+                        directory,
+                        &mut snap,
+                        ctx,
+                        code.tenant_id,
+                        &r.client.client_id,
+                        &code.scope,
+                        u,
+                    )
+                    .await?
+                }
+                None => {
+                    fill(directory, &mut snap, code.tenant_id, &r.client.client_id, None)
+                        .await
+                        .map_err(unavailable)?;
+                    (None, vec![])
+                }
+            };
+            let found = device_code::Found {
+                code,
+                previous_poll,
+                user,
+                consented,
+            };
+            Ok((snap, Some(Found::Device(found))))
         }
     }
 }

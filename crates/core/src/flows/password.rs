@@ -124,30 +124,27 @@ pub fn issue(
         session_id: None,
         client_info: req.client_info,
     };
-    let (token, mut user_tokens) = delegated::tokens(snap, ctx, &who, &granted, &checked.scopes, now)?;
-    let mut single_use = checked.single_use;
-    if checked.scopes.has("offline_access") {
-        let family = RefreshFamily {
-            id: Uuid::new_v4(),
-            tenant_id: checked.tenant.id,
-            user_id: user.user.id,
-            client_id: app_id,
-            scopes: req.scope.clone().unwrap_or_default(),
-            auth_time: now,
-            expires_at: now + ctx.policies.user_tokens.refresh_absolute,
-            spa: false,
-            session_id: None,
-            revoked: false,
-        };
-        let (value, stored) = delegated::new_refresh_token(family.id, now)?;
-        user_tokens.refresh_token = Some(value);
-        single_use.push(SingleUse::NewRefreshFamily(Box::new((family, stored))));
-    }
-    Ok(Issued {
+    let (token, user_tokens) = delegated::tokens(snap, ctx, &who, &granted, &checked.scopes, now)?;
+    let single_use = checked.single_use;
+    let family = RefreshFamily {
+        id: Uuid::new_v4(),
+        tenant_id: checked.tenant.id,
+        user_id: user.user.id,
+        client_id: app_id,
+        scopes: req.scope.clone().unwrap_or_default(),
+        auth_time: now,
+        expires_at: now + ctx.policies.user_tokens.refresh_absolute,
+        spa: false,
+        session_id: None,
+        revoked: false,
+    };
+    delegated::answer(
         token,
-        scope: Some(granted.response_scope(&checked.scopes)),
-        resource: granted.resource_name.clone(),
-        user: user_tokens,
+        user_tokens,
+        &granted,
+        &checked.scopes,
         single_use,
-    })
+        family,
+        now,
+    )
 }

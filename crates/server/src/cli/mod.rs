@@ -194,6 +194,12 @@ pub struct ServeArgs {
     /// Seconds a browser's sign-in session lasts.
     #[arg(long, env = "GATEHOUSE_SESSION_LIFETIME", default_value_t = 86400, value_parser = clap::value_parser!(i64).range(60..))]
     pub session_lifetime: i64,
+    /// Seconds a device code waits for its user to sign in (Entra: 900).
+    #[arg(long, env = "GATEHOUSE_DEVICE_CODE_LIFETIME", default_value_t = 900, value_parser = clap::value_parser!(i64).range(10..=86400))]
+    pub device_code_lifetime: i64,
+    /// Seconds a device must wait between polls (Entra: 5); faster polls get slow_down.
+    #[arg(long, env = "GATEHOUSE_DEVICE_CODE_INTERVAL", default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..=60))]
+    pub device_code_interval: i64,
     /// Refuse PKCE's `plain` method (and a challenge without a method): S256 only. Entra accepts plain.
     #[arg(long, env = "GATEHOUSE_NO_PKCE_PLAIN")]
     pub no_pkce_plain: bool,
@@ -296,6 +302,8 @@ impl ServeArgs {
                     flow_lifetime: AuthorizePolicy::default().flow_lifetime,
                     pkce_plain: !self.no_pkce_plain,
                     session_lifetime: time::Duration::seconds(self.session_lifetime),
+                    device_code_lifetime: time::Duration::seconds(self.device_code_lifetime),
+                    device_poll_interval: time::Duration::seconds(self.device_code_interval),
                 },
                 user_tokens: UserTokenPolicy {
                     refresh_idle: time::Duration::seconds(self.refresh_token_idle_lifetime),

@@ -7,6 +7,7 @@ pub mod health;
 pub mod oauth_error;
 pub mod signin;
 pub mod token;
+pub mod userinfo;
 
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::routing::{get, post};
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
                 .fallback(token::token_wrong_method),
         )
         .merge(signin::routes())
+        .merge(userinfo::routes())
         .merge(compat::routes())
         .nest_service("/v1.0", graph::service(state.clone()))
         .with_state(state)

@@ -140,6 +140,16 @@ async fn commit(st: &AppState, records: &[SingleUse]) -> Result<(), CoreError> {
                     return Err(CoreError::CodeRedeemed);
                 }
             }
+            SingleUse::RedeemDeviceCode(hash) => {
+                let first = st
+                    .store
+                    .redeem_device_code(hash)
+                    .await
+                    .map_err(|_| CoreError::Unavailable)?;
+                if !first {
+                    return Err(CoreError::CodeRedeemed);
+                }
+            }
             SingleUse::RotateRefresh { old, new, grace_from } => {
                 let rotated = st
                     .store

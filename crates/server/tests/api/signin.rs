@@ -108,6 +108,14 @@ impl<'a> Browser<'a> {
         self.send(req).await
     }
 
+    /// Submits `page`'s form with its CSRF token and `extra` only (a form without `ctx`).
+    async fn submit_fields(&mut self, page: &Page, extra: &[(&str, &str)]) -> Page {
+        let mut form: Vec<(String, String)> = vec![("canary".into(), page.field("canary"))];
+        form.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let req = self.app.http.post(self.app.url(&page.action())).form(&form);
+        self.send(req).await
+    }
+
     /// Submits `page`'s form with its hidden fields and `extra`.
     async fn submit(&mut self, page: &Page, extra: &[(&str, &str)]) -> Page {
         let mut form: Vec<(String, String)> = vec![
@@ -621,5 +629,125 @@ async fn a_user_who_must_change_the_password_does_so_on_the_way_in() {
         )
         .await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    app.stop().await;
+}
+
+async fn poll(app: &TestApp, client_id: &str, secret: Option<&str>, device_code: &str) -> (u16, Value) {
+    let mut form = vec![
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("client_id", client_id),
+        ("device_code", device_code),
+    ];
+    if let Some(s) = secret {
+        form.push(("client_secret", s));
+    }
+    let r = app.token_form(&app.tenant(), &form).await;
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_device_polls_while_its_user_signs_in_at_devicelogin() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app, false).await;
+    let start = |scope: &'static str| {
+        let app = &app;
+        let client_id = s.client_id.clone();
+        async move {
+            let r = app
+                .http
+                .post(app.url(&format!("/{}/oauth2/v2.0/devicecode", app.tenant())))
+                .form(&[("client_id", client_id.as_str()), ("scope", scope)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            assert_eq!(r.headers()["cache-control"], "no-store, no-cache");
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let d = start("User.Read openid offline_access").await;
+    assert_eq!(
+        (d["expires_in"].as_i64(), d["interval"].as_i64()),
+        (Some(900), Some(5))
+    );
+    assert_eq!(d["verification_uri"], app.url("/devicelogin"));
+    let user_code = d["user_code"].as_str().unwrap().to_string();
+    assert!(d["message"].as_str().unwrap().contains(&user_code));
+    let device_code = d["device_code"].as_str().unwrap().to_string();
+
+    let secret = Some(s.secret.as_str());
+    let (st, e) = poll(&app, &s.client_id, secret, &device_code).await;
+    assert_eq!(
+        (st, e["error"].as_str(), code(&e)),
+        (400, Some("authorization_pending"), 70016)
+    );
+    let (_, e) = poll(&app, &s.client_id, secret, &device_code).await;
+    assert_eq!(e["error"], "slow_down", "polled again at once");
+    let (_, e) = poll(
+        &app,
+        &app.boot.client_id.to_string(),
+        Some(app.boot.client_secret.expose()),
+        &device_code,
+    )
+    .await;
+    assert_eq!(e["error"], "invalid_grant", "another client's code");
+    let (st, e) = poll(&app, &s.client_id, None, &device_code).await;
+    assert_eq!(
+        (st, code(&e)),
+        (401, 7000218),
+        "a client that does not allow public flows authenticates"
+    );
+
+    // The user: a wrong code, then the right one typed loosely; the page names the app; sign-in; consent.
+    let mut b = Browser::new(&app);
+    let entry = b.get("/devicelogin").await;
+    assert!(entry.html.contains("name=\"otc\""));
+    let wrong = b.submit_fields(&entry, &[("otc", "BBBBBBBBB")]).await;
+    assert!(wrong.html.contains("not valid"), "{}", wrong.html);
+    let loose = format!("{}-{}", user_code[..4].to_lowercase(), &user_code[4..]);
+    let confirm = b.submit_fields(&wrong, &[("otc", &loose)]).await;
+    assert!(
+        confirm.html.contains("Contoso &#60;Web&#62;") || confirm.html.contains("Contoso &lt;Web&gt;"),
+        "{}",
+        confirm.html
+    );
+    let signin = b.submit(&confirm, &[("accept", "Continue")]).await;
+    let pw = b.submit(&signin, &[("loginfmt", "alice@contoso.example")]).await;
+    let consent = b
+        .submit(
+            &pw,
+            &[("loginfmt", "alice@contoso.example"), ("passwd", PASSWORD)],
+        )
+        .await;
+    let done = b.submit(&consent, &[("accept", "Accept")]).await;
+    assert!(
+        done.html.contains("You have signed in to the application"),
+        "{}",
+        done.html
+    );
+
+    // The device's next poll gets the user's tokens, once.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let (st, t) = poll(&app, &s.client_id, secret, &device_code).await;
+    assert_eq!(st, 200, "{t}");
+    let at = claims(t["access_token"].as_str().unwrap());
+    assert_eq!(at["oid"], s.user_id.as_str());
+    assert!(t["refresh_token"].is_string() && t["id_token"].is_string());
+    let (_, e) = poll(&app, &s.client_id, secret, &device_code).await;
+    assert_eq!(code(&e), 54005);
+
+    // A declined code says so to the device; a used code is not accepted again at the page.
+    let d = start("User.Read").await;
+    let entry = b.get("/devicelogin").await;
+    let confirm = b
+        .submit_fields(&entry, &[("otc", d["user_code"].as_str().unwrap())])
+        .await;
+    let page = b.submit(&confirm, &[("cancel", "Cancel")]).await;
+    assert!(page.html.contains("declined"), "{}", page.html);
+    let (_, e) = poll(&app, &s.client_id, secret, d["device_code"].as_str().unwrap()).await;
+    assert_eq!(e["error"], "authorization_declined");
+    let entry = b.get("/devicelogin").await;
+    let again = b.submit_fields(&entry, &[("otc", &user_code)]).await;
+    assert!(again.html.contains("not valid"));
     app.stop().await;
 }

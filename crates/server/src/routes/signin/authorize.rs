@@ -121,7 +121,7 @@ pub(super) async fn proceed(
         Err(e) => return error_page(&e),
     };
     match (req.prompt, session) {
-        (Some(Prompt::None), None) => pages::reply(&back(&req, &CoreError::LoginRequired)),
+        (Some(Prompt::None), None) => refuse(&req, &CoreError::LoginRequired),
         (Some(Prompt::Login), _) | (_, None) => sign_in_page(st, headers, &req, None).await,
         (Some(Prompt::SelectAccount), Some((_, user))) => {
             let ctx = match st.sealer.seal(&req) {
@@ -210,20 +210,29 @@ pub(super) async fn finish(
                 scopes,
             })
         }
+        Ok(Decision::Code) if req.device_user_code.is_some() => {
+            super::device::approve(st, req, session, user).await
+        }
         Ok(Decision::Code) => {
             let issued = authorize::issue_code(req, session, &st.policies.authorize, now);
             let (stored, reply) = match issued {
                 Ok(x) => x,
-                Err(e) => return pages::reply(&back(req, &e)),
+                Err(e) => return refuse(req, &e),
             };
             if st.store.insert_code(&stored).await.is_err() {
-                return pages::reply(&back(req, &CoreError::Unavailable));
+                return refuse(req, &CoreError::Unavailable);
             }
             pages::reply(&reply)
         }
-        Err(Refusal::Page(e)) => error_page(&e),
-        Err(Refusal::Redirect(r)) => pages::reply(&r),
+        Err(Stop::Page(e)) => error_page(&e),
+        Err(Stop::Client(e)) => refuse(req, &e),
     }
+}
+
+/// Why [`decide`] stops: something only the page may say, or an error for the client.
+enum Stop {
+    Page(CoreError),
+    Client(CoreError),
 }
 
 enum Decision {
@@ -238,8 +247,8 @@ async fn decide(
     user: &UserRecord,
     interactive: bool,
     consented_now: bool,
-) -> Result<Decision, Refusal> {
-    let fail = |e: CoreError| Refusal::Redirect(back(req, &e));
+) -> Result<Decision, Stop> {
+    let fail = Stop::Client;
     let scopes = UserScopes::parse(&req.scope).map_err(fail)?;
     let (snap, consented) = consent_state(st, req, &scopes, user).await.map_err(fail)?;
     let tenant = snap
@@ -259,7 +268,7 @@ async fn decide(
             }));
         }
         if missing.iter().any(|s| s.r#type == "Admin") {
-            return Err(Refusal::Page(CoreError::AdminConsentRequired {
+            return Err(Stop::Page(CoreError::AdminConsentRequired {
                 client_id: req.client_id.to_string(),
             }));
         }
@@ -349,6 +358,14 @@ pub(super) async fn record_consent(
 /// An error for the client, at its verified redirect URI.
 pub(super) fn back(req: &AuthorizationRequest, e: &CoreError) -> Reply {
     Reply::error(&req.redirect_uri, req.response_mode, req.state.as_deref(), e)
+}
+
+/// Tells the client of an error: at its redirect URI, or for a device's sign-in on the page.
+pub(super) fn refuse(req: &AuthorizationRequest, e: &CoreError) -> Response {
+    match req.device_user_code {
+        Some(_) => error_page(e),
+        None => pages::reply(&back(req, e)),
+    }
 }
 
 async fn app_name(st: &AppState, app_id: AppId) -> String {

@@ -5,19 +5,18 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use gatehouse_core::admin::users;
 use gatehouse_core::authorize::AuthorizationRequest;
 use gatehouse_core::signin::{self, Attempt, SignInError};
 use gatehouse_core::CoreError;
 use gatehouse_proto::token::Secret;
-use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use super::authorize::{back, finish, form_page, proceed, record_consent, sign_in_page};
+use super::authorize::{finish, form_page, proceed, record_consent, refuse, sign_in_page};
 use super::pages::{self, error_page};
-use super::{cookie, current_session, start_session, with_cookie, CookieNames};
+use super::{csrf_ok, current_session, forbidden, start_session, with_cookie};
 use crate::AppState;
 
 /// A page's posted fields, after the CSRF check, with the request they continue.
@@ -56,19 +55,8 @@ async fn posted(st: &AppState, req: Request, now: OffsetDateTime) -> Result<Post
         })
     })?;
     let fields: HashMap<String, String> = url::form_urlencoded::parse(&bytes).into_owned().collect();
-    let names = CookieNames::for_base(&st.base_url);
-    let expected = cookie(&parts.headers, names.csrf).unwrap_or_default();
-    let presented = fields.get("canary").map(String::as_str).unwrap_or_default();
-    let same_origin = match parts.headers.get("origin").and_then(|v| v.to_str().ok()) {
-        None => true,
-        Some(o) => url::Url::parse(&st.base_url).is_ok_and(|b| b.origin().ascii_serialization() == o),
-    };
-    let csrf_ok = !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()));
-    if !csrf_ok || !same_origin {
-        tracing::info!("a sign-in form was posted without this browser's CSRF token or from another origin");
-        let mut resp = error_page(&CoreError::FlowExpired);
-        *resp.status_mut() = StatusCode::FORBIDDEN;
-        return Err(resp);
+    if !csrf_ok(st, &parts.headers, fields.get("canary").map(String::as_str)) {
+        return Err(forbidden());
     }
     let ctx = fields.get("ctx").map(String::as_str).unwrap_or_default();
     let req = st.sealer.open(ctx, now).map_err(|e| error_page(&e))?;
@@ -227,10 +215,13 @@ pub async fn consent_post(State(st): State<AppState>, Path(_tenant): Path<String
         return sign_in_page(&st, &p.headers, &p.req, None).await;
     };
     if p.get("accept").is_none() {
-        return pages::reply(&back(&p.req, &CoreError::ConsentDeclined));
+        if p.req.device_user_code.is_some() {
+            return super::device::declined(&st, &p.req).await;
+        }
+        return refuse(&p.req, &CoreError::ConsentDeclined);
     }
     if let Err(e) = record_consent(&st, &p.req, &user).await {
-        return pages::reply(&back(&p.req, &e));
+        return refuse(&p.req, &e);
     }
     finish(&st, &p.headers, &p.req, &session, &user, true, true, now).await
 }

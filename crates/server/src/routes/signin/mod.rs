@@ -8,6 +8,7 @@
 //! equal a `SameSite=Strict` cookie.
 
 mod authorize;
+mod device;
 mod forms;
 mod logout;
 mod pages;
@@ -40,6 +41,13 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/changepassword", post(forms::change_password_post))
         .route("/{tenant}/consent", post(forms::consent_post))
         .route("/{tenant}/selectaccount", post(forms::select_account_post))
+        .route("/{tenant}/oauth2/v2.0/devicecode", post(device::devicecode_v2))
+        .route("/{tenant}/oauth2/devicecode", post(device::devicecode_v1))
+        .route(
+            "/devicelogin",
+            get(device::devicelogin_get).post(device::devicelogin_post),
+        )
+        .route("/{tenant}/deviceconfirm", post(device::deviceconfirm_post))
         .route(
             "/{tenant}/oauth2/v2.0/logout",
             get(logout::logout).post(logout::logout),
@@ -195,6 +203,28 @@ pub async fn start_session(
         .map_err(|_| CoreError::Unavailable)?;
     let cookie = names.set(names.session, &value, "Lax", lifetime.whole_seconds());
     Ok((session, cookie))
+}
+
+/// Whether a form post carries this browser's CSRF token (the `canary` field equals the CSRF cookie)
+/// and, when the browser names its origin, comes from this server's pages.
+pub fn csrf_ok(st: &AppState, headers: &HeaderMap, presented: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq;
+    let names = CookieNames::for_base(&st.base_url);
+    let expected = cookie(headers, names.csrf).unwrap_or_default();
+    let presented = presented.unwrap_or_default();
+    let same_origin = match headers.get("origin").and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(o) => url::Url::parse(&st.base_url).is_ok_and(|b| b.origin().ascii_serialization() == o),
+    };
+    same_origin && !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+}
+
+/// The answer to a form post that fails [`csrf_ok`]: 403, nothing changed.
+pub fn forbidden() -> Response {
+    tracing::info!("a sign-in form was posted without this browser's CSRF token or from another origin");
+    let mut resp = error_page(&CoreError::FlowExpired);
+    *resp.status_mut() = axum::http::StatusCode::FORBIDDEN;
+    resp
 }
 
 /// Adds a `Set-Cookie` to a response.

@@ -175,3 +175,29 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     )
         .into_response()
 }
+
+#[derive(Template)]
+#[template(path = "device_code.html")]
+pub struct DeviceCodeEntry {
+    pub canary: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "device_confirm.html")]
+pub struct DeviceConfirm<'a> {
+    pub action: &'a str,
+    pub ctx: &'a str,
+    pub canary: String,
+    pub app_name: &'a str,
+    pub client_id: &'a str,
+    pub tenant: &'a str,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "device_done.html")]
+pub struct DeviceDone<'a> {
+    pub title: &'a str,
+    pub text: String,
+}
