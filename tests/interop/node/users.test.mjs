@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { ConfidentialClientApplication, CryptoProvider, PublicClientApplication } from '@azure/msal-node';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
@@ -104,4 +105,31 @@ test('openid-client authorization code with PKCE, then refresh', async () => {
   const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
   assert.notEqual(refreshed.refresh_token, tokens.refresh_token, 'rotated');
   assert.equal(refreshed.claims().sub, tokens.claims().sub);
+});
+
+/** The user approves a device flow's code at /devicelogin, in another process, while the client polls. */
+function approve(userCode) {
+  const [python, script] = process.env.GATEHOUSE_BROWSER.split(' ');
+  return promisify(execFile)(python, [script, '--device', FIX.base, userCode]);
+}
+
+test('msal-node acquireTokenByDeviceCode', async () => {
+  let user;
+  const result = await pca().acquireTokenByDeviceCode({
+    scopes: ['User.Read'],
+    deviceCodeCallback: (r) => { user = approve(r.userCode); },
+  });
+  await user;
+  assert.equal(result.account.username, FIX.user_upn);
+  assert.equal(result.idTokenClaims.oid, FIX.user_id);
+});
+
+test('openid-client device authorization grant', async () => {
+  const config = await oidc.discovery(new URL(FIX.issuer_v2), FIX.public_client_id, {}, oidc.None());
+  const response = await oidc.initiateDeviceAuthorization(config, { scope: 'openid offline_access User.Read' });
+  const user = approve(response.user_code);
+  const tokens = await oidc.pollDeviceAuthorizationGrant(config, response);
+  await user;
+  assert.equal(tokens.claims().oid, FIX.user_id);
+  assert.ok(tokens.refresh_token);
 });

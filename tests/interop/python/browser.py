@@ -6,7 +6,8 @@ form_post form, to the client's redirect URI.
 As a module: sign_in(url, ...) returns the final redirect URL (and follows it when follow=True).
 As the BROWSER of Python's webbrowser module (MSAL Python's and azure-identity's interactive flows):
 `browser.py URL` forks, returns at once, and signs in as the fixture's user in the background.
-For other languages' tests: `browser.py --print URL` signs in and prints the URL the client was sent to.
+For other languages' tests: `browser.py --print URL` signs in and prints the URL the client was sent to;
+`browser.py --device BASE USER_CODE` approves a device flow's user code at BASE/devicelogin.
 """
 import json
 import os
@@ -111,6 +112,9 @@ def device_login(base, user_code, username, password, ca):
 if __name__ == "__main__" and sys.argv[1] == "--print":
     fix = json.load(open(os.environ["GATEHOUSE_FIXTURE"]))
     print(sign_in(sys.argv[2], fix["user_upn"], fix["user_password"], fix["ca"], follow=False))
+elif __name__ == "__main__" and sys.argv[1] == "--device":
+    fix = json.load(open(os.environ["GATEHOUSE_FIXTURE"]))
+    device_login(sys.argv[2], sys.argv[3], fix["user_upn"], fix["user_password"], fix["ca"])
 elif __name__ == "__main__":
     # The BROWSER hook: return at once (webbrowser waits for us), sign in from a child process.
     if os.fork() == 0:

@@ -1,20 +1,23 @@
 """A user's flows with real Python clients, unmodified: MSAL Python's PublicClientApplication with the
 user's name and password (its realm lookup goes to https://localhost/common/userrealm on port 443),
 acquire_token_silent served from the cache and then through the refresh token, interactive sign-in and
-the confidential auth-code flow through the sign-in pages (driven by browser.py), and azure-identity's
-UsernamePasswordCredential, InteractiveBrowserCredential and AuthorizationCodeCredential. The tokens are
+the confidential auth-code flow through the sign-in pages (driven by browser.py), the device flow, and
+azure-identity's UsernamePasswordCredential, InteractiveBrowserCredential, AuthorizationCodeCredential and
+DeviceCodeCredential. The tokens are
 validated by PyJWT against the JWKS and used at /v1.0/me.
 """
 import json
 import os
 import ssl
 import sys
+import threading
 from urllib.parse import parse_qsl, urlencode, urlparse
 
 import jwt
 import msal
 import requests
-from azure.identity import AuthorizationCodeCredential, InteractiveBrowserCredential, UsernamePasswordCredential
+from azure.identity import (AuthorizationCodeCredential, DeviceCodeCredential, InteractiveBrowserCredential,
+                            UsernamePasswordCredential)
 
 FIX = json.load(open(os.environ["GATEHOUSE_FIXTURE"]))
 AUTHORITY = f"{FIX['base']}/{FIX['tenant_id']}"
@@ -148,4 +151,36 @@ def test_azure_identity_authorization_code_credential():
         FIX["tenant_id"], FIX["public_client_id"], params["code"], FIX["web_redirect"],
         client_secret=FIX["web_secret"], authority=FIX["base"], connection_verify=FIX["ca"])
     token = cred.get_token("User.Read")
+    assert me(token.token)["userPrincipalName"] == FIX["user_upn"]
+
+
+def approve_in_background(user_code):
+    """The user, at /devicelogin in another thread, while the client polls."""
+    t = threading.Thread(target=browser.device_login,
+                         args=(FIX["base"], user_code, FIX["user_upn"], FIX["user_password"], FIX["ca"]))
+    t.start()
+    return t
+
+
+def test_msal_device_flow():
+    app = pca()
+    flow = app.initiate_device_flow(scopes=["User.Read"])
+    assert flow["verification_uri"] == f"{FIX['base']}/devicelogin", flow
+    user = approve_in_background(flow["user_code"])
+    result = app.acquire_token_by_device_flow(flow)
+    user.join()
+    assert "access_token" in result, result
+    assert result["id_token_claims"]["oid"] == FIX["user_id"]
+    assert me(result["access_token"])["userPrincipalName"] == FIX["user_upn"]
+
+
+def test_azure_identity_device_code_credential():
+    threads = []
+    cred = DeviceCodeCredential(
+        client_id=FIX["public_client_id"], tenant_id=FIX["tenant_id"], authority=FIX["base"],
+        disable_instance_discovery=True, connection_verify=FIX["ca"],
+        prompt_callback=lambda uri, code, expires: threads.append(approve_in_background(code)))
+    token = cred.get_token("User.Read")
+    for t in threads:
+        t.join()
     assert me(token.token)["userPrincipalName"] == FIX["user_upn"]
