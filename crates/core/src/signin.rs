@@ -116,8 +116,9 @@ pub async fn authenticate(
     now: OffsetDateTime,
 ) -> Result<UserRecord, SignInError> {
     let keys = attempt.keys();
-    for (failures, last) in store.sign_in_failures(&keys).await? {
-        if let Some(until) = last.and_then(|l| policy.locked_until(failures, l)) {
+    let counts = store.sign_in_failures(&keys).await?;
+    for (failures, last) in &counts {
+        if let Some(until) = last.and_then(|l| policy.locked_until(*failures, l)) {
             if now < until {
                 return Err(SignInError::Locked { until });
             }
@@ -133,7 +134,10 @@ pub async fn authenticate(
         });
     }
     let user = user.ok_or(SignInError::InvalidCredentials)?;
-    store.clear_sign_in_failures(&keys[0]).await?;
+    // A write only when there is something to forget: most sign-ins follow no failure.
+    if counts.first().is_some_and(|(n, _)| *n > 0) {
+        store.clear_sign_in_failures(&keys[0]).await?;
+    }
     if !user.user.account_enabled {
         return Err(SignInError::Disabled);
     }

@@ -78,6 +78,14 @@ pub struct AppProperties {
     /// Redirect URIs of the public-client (mobile and desktop) platform; with no value, none.
     #[arg(long, num_args = 0..)]
     pub public_client_redirect_uris: Option<Vec<String>>,
+    /// Redirect URIs of the single-page application platform (codes redeemed cross-origin, with PKCE);
+    /// with no value, none.
+    #[arg(long, num_args = 0..)]
+    pub spa_redirect_uris: Option<Vec<String>>,
+    /// Allow public client flows (the password grant and the device code without a credential): true or
+    /// false.
+    #[arg(long)]
+    pub is_fallback_public_client: Option<bool>,
     /// The version of access tokens issued for this API: 1 or 2.
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
     pub requested_access_token_version: Option<u8>,

@@ -65,6 +65,12 @@ impl AppProperties {
         if let Some(u) = &self.public_client_redirect_uris {
             body["publicClient"] = merged("publicClient", "redirectUris", json!(u));
         }
+        if let Some(u) = &self.spa_redirect_uris {
+            body["spa"] = merged("spa", "redirectUris", json!(u));
+        }
+        if let Some(v) = self.is_fallback_public_client {
+            body["isFallbackPublicClient"] = json!(v);
+        }
         if let Some(v) = self.requested_access_token_version {
             body["api"] = merged("api", "requestedAccessTokenVersion", json!(v));
         }
