@@ -1,5 +1,6 @@
--- wrk script: POST client-credentials requests, each with its own pre-signed client assertion (a jti
--- can be used once), read from the file named by GATEHOUSE_BENCH_BODIES.
+-- wrk script: POST token requests taken in turn from the file named by GATEHOUSE_BENCH_BODIES, one body
+-- a line: client-credentials requests each with its own pre-signed client assertion (a jti can be used
+-- once), or refresh requests of many families (bench/users.sh).
 local bodies = {}
 local i = 0
 

@@ -1,7 +1,7 @@
 """Setup for bench/users.sh, through Gatehouse's own Graph API and sign-in pages: a web app with a secret
 and a redirect URI that also allows public client flows, consented (admin, for everyone) to Graph's
-User.Read; a user; a browser session for that user (the session cookie); a refresh token. Prints one
-JSON object. Usage: users.py BASE BOOTSTRAP_JSON CA_PEM
+User.Read; a user; a browser session for that user (the session cookie); 64 refresh tokens (64 sign-ins).
+Prints one JSON object. Usage: users.py BASE BOOTSTRAP_JSON CA_PEM
 """
 import json
 import re
@@ -64,11 +64,16 @@ done = browser.post(action, data={"ctx": field(page.text, "ctx"), "canary": fiel
 assert done.status_code == 302, done.text
 cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies if "session" in c.name)
 
-rt = token({"grant_type": "password", "client_id": app["appId"], "username": upn, "password": password,
-            "scope": "User.Read offline_access"})["refresh_token"]
 quote = lambda v: urllib.parse.quote(v, safe="")
+# Sixty-four sign-ins, so that the refresh load spreads over sixty-four families, as many clients would.
+refresh_bodies = []
+for _ in range(64):
+    rt = token({"grant_type": "password", "client_id": app["appId"], "username": upn, "password": password,
+                "scope": "User.Read offline_access"})["refresh_token"]
+    refresh_bodies.append(f"grant_type=refresh_token&client_id={app['appId']}&refresh_token={quote(rt)}"
+                          "&scope=User.Read%20offline_access")
 print(json.dumps({
     "tenant": tid, "client_id": app["appId"], "secret": secret, "redirect": redirect, "cookie": cookie,
     "password_body": f"grant_type=password&client_id={app['appId']}&username={quote(upn)}&password={quote(password)}&scope=User.Read",
-    "refresh_body": f"grant_type=refresh_token&client_id={app['appId']}&refresh_token={quote(rt)}&scope=User.Read%20offline_access",
+    "refresh_bodies": "\n".join(refresh_bodies),
 }))

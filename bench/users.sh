@@ -7,9 +7,9 @@
 #   2. full authorization-code round trips/s: a signed-in session's /authorize (302 with a code), then
 #      the code redeemed with PKCE and the app's secret (code_rate), ÷ the RS256 ceiling over the two
 #      signatures (access and ID token) each round trip makes;
-#   3. refresh grants/s ÷ the RS256 ceiling (one signature each). The one refresh token is presented
-#      again and again, so the server runs with a long reuse grace window (the path is the same: a
-#      conditional update and an insert per grant).
+#   3. refresh grants/s ÷ the RS256 ceiling (one signature each), over 64 families taken in turn. Each
+#      family's first token is presented again and again, so the server runs with a long reuse grace
+#      window (the path is the same: a conditional update and an insert per grant).
 # Not a test: it prints figures to record in bench/RESULTS.md. Usage: bench/users.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -41,7 +41,8 @@ GATEHOUSE_BENCH_BODY="$(get password_body)" wrk -t1 -c"$conns" -d"${secs}s" --la
   "$base/$tid/oauth2/v2.0/token" >"$work/password.txt"
 code_out="$("$root/target/release/examples/code_rate" "$base" "$tid" "$(get client_id)" "$(get secret)" \
   "$(get redirect)" "$(get cookie)" "$work/data/tls/ca.pem" "$secs" "$conns")"
-GATEHOUSE_BENCH_BODY="$(get refresh_body)" wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$here/token.lua" \
+get refresh_bodies >"$work/refresh_bodies.txt"
+GATEHOUSE_BENCH_BODIES="$work/refresh_bodies.txt" wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$here/assertion.lua" \
   "$base/$tid/oauth2/v2.0/token" >"$work/refresh.txt"
 cat "$work/password.txt" "$work/refresh.txt"
 
