@@ -324,6 +324,30 @@ async fn a_user_signs_in_through_the_pages_and_the_code_is_redeemed_once() {
     assert_eq!(forged.status, 403);
     assert!(forged.set_cookies.iter().all(|c| !c.contains("gh-session")));
 
+    // What a browser sends from the page (no-referrer makes its Origin "null") passes; a post that the
+    // browser says came from another site does not, even with the token.
+    let form = [
+        ("ctx", first.field("ctx")),
+        ("canary", first.field("canary")),
+        ("loginfmt", "alice@contoso.example".into()),
+    ];
+    let cookie = format!("__Host-gh-csrf={}", b.cookies["__Host-gh-csrf"]);
+    for (headers, status) in [
+        (vec![("origin", "null"), ("sec-fetch-site", "same-origin")], 200),
+        (vec![("sec-fetch-site", "cross-site")], 403),
+        (vec![("origin", "https://evil.example")], 403),
+    ] {
+        let mut req = app
+            .http
+            .post(app.url(&first.action()))
+            .form(&form)
+            .header("cookie", &cookie);
+        for (k, v) in &headers {
+            req = req.header(*k, *v);
+        }
+        assert_eq!(req.send().await.unwrap().status().as_u16(), status, "{headers:?}");
+    }
+
     let pw = b.submit(&first, &[("loginfmt", "alice@contoso.example")]).await;
     let wrong = b
         .submit(

@@ -206,17 +206,24 @@ pub async fn start_session(
 }
 
 /// Whether a form post carries this browser's CSRF token (the `canary` field equals the CSRF cookie)
-/// and, when the browser names its origin, comes from this server's pages.
+/// and comes from this server's pages, as far as the browser says: `Sec-Fetch-Site`, when sent, must be
+/// `same-origin`, and `Origin`, when it names one, this server's. Browsers send `Origin: null` for a
+/// form on a `Referrer-Policy: no-referrer` page (ours), so `null` names none; the token decides then.
 pub fn csrf_ok(st: &AppState, headers: &HeaderMap, presented: Option<&str>) -> bool {
     use subtle::ConstantTimeEq;
     let names = CookieNames::for_base(&st.base_url);
     let expected = cookie(headers, names.csrf).unwrap_or_default();
     let presented = presented.unwrap_or_default();
-    let same_origin = match headers.get("origin").and_then(|v| v.to_str().ok()) {
-        None => true,
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let fetch_site_ok = header("sec-fetch-site").is_none_or(|s| s == "same-origin");
+    let origin_ok = match header("origin") {
+        None | Some("null") => true,
         Some(o) => url::Url::parse(&st.base_url).is_ok_and(|b| b.origin().ascii_serialization() == o),
     };
-    same_origin && !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+    fetch_site_ok
+        && origin_ok
+        && !expected.is_empty()
+        && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
 }
 
 /// The answer to a form post that fails [`csrf_ok`]: 403, nothing changed.
