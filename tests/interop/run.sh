@@ -19,6 +19,11 @@ az_venv="${GATEHOUSE_AZ_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/az-venv}
 "$az_venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/az-requirements.txt"
 export GATEHOUSE_AZ="$az_venv/bin/az"
 [ -d "$here/node/node_modules/@azure/msal-node" ] || { echo "interop: npm install failed"; exit 1; }
+# Debian's Chromium for the single-page application (playwright-core drives it; it downloads no browser).
+command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+# Screenshots of the sign-in pages, kept after the run.
+export GATEHOUSE_SCREENSHOTS="$root/target/interop-screenshots"
+rm -rf "$GATEHOUSE_SCREENSHOTS"
 
 work="$(mktemp -d)"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -82,7 +87,7 @@ PY
 # The scripted browser (tests/interop/python/browser.py), for the Node suites too.
 export GATEHOUSE_BROWSER="$venv/bin/python $here/python/browser.py"
 "$venv/bin/python" -m pytest -p no:cacheprovider -q -W ignore::DeprecationWarning "$here/python"
-(cd "$here/node" && node --test --test-reporter=spec clients.test.mjs graph.test.mjs users.test.mjs)
+(cd "$here/node" && node --test --test-reporter=spec clients.test.mjs graph.test.mjs users.test.mjs spa.test.mjs)
 
 # The server saw only loopback traffic and logged no secret.
 for field in client_secret user_password; do

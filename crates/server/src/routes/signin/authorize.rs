@@ -401,7 +401,7 @@ pub(super) fn form_page<T: askama::Template>(
     build: impl FnOnce(String) -> T,
 ) -> Response {
     let (canary, set) = csrf_token(st, headers);
-    let resp = page(StatusCode::OK, &build(canary), None);
+    let resp = page(StatusCode::OK, &build(canary));
     match set {
         Some(c) => with_cookie(resp, c),
         None => resp,

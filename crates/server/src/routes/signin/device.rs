@@ -299,5 +299,5 @@ pub(super) async fn declined(st: &AppState, req: &AuthorizationRequest) -> Respo
 }
 
 fn done(title: &str, text: String) -> Response {
-    page(StatusCode::OK, &pages::DeviceDone { title, text }, None)
+    page(StatusCode::OK, &pages::DeviceDone { title, text })
 }

@@ -63,10 +63,10 @@ pub async fn logout(State(st): State<AppState>, Path(_tenant): Path<String>, req
             }
             match HeaderValue::from_str(&location) {
                 Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
-                Err(_) => page(StatusCode::OK, &pages::SignedOut, None),
+                Err(_) => page(StatusCode::OK, &pages::SignedOut),
             }
         }
-        None => page(StatusCode::OK, &pages::SignedOut, None),
+        None => page(StatusCode::OK, &pages::SignedOut),
     };
     with_cookie(resp, clear)
 }

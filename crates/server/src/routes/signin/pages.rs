@@ -84,9 +84,9 @@ struct FormPost<'a> {
 #[template(path = "signed_out.html")]
 pub struct SignedOut;
 
-/// A rendered page with the security headers; `form_action` widens `form-action` to the origin a
-/// form_post page submits to.
-pub fn page(status: StatusCode, t: &impl Template, form_action: Option<&str>) -> Response {
+/// A rendered page with the security headers. There is no `form-action` directive: browsers apply it to
+/// the redirect a form post ends in too, and the pages' posts end in a redirect to the client.
+pub fn page(status: StatusCode, t: &impl Template) -> Response {
     let body = match t.render() {
         Ok(b) => b,
         Err(e) => {
@@ -94,16 +94,11 @@ pub fn page(status: StatusCode, t: &impl Template, form_action: Option<&str>) ->
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let csp = format!(
-        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'{}; \
-         frame-ancestors 'none'; base-uri 'none'",
-        form_action.map(|o| format!(" {o}")).unwrap_or_default()
-    );
+    let csp = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
+               frame-ancestors 'none'; base-uri 'none'";
     let mut resp = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&csp) {
-        h.insert("content-security-policy", v);
-    }
+    h.insert("content-security-policy", HeaderValue::from_static(csp));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("cache-control", HeaderValue::from_static("no-store"));
@@ -127,7 +122,7 @@ pub fn error_page(e: &CoreError) -> Response {
         trace_id,
         timestamp: gatehouse_proto::timefmt::error_timestamp(OffsetDateTime::now_utc()),
     };
-    page(status, &t, None)
+    page(status, &t)
 }
 
 /// Sends a reply to the client's redirect URI: a 302 for query and fragment, an auto-submitting form
@@ -145,14 +140,11 @@ pub fn reply(r: &Reply) -> Response {
             Err(_) => error_page(&CoreError::Internal),
         },
         None => {
-            let origin = url::Url::parse(&r.redirect_uri)
-                .ok()
-                .map(|u| u.origin().ascii_serialization());
             let t = FormPost {
                 action: &r.redirect_uri,
                 params: &r.params,
             };
-            page(StatusCode::OK, &t, origin.as_deref())
+            page(StatusCode::OK, &t)
         }
     }
 }
