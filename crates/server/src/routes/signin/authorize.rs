@@ -13,7 +13,7 @@ use gatehouse_core::flows::fill;
 use gatehouse_core::model::{Session, UserRecord};
 use gatehouse_core::{CoreError, Snapshot};
 use gatehouse_proto::tenant::TenantSegment;
-use gatehouse_proto::AppId;
+use gatehouse_proto::{AppId, ObjectId};
 use time::OffsetDateTime;
 
 use super::pages::{self, error_page, page};
@@ -296,13 +296,12 @@ async fn decide(
     Ok(Decision::Code)
 }
 
-/// A snapshot with the client and the resource, and the scopes consented for the user.
-pub(super) async fn consent_state(
+/// A snapshot with the request's client and resource, and their service principals' ids.
+async fn client_and_resource(
     st: &AppState,
     req: &AuthorizationRequest,
     scopes: &UserScopes,
-    user: &UserRecord,
-) -> Result<(Snapshot, Vec<String>), CoreError> {
+) -> Result<(Snapshot, Option<ObjectId>, Option<ObjectId>), CoreError> {
     let mut snap = st.directory.snapshot()?;
     let lookup = scopes.lookup_name(&st.base_url);
     let (client_sp, resource_sp) = fill(
@@ -314,6 +313,17 @@ pub(super) async fn consent_state(
     )
     .await
     .map_err(|_| CoreError::Unavailable)?;
+    Ok((snap, client_sp, resource_sp))
+}
+
+/// That snapshot, and the scopes consented for the user.
+async fn consent_state(
+    st: &AppState,
+    req: &AuthorizationRequest,
+    scopes: &UserScopes,
+    user: &UserRecord,
+) -> Result<(Snapshot, Vec<String>), CoreError> {
+    let (snap, client_sp, resource_sp) = client_and_resource(st, req, scopes).await?;
     let consented = match (client_sp, resource_sp) {
         (Some(c), Some(r)) => st
             .store
@@ -332,13 +342,11 @@ pub(super) async fn record_consent(
     user: &UserRecord,
 ) -> Result<(), CoreError> {
     let scopes = UserScopes::parse(&req.scope)?;
-    let (snap, _) = consent_state(st, req, &scopes, user).await?;
+    let (snap, client_sp, _) = client_and_resource(st, req, &scopes).await?;
+    let client_sp = client_sp.ok_or(CoreError::Internal)?;
     let tenant = snap.tenant(req.tenant_id).ok_or(CoreError::Internal)?;
     let client = snap.application(req.client_id).ok_or(CoreError::Internal)?;
     let (resource, offered) = delegated::missing_consent(&snap, &st.base_url, tenant, client, &scopes, &[])?;
-    let client_sp = snap
-        .service_principal(req.tenant_id, req.client_id)
-        .ok_or(CoreError::Internal)?;
     let values: Vec<String> = offered.iter().map(|p| p.value.clone()).collect();
     if values.is_empty() {
         return Ok(());
@@ -346,7 +354,7 @@ pub(super) async fn record_consent(
     grants::record_user_consent(
         st.store.as_ref(),
         req.tenant_id,
-        client_sp.sp.id,
+        client_sp,
         resource.sp.id,
         user.user.id,
         &values,
