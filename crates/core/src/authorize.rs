@@ -7,13 +7,14 @@
 
 use gatehouse_proto::graph::Application;
 use gatehouse_proto::token::Secret;
-use gatehouse_proto::{AppId, TenantId};
+use gatehouse_proto::{AppId, ObjectId, TenantId, Version};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::flows::delegated::UserScopes;
-use crate::model::{ApplicationRecord, CodeGrant, Session, StoredCode, Tenant};
+use crate::flows::delegated::{self, SignedIn, UserScopes};
+use crate::keys::KeyRing;
+use crate::model::{ApplicationRecord, CodeGrant, Session, StoredCode, Tenant, UserRecord};
 use crate::{CoreError, Snapshot};
 
 /// How the authorization endpoint judges requests. Each is a `serve` option.
@@ -61,6 +62,8 @@ pub struct AuthorizeParams {
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
     pub client_info: Option<String>,
+    pub max_age: Option<String>,
+    pub id_token_hint: Option<String>,
 }
 
 impl AuthorizeParams {
@@ -81,6 +84,8 @@ impl AuthorizeParams {
                 "code_challenge" => &mut p.code_challenge,
                 "code_challenge_method" => &mut p.code_challenge_method,
                 "client_info" => &mut p.client_info,
+                "max_age" => &mut p.max_age,
+                "id_token_hint" => &mut p.id_token_hint,
                 _ => continue,
             };
             if slot.is_some() {
@@ -91,6 +96,41 @@ impl AuthorizeParams {
             *slot = Some(v);
         }
         Ok(p)
+    }
+}
+
+/// What the client asks to get back (OIDC Core §3; Multiple Response Types). `token` is not served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseType {
+    /// `code`: the authorization code flow.
+    #[default]
+    Code,
+    /// `id_token`: the implicit flow, for applications that enable ID-token issuance.
+    IdToken,
+    /// `code id_token`: the hybrid flow, for the same applications.
+    CodeIdToken,
+}
+
+impl ResponseType {
+    /// Reads the space-separated set, in any order; `None` for what is not served.
+    fn parse(value: &str) -> Option<Self> {
+        let mut parts: Vec<&str> = value.split(' ').filter(|p| !p.is_empty()).collect();
+        parts.sort_unstable();
+        match parts.as_slice() {
+            ["code"] => Some(Self::Code),
+            ["id_token"] => Some(Self::IdToken),
+            ["code", "id_token"] => Some(Self::CodeIdToken),
+            _ => None,
+        }
+    }
+
+    pub fn has_code(self) -> bool {
+        self != Self::IdToken
+    }
+
+    pub fn has_id_token(self) -> bool {
+        self != Self::Code
     }
 }
 
@@ -120,6 +160,11 @@ pub struct AuthorizationRequest {
     pub redirect_uri: String,
     /// The redirect URI is a single-page application's.
     pub spa: bool,
+    #[serde(default)]
+    pub response_type: ResponseType,
+    /// Asked at the v1 endpoint: an ID token sent from `/authorize` is a v1 one.
+    #[serde(default)]
+    pub v1: bool,
     pub response_mode: ResponseMode,
     pub scope: String,
     pub state: Option<String>,
@@ -129,6 +174,12 @@ pub struct AuthorizationRequest {
     pub prompt: Option<Prompt>,
     pub login_hint: Option<String>,
     pub client_info: bool,
+    /// `max_age`: a session whose sign-in is older than this many seconds signs in again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<i64>,
+    /// The user a verified `id_token_hint` names: a session of another user does not serve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hinted_user: Option<ObjectId>,
     /// Unix seconds after which the sign-in must start again.
     pub expires_at: i64,
     /// For a device's sign-in at `/devicelogin`: the user code it approves (no redirect URI then).
@@ -149,6 +200,8 @@ impl AuthorizationRequest {
             client_id: code.client_id,
             redirect_uri: String::new(),
             spa: false,
+            response_type: ResponseType::Code,
+            v1: false,
             response_mode: ResponseMode::Query,
             scope: code.scope.clone(),
             state: None,
@@ -158,10 +211,49 @@ impl AuthorizationRequest {
             prompt: None,
             login_hint: None,
             client_info: false,
+            max_age: None,
+            hinted_user: None,
             expires_at: (now + policy.flow_lifetime).unix_timestamp(),
             device_user_code: Some(code.user_code.clone()),
         }
     }
+
+    /// Whether the browser's `session` may finish this request without the sign-in pages: not when
+    /// `max_age` has passed since its sign-in (OIDC Core §3.1.2.1), nor when `id_token_hint` names
+    /// another user (the session never silently switches users).
+    pub fn session_serves(&self, session: &Session, now: OffsetDateTime) -> bool {
+        let fresh = self
+            .max_age
+            .is_none_or(|max| (now - session.auth_time).whole_seconds() <= max);
+        let same_user = self.hinted_user.is_none_or(|u| u == session.user_id);
+        fresh && same_user
+    }
+}
+
+/// Who a verified `id_token_hint` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdTokenHint {
+    /// The client the ID token was issued to.
+    pub client_id: AppId,
+    pub tenant_id: TenantId,
+    pub user_id: ObjectId,
+    pub preferred_username: Option<String>,
+}
+
+/// Reads an `id_token_hint`: an ID token this cluster signed (expired or not), and not an access token
+/// (RFC 8725 §3.11: access tokens carry `idtyp`, `scp` or `roles`, ID tokens none of them).
+pub fn id_token_hint(keys: &KeyRing, token: &str, now: OffsetDateTime) -> Option<IdTokenHint> {
+    let claims = keys.verify_own(token, now)?;
+    if ["idtyp", "scp", "roles"].iter().any(|c| claims.get(c).is_some()) {
+        return None;
+    }
+    let text = |name: &str| claims.get(name).and_then(|v| v.as_str());
+    Some(IdTokenHint {
+        client_id: AppId::parse(text("aud")?)?,
+        tenant_id: text("tid")?.parse().ok()?,
+        user_id: text("oid")?.parse().ok()?,
+        preferred_username: text("preferred_username").map(str::to_string),
+    })
 }
 
 /// Where a reply goes and what it carries.
@@ -229,6 +321,7 @@ pub fn validate(
     snap: &Snapshot,
     segment: Option<&Tenant>,
     p: &AuthorizeParams,
+    endpoint: Version,
     policy: &AuthorizePolicy,
     now: OffsetDateTime,
 ) -> Result<AuthorizationRequest, Refusal> {
@@ -266,11 +359,21 @@ pub fn validate(
         None => only_redirect_uri(app)?,
     };
 
-    // From here on, errors go back to the client.
+    // From here on, errors go back to the client: in the fragment when an ID token was asked for
+    // (tokens never travel in a query), as the request's `response_mode` says otherwise.
     let state = p.state.clone();
-    let response_type = p.response_type.as_deref().unwrap_or_default();
+    let response_type_raw = p.response_type.as_deref().unwrap_or_default();
+    let response_type = ResponseType::parse(response_type_raw);
+    let asks_token = response_type_raw
+        .split(' ')
+        .any(|t| t == "id_token" || t == "token");
+    let default_mode = match asks_token {
+        true => ResponseMode::Fragment,
+        false => ResponseMode::Query,
+    };
     let mode = match p.response_mode.as_deref() {
-        None | Some("query") => Some(ResponseMode::Query),
+        None => Some(default_mode),
+        Some("query") if default_mode == ResponseMode::Query => Some(ResponseMode::Query),
         Some("fragment") => Some(ResponseMode::Fragment),
         Some("form_post") => Some(ResponseMode::FormPost),
         Some(_) => None,
@@ -278,27 +381,63 @@ pub fn validate(
     let back = |e: CoreError| {
         Refusal::Redirect(Reply::error(
             &redirect_uri,
-            mode.unwrap_or(ResponseMode::Query),
+            mode.unwrap_or(default_mode),
             state.as_deref(),
             &e,
         ))
     };
+    let response_type = response_type.ok_or_else(|| {
+        back(CoreError::UnsupportedResponseType {
+            response_type: response_type_raw.chars().take(50).collect(),
+        })
+    })?;
     let mode = mode.ok_or_else(|| {
         back(CoreError::InvalidAuthorizeParameter {
             name: "response_mode",
         })
     })?;
-    if response_type != "code" {
-        return Err(back(CoreError::UnsupportedResponseType {
-            response_type: response_type.chars().take(50).collect(),
-        }));
-    }
     let scope = p
         .scope
         .clone()
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| back(CoreError::MissingParameter { name: "scope" }))?;
-    UserScopes::parse(&scope).map_err(back)?;
+    let scopes = UserScopes::parse(&scope).map_err(back)?;
+    if response_type.has_id_token() {
+        // Implicit and hybrid (OIDC Core §3.2.2.1, §3.3.2.11): only where the application enables
+        // ID-token issuance (Entra: AADSTS700054), only with `openid`, and always with a nonce.
+        if !app.app.web.implicit_grant_settings.enable_id_token_issuance {
+            return Err(back(CoreError::ResponseTypeNotEnabled {
+                response_type: "id_token",
+            }));
+        }
+        if !scopes.has("openid") {
+            return Err(back(CoreError::InvalidAuthorizeParameter { name: "scope" }));
+        }
+        if p.nonce.as_deref().is_none_or(str::is_empty) {
+            return Err(back(CoreError::MissingParameter { name: "nonce" }));
+        }
+    }
+    let max_age = match p.max_age.as_deref() {
+        None => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .ok()
+                .filter(|m| *m >= 0)
+                .ok_or_else(|| back(CoreError::InvalidAuthorizeParameter { name: "max_age" }))?,
+        ),
+    };
+    let hint = match p.id_token_hint.as_deref() {
+        None => None,
+        Some(t) => Some(
+            id_token_hint(&snap.keys, t, now)
+                .filter(|h| h.client_id == app_id && h.tenant_id == tenant)
+                .ok_or_else(|| {
+                    back(CoreError::InvalidAuthorizeParameter {
+                        name: "id_token_hint",
+                    })
+                })?,
+        ),
+    };
     let prompt = match p.prompt.as_deref() {
         None => None,
         Some("login") => Some(Prompt::Login),
@@ -309,7 +448,7 @@ pub fn validate(
     };
     let (code_challenge, code_challenge_method) = pkce(p, policy).map_err(back)?;
     let public = spa || is_native_redirect(&app.app, &redirect_uri);
-    if public && code_challenge.is_none() {
+    if public && response_type.has_code() && code_challenge.is_none() {
         return Err(back(CoreError::PkceRequired));
     }
     Ok(AuthorizationRequest {
@@ -317,6 +456,8 @@ pub fn validate(
         client_id: app_id,
         redirect_uri,
         spa,
+        response_type,
+        v1: endpoint == Version::V1,
         response_mode: mode,
         scope,
         state,
@@ -324,8 +465,13 @@ pub fn validate(
         code_challenge,
         code_challenge_method,
         prompt,
-        login_hint: p.login_hint.clone(),
+        login_hint: p
+            .login_hint
+            .clone()
+            .or_else(|| hint.as_ref().and_then(|h| h.preferred_username.clone())),
         client_info: p.client_info.as_deref() == Some("1"),
+        max_age,
+        hinted_user: hint.map(|h| h.user_id),
         expires_at: (now + policy.flow_lifetime).unix_timestamp(),
         device_user_code: None,
     })
@@ -436,14 +582,14 @@ pub fn pkce_verified(grant: &CodeGrant, verifier: Option<&Secret>) -> bool {
     }
 }
 
-/// The code a finished sign-in sends back, the record the server stores before sending it (only its
-/// hash), and the reply.
-pub fn issue_code(
+/// A new authorization code for a finished sign-in, and the record the server stores before sending
+/// it (only its hash).
+pub fn new_code(
     req: &AuthorizationRequest,
     session: &Session,
     policy: &AuthorizePolicy,
     now: OffsetDateTime,
-) -> Result<(StoredCode, Reply), CoreError> {
+) -> Result<(String, StoredCode), CoreError> {
     let bytes = gatehouse_jose::random_bytes::<32>().map_err(|_| CoreError::Internal)?;
     let code = gatehouse_jose::b64url(&bytes);
     let stored = StoredCode {
@@ -466,7 +612,54 @@ pub fn issue_code(
         expires_at: now + policy.code_lifetime,
         redeemed: false,
     };
-    let mut params = vec![("code", code)];
+    Ok((code, stored))
+}
+
+/// The ID token `/authorize` sends itself (implicit and hybrid), with `c_hash` beside a `code`.
+pub fn front_channel_id_token(
+    snap: &Snapshot,
+    base_url: &str,
+    req: &AuthorizationRequest,
+    session: &Session,
+    user: &UserRecord,
+    code: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Secret, CoreError> {
+    let tenant = snap.tenant(req.tenant_id).ok_or(CoreError::Internal)?;
+    let client = snap.application(req.client_id).ok_or(CoreError::Internal)?;
+    let who = SignedIn {
+        tenant,
+        client,
+        client_acr: "0",
+        user,
+        nonce: req.nonce.clone(),
+        session_id: Some(session.sid.to_string()),
+        client_info: req.client_info,
+        auth_time: session.auth_time,
+    };
+    let endpoint = if req.v1 { Version::V1 } else { Version::V2 };
+    let scopes = UserScopes::parse(&req.scope)?;
+    let c_hash = code.map(|c| {
+        let digest = gatehouse_jose::sha256(c.as_bytes());
+        gatehouse_jose::b64url(&digest[..16])
+    });
+    delegated::id_token(snap, endpoint, base_url, &who, &scopes, c_hash, now)
+}
+
+/// What a finished sign-in sends back: the code, the ID token, or both, as the request asked.
+pub fn success(
+    req: &AuthorizationRequest,
+    session: &Session,
+    code: Option<String>,
+    id_token: Option<Secret>,
+) -> Reply {
+    let mut params = vec![];
+    if let Some(c) = code {
+        params.push(("code", c));
+    }
+    if let Some(t) = id_token {
+        params.push(("id_token", t.expose().to_string()));
+    }
     if req.client_info {
         let info =
             serde_json::json!({"uid": session.user_id.to_string(), "utid": session.tenant_id.to_string()});
@@ -476,14 +669,11 @@ pub fn issue_code(
         params.push(("state", s.clone()));
     }
     params.push(("session_state", session.sid.to_string()));
-    Ok((
-        stored,
-        Reply {
-            redirect_uri: req.redirect_uri.clone(),
-            mode: req.response_mode,
-            params,
-        },
-    ))
+    Reply {
+        redirect_uri: req.redirect_uri.clone(),
+        mode: req.response_mode,
+        params,
+    }
 }
 
 #[cfg(test)]

@@ -79,6 +79,9 @@ pub enum CoreError {
     InvalidAuthorizeParameter { name: &'static str },
     #[error("unsupported response type")]
     UnsupportedResponseType { response_type: String },
+    /// `id_token` from `/authorize` for an application that does not enable ID-token issuance.
+    #[error("response type not enabled")]
+    ResponseTypeNotEnabled { response_type: &'static str },
     /// A public client (SPA, mobile or desktop) without a PKCE challenge.
     #[error("PKCE required")]
     PkceRequired,
@@ -166,6 +169,7 @@ impl CoreError {
             Self::NoRedirectUri { .. } => 500113,
             Self::InvalidAuthorizeParameter { .. } => 90023,
             Self::UnsupportedResponseType { .. } => 70005,
+            Self::ResponseTypeNotEnabled { .. } => 700054,
             Self::PkceRequired => 9002325,
             Self::LoginRequired => 50058,
             Self::ConsentDeclined => 65004,
@@ -217,7 +221,9 @@ impl CoreError {
             | Self::FlowExpired
             | Self::SpaNeedsOrigin
             | Self::CrossOriginNotSpa => OAuthError::InvalidRequest,
-            Self::UnsupportedResponseType { .. } => OAuthError::UnsupportedResponseType,
+            Self::UnsupportedResponseType { .. } | Self::ResponseTypeNotEnabled { .. } => {
+                OAuthError::UnsupportedResponseType
+            }
             Self::LoginRequired => OAuthError::LoginRequired,
             Self::ConsentDeclined => OAuthError::AccessDenied,
             Self::AdminConsentRequired { .. } => OAuthError::ConsentRequired,
@@ -308,7 +314,10 @@ impl CoreError {
             Self::NoRedirectUri { client_id } => format!("No reply address is registered for the application '{client_id}'."),
             Self::InvalidAuthorizeParameter { name } => format!("The provided value for the input parameter '{name}' is not valid."),
             Self::UnsupportedResponseType { response_type } => format!(
-                "The provided value for the input parameter 'response_type' is not allowed for this request. Expected value is 'code', but received '{response_type}'."
+                "The provided value for the input parameter 'response_type' is not allowed for this request. Expected value is 'code', 'id_token' or 'code id_token', but received '{response_type}'."
+            ),
+            Self::ResponseTypeNotEnabled { response_type } => format!(
+                "response_type '{response_type}' is not enabled for the application."
             ),
             Self::PkceRequired => "Proof Key for Code Exchange is required for cross-origin authorization code redemption and for public clients. Send a code_challenge.".into(),
             Self::LoginRequired => "The user needs to sign in, and prompt=none forbids showing a sign-in page.".into(),

@@ -34,7 +34,7 @@ pub struct OpenIdConfigurationV2 {
     pub response_modes_supported: [&'static str; 3],
     pub subject_types_supported: [&'static str; 1],
     pub id_token_signing_alg_values_supported: [&'static str; 1],
-    pub response_types_supported: [&'static str; 1],
+    pub response_types_supported: [&'static str; 3],
     pub code_challenge_methods_supported: [&'static str; 1],
     pub scopes_supported: [&'static str; 4],
     pub issuer: String,
@@ -68,8 +68,9 @@ impl OpenIdConfigurationV2 {
             response_modes_supported: RESPONSE_MODES,
             subject_types_supported: ["pairwise"],
             id_token_signing_alg_values_supported: ["RS256"],
-            // Only what is served (Entra's document also lists the implicit and hybrid types).
-            response_types_supported: ["code"],
+            // Only what is served: `id_token token` and `token` (access tokens from /authorize) are not.
+            // The implicit and hybrid types need the application to enable ID-token issuance.
+            response_types_supported: ["code", "id_token", "code id_token"],
             // Plain is accepted too, as Entra does, but not advertised (RFC 9700 §2.1.1).
             code_challenge_methods_supported: ["S256"],
             scopes_supported: ["openid", "profile", "email", "offline_access"],
@@ -119,7 +120,7 @@ pub struct OpenIdConfigurationV1 {
     pub response_modes_supported: [&'static str; 3],
     pub subject_types_supported: [&'static str; 1],
     pub id_token_signing_alg_values_supported: [&'static str; 1],
-    pub response_types_supported: [&'static str; 1],
+    pub response_types_supported: [&'static str; 3],
     pub scopes_supported: [&'static str; 1],
     pub issuer: String,
     pub microsoft_multi_refresh_token: bool,
@@ -150,7 +151,7 @@ impl OpenIdConfigurationV1 {
             response_modes_supported: RESPONSE_MODES,
             subject_types_supported: ["pairwise"],
             id_token_signing_alg_values_supported: ["RS256"],
-            response_types_supported: ["code"],
+            response_types_supported: ["code", "id_token", "code id_token"],
             scopes_supported: ["openid"],
             issuer: v1_issuer(base, scope.issuer_tenant()),
             microsoft_multi_refresh_token: true,

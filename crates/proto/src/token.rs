@@ -236,6 +236,12 @@ pub struct IdTokenClaims {
     pub exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aio: Option<String>,
+    /// When the user proved who they are (OIDC Core §2; a refreshed ID token keeps the sign-in's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// From `/authorize` with a code beside the ID token: half the code's SHA-256 (OIDC Core §3.3.2.11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c_hash: Option<String>,
     /// With the `email` scope, when the user has a mail address (or a UPN, as Entra falls back to).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,

@@ -97,6 +97,7 @@ pub fn issue(
         nonce: grant.nonce.clone(),
         session_id: grant.sid.map(|s| s.to_string()),
         client_info: req.client_info || grant.client_info,
+        auth_time: grant.auth_time,
     };
     let (token, user_tokens) = delegated::tokens(snap, ctx, &who, &granted, &scopes, now)?;
     single_use.push(SingleUse::RedeemCode(found.code.hash));

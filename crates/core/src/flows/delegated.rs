@@ -273,6 +273,8 @@ pub struct SignedIn<'a> {
     pub session_id: Option<String>,
     /// Whether the request had `client_info=1`.
     pub client_info: bool,
+    /// When the user proved who they are (`auth_time`).
+    pub auth_time: OffsetDateTime,
 }
 
 /// The access token and, as the request asked, an ID token and `client_info`. The refresh token is the
@@ -338,35 +340,10 @@ pub fn tokens(
     };
     let token = mint::sign(snap, &access, format, now)?;
 
-    let id_token = if scopes.has("openid") {
-        // The ID token's version is the endpoint's (§3.1).
-        let v2_id = ctx.endpoint == Version::V2;
-        let profile = scopes.has("profile");
-        let claims = IdTokenClaims {
-            aud: client_id.clone(),
-            iss: mint::issuer(ctx.endpoint, base, &tid),
-            iat,
-            nbf: iat,
-            exp,
-            aio: Some(mint::token_id()?),
-            email: user.mail.clone().filter(|_| scopes.has("email")),
-            name: profile.then(|| user.display_name.clone()),
-            nonce: who.nonce.clone(),
-            oid: oid.clone(),
-            preferred_username: (v2_id && profile).then(|| upn.clone()),
-            unique_name: (!v2_id).then(|| upn.clone()),
-            upn: (!v2_id).then(|| upn.clone()),
-            rh: Some(format!("0.{}.", mint::token_id()?)),
-            sid: who.session_id.clone(),
-            sub,
-            tid: tid.clone(),
-            uti: mint::token_id()?,
-            ver: if v2_id { "2.0" } else { "1.0" }.into(),
-        };
-        Some(mint::sign_jwt(snap, &claims, ctx.endpoint, now)?)
-    } else {
-        None
-    };
+    let id_token = scopes
+        .has("openid")
+        .then(|| id_token(snap, ctx.endpoint, base, who, scopes, None, now))
+        .transpose()?;
     let client_info = who
         .client_info
         .then(|| serde_json::to_vec(&ClientInfo { uid: oid, utid: tid }))
@@ -381,6 +358,51 @@ pub fn tokens(
             client_info,
         },
     ))
+}
+
+/// The ID token for `who` (OIDC Core §2; entra-protocol.md §4.3), in the version of the endpoint that
+/// issues it. `c_hash` is for a code sent beside it from `/authorize`.
+pub fn id_token(
+    snap: &Snapshot,
+    endpoint: Version,
+    base_url: &str,
+    who: &SignedIn<'_>,
+    scopes: &UserScopes,
+    c_hash: Option<String>,
+    now: OffsetDateTime,
+) -> Result<Secret, CoreError> {
+    let tid = who.tenant.id.to_string();
+    let oid = who.user.user.id.to_string();
+    let client_id = who.client.app.app_id.to_string();
+    let user = &who.user.user;
+    let upn = &user.user_principal_name;
+    let (iat, exp) = mint::lifetime(now);
+    let v2 = endpoint == Version::V2;
+    let profile = scopes.has("profile");
+    let claims = IdTokenClaims {
+        sub: snap.keys.pairwise_subject(&tid, &oid, &client_id),
+        aud: client_id,
+        iss: mint::issuer(endpoint, base_url, &tid),
+        iat,
+        nbf: iat,
+        exp,
+        aio: Some(mint::token_id()?),
+        auth_time: Some(who.auth_time.unix_timestamp()),
+        c_hash,
+        email: user.mail.clone().filter(|_| scopes.has("email")),
+        name: profile.then(|| user.display_name.clone()),
+        nonce: who.nonce.clone(),
+        oid,
+        preferred_username: (v2 && profile).then(|| upn.clone()),
+        unique_name: (!v2).then(|| upn.clone()),
+        upn: (!v2).then(|| upn.clone()),
+        rh: Some(format!("0.{}.", mint::token_id()?)),
+        sid: who.session_id.clone(),
+        tid,
+        uti: mint::token_id()?,
+        ver: if v2 { "2.0" } else { "1.0" }.into(),
+    };
+    mint::sign_jwt(snap, &claims, endpoint, now)
 }
 
 /// The answer of a user's flow: the tokens, and with `offline_access` the first refresh token of the

@@ -88,6 +88,7 @@ pub fn issue(
         nonce: None,
         session_id: Some(sid.to_string()),
         client_info: req.client_info,
+        auth_time,
     };
     let (token, user_tokens) = delegated::tokens(snap, ctx, &who, &granted, &scopes, now)?;
     single_use.push(SingleUse::RedeemDeviceCode(code.device_hash));

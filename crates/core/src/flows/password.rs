@@ -123,6 +123,7 @@ pub fn issue(
         nonce: None,
         session_id: None,
         client_info: req.client_info,
+        auth_time: now,
     };
     let (token, user_tokens) = delegated::tokens(snap, ctx, &who, &granted, &checked.scopes, now)?;
     let single_use = checked.single_use;

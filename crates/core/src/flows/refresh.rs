@@ -108,6 +108,7 @@ pub fn issue(
         nonce: None,
         session_id: family.session_id.clone(),
         client_info: req.client_info,
+        auth_time: family.auth_time,
     };
     let (token, mut user_tokens) = delegated::tokens(snap, ctx, &who, &granted, &scopes, now)?;
     let (value, next) = delegated::new_refresh_token(family.id, now)?;

@@ -1,11 +1,13 @@
 //! The integration tests: the real server, started on port 0 against a fresh store, driven over HTTP(S).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod certificates;
 mod cli;
 mod federation;
 mod graph;
 mod helpers;
+mod id_tokens;
 mod integrity;
 mod nodes;
 mod protocol;

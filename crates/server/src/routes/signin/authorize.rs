@@ -13,7 +13,7 @@ use gatehouse_core::flows::fill;
 use gatehouse_core::model::{Session, UserRecord};
 use gatehouse_core::{CoreError, Snapshot};
 use gatehouse_proto::tenant::TenantSegment;
-use gatehouse_proto::{AppId, ObjectId};
+use gatehouse_proto::{AppId, ObjectId, Version};
 use time::OffsetDateTime;
 
 use super::pages::{self, error_page, page};
@@ -21,16 +21,21 @@ use super::{cookie, current_session, with_cookie, CookieNames};
 use crate::AppState;
 
 pub async fn authorize_v2(st: State<AppState>, tenant: Path<String>, req: Request) -> Response {
-    authorize(st, tenant, req).await
+    authorize(st, tenant, req, Version::V2).await
 }
 
 /// The v1 endpoint takes the same parameters here (its `resource` parameter is not read: name the
 /// resource in `scope`).
 pub async fn authorize_v1(st: State<AppState>, tenant: Path<String>, req: Request) -> Response {
-    authorize(st, tenant, req).await
+    authorize(st, tenant, req, Version::V1).await
 }
 
-async fn authorize(State(st): State<AppState>, Path(tenant): Path<String>, req: Request) -> Response {
+async fn authorize(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    req: Request,
+    endpoint: Version,
+) -> Response {
     let now = OffsetDateTime::now_utc();
     let (parts, body) = req.into_parts();
     let pairs = match read_pairs(&parts.method, parts.uri.query(), body).await {
@@ -57,7 +62,14 @@ async fn authorize(State(st): State<AppState>, Path(tenant): Path<String>, req: 
         Err(Refusal::Page(e)) => return error_page(&e),
         Err(Refusal::Redirect(r)) => return pages::reply(&r),
     };
-    match authorize::validate(&snap, segment.as_ref(), &params, &st.policies.authorize, now) {
+    match authorize::validate(
+        &snap,
+        segment.as_ref(),
+        &params,
+        endpoint,
+        &st.policies.authorize,
+        now,
+    ) {
         Err(Refusal::Page(e)) => error_page(&e),
         Err(Refusal::Redirect(r)) => pages::reply(&r),
         Ok(req) => proceed(&st, &parts.headers, req, now).await,
@@ -117,7 +129,7 @@ pub(super) async fn proceed(
     now: OffsetDateTime,
 ) -> Response {
     let session = match current_session(st, headers, req.tenant_id, now).await {
-        Ok(s) => s,
+        Ok(s) => s.filter(|(session, _)| req.session_serves(session, now)),
         Err(e) => return error_page(&e),
     };
     match (req.prompt, session) {
@@ -210,20 +222,13 @@ pub(super) async fn finish(
                 scopes,
             })
         }
-        Ok(Decision::Code) if req.device_user_code.is_some() => {
+        Ok(Decision::Code(_)) if req.device_user_code.is_some() => {
             super::device::approve(st, req, session, user).await
         }
-        Ok(Decision::Code) => {
-            let issued = authorize::issue_code(req, session, &st.policies.authorize, now);
-            let (stored, reply) = match issued {
-                Ok(x) => x,
-                Err(e) => return refuse(req, &e),
-            };
-            if st.store.insert_code(&stored).await.is_err() {
-                return refuse(req, &CoreError::Unavailable);
-            }
-            pages::reply(&reply)
-        }
+        Ok(Decision::Code(snap)) => match respond(st, &snap, req, session, user, now).await {
+            Ok(reply) => pages::reply(&reply),
+            Err(e) => refuse(req, &e),
+        },
         Err(Stop::Page(e)) => error_page(&e),
         Err(Stop::Client(e)) => refuse(req, &e),
     }
@@ -238,7 +243,43 @@ enum Stop {
 enum Decision {
     /// Ask: (permission, what it allows).
     Consent(Vec<(String, String)>),
-    Code,
+    /// Answer, from this snapshot (the client, its tenant and the keys).
+    Code(Box<Snapshot>),
+}
+
+/// The answer to a finished sign-in: a code (stored before it is sent), an ID token, or both.
+async fn respond(
+    st: &AppState,
+    snap: &Snapshot,
+    req: &AuthorizationRequest,
+    session: &Session,
+    user: &UserRecord,
+    now: OffsetDateTime,
+) -> Result<Reply, CoreError> {
+    let code = match req.response_type.has_code() {
+        true => {
+            let (code, stored) = authorize::new_code(req, session, &st.policies.authorize, now)?;
+            st.store
+                .insert_code(&stored)
+                .await
+                .map_err(|_| CoreError::Unavailable)?;
+            Some(code)
+        }
+        false => None,
+    };
+    let id_token = match req.response_type.has_id_token() {
+        true => Some(authorize::front_channel_id_token(
+            snap,
+            &st.base_url,
+            req,
+            session,
+            user,
+            code.as_deref(),
+            now,
+        )?),
+        false => None,
+    };
+    Ok(authorize::success(req, session, code, id_token))
 }
 
 async fn decide(
@@ -293,7 +334,7 @@ async fn decide(
     // Everything the token endpoint will check about the permissions, checked now, so that a request
     // that cannot succeed fails here and not at redemption.
     delegated::grant(&snap, &st.base_url, tenant, client, &scopes, &consented).map_err(fail)?;
-    Ok(Decision::Code)
+    Ok(Decision::Code(Box::new(snap)))
 }
 
 /// A snapshot with the request's client and resource, and their service principals' ids.

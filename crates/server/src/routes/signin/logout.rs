@@ -38,8 +38,8 @@ pub async fn logout(State(st): State<AppState>, Path(_tenant): Path<String>, req
 
     let hinted = params
         .get("id_token_hint")
-        .and_then(|t| st.directory.keys().verify_own(t, now))
-        .and_then(|claims| claims["aud"].as_str().and_then(AppId::parse));
+        .and_then(|t| gatehouse_core::authorize::id_token_hint(&st.directory.keys(), t, now))
+        .map(|h| h.client_id);
     let client = params.get("client_id").and_then(|c| AppId::parse(c)).or(hinted);
     let target = match (params.get("post_logout_redirect_uri"), client) {
         (Some(uri), Some(app_id)) => match st.directory.client(app_id).await {
