@@ -17,6 +17,7 @@ pub mod passwords;
 pub mod redirect_uri;
 pub mod scope;
 pub mod signin;
+pub mod signout;
 pub mod snapshot;
 pub mod store;
 

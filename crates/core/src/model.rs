@@ -300,6 +300,8 @@ pub struct Session {
     pub user_id: ObjectId,
     pub auth_time: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+    /// The applications signed in to through this session (sign-out reaches each one's logout URL).
+    pub clients: Vec<AppId>,
 }
 
 /// What an authorization code stands for, fixed when the user finished at `/authorize` (RFC 6749

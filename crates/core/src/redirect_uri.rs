@@ -31,6 +31,33 @@ impl RedirectUri {
     }
 }
 
+/// Why a web address an application registers (`web.homePageUrl`, `web.logoutUrl`) is refused; its
+/// text is Graph's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a valid URL for {1}.")]
+pub struct InvalidWebUrl(pub String, pub &'static str);
+
+/// A home page: http or https, never a script-bearing scheme.
+pub fn check_home_page(value: &str) -> Result<(), InvalidWebUrl> {
+    let bad = || InvalidWebUrl(value.to_string(), "homePageUrl");
+    match url::Url::parse(value).map_err(|_| bad())?.scheme() {
+        "https" | "http" => Ok(()),
+        _ => Err(bad()),
+    }
+}
+
+/// A front-channel logout URL, which the signed-out page loads in a frame: https, or http on loopback.
+pub fn check_logout_url(value: &str) -> Result<(), InvalidWebUrl> {
+    let bad = || InvalidWebUrl(value.to_string(), "logoutUrl");
+    let parsed = url::Url::parse(value).map_err(|_| bad())?;
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(bad()),
+    }
+}
+
 impl fmt::Display for RedirectUri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -65,5 +92,17 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn home_pages_and_logout_urls_are_web_addresses() {
+        assert_eq!(check_home_page("http://app.example/"), Ok(()));
+        assert_eq!(check_logout_url("https://app.example/out"), Ok(()));
+        assert_eq!(check_logout_url("http://localhost:3000/out"), Ok(()));
+        for bad in ["JaVaScRiPt:alert(1)", "data:text/html,x", "vbscript:x", "nope"] {
+            assert!(check_home_page(bad).is_err(), "{bad}");
+            assert!(check_logout_url(bad).is_err(), "{bad}");
+        }
+        assert!(check_logout_url("http://app.example/out").is_err());
     }
 }

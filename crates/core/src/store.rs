@@ -332,6 +332,8 @@ pub trait SessionStore: Send + Sync {
     async fn find_session(&self, id_hash: &[u8; 32]) -> Result<Option<Session>, StoreError>;
     /// Ends a session (sign-out): deletes it and revokes the refresh tokens issued in it. Returns it.
     async fn end_session(&self, id_hash: &[u8; 32]) -> Result<Option<Session>, StoreError>;
+    /// Records that `client` signed in through the session (once; again changes nothing).
+    async fn add_session_client(&self, id_hash: &[u8; 32], client: AppId) -> Result<(), StoreError>;
     async fn insert_code(&self, code: &StoredCode) -> Result<(), StoreError>;
     async fn find_code(&self, hash: &[u8; 32]) -> Result<Option<StoredCode>, StoreError>;
     /// Marks a code redeemed, once (RFC 6749 §4.1.2). A second redemption returns `false` and

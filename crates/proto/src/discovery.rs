@@ -80,7 +80,7 @@ impl OpenIdConfigurationV2 {
             authorization_endpoint: format!("{base}/{t}/oauth2/v2.0/authorize"),
             device_authorization_endpoint: format!("{base}/{t}/oauth2/v2.0/devicecode"),
             http_logout_supported: true,
-            frontchannel_logout_supported: false,
+            frontchannel_logout_supported: true,
             end_session_endpoint: format!("{base}/{t}/oauth2/v2.0/logout"),
             claims_supported: [
                 "sub",
@@ -158,7 +158,7 @@ impl OpenIdConfigurationV1 {
             authorization_endpoint: format!("{base}/{t}/oauth2/authorize"),
             device_authorization_endpoint: format!("{base}/{t}/oauth2/devicecode"),
             http_logout_supported: true,
-            frontchannel_logout_supported: false,
+            frontchannel_logout_supported: true,
             end_session_endpoint: format!("{base}/{t}/oauth2/logout"),
             claims_supported: [
                 "sub",

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use gatehouse_core::model::{Session, StoredCode};
 use gatehouse_core::store::{SessionStore, StoreError};
+use gatehouse_proto::AppId;
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -22,7 +23,29 @@ fn session(r: &sqlx::any::AnyRow) -> Result<Session, StoreError> {
         user_id: uuid(&text(3)?)?,
         auth_time: from_micros(r.try_get(4).map_err(map_err)?)?,
         expires_at: from_micros(r.try_get(5).map_err(map_err)?)?,
+        clients: vec![],
     })
+}
+
+/// The session of `row`, with the applications signed in to through it.
+async fn with_clients<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+    row: Option<&sqlx::any::AnyRow>,
+) -> Result<Option<Session>, StoreError> {
+    let Some(mut s) = row.map(session).transpose()? else {
+        return Ok(None);
+    };
+    let rows =
+        sqlx::query("SELECT client_id FROM session_clients WHERE session_hash = $1 ORDER BY client_id")
+            .bind(hex(&s.id_hash))
+            .fetch_all(executor)
+            .await
+            .map_err(map_err)?;
+    for r in rows {
+        let id: String = r.try_get(0).map_err(map_err)?;
+        s.clients.push(AppId(uuid(&id)?));
+    }
+    Ok(Some(s))
 }
 
 #[async_trait]
@@ -50,7 +73,7 @@ impl SessionStore for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;
-        row.as_ref().map(session).transpose()
+        with_clients(&self.pool, row.as_ref()).await
     }
 
     async fn end_session(&self, id_hash: &[u8; 32]) -> Result<Option<Session>, StoreError> {
@@ -60,7 +83,7 @@ impl SessionStore for SqlStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(map_err)?;
-        let Some(s) = row.as_ref().map(session).transpose()? else {
+        let Some(s) = with_clients(&mut *tx, row.as_ref()).await? else {
             return Ok(None);
         };
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
@@ -75,6 +98,19 @@ impl SessionStore for SqlStore {
             .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         Ok(Some(s))
+    }
+
+    async fn add_session_client(&self, id_hash: &[u8; 32], client: AppId) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO session_clients (session_hash, client_id) VALUES ($1, $2) \
+             ON CONFLICT (session_hash, client_id) DO NOTHING",
+        )
+        .bind(hex(id_hash))
+        .bind(client.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
     }
 
     async fn insert_code(&self, c: &StoredCode) -> Result<(), StoreError> {

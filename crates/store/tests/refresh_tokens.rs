@@ -2,11 +2,12 @@
 //! Refresh-token families against both stores (issue #9): only hashes are stored; a rotation succeeds
 //! once, a retry within the grace window succeeds again, a reuse after it revokes the whole family;
 //! two handles racing on one token (two nodes) never both rotate it outside the grace window; and
-//! revocation and pruning reach every token of a user.
+//! revocation and pruning reach every token of a user. Browser sessions remember the applications signed
+//! in through them, and ending one revokes the families issued in it.
 
 use gatehouse_core::admin::bootstrap::first_tenant;
 use gatehouse_core::flows::delegated::new_refresh_token;
-use gatehouse_core::model::RefreshFamily;
+use gatehouse_core::model::{RefreshFamily, Session};
 use gatehouse_core::store::Store;
 use gatehouse_jose::kek::Kek;
 use gatehouse_proto::{AppId, ObjectId};
@@ -105,6 +106,35 @@ async fn suite(a: &dyn Store, b: &dyn Store, db_text: impl Fn() -> String) {
             > 0
     );
     assert!(a.find_refresh_token(&ht.hash).await.unwrap().is_none());
+
+    // A session records each application once, on either node; ending it returns them, forgets the
+    // session and revokes the families issued in it.
+    let session = Session {
+        id_hash: [7; 32],
+        sid: Uuid::new_v4(),
+        tenant_id: out.tenant_id,
+        user_id: user,
+        auth_time: now,
+        expires_at: now + Duration::days(1),
+        clients: vec![],
+    };
+    a.insert_session(&session).await.unwrap();
+    let (one, two) = (AppId::from(Uuid::new_v4()), AppId::from(Uuid::new_v4()));
+    for (store, client) in [(a, one), (b, one), (a, two)] {
+        store.add_session_client(&session.id_hash, client).await.unwrap();
+    }
+    let mut expected = vec![one, two];
+    expected.sort_by_key(|c| c.to_string());
+    let found = b.find_session(&session.id_hash).await.unwrap().unwrap();
+    assert_eq!(found.clients, expected);
+    let mut in_session = family(out.tenant_id, user, now);
+    in_session.session_id = Some(session.sid.to_string());
+    let (_, st) = new_refresh_token(in_session.id, now).unwrap();
+    a.insert_refresh_family(&in_session, &st).await.unwrap();
+    let ended = b.end_session(&session.id_hash).await.unwrap().unwrap();
+    assert_eq!(ended.clients, expected);
+    assert!(a.find_session(&session.id_hash).await.unwrap().is_none());
+    assert!(a.find_refresh_token(&st.hash).await.unwrap().unwrap().1.revoked);
 }
 
 #[tokio::test]

@@ -296,6 +296,16 @@ fn apply(app: &mut Application, input: ApplicationInput, now: OffsetDateTime) ->
             RedirectUri::parse(u).map_err(|e| AdminError::BadRequest(e.to_string()))?;
         }
     }
+    if let Some(w) = &input.web {
+        let home = w
+            .home_page_url
+            .as_deref()
+            .map(crate::redirect_uri::check_home_page);
+        let logout = w.logout_url.as_deref().map(crate::redirect_uri::check_logout_url);
+        for checked in [home, logout].into_iter().flatten() {
+            checked.map_err(|e| AdminError::BadRequest(e.to_string()))?;
+        }
+    }
     if let Some(p) = input.public_client {
         app.public_client = p;
     }

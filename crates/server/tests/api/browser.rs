@@ -263,6 +263,16 @@ pub async fn redeem_as(
     (status, body)
 }
 
+/// Sign-out for the web app, to `target`, with `extra` query parameters.
+pub fn logout_path(app: &TestApp, s: &Setup, target: &str, extra: &str) -> String {
+    let target: String = url::form_urlencoded::byte_serialize(target.as_bytes()).collect();
+    format!(
+        "/{}/oauth2/v2.0/logout?post_logout_redirect_uri={target}&client_id={}{extra}",
+        app.tenant(),
+        s.client_id
+    )
+}
+
 /// Username, password and (first time) consent: the code at the redirect URI.
 pub async fn sign_in(b: &mut Browser<'_>, path: &str, consent: bool) -> HashMap<String, String> {
     sign_in_to(b, path, consent).await.redirect_params()

@@ -518,6 +518,34 @@ async fn the_cli_finishes_what_it_starts_as_az_ad_does() {
     );
     assert_eq!(shown["publicClient"]["redirectUris"], json!(["http://localhost"]));
     assert_eq!(shown["api"]["requestedAccessTokenVersion"], 1);
+    ok(
+        &config,
+        &[
+            "app",
+            "update",
+            "--id",
+            &api_id,
+            "--web-home-page-url",
+            "https://jobs.example/home",
+            "--enable-id-token-issuance",
+            "false",
+        ],
+    )
+    .await;
+    let web = ok(&config, &["app", "show", "--id", &api_id]).await["web"].clone();
+    assert_eq!(
+        (
+            &web["homePageUrl"],
+            &web["implicitGrantSettings"]["enableIdTokenIssuance"],
+            &web["redirectUris"]
+        ),
+        (
+            &json!("https://jobs.example/home"),
+            &json!(false),
+            &json!(["https://jobs.example/cb"])
+        ),
+        "both web settings change and the redirect URIs stay"
+    );
     assert_eq!(
         shown["appRoles"][0]["id"],
         role.as_str(),

@@ -15,6 +15,7 @@ mod queries;
 mod resilience;
 mod rotation;
 mod secrets_in_logs;
+mod sign_out;
 mod signin;
 mod tenants;
 mod user_tokens;

@@ -170,13 +170,7 @@ async fn a_user_signs_in_through_the_pages_and_the_code_is_redeemed_once() {
     assert!(sso.redirect_params().contains_key("code"));
     let login = b.get(&authorize_path(&app, &s, WEB, "&prompt=login")).await;
     assert!(login.html.contains("name=\"loginfmt\""));
-    let out = b
-        .get(&format!(
-            "/{}/oauth2/v2.0/logout?post_logout_redirect_uri={WEB}&client_id={}&state=bye",
-            app.tenant(),
-            s.client_id
-        ))
-        .await;
+    let out = b.get(&logout_path(&app, &s, WEB, "&state=bye")).await;
     assert_eq!(out.location.as_deref(), Some(format!("{WEB}?state=bye").as_str()));
     let none = b.get(&authorize_path(&app, &s, WEB, "&prompt=none")).await;
     assert_eq!(none.redirect_params()["error"], "login_required");

@@ -75,6 +75,12 @@ pub struct AppProperties {
     /// Redirect URIs of the web platform; with no value, none.
     #[arg(long, num_args = 0..)]
     pub web_redirect_uris: Option<Vec<String>>,
+    /// The web platform's home page.
+    #[arg(long)]
+    pub web_home_page_url: Option<String>,
+    /// Let /authorize send ID tokens itself (response_type id_token and code id_token): true or false.
+    #[arg(long)]
+    pub enable_id_token_issuance: Option<bool>,
     /// Redirect URIs of the public-client (mobile and desktop) platform; with no value, none.
     #[arg(long, num_args = 0..)]
     pub public_client_redirect_uris: Option<Vec<String>>,

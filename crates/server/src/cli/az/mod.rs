@@ -38,13 +38,14 @@ impl AppProperties {
     /// and the token version are merged into the application's `current` `web`, `publicClient` and
     /// `api` (their other settings are kept).
     fn body(&self, mut body: Value, current: Option<&Value>) -> Result<Value, String> {
-        let merged = |name: &str, key: &str, value: Value| {
-            let mut complex = current
-                .map(|c| c[name].clone())
+        // Sets `name.key`, keeping what the body or the current application already has in `name`.
+        let set = |body: &mut Value, name: &str, key: &str, value: Value| {
+            let mut complex = Some(body[name].clone())
                 .filter(Value::is_object)
+                .or_else(|| current.map(|c| c[name].clone()).filter(Value::is_object))
                 .unwrap_or_else(|| json!({}));
             complex[key] = value;
-            complex
+            body[name] = complex;
         };
         if let Some(a) = &self.sign_in_audience {
             body["signInAudience"] = json!(a);
@@ -60,19 +61,31 @@ impl AppProperties {
             body["appRoles"] = roles;
         }
         if let Some(u) = &self.web_redirect_uris {
-            body["web"] = merged("web", "redirectUris", json!(u));
+            set(&mut body, "web", "redirectUris", json!(u));
+        }
+        if let Some(u) = &self.web_home_page_url {
+            set(&mut body, "web", "homePageUrl", json!(u));
+        }
+        if let Some(v) = self.enable_id_token_issuance {
+            let mut implicit = Some(body["web"]["implicitGrantSettings"].clone())
+                .filter(Value::is_object)
+                .or_else(|| current.map(|c| c["web"]["implicitGrantSettings"].clone()))
+                .filter(Value::is_object)
+                .unwrap_or_else(|| json!({}));
+            implicit["enableIdTokenIssuance"] = json!(v);
+            set(&mut body, "web", "implicitGrantSettings", implicit);
         }
         if let Some(u) = &self.public_client_redirect_uris {
-            body["publicClient"] = merged("publicClient", "redirectUris", json!(u));
+            set(&mut body, "publicClient", "redirectUris", json!(u));
         }
         if let Some(u) = &self.spa_redirect_uris {
-            body["spa"] = merged("spa", "redirectUris", json!(u));
+            set(&mut body, "spa", "redirectUris", json!(u));
         }
         if let Some(v) = self.is_fallback_public_client {
             body["isFallbackPublicClient"] = json!(v);
         }
         if let Some(v) = self.requested_access_token_version {
-            body["api"] = merged("api", "requestedAccessTokenVersion", json!(v));
+            set(&mut body, "api", "requestedAccessTokenVersion", json!(v));
         }
         Ok(body)
     }

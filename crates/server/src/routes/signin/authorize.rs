@@ -267,6 +267,12 @@ async fn respond(
         }
         false => None,
     };
+    if !session.clients.contains(&req.client_id) {
+        st.store
+            .add_session_client(&session.id_hash, req.client_id)
+            .await
+            .map_err(|_| CoreError::Unavailable)?;
+    }
     let id_token = match req.response_type.has_id_token() {
         true => Some(authorize::front_channel_id_token(
             snap,

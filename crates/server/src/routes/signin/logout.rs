@@ -1,15 +1,18 @@
-//! `GET|POST /{tenant}/oauth2/v2.0/logout` (entra-protocol.md §1.8; OIDC RP-Initiated Logout): ends the
-//! browser's session (and the refresh tokens issued in it), then sends the browser to
-//! `post_logout_redirect_uri` only if the application named by `client_id` or by a verified
-//! `id_token_hint` registered it; otherwise shows the signed-out page.
+//! `GET|POST /{tenant}/oauth2/v2.0/logout` (entra-protocol.md §1.8; OIDC RP-Initiated Logout and
+//! Front-Channel Logout): ends the browser's session (and the refresh tokens issued in it), shows the
+//! signed-out page, which loads the logout URL of each application the session signed in to in a hidden
+//! frame, then sends the browser to `post_logout_redirect_uri` only if the application named by
+//! `client_id` or by a verified `id_token_hint` registered it (core's `signout` rules).
 
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::model::Session;
+use gatehouse_core::signout::{self, LogoutFrame};
 use gatehouse_proto::AppId;
 use time::OffsetDateTime;
 
-use super::pages::{self, page};
+use super::pages::{self, page_with_frames};
 use super::{cookie, with_cookie, CookieNames};
 use crate::AppState;
 
@@ -25,16 +28,22 @@ pub async fn logout(State(st): State<AppState>, Path(_tenant): Path<String>, req
         url::form_urlencoded::parse(&bytes).into_owned().collect();
 
     let names = CookieNames::for_base(&st.base_url);
+    let mut ended = None;
     if let Some(value) = cookie(&parts.headers, names.session) {
-        if let Err(e) = st
+        match st
             .store
             .end_session(&gatehouse_jose::sha256(value.as_bytes()))
             .await
         {
-            tracing::warn!(error = %e, "ending a session at sign-out failed");
+            Ok(s) => ended = s,
+            Err(e) => tracing::warn!(error = %e, "ending a session at sign-out failed"),
         }
     }
     let clear = names.set(names.session, "", "Lax", 0);
+    let frames = match &ended {
+        Some(session) => frames(&st, session).await,
+        None => vec![],
+    };
 
     let hinted = params
         .get("id_token_hint")
@@ -43,30 +52,47 @@ pub async fn logout(State(st): State<AppState>, Path(_tenant): Path<String>, req
     let client = params.get("client_id").and_then(|c| AppId::parse(c)).or(hinted);
     let target = match (params.get("post_logout_redirect_uri"), client) {
         (Some(uri), Some(app_id)) => match st.directory.client(app_id).await {
-            Ok(Some(entry)) => {
-                let a = &entry.app.app;
-                let registered = gatehouse_core::authorize::registered(a, uri).is_some()
-                    || a.web.logout_url.as_deref() == Some(uri.as_str());
-                registered.then(|| uri.clone())
-            }
+            Ok(Some(entry)) => signout::may_return_to(&entry.app.app, uri).then(|| uri.clone()),
             _ => None,
         },
         _ => None,
     };
-    let resp = match target {
-        Some(uri) => {
-            let mut location = uri;
-            if let Some(state) = params.get("state") {
-                let sep = if location.contains('?') { '&' } else { '?' };
-                let encoded: String = url::form_urlencoded::byte_serialize(state.as_bytes()).collect();
-                location = format!("{location}{sep}state={encoded}");
-            }
-            match HeaderValue::from_str(&location) {
-                Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
-                Err(_) => page(StatusCode::OK, &pages::SignedOut),
-            }
+    let target = target.map(|mut location| {
+        if let Some(state) = params.get("state") {
+            let sep = if location.contains('?') { '&' } else { '?' };
+            let encoded: String = url::form_urlencoded::byte_serialize(state.as_bytes()).collect();
+            location = format!("{location}{sep}state={encoded}");
         }
-        None => page(StatusCode::OK, &pages::SignedOut),
+        location
+    });
+    // Without frames to load, straight on; with them, the page continues once they have loaded.
+    let resp = match (target, frames.is_empty()) {
+        (Some(location), true) => match HeaderValue::from_str(&location) {
+            Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+            Err(_) => signed_out(&frames, None),
+        },
+        (target, _) => signed_out(&frames, target),
     };
     with_cookie(resp, clear)
+}
+
+/// The front-channel logout frames of the applications the session signed in to.
+async fn frames(st: &AppState, session: &Session) -> Vec<LogoutFrame> {
+    let issuer = gatehouse_proto::discovery::v2_issuer(&st.base_url, &session.tenant_id.to_string());
+    let mut out = vec![];
+    for client in &session.clients {
+        if let Ok(Some(entry)) = st.directory.client(*client).await {
+            out.extend(signout::front_channel(&entry.app.app, &issuer, session.sid));
+        }
+    }
+    out
+}
+
+fn signed_out(frames: &[LogoutFrame], next: Option<String>) -> Response {
+    let t = pages::SignedOut {
+        frames: frames.iter().map(|f| f.url.as_str()).collect(),
+        next,
+    };
+    let origins: Vec<&str> = frames.iter().map(|f| f.origin.as_str()).collect();
+    page_with_frames(StatusCode::OK, &t, &origins)
 }

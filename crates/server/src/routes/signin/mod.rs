@@ -58,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/static/gatehouse.css", get(pages::stylesheet))
         .route("/static/form_post.js", get(pages::form_post_script))
+        .route("/static/signed_out.js", get(pages::signed_out_script))
 }
 
 /// Seals the authorization request into the pages' `ctx` field and opens it again: only this cluster
@@ -196,6 +197,7 @@ pub async fn start_session(
         user_id: user.user.id,
         auth_time: now,
         expires_at: now + lifetime,
+        clients: vec![],
     };
     st.store
         .insert_session(&session)

@@ -82,11 +82,21 @@ struct FormPost<'a> {
 
 #[derive(Template)]
 #[template(path = "signed_out.html")]
-pub struct SignedOut;
+pub struct SignedOut<'a> {
+    /// Front-channel logout URLs, each loaded in a hidden frame.
+    pub frames: Vec<&'a str>,
+    /// Where to go once they have loaded (`post_logout_redirect_uri`).
+    pub next: Option<String>,
+}
 
 /// A rendered page with the security headers. There is no `form-action` directive: browsers apply it to
 /// the redirect a form post ends in too, and the pages' posts end in a redirect to the client.
 pub fn page(status: StatusCode, t: &impl Template) -> Response {
+    page_with_frames(status, t, &[])
+}
+
+/// [`page`] that may load frames from `frame_origins` (the signed-out page's front-channel logout).
+pub fn page_with_frames(status: StatusCode, t: &impl Template, frame_origins: &[&str]) -> Response {
     let body = match t.render() {
         Ok(b) => b,
         Err(e) => {
@@ -94,11 +104,20 @@ pub fn page(status: StatusCode, t: &impl Template) -> Response {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let csp = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
-               frame-ancestors 'none'; base-uri 'none'";
+    let mut csp = String::from(
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+    );
+    if !frame_origins.is_empty() {
+        csp.push_str("; frame-src ");
+        csp.push_str(&frame_origins.join(" "));
+    }
     let mut resp = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
     let h = resp.headers_mut();
-    h.insert("content-security-policy", HeaderValue::from_static(csp));
+    match HeaderValue::from_str(&csp) {
+        Ok(v) => h.insert("content-security-policy", v),
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("cache-control", HeaderValue::from_static("no-store"));
@@ -155,6 +174,10 @@ pub async fn stylesheet() -> Response {
 
 pub async fn form_post_script() -> Response {
     asset("text/javascript", include_str!("../../../static/form_post.js"))
+}
+
+pub async fn signed_out_script() -> Response {
+    asset("text/javascript", include_str!("../../../static/signed_out.js"))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
