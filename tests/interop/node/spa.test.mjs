@@ -1,7 +1,8 @@
 // A single-page application with @azure/msal-browser, unmodified, in headless Chromium (Debian's, driven
 // by playwright-core): redirect sign-in through Gatehouse's pages, the code redeemed cross-origin (CORS,
-// PKCE, no secret), and silent renewal through the SPA's refresh token. Then the consent, device, error
-// and sign-out pages in the same browser. A screenshot of each page goes to $GATEHOUSE_SCREENSHOTS.
+// PKCE, no secret), and silent renewal through the SPA's refresh token. Then the consent, device and error
+// pages in the same browser, and msal-browser's logoutRedirect, whose signed-out page loads the SPA's
+// front-channel logout URL. A screenshot of each page goes to $GATEHOUSE_SCREENSHOTS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -35,8 +36,11 @@ async function graph(token, method, p, body) {
   return text ? JSON.parse(text) : null;
 }
 
-/** The SPA's own origin: its page, its script, msal-browser's bundle and its configuration. */
-function serveSpa(config) {
+/**
+ * The SPA's own origin: its page, its script, msal-browser's bundle and its configuration, and its
+ * front-channel logout URL, whose requests go to `loggedOut`.
+ */
+function serveSpa(config, loggedOut) {
   const files = {
     '/': ['text/html', fs.readFileSync(path.join(HERE, 'spa/index.html'))],
     '/app.js': ['text/javascript', fs.readFileSync(path.join(HERE, 'spa/app.js'))],
@@ -45,6 +49,11 @@ function serveSpa(config) {
   };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
+    if (url.pathname === '/logout') {
+      loggedOut.push(Object.fromEntries(url.searchParams));
+      res.writeHead(200, { 'content-type': 'text/html' });
+      return res.end('<!DOCTYPE html><title>Signed out of the SPA</title>');
+    }
     if (url.pathname === '/config.json') {
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end(JSON.stringify(config()));
@@ -58,13 +67,14 @@ function serveSpa(config) {
 
 test('msal-browser in Chromium: redirect sign-in, cross-origin redemption, silent renewal; the pages', async () => {
   let config = {};
-  const server = await serveSpa(() => config);
+  const loggedOut = [];
+  const server = await serveSpa(() => config, loggedOut);
   // The test's own server must not keep the process alive if anything below fails.
   server.unref();
   const origin = `http://localhost:${server.address().port}`;
   const admin = await adminToken();
   const app = await graph(admin, 'POST', 'applications',
-    { displayName: 'Contoso SPA', spa: { redirectUris: [`${origin}/`] } });
+    { displayName: 'Contoso SPA', spa: { redirectUris: [`${origin}/`] }, web: { logoutUrl: `${origin}/logout` } });
   const sp = await graph(admin, 'POST', 'servicePrincipals', { appId: app.appId });
   const graphSp = (await graph(admin, 'GET',
     "servicePrincipals?$filter=appId eq '00000003-0000-0000-c000-000000000000'")).value[0];
@@ -109,6 +119,7 @@ test('msal-browser in Chromium: redirect sign-in, cross-origin redemption, silen
     const renewed = JSON.parse(await text('renewed'));
     assert.equal(renewed.fromCache, false);
     assert.notEqual(renewed.accessToken, signedIn.accessToken);
+    const sid = JSON.parse(Buffer.from(signedIn.idToken.split('.')[1], 'base64url')).sid;
 
     // The consent page (prompt=consent asks again), declined.
     const q = new URLSearchParams({ client_id: app.appId, response_type: 'code', redirect_uri: `${origin}/`,
@@ -136,6 +147,16 @@ test('msal-browser in Chromium: redirect sign-in, cross-origin redemption, silen
     await page.goto(`${FIX.base}/${FIX.tenant_id}/oauth2/v2.0/authorize?client_id=${app.appId}&response_type=code&redirect_uri=https://evil.example/`);
     assert.match(await page.locator('#errorText').textContent(), /AADSTS50011/);
     await shot('7-error');
+    // msal-browser's logoutRedirect: the signed-out page loads the SPA's front-channel logout URL with
+    // the session's sid, then returns to the SPA.
+    await page.goto(`${origin}/`);
+    const framed = page.waitForRequest((r) => r.url().startsWith(`${origin}/logout?`), { timeout: 30000 });
+    const away = page.waitForURL((u) => u.origin !== origin, { timeout: 30000 });
+    await page.click('#logout');
+    await away;
+    await framed;
+    await page.waitForURL((u) => u.origin === origin, { timeout: 30000 });
+    assert.deepEqual(loggedOut, [{ iss: `${FIX.base}/${FIX.tenant_id}/v2.0`, sid }]);
     await page.goto(`${FIX.base}/${FIX.tenant_id}/oauth2/v2.0/logout`);
     await page.waitForSelector('#signOutHeader');
     await shot('8-signed-out');

@@ -15,9 +15,10 @@
     const result = await pca.handleRedirectPromise();
     if (result) {
       show('result', JSON.stringify({ username: result.account.username, oid: result.idTokenClaims.oid,
-        scopes: result.scopes, accessToken: result.accessToken }));
+        scopes: result.scopes, accessToken: result.accessToken, idToken: result.idToken }));
     }
     document.getElementById('login').onclick = () => pca.loginRedirect({ scopes: ['User.Read'] });
+    document.getElementById('logout').onclick = () => pca.logoutRedirect({ postLogoutRedirectUri: cfg.redirectUri });
     document.getElementById('silent').onclick = async () => {
       try {
         const account = pca.getAllAccounts()[0];

@@ -2,7 +2,8 @@
 //! Front-Channel Logout): ends the browser's session (and the refresh tokens issued in it), shows the
 //! signed-out page, which loads the logout URL of each application the session signed in to in a hidden
 //! frame, then sends the browser to `post_logout_redirect_uri` only if the application named by
-//! `client_id` or by a verified `id_token_hint` registered it (core's `signout` rules).
+//! `client_id` or by a verified `id_token_hint` registered it, or, when neither names one, an
+//! application the session signed in to did (core's `signout` rules).
 
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -49,14 +50,24 @@ pub async fn logout(State(st): State<AppState>, Path(_tenant): Path<String>, req
         .get("id_token_hint")
         .and_then(|t| gatehouse_core::authorize::id_token_hint(&st.directory.keys(), t, now))
         .map(|h| h.client_id);
-    let client = params.get("client_id").and_then(|c| AppId::parse(c)).or(hinted);
-    let target = match (params.get("post_logout_redirect_uri"), client) {
-        (Some(uri), Some(app_id)) => match st.directory.client(app_id).await {
-            Ok(Some(entry)) => signout::may_return_to(&entry.app.app, uri).then(|| uri.clone()),
-            _ => None,
-        },
-        _ => None,
+    // The application named, or else (msal-browser names none) those the session signed in to.
+    let named = params.get("client_id").and_then(|c| AppId::parse(c)).or(hinted);
+    let candidates = match (named, &ended) {
+        (Some(app_id), _) => vec![app_id],
+        (None, Some(session)) => session.clients.clone(),
+        (None, None) => vec![],
     };
+    let mut target = None;
+    if let Some(uri) = params.get("post_logout_redirect_uri") {
+        for app_id in candidates {
+            if let Ok(Some(entry)) = st.directory.client(app_id).await {
+                if signout::may_return_to(&entry.app.app, uri) {
+                    target = Some(uri.clone());
+                    break;
+                }
+            }
+        }
+    }
     let target = target.map(|mut location| {
         if let Some(state) = params.get("state") {
             let sep = if location.contains('?') { '&' } else { '?' };
