@@ -32,6 +32,9 @@ pub struct AuthorizePolicy {
     pub device_code_lifetime: Duration,
     /// How often a device may poll (Entra: 5 seconds); faster polls get `slow_down`.
     pub device_poll_interval: Duration,
+    /// Send `iss` with every authorization response (RFC 9207, the mix-up defence). Entra does not;
+    /// clients ignore a parameter they do not know, and those that know it check it.
+    pub response_iss: bool,
 }
 
 impl Default for AuthorizePolicy {
@@ -43,6 +46,7 @@ impl Default for AuthorizePolicy {
             session_lifetime: Duration::hours(24),
             device_code_lifetime: Duration::minutes(15),
             device_poll_interval: Duration::seconds(5),
+            response_iss: true,
         }
     }
 }
@@ -259,6 +263,8 @@ pub fn id_token_hint(keys: &KeyRing, token: &str, now: OffsetDateTime) -> Option
 /// Where a reply goes and what it carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
+    /// The tenant answering, whose issuer the server may add as `iss` (RFC 9207).
+    pub tenant_id: TenantId,
     pub redirect_uri: String,
     pub mode: ResponseMode,
     pub params: Vec<(&'static str, String)>,
@@ -266,7 +272,13 @@ pub struct Reply {
 
 impl Reply {
     /// An OAuth error (RFC 6749 §4.1.2.1) in Entra's words, with the request's `state`.
-    pub fn error(redirect_uri: &str, mode: ResponseMode, state: Option<&str>, e: &CoreError) -> Self {
+    pub fn error(
+        tenant_id: TenantId,
+        redirect_uri: &str,
+        mode: ResponseMode,
+        state: Option<&str>,
+        e: &CoreError,
+    ) -> Self {
         let mut params = vec![
             ("error", e.authorize_error().to_string()),
             (
@@ -278,10 +290,17 @@ impl Reply {
             params.push(("state", s.to_string()));
         }
         Self {
+            tenant_id,
             redirect_uri: redirect_uri.to_string(),
             mode,
             params,
         }
+    }
+
+    /// Adds the answering tenant's issuer as `iss` (RFC 9207).
+    pub fn with_issuer(mut self, issuer: String) -> Self {
+        self.params.push(("iss", issuer));
+        self
     }
 
     /// The URL to redirect to (query or fragment); `None` for `form_post`, which the server renders.
@@ -380,6 +399,7 @@ pub fn validate(
     };
     let back = |e: CoreError| {
         Refusal::Redirect(Reply::error(
+            tenant,
             &redirect_uri,
             mode.unwrap_or(default_mode),
             state.as_deref(),
@@ -670,6 +690,7 @@ pub fn success(
     }
     params.push(("session_state", session.sid.to_string()));
     Reply {
+        tenant_id: req.tenant_id,
         redirect_uri: req.redirect_uri.clone(),
         mode: req.response_mode,
         params,
@@ -730,6 +751,7 @@ mod tests {
     #[test]
     fn replies_go_by_query_fragment_or_form_post() {
         let r = Reply {
+            tenant_id: TenantId::default(),
             redirect_uri: "https://app.example/cb?x=1".into(),
             mode: ResponseMode::Query,
             params: vec![("code", "a b".into()), ("state", "s&t".into())],

@@ -307,6 +307,7 @@ pub struct Session {
 /// What an authorization code stands for, fixed when the user finished at `/authorize` (RFC 6749
 /// §4.1.2: bound to the client, the redirect URI and the PKCE challenge).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "CodeGrantDoc", into = "CodeGrantDoc")]
 pub struct CodeGrant {
     pub client_id: AppId,
     pub redirect_uri: String,
@@ -318,13 +319,78 @@ pub struct CodeGrant {
     /// `S256` or `plain`.
     pub code_challenge_method: Option<String>,
     pub user_id: ObjectId,
-    #[serde(with = "time::serde::timestamp")]
     pub auth_time: OffsetDateTime,
     pub sid: Option<Uuid>,
     /// The refresh-token family the redemption starts; a second redemption revokes it.
     pub family_id: Uuid,
     /// Whether the `/authorize` request had `client_info=1`.
     pub client_info: bool,
+}
+
+/// A [`CodeGrant`] as the store keeps it. `auth_time` is whole seconds (what earlier versions wrote
+/// and read); `auth_time_us` the same instant in microseconds, as the store keeps every other time, so
+/// that a password set in the same second as the sign-in does not look newer than it (which would end
+/// the code's refresh tokens at once). Nodes of either version read what the other writes.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CodeGrantDoc {
+    client_id: AppId,
+    redirect_uri: String,
+    spa: bool,
+    scope: String,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    user_id: ObjectId,
+    auth_time: i64,
+    #[serde(default)]
+    auth_time_us: Option<i64>,
+    sid: Option<Uuid>,
+    family_id: Uuid,
+    client_info: bool,
+}
+
+impl From<CodeGrant> for CodeGrantDoc {
+    fn from(g: CodeGrant) -> Self {
+        Self {
+            client_id: g.client_id,
+            redirect_uri: g.redirect_uri,
+            spa: g.spa,
+            scope: g.scope,
+            nonce: g.nonce,
+            code_challenge: g.code_challenge,
+            code_challenge_method: g.code_challenge_method,
+            user_id: g.user_id,
+            auth_time: g.auth_time.unix_timestamp(),
+            auth_time_us: i64::try_from(g.auth_time.unix_timestamp_nanos() / 1000).ok(),
+            sid: g.sid,
+            family_id: g.family_id,
+            client_info: g.client_info,
+        }
+    }
+}
+
+impl From<CodeGrantDoc> for CodeGrant {
+    fn from(d: CodeGrantDoc) -> Self {
+        let precise = d
+            .auth_time_us
+            .and_then(|us| OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000).ok());
+        Self {
+            client_id: d.client_id,
+            redirect_uri: d.redirect_uri,
+            spa: d.spa,
+            scope: d.scope,
+            nonce: d.nonce,
+            code_challenge: d.code_challenge,
+            code_challenge_method: d.code_challenge_method,
+            user_id: d.user_id,
+            auth_time: precise
+                .or_else(|| OffsetDateTime::from_unix_timestamp(d.auth_time).ok())
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            sid: d.sid,
+            family_id: d.family_id,
+            client_info: d.client_info,
+        }
+    }
 }
 
 /// An authorization code as stored: its SHA-256, never the code.
@@ -366,4 +432,34 @@ pub enum DeviceState {
     Declined,
     /// The device got its tokens.
     Redeemed,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_codes_sign_in_time_keeps_its_microseconds_and_earlier_documents_still_read() {
+        let auth_time = OffsetDateTime::from_unix_timestamp_nanos(1_790_000_000_123_456_000).unwrap();
+        let grant = CodeGrant {
+            client_id: AppId::default(),
+            redirect_uri: "https://app.example/cb".into(),
+            spa: false,
+            scope: "openid".into(),
+            nonce: None,
+            code_challenge: None,
+            code_challenge_method: None,
+            user_id: ObjectId::default(),
+            auth_time,
+            sid: None,
+            family_id: Uuid::nil(),
+            client_info: false,
+        };
+        let mut doc = serde_json::to_value(&grant).unwrap();
+        assert_eq!(doc["auth_time"], 1_790_000_000, "what earlier versions read");
+        assert_eq!(serde_json::from_value::<CodeGrant>(doc.clone()).unwrap(), grant);
+        doc.as_object_mut().unwrap().remove("auth_time_us");
+        let earlier: CodeGrant = serde_json::from_value(doc).unwrap();
+        assert_eq!(earlier.auth_time.unix_timestamp(), 1_790_000_000);
+    }
 }

@@ -39,6 +39,8 @@ pub struct OpenIdConfigurationV2 {
     pub scopes_supported: [&'static str; 4],
     pub issuer: String,
     pub request_uri_parameter_supported: bool,
+    /// RFC 9207: every authorization response carries `iss` (Gatehouse's default; Entra does not).
+    pub authorization_response_iss_parameter_supported: bool,
     pub userinfo_endpoint: String,
     pub authorization_endpoint: String,
     pub device_authorization_endpoint: String,
@@ -76,6 +78,7 @@ impl OpenIdConfigurationV2 {
             scopes_supported: ["openid", "profile", "email", "offline_access"],
             issuer: format!("{base}/{}/v2.0", scope.issuer_tenant()),
             request_uri_parameter_supported: false,
+            authorization_response_iss_parameter_supported: true,
             userinfo_endpoint: format!("{base}/oidc/userinfo"),
             authorization_endpoint: format!("{base}/{t}/oauth2/v2.0/authorize"),
             device_authorization_endpoint: format!("{base}/{t}/oauth2/v2.0/devicecode"),

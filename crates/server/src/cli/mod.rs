@@ -203,6 +203,10 @@ pub struct ServeArgs {
     /// Refuse PKCE's `plain` method (and a challenge without a method): S256 only. Entra accepts plain.
     #[arg(long, env = "GATEHOUSE_NO_PKCE_PLAIN")]
     pub no_pkce_plain: bool,
+    /// Leave `iss` out of authorization responses, as Entra does. By default every response (code, ID
+    /// token or error) carries the issuer, RFC 9207's defence against mix-up attacks.
+    #[arg(long, env = "GATEHOUSE_NO_AUTHORIZATION_RESPONSE_ISS")]
+    pub no_authorization_response_iss: bool,
     /// Refuse grant_type=password (ROPC), which RFC 9700 says must not be used; Entra serves it to
     /// applications that allow public client flows, and so does Gatehouse unless this is set.
     #[arg(long, env = "GATEHOUSE_NO_PASSWORD_GRANT")]
@@ -304,6 +308,7 @@ impl ServeArgs {
                     session_lifetime: time::Duration::seconds(self.session_lifetime),
                     device_code_lifetime: time::Duration::seconds(self.device_code_lifetime),
                     device_poll_interval: time::Duration::seconds(self.device_code_interval),
+                    response_iss: !self.no_authorization_response_iss,
                 },
                 user_tokens: UserTokenPolicy {
                     refresh_idle: time::Duration::seconds(self.refresh_token_idle_lifetime),

@@ -70,7 +70,11 @@ fn document(st: &AppState, tenant: &str, headers: &HeaderMap, version: Version) 
         DiscoveryScope::Tenant(&t)
     };
     match version {
-        Version::V2 => public(Json(OpenIdConfigurationV2::new(&st.base_url, scope))),
+        Version::V2 => {
+            let mut doc = OpenIdConfigurationV2::new(&st.base_url, scope);
+            doc.authorization_response_iss_parameter_supported = st.policies.authorize.response_iss;
+            public(Json(doc))
+        }
         Version::V1 => public(Json(OpenIdConfigurationV1::new(&st.base_url, scope))),
     }
 }

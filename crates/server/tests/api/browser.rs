@@ -273,6 +273,26 @@ pub fn logout_path(app: &TestApp, s: &Setup, target: &str, extra: &str) -> Strin
     )
 }
 
+/// From `path` through the user-name and password pages as `user`: the page after the password.
+pub async fn through_password(b: &mut Browser<'_>, path: &str, user: &str) -> Page {
+    let start = b.get(path).await;
+    assert_eq!(start.status, 200, "{}", start.html);
+    let pw = b.submit(&start, &[("loginfmt", user)]).await;
+    assert!(pw.html.contains("id=\"i0118\""), "the password page: {}", pw.html);
+    b.submit(&pw, &[("loginfmt", user), ("passwd", PASSWORD)]).await
+}
+
+/// The web app's refresh grant with its secret: the answer's body.
+pub async fn refresh(app: &TestApp, s: &Setup, refresh_token: &str) -> Value {
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", s.client_id.as_str()),
+        ("client_secret", s.secret.as_str()),
+        ("refresh_token", refresh_token),
+    ];
+    app.token_form(&app.tenant(), &form).await.json().await.unwrap()
+}
+
 /// Username, password and (first time) consent: the code at the redirect URI.
 pub async fn sign_in(b: &mut Browser<'_>, path: &str, consent: bool) -> HashMap<String, String> {
     sign_in_to(b, path, consent).await.redirect_params()
@@ -284,11 +304,7 @@ pub async fn sign_in_to(b: &mut Browser<'_>, path: &str, consent: bool) -> Page 
 }
 
 pub async fn sign_in_as(b: &mut Browser<'_>, path: &str, consent: bool, user: &str) -> Page {
-    let start = b.get(path).await;
-    assert_eq!(start.status, 200, "{}", start.html);
-    let pw = b.submit(&start, &[("loginfmt", user)]).await;
-    assert!(pw.html.contains("id=\"i0118\""), "the password page: {}", pw.html);
-    let next = b.submit(&pw, &[("loginfmt", user), ("passwd", PASSWORD)]).await;
+    let next = through_password(b, path, user).await;
     let done = if consent {
         assert!(
             next.html.contains("idBtn_Back") && next.html.contains("User.Read"),

@@ -18,5 +18,6 @@ mod secrets_in_logs;
 mod sign_out;
 mod signin;
 mod tenants;
+mod user_flow_rules;
 mod user_tokens;
 mod users;

@@ -151,18 +151,8 @@ async fn a_user_signs_in_through_the_pages_and_the_code_is_redeemed_once() {
     // Twice: refused, and the refresh token the first redemption gave is revoked.
     let (st, again) = redeem(&app, &s, &params["code"], WEB, VERIFIER, None).await;
     assert_eq!((st, code(&again)), (400, 54005), "{again}");
-    let r = app
-        .token_form(
-            &app.tenant(),
-            &[
-                ("grant_type", "refresh_token"),
-                ("client_id", &s.client_id),
-                ("client_secret", &s.secret),
-                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-            ],
-        )
-        .await;
-    assert_eq!(code(&r.json().await.unwrap()), 50173);
+    let refreshed = refresh(&app, &s, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(code(&refreshed), 50173);
 
     // The session signs the user in again without pages; prompt=login shows them; sign-out ends it.
     let sso = b.get(&authorize_path(&app, &s, WEB, "")).await;
@@ -334,14 +324,12 @@ async fn a_user_who_must_change_the_password_does_so_on_the_way_in() {
     let app = TestApp::spawn().await;
     let s = setup(&app, true).await;
     let mut b = Browser::new(&app);
-    let start = b.get(&authorize_path(&app, &s, WEB, "")).await;
-    let pw = b.submit(&start, &[("loginfmt", "alice@contoso.example")]).await;
-    let change = b
-        .submit(
-            &pw,
-            &[("loginfmt", "alice@contoso.example"), ("passwd", PASSWORD)],
-        )
-        .await;
+    let change = through_password(
+        &mut b,
+        &authorize_path(&app, &s, WEB, ""),
+        "alice@contoso.example",
+    )
+    .await;
     assert!(change.html.contains("name=\"newPassword\""), "{}", change.html);
     let weak = b
         .submit(

@@ -166,7 +166,15 @@ pub async fn render(req: Request, next: Next) -> Response {
         .remove::<Pending>()
         .and_then(|p| p.0.lock().ok().and_then(|mut f| f.take()));
     match failure {
-        Some(f) => f.render(&headers),
+        Some(f) => {
+            // A challenge the handler chose (UserInfo's insufficient_scope) survives the rendering.
+            let challenge = resp.headers().get(axum::http::header::WWW_AUTHENTICATE).cloned();
+            let mut out = f.render(&headers);
+            if let Some(v) = challenge {
+                out.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, v);
+            }
+            out
+        }
         None => resp,
     }
 }

@@ -60,7 +60,7 @@ async fn authorize(
     let (snap, segment, params) = match validated {
         Ok(v) => v,
         Err(Refusal::Page(e)) => return error_page(&e),
-        Err(Refusal::Redirect(r)) => return pages::reply(&r),
+        Err(Refusal::Redirect(r)) => return send(&st, r),
     };
     match authorize::validate(
         &snap,
@@ -71,7 +71,7 @@ async fn authorize(
         now,
     ) {
         Err(Refusal::Page(e)) => error_page(&e),
-        Err(Refusal::Redirect(r)) => pages::reply(&r),
+        Err(Refusal::Redirect(r)) => send(&st, r),
         Ok(req) => proceed(&st, &parts.headers, req, now).await,
     }
 }
@@ -133,7 +133,7 @@ pub(super) async fn proceed(
         Err(e) => return error_page(&e),
     };
     match (req.prompt, session) {
-        (Some(Prompt::None), None) => refuse(&req, &CoreError::LoginRequired),
+        (Some(Prompt::None), None) => refuse(st, &req, &CoreError::LoginRequired),
         (Some(Prompt::Login), _) | (_, None) => sign_in_page(st, headers, &req, None).await,
         (Some(Prompt::SelectAccount), Some((_, user))) => {
             let ctx = match st.sealer.seal(&req) {
@@ -226,11 +226,11 @@ pub(super) async fn finish(
             super::device::approve(st, req, session, user).await
         }
         Ok(Decision::Code(snap)) => match respond(st, &snap, req, session, user, now).await {
-            Ok(reply) => pages::reply(&reply),
-            Err(e) => refuse(req, &e),
+            Ok(reply) => send(st, reply),
+            Err(e) => refuse(st, req, &e),
         },
         Err(Stop::Page(e)) => error_page(&e),
-        Err(Stop::Client(e)) => refuse(req, &e),
+        Err(Stop::Client(e)) => refuse(st, req, &e),
     }
 }
 
@@ -412,14 +412,33 @@ pub(super) async fn record_consent(
 
 /// An error for the client, at its verified redirect URI.
 pub(super) fn back(req: &AuthorizationRequest, e: &CoreError) -> Reply {
-    Reply::error(&req.redirect_uri, req.response_mode, req.state.as_deref(), e)
+    Reply::error(
+        req.tenant_id,
+        &req.redirect_uri,
+        req.response_mode,
+        req.state.as_deref(),
+        e,
+    )
+}
+
+/// Sends a reply to the client's redirect URI, with the answering tenant's issuer as `iss` (RFC 9207)
+/// unless `--no-authorization-response-iss`.
+fn send(st: &AppState, r: Reply) -> Response {
+    let r = match st.policies.authorize.response_iss {
+        true => {
+            let issuer = gatehouse_proto::discovery::v2_issuer(&st.base_url, &r.tenant_id.to_string());
+            r.with_issuer(issuer)
+        }
+        false => r,
+    };
+    pages::reply(&r)
 }
 
 /// Tells the client of an error: at its redirect URI, or for a device's sign-in on the page.
-pub(super) fn refuse(req: &AuthorizationRequest, e: &CoreError) -> Response {
+pub(super) fn refuse(st: &AppState, req: &AuthorizationRequest, e: &CoreError) -> Response {
     match req.device_user_code {
         Some(_) => error_page(e),
-        None => pages::reply(&back(req, e)),
+        None => send(st, back(req, e)),
     }
 }
 

@@ -218,10 +218,10 @@ pub async fn consent_post(State(st): State<AppState>, Path(_tenant): Path<String
         if p.req.device_user_code.is_some() {
             return super::device::declined(&st, &p.req).await;
         }
-        return refuse(&p.req, &CoreError::ConsentDeclined);
+        return refuse(&st, &p.req, &CoreError::ConsentDeclined);
     }
     if let Err(e) = record_consent(&st, &p.req, &user).await {
-        return refuse(&p.req, &e);
+        return refuse(&st, &p.req, &e);
     }
     finish(&st, &p.headers, &p.req, &session, &user, true, true, now).await
 }

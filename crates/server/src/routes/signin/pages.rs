@@ -119,6 +119,7 @@ pub fn page_with_frames(status: StatusCode, t: &impl Template, frame_origins: &[
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("cache-control", HeaderValue::from_static("no-store"));
     resp
@@ -185,6 +186,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         [
             (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         body,
     )
