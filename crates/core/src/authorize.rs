@@ -749,6 +749,101 @@ mod tests {
     }
 
     #[test]
+    fn pkce_challenges_are_checked_at_the_authorization_endpoint() {
+        let with = |challenge: &str, method: Option<&str>| AuthorizeParams {
+            code_challenge: Some(challenge.into()),
+            code_challenge_method: method.map(str::to_string),
+            ..AuthorizeParams::default()
+        };
+        let entra = AuthorizePolicy::default();
+        let strict = AuthorizePolicy {
+            pkce_plain: false,
+            ..entra
+        };
+        let good = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(pkce(&with(good, Some("S256")), &strict).is_ok());
+        assert_eq!(
+            pkce(&with(good, None), &entra).unwrap().1.as_deref(),
+            Some("plain"),
+            "RFC 7636 §4.3: no method means plain"
+        );
+        let refused = [
+            (
+                with(good, None),
+                &strict,
+                "no method under S256-only is not silently plain",
+            ),
+            (with(good, Some("plain")), &strict, "plain refused by policy"),
+            (with(good, Some("S512")), &entra, "unsupported transform"),
+            (with(&format!("{good}="), Some("S256")), &entra, "padded"),
+            (
+                with("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+c/", Some("S256")),
+                &entra,
+                "standard base64",
+            ),
+            (with(&good[..42], Some("S256")), &entra, "42 characters"),
+            (with(&"a".repeat(129), Some("plain")), &entra, "129 characters"),
+        ];
+        for (params, policy, why) in refused {
+            assert!(
+                matches!(
+                    pkce(&params, policy),
+                    Err(CoreError::InvalidAuthorizeParameter { .. })
+                ),
+                "{why}"
+            );
+        }
+    }
+
+    #[test]
+    fn codes_are_256_random_bits_and_share_nothing() {
+        let req = AuthorizationRequest::for_device(
+            &crate::model::DeviceCode {
+                device_hash: [0; 32],
+                user_code: "BCDFGHJKL".into(),
+                tenant_id: TenantId::default(),
+                client_id: AppId::default(),
+                scope: "openid".into(),
+                expires_at: OffsetDateTime::UNIX_EPOCH,
+                interval_secs: 5,
+                state: crate::model::DeviceState::Pending,
+                family_id: Uuid::nil(),
+            },
+            &AuthorizePolicy::default(),
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        let session = Session {
+            id_hash: [0; 32],
+            sid: Uuid::nil(),
+            tenant_id: TenantId::default(),
+            user_id: ObjectId::default(),
+            auth_time: OffsetDateTime::UNIX_EPOCH,
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+            clients: vec![],
+        };
+        let mut codes = std::collections::HashSet::new();
+        let mut prefixes = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let (code, stored) = new_code(
+                &req,
+                &session,
+                &AuthorizePolicy::default(),
+                OffsetDateTime::UNIX_EPOCH,
+            )
+            .unwrap();
+            assert_eq!(code.len(), 43, "32 bytes in base64url");
+            assert_ne!(stored.hash, [0; 32]);
+            assert!(
+                !stored.grant.redirect_uri.contains(&code),
+                "only the hash is kept"
+            );
+            prefixes.insert(code[..8].to_string());
+            codes.insert(code);
+        }
+        assert_eq!((codes.len(), prefixes.len()), (1000, 1000));
+    }
+
+    #[test]
     fn replies_go_by_query_fragment_or_form_post() {
         let r = Reply {
             tenant_id: TenantId::default(),

@@ -164,25 +164,11 @@ mod tests {
     use super::*;
     use crate::admin::bootstrap::{first_tenant, BootstrapOutput};
     use crate::flows::client_auth::Credential;
+    use crate::flows::fixtures::{ctx, world, BASE, NOW};
     use crate::keys::KeyRing;
     use gatehouse_jose::kek::Kek;
     use gatehouse_jose::ParsedJws;
     use gatehouse_proto::token::Secret;
-    use time::macros::datetime;
-
-    const BASE: &str = "https://localhost:8443";
-    const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
-
-    fn world() -> (Snapshot, BootstrapOutput) {
-        let kek = Kek::generate().unwrap();
-        let (data, out) = first_tenant("contoso.example", &kek, NOW).unwrap();
-        let keys = KeyRing::build(&data.keys, &kek, &KeyRing::default());
-        (Snapshot::build(data, keys), out)
-    }
-
-    fn ctx(endpoint: Version, tenant: &str) -> TokenContext {
-        TokenContext::new(endpoint, tenant, BASE, super::super::Policies::default()).unwrap()
-    }
 
     fn run(
         snap: &Snapshot,

@@ -106,3 +106,79 @@ pub fn issue(
     };
     delegated::answer(token, user_tokens, &granted, &scopes, single_use, family, now)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows::client_auth::Credential;
+    use crate::flows::fixtures::{ctx, world, NOW};
+    use gatehouse_proto::Version;
+    use uuid::Uuid;
+
+    #[test]
+    fn polls_are_pending_then_slow_down_expired_declined_or_another_clients() {
+        let (snap, out) = world();
+        let ctx = ctx(Version::V2, &out.tenant_id.to_string());
+        let req = |client_id: AppId| DeviceCodeRequest {
+            client: PresentedClient {
+                client_id: client_id.to_string(),
+                credential: Credential::Secret(out.client_secret.clone()),
+            },
+            device_code: Secret::new("device"),
+            client_info: false,
+        };
+        let found = |state: DeviceState, expires_in: i64, previous: Option<i64>| Found {
+            code: DeviceCode {
+                device_hash: [1; 32],
+                user_code: "BCDFGHJKL".into(),
+                tenant_id: out.tenant_id,
+                client_id: out.client_id,
+                scope: "User.Read".into(),
+                expires_at: NOW + Duration::seconds(expires_in),
+                interval_secs: 5,
+                state,
+                family_id: Uuid::nil(),
+            },
+            previous_poll: previous.map(|ago| NOW - Duration::seconds(ago)),
+            user: None,
+            consented: vec![],
+        };
+        let poll = |f: &Found, client: AppId| issue(&snap, &ctx, &req(client), Some(f), NOW).err();
+        let me = out.client_id;
+        assert_eq!(
+            poll(&found(DeviceState::Pending, 60, None), me),
+            Some(CoreError::AuthorizationPending)
+        );
+        assert_eq!(
+            poll(&found(DeviceState::Pending, 60, Some(2)), me),
+            Some(CoreError::SlowDown),
+            "RFC 8628 §3.5: faster than the interval"
+        );
+        assert_eq!(
+            poll(&found(DeviceState::Pending, 60, Some(5)), me),
+            Some(CoreError::AuthorizationPending)
+        );
+        assert_eq!(
+            poll(&found(DeviceState::Pending, 0, Some(10)), me),
+            Some(CoreError::DeviceCodeExpired)
+        );
+        assert_eq!(
+            poll(&found(DeviceState::Declined, 60, None), me),
+            Some(CoreError::DeviceDeclined)
+        );
+        assert_eq!(
+            poll(&found(DeviceState::Redeemed, 60, None), me),
+            Some(CoreError::CodeRedeemed)
+        );
+        assert_eq!(
+            poll(&found(DeviceState::Pending, 60, None), AppId::default()),
+            Some(CoreError::InvalidDeviceCode),
+            "bound to its client"
+        );
+        assert_eq!(
+            issue(&snap, &ctx, &req(me), None, NOW).err(),
+            Some(CoreError::InvalidDeviceCode),
+            "an unknown device code"
+        );
+    }
+}

@@ -17,6 +17,33 @@ pub mod mint;
 pub mod password;
 pub mod refresh;
 
+/// A bootstrapped tenant as a snapshot, and a token context for it, for the grants' unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::{Policies, TokenContext};
+    use crate::admin::bootstrap::{first_tenant, BootstrapOutput};
+    use crate::keys::KeyRing;
+    use crate::Snapshot;
+    use gatehouse_jose::kek::Kek;
+    use gatehouse_proto::Version;
+    use time::macros::datetime;
+    use time::OffsetDateTime;
+
+    pub const BASE: &str = "https://localhost:8443";
+    pub const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+
+    pub fn world() -> (Snapshot, BootstrapOutput) {
+        let kek = Kek::generate().unwrap();
+        let (data, out) = first_tenant("contoso.example", &kek, NOW).unwrap();
+        let keys = KeyRing::build(&data.keys, &kek, &KeyRing::default());
+        (Snapshot::build(data, keys), out)
+    }
+
+    pub fn ctx(endpoint: Version, tenant: &str) -> TokenContext {
+        TokenContext::new(endpoint, tenant, BASE, Policies::default()).unwrap()
+    }
+}
+
 use async_trait::async_trait;
 use gatehouse_proto::tenant::TenantSegment;
 use gatehouse_proto::token::{Secret, TokenForm, UserTokens};

@@ -155,6 +155,15 @@ impl TestApp {
         self.boot.tenant_id.to_string()
     }
 
+    /// The tenant's v2 OpenID configuration.
+    pub async fn discovery(&self) -> Value {
+        let url = self.url(&format!(
+            "/{}/v2.0/.well-known/openid-configuration",
+            self.tenant()
+        ));
+        self.http.get(url).send().await.unwrap().json().await.unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -160,20 +160,8 @@ async fn the_implicit_and_hybrid_flows_answer_only_for_applications_that_enable_
     );
 
     // Discovery lists what is served.
-    let doc: serde_json::Value = app
-        .http
-        .get(app.url(&format!(
-            "/{}/v2.0/.well-known/openid-configuration",
-            app.tenant()
-        )))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     assert_eq!(
-        doc["response_types_supported"],
+        app.discovery().await["response_types_supported"],
         json!(["code", "id_token", "code id_token"])
     );
     app.stop().await;

@@ -15,14 +15,6 @@ fn issuer(app: &TestApp) -> String {
     format!("{}/{}/v2.0", app.base, app.tenant())
 }
 
-async fn discovery(app: &TestApp) -> Value {
-    let url = app.url(&format!(
-        "/{}/v2.0/.well-known/openid-configuration",
-        app.tenant()
-    ));
-    app.http.get(url).send().await.unwrap().json().await.unwrap()
-}
-
 #[tokio::test]
 async fn authorization_responses_carry_the_issuer_unless_configured_as_entra() {
     let app = TestApp::spawn_with(None, TlsMode::LocalCa).await;
@@ -33,7 +25,7 @@ async fn authorization_responses_carry_the_issuer_unless_configured_as_entra() {
     let error = b.get(&authorize_path(&app, &s, WEB, "&prompt=bogus")).await;
     assert_eq!(error.redirect_params()["iss"], issuer(&app));
     assert_eq!(
-        discovery(&app).await["authorization_response_iss_parameter_supported"],
+        app.discovery().await["authorization_response_iss_parameter_supported"],
         true
     );
     app.stop().await;
@@ -50,7 +42,7 @@ async fn authorization_responses_carry_the_issuer_unless_configured_as_entra() {
         "{params:?}"
     );
     assert_eq!(
-        discovery(&entra).await["authorization_response_iss_parameter_supported"],
+        entra.discovery().await["authorization_response_iss_parameter_supported"],
         false
     );
     entra.stop().await;
@@ -252,5 +244,65 @@ async fn userinfo_refreshed_id_tokens_and_subjects_follow_openid_connect() {
     let new_id = claims(tokens["id_token"].as_str().unwrap());
     assert_ne!(new_id["oid"], id["oid"]);
     assert_ne!(new_id["sub"], id["sub"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_wrong_device_codes_are_throttled_with_429() {
+    let app = TestApp::spawn_configured(None, TlsMode::LocalCa, |c| {
+        c.policies.sign_in.lockout_threshold = 3;
+    })
+    .await;
+    let s = setup(&app, false).await;
+
+    // The password page: after the threshold, even the right password waits, with Retry-After.
+    let mut b = Browser::new(&app);
+    let start = b.get(&authorize_path(&app, &s, WEB, "")).await;
+    let pw = b.submit(&start, &[("loginfmt", "alice@contoso.example")]).await;
+    let mut last = None;
+    for _ in 0..3 {
+        let wrong = b
+            .submit(
+                &pw,
+                &[("loginfmt", "alice@contoso.example"), ("passwd", "Wrong-Guess-9")],
+            )
+            .await;
+        assert!(wrong.html.contains("AADSTS50126"), "{}", wrong.html);
+        last = Some(wrong);
+    }
+    let right = b
+        .submit(
+            last.as_ref().unwrap(),
+            &[("loginfmt", "alice@contoso.example"), ("passwd", PASSWORD)],
+        )
+        .await;
+    assert_eq!(right.status, 429, "{}", right.html);
+    assert!(right.html.contains("AADSTS50053"), "{}", right.html);
+    let wait: i64 = right.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+
+    // The device-code entry page, per client address: guessing codes is throttled the same way.
+    let d: Value = app
+        .http
+        .post(app.url(&format!("/{}/oauth2/v2.0/devicecode", app.tenant())))
+        .form(&[("client_id", s.client_id.as_str()), ("scope", "User.Read")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut guesser = Browser::new(&app);
+    for guess in ["BCDFGHJKL", "MNPQRSTVW", "XZBCDFGHJ"] {
+        let entry = guesser.get("/devicelogin").await;
+        let p = guesser.submit_fields(&entry, &[("otc", guess)]).await;
+        assert_eq!(p.status, 200, "{}", p.html);
+    }
+    let entry = guesser.get("/devicelogin").await;
+    let real = guesser
+        .submit_fields(&entry, &[("otc", d["user_code"].as_str().unwrap())])
+        .await;
+    assert_eq!(real.status, 429, "{}", real.html);
+    assert!(real.headers.contains_key("retry-after"));
     app.stop().await;
 }

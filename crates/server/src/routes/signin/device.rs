@@ -166,14 +166,12 @@ pub async fn devicelogin_post(State(st): State<AppState>, req: Request) -> Respo
     match st.store.sign_in_failures(&key).await {
         Ok(counts) => {
             if let Some((failures, Some(last))) = counts.first() {
-                if policy
-                    .locked_until(*failures, *last)
-                    .is_some_and(|until| now < until)
-                {
-                    return retry(
+                if let Some(until) = policy.locked_until(*failures, *last).filter(|u| now < *u) {
+                    let page = retry(
                         "AADSTS50053: Too many wrong codes were entered. Wait a while, then try again."
                             .into(),
                     );
+                    return pages::throttled(page, until - now);
                 }
             }
         }

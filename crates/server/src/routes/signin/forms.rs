@@ -106,6 +106,10 @@ pub async fn login_post(State(st): State<AppState>, Path(_tenant): Path<String>,
         Ok(user) => signed_in(&st, &p, &user, now).await,
         Err(SignInError::PasswordChangeRequired) => change_password_page(&st, &p, &username, None),
         Err(SignInError::Unavailable) => error_page(&CoreError::Unavailable),
+        Err(e @ SignInError::Locked { until }) => pages::throttled(
+            password_page(&st, &p, &username, Some(format!("AADSTS{}: {e}", e.aadsts()))),
+            until - now,
+        ),
         Err(e) => password_page(&st, &p, &username, Some(format!("AADSTS{}: {e}", e.aadsts()))),
     }
 }

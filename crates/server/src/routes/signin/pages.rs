@@ -125,6 +125,17 @@ pub fn page_with_frames(status: StatusCode, t: &impl Template, frame_origins: &[
     resp
 }
 
+/// A page shown while sign-ins from here are locked out: 429 with `Retry-After` in seconds (at least 1),
+/// so that scripts guessing passwords or codes are told to back off; browsers show the page as usual.
+pub fn throttled(mut resp: Response, wait: time::Duration) -> Response {
+    *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let secs = wait.whole_seconds().max(1);
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
 /// Entra's error page: the AADSTS code and message in its text. Server-side failures log their detail
 /// and show only the code.
 pub fn error_page(e: &CoreError) -> Response {
