@@ -160,10 +160,12 @@ async fn the_implicit_and_hybrid_flows_answer_only_for_applications_that_enable_
     );
 
     // Discovery lists what is served.
+    let doc = app.discovery().await;
     assert_eq!(
-        app.discovery().await["response_types_supported"],
+        doc["response_types_supported"],
         json!(["code", "id_token", "code id_token"])
     );
+    assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
     app.stop().await;
 }
 

@@ -389,3 +389,61 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_its_family() {
     assert_eq!(code(&e), 65001, "{e}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn refresh_tokens_expire_when_idle_and_at_the_end_of_their_family() {
+    let app = TestApp::spawn_configured(None, TlsMode::Insecure, |s| {
+        s.policies.user_tokens.refresh_idle = time::Duration::seconds(1);
+        s.policies.user_tokens.refresh_absolute = time::Duration::seconds(3);
+    })
+    .await;
+    let cli = PublicClient::create(&app).await;
+    let sign_in = || cli.password(&app, "contoso.example", "alice@contoso.example", PASSWORD, SCOPE);
+
+    // Unused for longer than the idle lifetime: AADSTS700082.
+    let (_, idle) = sign_in().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (s, e) = cli
+        .refresh(&app, &cli.app_id, idle["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (s, e["error"].as_str(), code(&e)),
+        (400, Some("invalid_grant"), 700082),
+        "{e}"
+    );
+
+    // Used often enough never to be idle, the family still ends at its absolute lifetime.
+    let (_, first) = sign_in().await;
+    let mut rt = first["refresh_token"].as_str().unwrap().to_string();
+    let mut ended = None;
+    for _ in 0..10 {
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let (s, next) = cli.refresh(&app, &cli.app_id, &rt).await;
+        if s != 200 {
+            ended = Some(next);
+            break;
+        }
+        rt = next["refresh_token"].as_str().unwrap().to_string();
+    }
+    let ended = ended.expect("the family outlives its absolute lifetime");
+    assert_eq!(code(&ended), 700082, "{ended}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_password_grant_can_be_turned_off() {
+    let app = TestApp::spawn_configured(None, TlsMode::Insecure, |s| {
+        s.policies.user_tokens.password_grant = false;
+    })
+    .await;
+    let cli = PublicClient::create(&app).await;
+    let (s, e) = cli
+        .password(&app, "contoso.example", "alice@contoso.example", PASSWORD, SCOPE)
+        .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("unsupported_grant_type")),
+        "{e}"
+    );
+    app.stop().await;
+}
