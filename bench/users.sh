@@ -3,7 +3,8 @@
 # ceiling measured in the same run on this machine.
 #   1. password sign-ins/s (ROPC, one Argon2id verify each) ÷ the Argon2id ceiling: hash_rate on as many
 #      threads as cores at once (parallel hashes share memory bandwidth; one core's rate × cores is shown
-#      too);
+#      too), measured just before and just after the load and averaged, so that a machine whose speed
+#      drifts during the run (shared hosts do) moves the ceiling with the load;
 #   2. full authorization-code round trips/s: a signed-in session's /authorize (302 with a code), then
 #      the code redeemed with PKCE and the app's secret (code_rate), ÷ the RS256 ceiling over the two
 #      signatures (access and ID token) each round trip makes;
@@ -35,10 +36,12 @@ get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv
 tid="$(get tenant)"
 
 hash_rate="$("$root/target/release/examples/hash_rate" 5 1)"
-hash_parallel="$("$root/target/release/examples/hash_rate" 5 "$cores")"
 sign_rate="$("$root/target/release/examples/sign_rate" 5)"
+hash_before="$("$root/target/release/examples/hash_rate" 5 "$cores")"
 GATEHOUSE_BENCH_BODY="$(get password_body)" wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$here/token.lua" \
   "$base/$tid/oauth2/v2.0/token" >"$work/password.txt"
+hash_after="$("$root/target/release/examples/hash_rate" 5 "$cores")"
+hash_parallel="$(python3 -c "import sys; print((float(sys.argv[1]) + float(sys.argv[2])) / 2)" "$hash_before" "$hash_after")"
 code_out="$("$root/target/release/examples/code_rate" "$base" "$tid" "$(get client_id)" "$(get secret)" \
   "$(get redirect)" "$(get cookie)" "$work/data/tls/ca.pem" "$secs" "$conns")"
 get refresh_bodies >"$work/refresh_bodies.txt"
@@ -46,9 +49,9 @@ GATEHOUSE_BENCH_BODIES="$work/refresh_bodies.txt" wrk -t1 -c"$conns" -d"${secs}s
   "$base/$tid/oauth2/v2.0/token" >"$work/refresh.txt"
 cat "$work/password.txt" "$work/refresh.txt"
 
-python3 - "$work/password.txt" "$work/refresh.txt" "$hash_rate" "$sign_rate" "$cores" "$code_out" "$conns" "$secs" "$hash_parallel" <<'PY'
+python3 - "$work/password.txt" "$work/refresh.txt" "$hash_rate" "$sign_rate" "$cores" "$code_out" "$conns" "$secs" "$hash_parallel" "$hash_before" "$hash_after" <<'PY'
 import platform, re, subprocess, sys
-pw, rf, hash_rate, sign_rate, cores, code_out, conns, secs, hash_parallel = sys.argv[1:]
+pw, rf, hash_rate, sign_rate, cores, code_out, conns, secs, hash_parallel, hash_before, hash_after = sys.argv[1:]
 cores = int(cores)
 def rate(path):
     t = open(path).read()
@@ -66,7 +69,7 @@ argon = float(hash_parallel)
 rsa = float(sign_rate) * cores
 r, bad, p = rate(pw)
 print(f"password sign-ins/s: {r:.1f}  p50 {p[50]:.1f} ms  p99 {p[99]:.1f} ms  non-2xx {bad}")
-print(f"Argon2id verify: {float(hash_rate):.1f}/s on one core (x{cores} = {float(hash_rate) * cores:.1f}/s); {cores} threads at once = {argon:.1f}/s (the ceiling); ratio {r / argon:.2f} ({r / (float(hash_rate) * cores):.2f} of one core x{cores})")
+print(f"Argon2id verify: {float(hash_rate):.1f}/s on one core (x{cores} = {float(hash_rate) * cores:.1f}/s); {cores} threads at once = {float(hash_before):.1f}/s before the load, {float(hash_after):.1f}/s after, mean {argon:.1f}/s (the ceiling); ratio {r / argon:.2f} ({r / (float(hash_rate) * cores):.2f} of one core x{cores})")
 code_rate, code_failed = code_out.split()
 print(f"authorization-code round trips/s: {float(code_rate):.1f} (failed: {code_failed}); RS256 ceiling over 2 signatures = {rsa / 2:.0f}/s; ratio {float(code_rate) / (rsa / 2):.2f}")
 r, bad, p = rate(rf)
