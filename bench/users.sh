@@ -3,8 +3,9 @@
 # ceiling measured in the same run on this machine.
 #   1. password sign-ins/s (ROPC, one Argon2id verify each) ÷ the Argon2id ceiling: hash_rate on as many
 #      threads as cores at once (parallel hashes share memory bandwidth; one core's rate × cores is shown
-#      too), measured just before and just after the load and averaged, so that a machine whose speed
-#      drifts during the run (shared hosts do) moves the ceiling with the load;
+#      too). A shared host's speed drifts by a tenth within a minute, so the load runs in four windows
+#      with the ceiling measured between them; each window is divided by the mean of the ceilings on
+#      either side, and the median of the four ratios is the figure;
 #   2. full authorization-code round trips/s: a signed-in session's /authorize (302 with a code), then
 #      the code redeemed with PKCE and the app's secret (code_rate), ÷ the RS256 ceiling over the two
 #      signatures (access and ID token) each round trip makes;
@@ -37,21 +38,23 @@ tid="$(get tenant)"
 
 hash_rate="$("$root/target/release/examples/hash_rate" 5 1)"
 sign_rate="$("$root/target/release/examples/sign_rate" 5)"
-hash_before="$("$root/target/release/examples/hash_rate" 5 "$cores")"
-GATEHOUSE_BENCH_BODY="$(get password_body)" wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$here/token.lua" \
-  "$base/$tid/oauth2/v2.0/token" >"$work/password.txt"
-hash_after="$("$root/target/release/examples/hash_rate" 5 "$cores")"
-hash_parallel="$(python3 -c "import sys; print((float(sys.argv[1]) + float(sys.argv[2])) / 2)" "$hash_before" "$hash_after")"
+window=$(( secs / 4 > 5 ? secs / 4 : 5 ))
+ceilings="$("$root/target/release/examples/hash_rate" 4 "$cores")"
+for i in 1 2 3 4; do
+  GATEHOUSE_BENCH_BODY="$(get password_body)" wrk -t1 -c"$conns" -d"${window}s" --latency -s "$here/token.lua" \
+    "$base/$tid/oauth2/v2.0/token" >"$work/password$i.txt"
+  ceilings="$ceilings $("$root/target/release/examples/hash_rate" 4 "$cores")"
+done
 code_out="$("$root/target/release/examples/code_rate" "$base" "$tid" "$(get client_id)" "$(get secret)" \
   "$(get redirect)" "$(get cookie)" "$work/data/tls/ca.pem" "$secs" "$conns")"
 get refresh_bodies >"$work/refresh_bodies.txt"
 GATEHOUSE_BENCH_BODIES="$work/refresh_bodies.txt" wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$here/assertion.lua" \
   "$base/$tid/oauth2/v2.0/token" >"$work/refresh.txt"
-cat "$work/password.txt" "$work/refresh.txt"
+cat "$work/password1.txt" "$work/refresh.txt"
 
-python3 - "$work/password.txt" "$work/refresh.txt" "$hash_rate" "$sign_rate" "$cores" "$code_out" "$conns" "$secs" "$hash_parallel" "$hash_before" "$hash_after" <<'PY'
-import platform, re, subprocess, sys
-pw, rf, hash_rate, sign_rate, cores, code_out, conns, secs, hash_parallel, hash_before, hash_after = sys.argv[1:]
+python3 - "$work" "$work/refresh.txt" "$hash_rate" "$sign_rate" "$cores" "$code_out" "$conns" "$secs" "$ceilings" <<'PY'
+import platform, re, statistics, subprocess, sys
+work, rf, hash_rate, sign_rate, cores, code_out, conns, secs, ceilings = sys.argv[1:]
 cores = int(cores)
 def rate(path):
     t = open(path).read()
@@ -65,11 +68,15 @@ def rate(path):
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 print()
 print(f"machine: {cpu}, {cores} cores, {platform.system()} {platform.release()}; load: {conns} connections, {secs} s each")
-argon = float(hash_parallel)
+ceilings = [float(c) for c in ceilings.split()]
 rsa = float(sign_rate) * cores
-r, bad, p = rate(pw)
-print(f"password sign-ins/s: {r:.1f}  p50 {p[50]:.1f} ms  p99 {p[99]:.1f} ms  non-2xx {bad}")
-print(f"Argon2id verify: {float(hash_rate):.1f}/s on one core (x{cores} = {float(hash_rate) * cores:.1f}/s); {cores} threads at once = {float(hash_before):.1f}/s before the load, {float(hash_after):.1f}/s after, mean {argon:.1f}/s (the ceiling); ratio {r / argon:.2f} ({r / (float(hash_rate) * cores):.2f} of one core x{cores})")
+windows = [rate(f"{work}/password{i}.txt") for i in range(1, 5)]
+ratios = [w[0] / ((ceilings[i] + ceilings[i + 1]) / 2) for i, w in enumerate(windows)]
+r = statistics.median(w[0] for w in windows)
+p99 = max(w[2][99] for w in windows)
+print(f"password sign-ins/s: {r:.1f} (median of 4 windows: {', '.join(f'{w[0]:.1f}' for w in windows)})  p50 {windows[0][2][50]:.1f} ms  p99 {p99:.1f} ms  non-2xx {sum(w[1] for w in windows)}")
+print(f"Argon2id verify: {float(hash_rate):.1f}/s on one core (x{cores} = {float(hash_rate) * cores:.1f}/s); {cores} threads at once, between the windows: {', '.join(f'{c:.1f}' for c in ceilings)}/s (the ceiling)")
+print(f"password ratio: {statistics.median(ratios):.2f} (median; per window {', '.join(f'{x:.2f}' for x in ratios)})")
 code_rate, code_failed = code_out.split()
 print(f"authorization-code round trips/s: {float(code_rate):.1f} (failed: {code_failed}); RS256 ceiling over 2 signatures = {rsa / 2:.0f}/s; ratio {float(code_rate) / (rsa / 2):.2f}")
 r, bad, p = rate(rf)
