@@ -75,6 +75,11 @@ graph_sp = graph("GET", "servicePrincipals?$filter=appId eq '00000003-0000-0000-
 for resource, scope in ((graph_sp["id"], "User.Read"), (api_sp["id"], "access_as_user")):
     graph("POST", "oauth2PermissionGrants", {"clientId": cli_sp["id"], "consentType": "AllPrincipals",
                                              "resourceId": resource, "scope": scope})
+# The Reports API is also a middle tier: with a secret of its own and an administrator's consent to Graph's
+# User.Read, it calls Graph on behalf of the user whose token it received.
+api_pw = graph("POST", f"applications/{api['id']}/addPassword", {"passwordCredential": {"displayName": "obo"}})
+graph("POST", "oauth2PermissionGrants", {"clientId": api_sp["id"], "consentType": "AllPrincipals",
+                                         "resourceId": graph_sp["id"], "scope": "User.Read"})
 user_password = f"Interop-{uuid.uuid4().hex[:12]}-1"
 user = graph("POST", "users", {
     "accountEnabled": True, "displayName": "Alice Example", "mailNickname": "alice",
@@ -104,6 +109,6 @@ json.dump({
     "issuer_v2": f"{base}/{tid}/v2.0", "jwks_uri": f"{base}/{tid}/discovery/v2.0/keys",
     "public_client_id": cli["appId"], "user_upn": user["userPrincipalName"], "user_id": user["id"],
     "user_password": user_password, "api_user_scope": "api://reports/access_as_user",
-    "web_redirect": web_redirect, "web_secret": web_pw["secretText"],
+    "web_redirect": web_redirect, "web_secret": web_pw["secretText"], "api_secret": api_pw["secretText"],
 }, open(out, "w"), indent=2)
 print(f"fixture written to {out}")

@@ -129,6 +129,12 @@ pub enum CoreError {
     /// Device flow: a device code the store does not know, or another client's.
     #[error("invalid device code")]
     InvalidDeviceCode,
+    /// On-behalf-of: the assertion is not a user's access token this cluster issued to the caller.
+    #[error("invalid on-behalf-of assertion")]
+    OboAssertionInvalid { reason: &'static str },
+    /// On-behalf-of: the assertion has expired.
+    #[error("on-behalf-of assertion expired")]
+    OboAssertionExpired,
     #[error("the directory cannot be reached")]
     Unavailable,
     #[error("internal error")]
@@ -186,6 +192,8 @@ impl CoreError {
             Self::DeviceCodeExpired => 70020,
             Self::DeviceDeclined => 70019,
             Self::InvalidDeviceCode => 70000,
+            Self::OboAssertionInvalid { .. } => 50013,
+            Self::OboAssertionExpired => 500133,
             Self::Unavailable => 90033,
             Self::Internal => 90100,
         }
@@ -232,7 +240,9 @@ impl CoreError {
             | Self::CodeRedeemed
             | Self::CodeRedirectUriMismatch
             | Self::PkceMismatch
-            | Self::InvalidDeviceCode => OAuthError::InvalidGrant,
+            | Self::InvalidDeviceCode
+            | Self::OboAssertionInvalid { .. }
+            | Self::OboAssertionExpired => OAuthError::InvalidGrant,
             Self::AuthorizationPending => OAuthError::AuthorizationPending,
             Self::SlowDown => OAuthError::SlowDown,
             Self::DeviceCodeExpired => OAuthError::ExpiredToken,
@@ -338,6 +348,8 @@ impl CoreError {
             Self::DeviceCodeExpired => "The provided value for the input parameter 'device_code' is not valid. This device code has expired.".into(),
             Self::DeviceDeclined => "The user declined the sign-in on the device page.".into(),
             Self::InvalidDeviceCode => "The provided value for the input parameter 'device_code' is not valid.".into(),
+            Self::OboAssertionInvalid { reason } => format!("Assertion failed signature validation. [Reason - {reason}]"),
+            Self::OboAssertionExpired => "Assertion is not within its valid time range. Ensure that the access token is not expired before using it for user assertion, or request a new token.".into(),
             Self::Unavailable => "The directory is temporarily unavailable. Retry the request.".into(),
             Self::Internal => "An internal error occurred.".into(),
         }

@@ -28,6 +28,10 @@ pub struct TokenForm {
     pub device_code: Option<Secret>,
     /// `1` asks for `client_info` in the response.
     pub client_info: Option<String>,
+    /// On-behalf-of: the user's access token the caller received.
+    pub assertion: Option<Secret>,
+    /// On-behalf-of: `on_behalf_of`.
+    pub requested_token_use: Option<String>,
 }
 
 /// A form parameter sent more than once (RFC 6749 §3.2: "MUST NOT be included more than once").
@@ -48,6 +52,7 @@ impl TokenForm {
                 "username" => &mut form.username,
                 "redirect_uri" => &mut form.redirect_uri,
                 "client_info" => &mut form.client_info,
+                "requested_token_use" => &mut form.requested_token_use,
                 _ => {
                     let slot = match k.as_str() {
                         "client_secret" => &mut form.client_secret,
@@ -57,6 +62,7 @@ impl TokenForm {
                         "code" => &mut form.code,
                         "code_verifier" => &mut form.code_verifier,
                         "device_code" => &mut form.device_code,
+                        "assertion" => &mut form.assertion,
                         _ => continue,
                     };
                     set_secret(slot, k, v)?;

@@ -1,8 +1,9 @@
 // A user's flows with real Node clients, unmodified: msal-node's PublicClientApplication with the user's
 // name and password, then acquireTokenSilent from its cache and through the refresh token; msal-node's
 // acquireTokenByCode and openid-client's authorization code grant with PKCE (and its refresh), through
-// the sign-in pages driven by the scripted browser (python/browser.py). Tokens are validated by jose
-// against the published JWKS.
+// the sign-in pages driven by the scripted browser (python/browser.py); the device code; and
+// acquireTokenOnBehalfOf, an API calling Graph as the user. Tokens are validated by jose against the
+// published JWKS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -132,4 +133,24 @@ test('openid-client device authorization grant', async () => {
   await user;
   assert.equal(tokens.claims().oid, FIX.user_id);
   assert.ok(tokens.refresh_token);
+});
+
+test('msal-node acquireTokenOnBehalfOf: the API calls Graph as the user', async () => {
+  const incoming = await pca().acquireTokenByUsernamePassword({
+    scopes: [FIX.api_user_scope], username: FIX.user_upn, password: FIX.user_password,
+  });
+  const api = new ConfidentialClientApplication({
+    auth: {
+      clientId: FIX.api_app_id, clientSecret: FIX.api_secret,
+      authority: `${FIX.base}/${FIX.tenant_id}`, knownAuthorities: [HOST],
+    },
+  });
+  const result = await api.acquireTokenOnBehalfOf({
+    oboAssertion: incoming.accessToken, scopes: ['https://graph.microsoft.com/User.Read'],
+  });
+  const claims = JSON.parse(Buffer.from(result.accessToken.split('.')[1], 'base64url'));
+  assert.equal(claims.aud, 'https://graph.microsoft.com');
+  assert.equal(claims.appid, FIX.api_app_id);
+  assert.equal(claims.oid, FIX.user_id);
+  assert.equal(claims.scp.split(' ').includes('User.Read'), true);
 });

@@ -1,7 +1,8 @@
 """A user's flows with real Python clients, unmodified: MSAL Python's PublicClientApplication with the
 user's name and password (its realm lookup goes to https://localhost/common/userrealm on port 443),
 acquire_token_silent served from the cache and then through the refresh token, interactive sign-in and
-the confidential auth-code flow through the sign-in pages (driven by browser.py), the device flow, and
+the confidential auth-code flow through the sign-in pages (driven by browser.py), the device flow,
+ConfidentialClientApplication.acquire_token_on_behalf_of (an API calling Graph as the user), and
 azure-identity's UsernamePasswordCredential, InteractiveBrowserCredential, AuthorizationCodeCredential and
 DeviceCodeCredential. The tokens are
 validated by PyJWT against the JWKS and used at /v1.0/me.
@@ -79,6 +80,25 @@ def test_msal_reports_missing_consent_as_entra_does():
         FIX["user_upn"], FIX["user_password"], scopes=["https://graph.microsoft.com/User.ReadBasic.All"])
     assert result["error_codes"] == [65001], result
     assert result["suberror"] == "consent_required"
+
+
+def test_msal_on_behalf_of_a_user_the_api_calls_graph():
+    # The user's token for the Reports API, which the API then trades for Graph's, as the same user.
+    incoming = pca().acquire_token_by_username_password(
+        FIX["user_upn"], FIX["user_password"], scopes=[FIX["api_user_scope"]])
+    assert "access_token" in incoming, incoming
+    api = msal.ConfidentialClientApplication(FIX["api_app_id"], client_credential=FIX["api_secret"],
+                                             authority=AUTHORITY, instance_discovery=False)
+    result = api.acquire_token_on_behalf_of(incoming["access_token"], ["https://graph.microsoft.com/User.Read"])
+    assert "access_token" in result, result
+    claims = jwt.decode(result["access_token"], options={"verify_signature": False})
+    assert (claims["aud"], claims["appid"], claims["oid"]) == (
+        "https://graph.microsoft.com", FIX["api_app_id"], FIX["user_id"])
+    assert me(result["access_token"])["id"] == FIX["user_id"]
+    # An application's token is not a user's to exchange.
+    app_only = api.acquire_token_for_client([FIX["api_scope"]])
+    refused = api.acquire_token_on_behalf_of(app_only["access_token"], ["https://graph.microsoft.com/User.Read"])
+    assert refused.get("error_codes") == [50013], refused
 
 
 def test_azure_identity_username_password_credential():

@@ -14,6 +14,7 @@ pub mod client_credentials;
 pub mod delegated;
 pub mod device_code;
 pub mod mint;
+pub mod on_behalf_of;
 pub mod password;
 pub mod refresh;
 
@@ -58,6 +59,7 @@ use self::client_credentials::ClientCredentialsRequest;
 use self::delegated::{UserScopes, UserTokenPolicy};
 use self::device_code::DeviceCodeRequest;
 use self::mint::MintedToken;
+use self::on_behalf_of::OboRequest;
 use self::password::PasswordRequest;
 use self::refresh::RefreshRequest;
 use crate::model::{
@@ -127,6 +129,7 @@ pub enum TokenRequest {
     RefreshToken(RefreshRequest),
     AuthorizationCode(CodeRequest),
     DeviceCode(DeviceCodeRequest),
+    OnBehalfOf(OboRequest),
 }
 
 impl TokenRequest {
@@ -184,6 +187,22 @@ impl TokenRequest {
                     client_info,
                 }))
             }
+            Some("urn:ietf:params:oauth:grant-type:jwt-bearer") => {
+                match form.requested_token_use.as_deref() {
+                    Some("on_behalf_of") => Ok(Self::OnBehalfOf(OboRequest {
+                        client,
+                        assertion: required(form.assertion, "assertion")?,
+                        scope: form.scope,
+                        client_info,
+                    })),
+                    None | Some("") => Err(CoreError::MissingParameter {
+                        name: "requested_token_use",
+                    }),
+                    Some(_) => Err(CoreError::InvalidAuthorizeParameter {
+                        name: "requested_token_use",
+                    }),
+                }
+            }
             Some(other) => Err(CoreError::UnsupportedGrantType {
                 grant_type: other.chars().take(100).collect(),
             }),
@@ -198,6 +217,7 @@ impl TokenRequest {
             Self::RefreshToken(r) => &mut r.client,
             Self::AuthorizationCode(r) => &mut r.client,
             Self::DeviceCode(r) => &mut r.client,
+            Self::OnBehalfOf(r) => &mut r.client,
         }
     }
 }
@@ -278,6 +298,9 @@ pub async fn issue(
         (TokenRequest::DeviceCode(r), found) => {
             device_code::issue(&snap, ctx, r, found.and_then(Found::device).as_ref(), now)
         }
+        (TokenRequest::OnBehalfOf(r), found) => {
+            on_behalf_of::issue(&snap, ctx, r, found.and_then(Found::obo).as_ref(), now)
+        }
         (TokenRequest::Password(r), _) => {
             let checked = password::check(&snap, ctx, r, now)?;
             let attempt = Attempt {
@@ -315,6 +338,7 @@ enum Found {
     Refresh(refresh::Found),
     Code(authorization_code::Found),
     Device(device_code::Found),
+    Obo(on_behalf_of::Found),
 }
 
 impl Found {
@@ -335,6 +359,13 @@ impl Found {
     fn device(self) -> Option<device_code::Found> {
         match self {
             Self::Device(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    fn obo(self) -> Option<on_behalf_of::Found> {
+        match self {
+            Self::Obo(f) => Some(f),
             _ => None,
         }
     }
@@ -430,6 +461,28 @@ async fn prefetch(
                 })),
             ))
         }
+        TokenRequest::OnBehalfOf(r) => {
+            let Some(assertion) = on_behalf_of::read_assertion(&snap.keys, r.assertion.expose(), now) else {
+                return Ok((snap, None));
+            };
+            let scope = r.scope.as_deref().unwrap_or_default();
+            let (user, consented) = user_and_consent(
+                directory,
+                &mut snap,
+                ctx,
+                assertion.tenant_id,
+                &r.client.client_id,
+                scope,
+                assertion.user_id,
+            )
+            .await?;
+            let found = on_behalf_of::Found {
+                assertion,
+                user,
+                consented,
+            };
+            Ok((snap, Some(Found::Obo(found))))
+        }
         TokenRequest::DeviceCode(r) => {
             let hash = gatehouse_jose::sha256(r.device_code.expose().as_bytes());
             let Some((code, previous_poll)) =
@@ -473,6 +526,7 @@ async fn prefetch(
 }
 
 /// For a user's token: the client, the resource `scope` names, the user, and the scopes consented.
+/// (On-behalf-of reads its assertion's user the same way, with the caller as the client.)
 async fn user_and_consent(
     dir: &Directory,
     snap: &mut Snapshot,

@@ -10,6 +10,7 @@ mod helpers;
 mod id_tokens;
 mod integrity;
 mod nodes;
+mod on_behalf_of;
 mod protocol;
 mod queries;
 mod resilience;
