@@ -34,10 +34,17 @@ pub(crate) mod fixtures {
     pub const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
 
     pub fn world() -> (Snapshot, BootstrapOutput) {
+        let (snap, out, _) = world_with_user();
+        (snap, out)
+    }
+
+    /// The same, with the tenant's first user (`admin@contoso.example`).
+    pub fn world_with_user() -> (Snapshot, BootstrapOutput, crate::model::UserRecord) {
         let kek = Kek::generate().unwrap();
         let (data, out) = first_tenant("contoso.example", &kek, NOW).unwrap();
+        let user = data.users[0].clone();
         let keys = KeyRing::build(&data.keys, &kek, &KeyRing::default());
-        (Snapshot::build(data, keys), out)
+        (Snapshot::build(data, keys), out, user)
     }
 
     pub fn ctx(endpoint: Version, tenant: &str) -> TokenContext {

@@ -166,3 +166,99 @@ pub fn issue(
     };
     delegated::answer(token, user_tokens, &granted, &scopes, single_use, family, now)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows::client_auth::Credential;
+    use crate::flows::fixtures::{ctx, world_with_user, BASE, NOW};
+    use gatehouse_proto::Version;
+
+    #[test]
+    fn only_a_users_unexpired_token_for_the_caller_from_this_tenant_is_exchanged() {
+        let (snap, out, user) = world_with_user();
+        let tid = out.tenant_id.to_string();
+        let ctx = ctx(Version::V2, &tid);
+        let request = |credential| OboRequest {
+            client: PresentedClient {
+                client_id: out.client_id.to_string(),
+                credential,
+            },
+            assertion: Secret::new("read before the decision"),
+            scope: Some("https://graph.microsoft.com/User.Read offline_access".into()),
+            client_info: false,
+        };
+        let req = request(Credential::Secret(out.client_secret.clone()));
+        let t = NOW.unix_timestamp();
+        let good = UserAssertion {
+            tenant_id: out.tenant_id,
+            user_id: user.user.id,
+            aud: out.client_id.to_string(),
+            iss: gatehouse_proto::discovery::v2_issuer(BASE, &tid),
+            iat: t - 360,
+            nbf: t - 360,
+            exp: t + 3000,
+            scp: Some("access_as_user".into()),
+            idtyp: Some("user".into()),
+        };
+        let found = |assertion: UserAssertion| Found {
+            assertion,
+            user: Some(user.clone()),
+            consented: vec!["User.Read".into()],
+        };
+        let run = |req: &OboRequest, a: UserAssertion| issue(&snap, &ctx, req, Some(&found(a)), NOW).err();
+
+        assert_eq!(run(&req, good.clone()), None);
+        let invalid = |e: Option<CoreError>| matches!(e, Some(CoreError::OboAssertionInvalid { .. }));
+        let changed = [
+            UserAssertion {
+                scp: None,
+                idtyp: Some("app".into()),
+                ..good.clone()
+            },
+            UserAssertion {
+                aud: "https://graph.microsoft.com".into(),
+                ..good.clone()
+            },
+            UserAssertion {
+                iss: gatehouse_proto::discovery::v2_issuer(BASE, &TenantId::new().to_string()),
+                ..good.clone()
+            },
+            UserAssertion {
+                user_id: ObjectId::new(),
+                ..good.clone()
+            },
+        ];
+        for a in changed {
+            assert!(invalid(run(&req, a.clone())), "{a:?}");
+        }
+        assert!(
+            invalid(issue(&snap, &ctx, &req, None, NOW).err()),
+            "not signed here"
+        );
+        for a in [
+            UserAssertion {
+                exp: t,
+                ..good.clone()
+            },
+            UserAssertion {
+                nbf: t + 3600,
+                ..good.clone()
+            },
+        ] {
+            assert_eq!(run(&req, a), Some(CoreError::OboAssertionExpired));
+        }
+        assert!(
+            run(&request(Credential::None), good.clone()).is_some(),
+            "the caller proves itself"
+        );
+        let not_consented = OboRequest {
+            scope: Some("https://graph.microsoft.com/User.ReadBasic.All".into()),
+            ..req.clone()
+        };
+        assert!(matches!(
+            run(&not_consented, good),
+            Some(CoreError::ConsentRequired { .. })
+        ));
+    }
+}

@@ -10,51 +10,63 @@ use crate::helpers::{claims, TestApp};
 const PASSWORD: &str = "Correct-Horse-1";
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
-/// A public client consented to the middle API's `Middle.Call`, the middle API (with a secret)
-/// consented to Graph's `User.Read`, and a user.
+/// A public client consented to the middle API's `Middle.Call`; the middle API (with a secret)
+/// consented to Graph's `User.Read` and to the downstream API's `Down.Call`; the downstream API (v1
+/// tokens, so the middle tier's token for it names it by identifier URI) consented to Graph's
+/// `User.Read`; and a user.
 struct World {
     client_id: String,
     middle_id: String,
     middle_secret: String,
+    downstream_id: String,
+    downstream_secret: String,
 }
 
 async fn world(app: &TestApp) -> World {
     let admin = app.admin_token().await;
-    let post = |path: &'static str, body: Value| {
+    let post = |path: String, body: Value| {
         let admin = admin.clone();
         async move {
-            let (s, v) = app.graph(M::POST, path, &admin, Some(body)).await;
+            let (s, v) = app.graph(M::POST, &path, &admin, Some(body)).await;
             assert!(s < 300, "{path}: {v}");
             v
         }
     };
-    let middle = post(
-        "applications",
-        json!({"displayName": "Middle API", "identifierUris": ["api://middle"],
-               "api": {"requestedAccessTokenVersion": 2, "oauth2PermissionScopes": [{
-                   "id": "6b1f5c2e-8d4a-4c1e-9a57-3f0c2b7d9e11", "value": "Middle.Call", "type": "User",
-                   "isEnabled": true, "adminConsentDisplayName": "Call the middle API"}]}}),
-    )
-    .await;
-    let middle_sp = post("servicePrincipals", json!({"appId": middle["appId"]})).await;
-    let secret = app
-        .graph(
-            M::POST,
-            &format!("applications/{}/addPassword", middle["id"].as_str().unwrap()),
-            &admin,
-            Some(json!({})),
-        )
-        .await
-        .1["secretText"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    // An API exposing one delegated permission, its service principal and a secret.
+    let api = |name: &'static str, uri: &'static str, scope: &'static str, version: Value| {
+        let post = &post;
+        async move {
+            let a = post(
+                "applications".into(),
+                json!({"displayName": name, "identifierUris": [uri],
+                       "api": {"requestedAccessTokenVersion": version, "oauth2PermissionScopes": [{
+                           "id": uuid::Uuid::new_v4(), "value": scope, "type": "User",
+                           "isEnabled": true, "adminConsentDisplayName": scope}]}}),
+            )
+            .await;
+            let sp = post("servicePrincipals".into(), json!({"appId": a["appId"]})).await;
+            let pw = post(
+                format!("applications/{}/addPassword", a["id"].as_str().unwrap()),
+                json!({}),
+            )
+            .await;
+            (
+                a["appId"].as_str().unwrap().to_string(),
+                sp["id"].clone(),
+                pw["secretText"].as_str().unwrap().to_string(),
+            )
+        }
+    };
+    let (middle_id, middle_sp, middle_secret) =
+        api("Middle API", "api://middle", "Middle.Call", json!(2)).await;
+    let (downstream_id, downstream_sp, downstream_secret) =
+        api("Downstream API", "api://downstream", "Down.Call", Value::Null).await;
     let client = post(
-        "applications",
+        "applications".into(),
         json!({"displayName": "Contoso CLI", "isFallbackPublicClient": true}),
     )
     .await;
-    let client_sp = post("servicePrincipals", json!({"appId": client["appId"]})).await;
+    let client_sp = post("servicePrincipals".into(), json!({"appId": client["appId"]})).await;
     let (_, graph) = app
         .graph(
             M::GET,
@@ -63,20 +75,21 @@ async fn world(app: &TestApp) -> World {
             None,
         )
         .await;
+    let graph_sp = &graph["value"][0]["id"];
+    for (client, resource, scope) in [
+        (&client_sp["id"], &middle_sp, "Middle.Call"),
+        (&middle_sp, graph_sp, "User.Read"),
+        (&middle_sp, &downstream_sp, "Down.Call"),
+        (&downstream_sp, graph_sp, "User.Read"),
+    ] {
+        post(
+            "oauth2PermissionGrants".into(),
+            json!({"clientId": client, "consentType": "AllPrincipals", "resourceId": resource, "scope": scope}),
+        )
+        .await;
+    }
     post(
-        "oauth2PermissionGrants",
-        json!({"clientId": client_sp["id"], "consentType": "AllPrincipals",
-               "resourceId": middle_sp["id"], "scope": "Middle.Call"}),
-    )
-    .await;
-    post(
-        "oauth2PermissionGrants",
-        json!({"clientId": middle_sp["id"], "consentType": "AllPrincipals",
-               "resourceId": graph["value"][0]["id"], "scope": "User.Read"}),
-    )
-    .await;
-    post(
-        "users",
+        "users".into(),
         json!({"accountEnabled": true, "displayName": "Alice Example", "mailNickname": "alice",
                "userPrincipalName": "alice@contoso.example",
                "passwordProfile": {"password": PASSWORD, "forceChangePasswordNextSignIn": false}}),
@@ -84,14 +97,37 @@ async fn world(app: &TestApp) -> World {
     .await;
     World {
         client_id: client["appId"].as_str().unwrap().to_string(),
-        middle_id: middle["appId"].as_str().unwrap().to_string(),
-        middle_secret: secret,
+        middle_id,
+        middle_secret,
+        downstream_id,
+        downstream_secret,
     }
 }
 
 async fn form(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
     let r = app.token_form(&app.tenant(), form).await;
     (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// The on-behalf-of grant for `client_id`, with its secret if given.
+async fn exchange(
+    app: &TestApp,
+    client_id: &str,
+    secret: Option<&str>,
+    assertion: &str,
+    scope: &str,
+) -> (u16, Value) {
+    let mut f = vec![
+        ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+        ("client_id", client_id),
+        ("assertion", assertion),
+        ("scope", scope),
+        ("requested_token_use", "on_behalf_of"),
+    ];
+    if let Some(s) = secret {
+        f.push(("client_secret", s));
+    }
+    form(app, &f).await
 }
 
 fn code(body: &Value) -> u64 {
@@ -120,23 +156,7 @@ async fn a_middle_tier_api_calls_graph_on_behalf_of_the_user() {
 
     let obo = |assertion: String, scope: &'static str, secret: Option<String>| {
         let (app, w) = (&app, &w);
-        async move {
-            let mut f = vec![
-                (
-                    "grant_type",
-                    "urn:ietf:params:oauth:grant-type:jwt-bearer".to_string(),
-                ),
-                ("client_id", w.middle_id.clone()),
-                ("assertion", assertion),
-                ("scope", scope.to_string()),
-                ("requested_token_use", "on_behalf_of".to_string()),
-            ];
-            if let Some(s) = secret {
-                f.push(("client_secret", s));
-            }
-            let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            form(app, &f).await
-        }
+        async move { exchange(app, &w.middle_id, secret.as_deref(), &assertion, scope).await }
     };
     let secret = Some(w.middle_secret.clone());
 
@@ -172,6 +192,34 @@ async fn a_middle_tier_api_calls_graph_on_behalf_of_the_user() {
     )
     .await;
     assert_eq!(s, 200, "{refreshed}");
+
+    // Nested: the middle tier calls the downstream API as the user (a v1 token, naming it by identifier
+    // URI), and the downstream API calls Graph as the user with that token.
+    let (s, down) = exchange(
+        &app,
+        &w.middle_id,
+        Some(&w.middle_secret),
+        user_token,
+        "api://downstream/Down.Call",
+    )
+    .await;
+    assert_eq!(s, 200, "{down}");
+    let down_token = down["access_token"].as_str().unwrap();
+    assert_eq!(claims(down_token)["aud"], "api://downstream");
+    let (s, nested) = exchange(
+        &app,
+        &w.downstream_id,
+        Some(&w.downstream_secret),
+        down_token,
+        "https://graph.microsoft.com/User.Read",
+    )
+    .await;
+    assert_eq!(s, 200, "{nested}");
+    let n = claims(nested["access_token"].as_str().unwrap());
+    assert_eq!(
+        (&n["oid"], &n["appid"]),
+        (&incoming["oid"], &json!(w.downstream_id))
+    );
 
     // The middle tier must prove itself, and holds only what was consented for it.
     let (s, e) = obo(
