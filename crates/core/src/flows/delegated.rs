@@ -154,10 +154,11 @@ pub fn grant<'a>(
         .map(|s| s.value.as_str())
         .collect();
     let own_api = resource.sp.app_id == client.app.app_id;
+    let held = held_scopes(snap, resource, client, consented);
     let mut scp: Vec<String> = offered
         .iter()
         .filter(|o| !OIDC.contains(o))
-        .filter(|o| own_api || consented.iter().any(|c| c.eq_ignore_ascii_case(o)))
+        .filter(|o| own_api || held.iter().any(|c| c.eq_ignore_ascii_case(o)))
         .map(|o| o.to_string())
         .collect();
     for wanted in &scopes.named {
@@ -217,6 +218,7 @@ pub fn missing_consent<'a>(
     if resource.sp.app_id == client.app.app_id {
         return Ok((resource, vec![]));
     }
+    let held = held_scopes(snap, resource, client, consented);
     let mut missing = Vec::new();
     for wanted in &scopes.named {
         let offered = resource
@@ -227,11 +229,50 @@ pub fn missing_consent<'a>(
             .ok_or_else(|| CoreError::InvalidScope {
                 scope: format!("{}/{wanted}", scopes.resource_name()),
             })?;
-        if !consented.iter().any(|c| c.eq_ignore_ascii_case(&offered.value)) {
+        if !held.iter().any(|c| c.eq_ignore_ascii_case(&offered.value)) {
             missing.push(offered);
         }
     }
     Ok((resource, missing))
+}
+
+/// What the client holds on the resource without asking the user: the consented scope values, and
+/// those the resource's application pre-authorized for this client (`api.preAuthorizedApplications`,
+/// by permission id), which need no consent, as in Entra.
+fn held_scopes(
+    snap: &Snapshot,
+    resource: &ServicePrincipalRecord,
+    client: &ApplicationRecord,
+    consented: &[String],
+) -> Vec<String> {
+    let mut held = consented.to_vec();
+    let Some(resource_app) = snap.application(resource.sp.app_id) else {
+        return held;
+    };
+    let client_id = client.app.app_id.to_string();
+    let ids: Vec<&str> = resource_app
+        .app
+        .api
+        .pre_authorized_applications
+        .iter()
+        .filter(|p| {
+            p["appId"]
+                .as_str()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&client_id))
+        })
+        .filter_map(|p| p["delegatedPermissionIds"].as_array())
+        .flatten()
+        .filter_map(|id| id.as_str())
+        .collect();
+    held.extend(
+        resource
+            .sp
+            .oauth2_permission_scopes
+            .iter()
+            .filter(|s| ids.iter().any(|id| id.eq_ignore_ascii_case(&s.id.to_string())))
+            .map(|s| s.value.clone()),
+    );
+    held
 }
 
 impl Granted<'_> {

@@ -4,6 +4,7 @@
 mod browser;
 mod certificates;
 mod cli;
+mod consent;
 mod federation;
 mod graph;
 mod helpers;

@@ -1,0 +1,84 @@
+//! Consent rules of issue #10 beyond the user's own consent: an API's pre-authorized clients need none.
+
+use reqwest::Method as M;
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+
+const PASSWORD: &str = "Correct-Horse-1";
+const SCOPE_ID: &str = "0b7e3c1d-2a4f-4e8b-9c6d-5f1a2b3c4d5e";
+
+#[tokio::test]
+async fn an_apis_pre_authorized_client_needs_no_consent_until_it_is_removed() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let post = |path: &'static str, body: Value| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let (s, v) = app.graph(M::POST, path, &admin, Some(body)).await;
+            assert!(s < 300, "{path}: {v}");
+            v
+        }
+    };
+    let api = post(
+        "applications",
+        json!({"displayName": "Orders API", "identifierUris": ["api://orders"],
+               "api": {"oauth2PermissionScopes": [{"id": SCOPE_ID, "value": "Orders.Read", "type": "User",
+                                                   "isEnabled": true, "adminConsentDisplayName": "Read orders"}]}}),
+    )
+    .await;
+    post("servicePrincipals", json!({"appId": api["appId"]})).await;
+    let cli = post(
+        "applications",
+        json!({"displayName": "Orders CLI", "isFallbackPublicClient": true}),
+    )
+    .await;
+    post("servicePrincipals", json!({"appId": cli["appId"]})).await;
+    post(
+        "users",
+        json!({"accountEnabled": true, "displayName": "Alice Example", "mailNickname": "alice",
+               "userPrincipalName": "alice@contoso.example",
+               "passwordProfile": {"password": PASSWORD, "forceChangePasswordNextSignIn": false}}),
+    )
+    .await;
+    let sign_in = || async {
+        let r = app
+            .token_form(
+                "contoso.example",
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", cli["appId"].as_str().unwrap()),
+                    ("username", "alice@contoso.example"),
+                    ("password", PASSWORD),
+                    ("scope", "api://orders/Orders.Read"),
+                ],
+            )
+            .await;
+        let body: Value = r.json().await.unwrap();
+        body
+    };
+    let pre_authorize = |clients: Value| {
+        let (app, admin, id) = (&app, &admin, api["id"].as_str().unwrap().to_string());
+        async move {
+            let body = json!({"api": {"oauth2PermissionScopes": [{"id": SCOPE_ID, "value": "Orders.Read",
+                                   "type": "User", "isEnabled": true, "adminConsentDisplayName": "Read orders"}],
+                                   "preAuthorizedApplications": clients}});
+            let (s, v) = app
+                .graph(M::PATCH, &format!("applications/{id}"), admin, Some(body))
+                .await;
+            assert_eq!(s, 204, "{v}");
+        }
+    };
+
+    assert_eq!(sign_in().await["error_codes"][0], 65001, "no consent yet");
+    pre_authorize(json!([{"appId": cli["appId"], "delegatedPermissionIds": [SCOPE_ID]}])).await;
+    let t = sign_in().await;
+    assert!(t["access_token"].is_string(), "{t}");
+    let c = crate::helpers::claims(t["access_token"].as_str().unwrap());
+    assert_eq!(c["scp"], "Orders.Read");
+    // Another client's pre-authorization is not this one's; and removing it holds at once.
+    pre_authorize(json!([{"appId": uuid::Uuid::new_v4(), "delegatedPermissionIds": [SCOPE_ID]}])).await;
+    assert_eq!(sign_in().await["error_codes"][0], 65001);
+    app.stop().await;
+}
