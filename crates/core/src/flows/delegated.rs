@@ -203,8 +203,9 @@ pub fn grant<'a>(
 }
 
 /// The permissions a user could consent to that the request names and nobody has consented to yet (for
-/// the consent page). A permission the resource does not offer is 70011; `.default` names nothing a
-/// user can be asked for, so without consent it is 65001.
+/// the consent page). A permission the resource does not offer is 70011. `.default` names the
+/// resource's delegated permissions the client lists in its `requiredResourceAccess`, as in Entra; a
+/// client that lists none asks for nothing a user can grant, so without consent it is 65001.
 pub fn missing_consent<'a>(
     snap: &'a Snapshot,
     base_url: &str,
@@ -220,7 +221,12 @@ pub fn missing_consent<'a>(
     }
     let held = held_scopes(snap, resource, client, consented);
     let mut missing = Vec::new();
-    for wanted in &scopes.named {
+    let required = required_scopes(resource, client);
+    let names = match scopes.default {
+        true => &required,
+        false => &scopes.named,
+    };
+    for wanted in names {
         let offered = resource
             .sp
             .oauth2_permission_scopes
@@ -234,6 +240,27 @@ pub fn missing_consent<'a>(
         }
     }
     Ok((resource, missing))
+}
+
+/// The values of the resource's delegated permissions the client's `requiredResourceAccess` lists.
+fn required_scopes(resource: &ServicePrincipalRecord, client: &ApplicationRecord) -> Vec<String> {
+    let resource_app = resource.sp.app_id.to_string();
+    let ids: Vec<uuid::Uuid> = client
+        .app
+        .required_resource_access
+        .iter()
+        .filter(|r| r.resource_app_id.eq_ignore_ascii_case(&resource_app))
+        .flat_map(|r| r.resource_access.iter())
+        .filter(|a| a.kind == "Scope")
+        .map(|a| a.id)
+        .collect();
+    resource
+        .sp
+        .oauth2_permission_scopes
+        .iter()
+        .filter(|s| s.is_enabled && ids.contains(&s.id))
+        .map(|s| s.value.clone())
+        .collect()
 }
 
 /// What the client holds on the resource without asking the user: the consented scope values, and

@@ -12,15 +12,7 @@ const SCOPE_ID: &str = "0b7e3c1d-2a4f-4e8b-9c6d-5f1a2b3c4d5e";
 async fn an_apis_pre_authorized_client_needs_no_consent_until_it_is_removed() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let post = |path: &'static str, body: Value| {
-        let admin = admin.clone();
-        let app = &app;
-        async move {
-            let (s, v) = app.graph(M::POST, path, &admin, Some(body)).await;
-            assert!(s < 300, "{path}: {v}");
-            v
-        }
-    };
+    let post = |path: &'static str, body: Value| app.create(&admin, path, body);
     let api = post(
         "applications",
         json!({"displayName": "Orders API", "identifierUris": ["api://orders"],
@@ -80,5 +72,80 @@ async fn an_apis_pre_authorized_client_needs_no_consent_until_it_is_removed() {
     // Another client's pre-authorization is not this one's; and removing it holds at once.
     pre_authorize(json!([{"appId": uuid::Uuid::new_v4(), "delegatedPermissionIds": [SCOPE_ID]}])).await;
     assert_eq!(sign_in().await["error_codes"][0], 65001);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn default_asks_consent_for_what_the_client_lists_in_required_resource_access() {
+    use crate::browser::{through_password, Browser, CHALLENGE, VERIFIER};
+    let app = TestApp::spawn_with(None, gatehouse_server::settings::TlsMode::LocalCa).await;
+    let admin = app.admin_token().await;
+    let post = |path: &'static str, body: Value| app.create(&admin, path, body);
+    let api = post(
+        "applications",
+        json!({"displayName": "Orders API", "identifierUris": ["api://orders"],
+               "api": {"oauth2PermissionScopes": [
+                   {"id": SCOPE_ID, "value": "Orders.Read", "type": "User", "isEnabled": true,
+                    "userConsentDisplayName": "Read your orders"},
+                   {"id": uuid::Uuid::new_v4(), "value": "Orders.Write", "type": "User", "isEnabled": true}]}}),
+    )
+    .await;
+    post("servicePrincipals", json!({"appId": api["appId"]})).await;
+    let cli = post(
+        "applications",
+        json!({"displayName": "Orders desktop", "publicClient": {"redirectUris": ["http://localhost"]},
+               "requiredResourceAccess": [{"resourceAppId": api["appId"],
+                                           "resourceAccess": [{"id": SCOPE_ID, "type": "Scope"}]}]}),
+    )
+    .await;
+    post("servicePrincipals", json!({"appId": cli["appId"]})).await;
+    post(
+        "users",
+        json!({"accountEnabled": true, "displayName": "Alice Example", "mailNickname": "alice",
+               "userPrincipalName": "alice@contoso.example",
+               "passwordProfile": {"password": PASSWORD, "forceChangePasswordNextSignIn": false}}),
+    )
+    .await;
+    let client_id = cli["appId"].as_str().unwrap();
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", "http://localhost:8400")
+        .append_pair("scope", "api://orders/.default")
+        .append_pair("code_challenge", CHALLENGE)
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    let mut b = Browser::new(&app);
+    let path = format!("/{}/oauth2/v2.0/authorize?{q}", app.tenant());
+    let consent = through_password(&mut b, &path, "alice@contoso.example").await;
+    assert!(
+        consent.html.contains("Orders.Read") && consent.html.contains("Read your orders"),
+        "{}",
+        consent.html
+    );
+    assert!(
+        !consent.html.contains("Orders.Write"),
+        "only what the client lists"
+    );
+    let done = b.submit(&consent, &[("accept", "Accept")]).await;
+    let code = done.redirect_params()["code"].clone();
+    let r = app
+        .token_form(
+            &app.tenant(),
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", client_id),
+                ("code", &code),
+                ("redirect_uri", "http://localhost:8400"),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    let t: Value = r.json().await.unwrap();
+    assert_eq!(
+        crate::helpers::claims(t["access_token"].as_str().unwrap())["scp"],
+        "Orders.Read",
+        "{t}"
+    );
     app.stop().await;
 }

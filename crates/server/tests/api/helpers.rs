@@ -268,6 +268,13 @@ impl TestApp {
         )
     }
 
+    /// A Graph POST that must succeed: its body.
+    pub async fn create(&self, token: &str, path: &str, body: Value) -> Value {
+        let (s, v) = self.graph(reqwest::Method::POST, path, token, Some(body)).await;
+        assert!(s < 300, "POST {path}: {s} {v}");
+        v
+    }
+
     pub async fn stop(mut self) {
         if let Some(s) = self.server.take() {
             s.shutdown().await;

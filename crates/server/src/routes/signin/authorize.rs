@@ -306,7 +306,10 @@ async fn decide(
         .ok_or_else(|| fail(CoreError::Internal))?;
     let (_, missing) =
         delegated::missing_consent(&snap, &st.base_url, tenant, client, &scopes, &consented).map_err(fail)?;
-    let ask_again = req.prompt == Some(Prompt::Consent) && !consented_now && !scopes.named.is_empty();
+    // Everything the request names (or `.default` stands for), consented or not.
+    let (resource, wanted) =
+        delegated::missing_consent(&snap, &st.base_url, tenant, client, &scopes, &[]).map_err(fail)?;
+    let ask_again = req.prompt == Some(Prompt::Consent) && !consented_now && !wanted.is_empty();
     if !missing.is_empty() || ask_again {
         if !interactive {
             return Err(fail(CoreError::ConsentRequired {
@@ -319,13 +322,8 @@ async fn decide(
                 client_id: req.client_id.to_string(),
             }));
         }
-        let (resource, _) =
-            delegated::missing_consent(&snap, &st.base_url, tenant, client, &scopes, &[]).map_err(fail)?;
-        let shown: Vec<(String, String)> = resource
-            .sp
-            .oauth2_permission_scopes
+        let shown: Vec<(String, String)> = wanted
             .iter()
-            .filter(|p| scopes.named.iter().any(|n| n.eq_ignore_ascii_case(&p.value)))
             .map(|p| {
                 let what = p
                     .user_consent_description
