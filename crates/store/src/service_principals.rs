@@ -1,7 +1,9 @@
 //! Service principals: an application's presence in a tenant, as a Graph-shaped JSON document. One
 //! per (tenant, appId); names of one whose application lives elsewhere are claimed in its tenant.
+//! Microsoft Graph's is read with the permissions of this version (`graph_resource::current`).
 
 use async_trait::async_trait;
+use gatehouse_core::admin::graph_resource::current;
 use gatehouse_core::model::{Change, ServicePrincipalRecord};
 use gatehouse_core::store::{Conflict, ServicePrincipalStore, StoreError};
 use gatehouse_proto::{AppId, ObjectId, TenantId};
@@ -43,7 +45,7 @@ pub(crate) async fn service_principals_where(
         .map(|r| {
             Ok(ServicePrincipalRecord {
                 tenant_id: uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?,
-                sp: from_json(&r.try_get::<String, _>(1).map_err(map_err)?)?,
+                sp: current(from_json(&r.try_get::<String, _>(1).map_err(map_err)?)?),
             })
         })
         .collect()
@@ -62,7 +64,10 @@ impl SqlStore {
         let sp = row
             .map(|r| from_json(&r.try_get::<String, _>(0).map_err(map_err)?))
             .transpose()?;
-        Ok(sp.map(|sp| ServicePrincipalRecord { tenant_id, sp }))
+        Ok(sp.map(|sp| ServicePrincipalRecord {
+            tenant_id,
+            sp: current(sp),
+        }))
     }
 }
 

@@ -63,6 +63,22 @@ pub const GRAPH_SCOPES: &[(&str, &str, &str)] = &[
         "b340eb25-3456-403f-be2f-af7a0d370277",
         "User",
     ),
+    ("User.Read.All", "a154be20-db9c-4678-8ab7-66f6cc099a59", "Admin"),
+    (
+        "User.ReadWrite.All",
+        "204e0828-b5ca-4ad8-b9f3-f32a958e7cc4",
+        "Admin",
+    ),
+    (
+        "Directory.Read.All",
+        "06da0dbc-49e2-44d2-8312-53f166ab848a",
+        "Admin",
+    ),
+    (
+        "Application.Read.All",
+        "c79f8feb-a9db-4090-85f9-90d820caa0eb",
+        "Admin",
+    ),
     (
         "Application.ReadWrite.All",
         "bdfbf15f-ee85-4955-8675-146e8e5296b5",
@@ -97,6 +113,18 @@ pub const GRAPH_NAMES: &[&str] = &[
     "https://ags.windows.net",
     "00000003-0000-0000-c000-000000000000/ags.windows.net",
 ];
+
+/// Microsoft Graph's service principal as stored, with the permissions this version of Gatehouse
+/// offers: they are the program's, not data, so a tenant made by an earlier version gets the current
+/// list when its Graph service principal is read. Any other service principal is returned as it is.
+pub fn current(mut sp: ServicePrincipal) -> ServicePrincipal {
+    if sp.app_id.to_string() == GRAPH_APP_ID {
+        let fresh = graph_service_principal(sp.id, sp.app_owner_organization_id.unwrap_or_default());
+        sp.oauth2_permission_scopes = fresh.oauth2_permission_scopes;
+        sp.app_roles = fresh.app_roles;
+    }
+    sp
+}
 
 pub fn graph_service_principal(id: ObjectId, tenant_id: TenantId) -> ServicePrincipal {
     let app_id = AppId::parse(GRAPH_APP_ID).unwrap_or_default();
@@ -149,6 +177,31 @@ pub fn graph_service_principal(id: ObjectId, tenant_id: TenantId) -> ServicePrin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_graph_principal_reads_with_this_versions_permissions_and_others_as_stored() {
+        let tenant = TenantId::new();
+        let mut old = graph_service_principal(ObjectId::new(), tenant);
+        old.oauth2_permission_scopes.truncate(1);
+        old.app_roles.clear();
+        let now = current(old.clone());
+        assert_eq!(now.oauth2_permission_scopes.len(), GRAPH_SCOPES.len());
+        assert_eq!(now.app_roles.len(), GRAPH_APP_ROLES.len());
+        assert_eq!((now.id, &now.display_name), (old.id, &old.display_name));
+        let scope = |v: &str| {
+            now.oauth2_permission_scopes
+                .iter()
+                .find(|s| s.value == v)
+                .map(|s| s.id.to_string())
+        };
+        assert_eq!(
+            scope("Directory.Read.All").as_deref(),
+            Some("06da0dbc-49e2-44d2-8312-53f166ab848a")
+        );
+        let mut other = old;
+        other.app_id = AppId::new();
+        assert_eq!(current(other.clone()), other);
+    }
 
     #[test]
     fn every_graph_id_parses_and_roles_are_found_by_value() {
