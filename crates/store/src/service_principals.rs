@@ -99,6 +99,14 @@ impl ServicePrincipalStore for SqlStore {
         changes::record(&mut tx, &change).await?;
         changes::record(&mut tx, &Change::Assignments(id)).await?;
         names::release_unowned(&mut tx, tenant_id, &app_id).await?;
+        // Its users' refresh tokens end with it, even if it is made again (its consent went with it:
+        // the grants name it and cascade).
+        sqlx::query("UPDATE refresh_families SET revoked = 1 WHERE tenant_id = $1 AND client_id = $2")
+            .bind(tenant_id.to_string())
+            .bind(&app_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         Ok(true)
     }

@@ -3,7 +3,8 @@
 //! once, a retry within the grace window succeeds again, a reuse after it revokes the whole family;
 //! two handles racing on one token (two nodes) never both rotate it outside the grace window; and
 //! revocation and pruning reach every token of a user. Browser sessions remember the applications signed
-//! in through them, and ending one revokes the families issued in it.
+//! in through them, and ending one revokes the families issued in it; deleting a client's service
+//! principal revokes that client's families.
 
 use gatehouse_core::admin::bootstrap::first_tenant;
 use gatehouse_core::flows::delegated::new_refresh_token;
@@ -135,6 +136,19 @@ async fn suite(a: &dyn Store, b: &dyn Store, db_text: impl Fn() -> String) {
     assert_eq!(ended.clients, expected);
     assert!(a.find_session(&session.id_hash).await.unwrap().is_none());
     assert!(a.find_refresh_token(&st.hash).await.unwrap().unwrap().1.revoked);
+
+    // Deleting a client's service principal ends its families in that tenant.
+    let mgmt = a
+        .find_service_principal_by_app_id(out.tenant_id, out.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut of_client = family(out.tenant_id, user, now);
+    of_client.client_id = out.client_id;
+    let (_, ct) = new_refresh_token(of_client.id, now).unwrap();
+    a.insert_refresh_family(&of_client, &ct).await.unwrap();
+    assert!(b.delete_service_principal(out.tenant_id, mgmt.sp.id).await.unwrap());
+    assert!(a.find_refresh_token(&ct.hash).await.unwrap().unwrap().1.revoked);
 }
 
 #[tokio::test]

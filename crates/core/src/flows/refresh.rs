@@ -62,9 +62,9 @@ pub fn issue(
     if path_tenant_differs {
         return Err(CoreError::InvalidRefreshToken);
     }
-    let client = snap
-        .application(family.client_id)
-        .ok_or(CoreError::RefreshTokenRevoked)?;
+    // The application and its service principal here: deleting the enterprise application (the
+    // service principal) ends its refresh tokens at once (700016), as in Entra.
+    let (client, _) = super::client_in(snap, tenant, &req.client.client_id)?;
     let (client_acr, mut single_use) = super::authenticate_user_client(
         &req.client,
         snap,

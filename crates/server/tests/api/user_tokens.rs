@@ -447,3 +447,37 @@ async fn the_password_grant_can_be_turned_off() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn deleting_the_enterprise_application_ends_its_refresh_tokens_and_its_consent() {
+    let app = TestApp::spawn().await;
+    let cli = PublicClient::create(&app).await;
+    let (_, first) = cli
+        .password(&app, "contoso.example", "alice@contoso.example", PASSWORD, SCOPE)
+        .await;
+    let rt = first["refresh_token"].as_str().unwrap();
+    let admin = app.admin_token().await;
+    let (s, _) = app
+        .graph(
+            M::DELETE,
+            &format!("servicePrincipals/{}", cli.sp_id),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, e) = cli.refresh(&app, &cli.app_id, rt).await;
+    assert_eq!((s, code(&e)), (400, 700016), "{e}");
+
+    // A new service principal is a new enterprise application: the old consent does not come back, and
+    // neither do the old refresh tokens.
+    app.create(&admin, "servicePrincipals", json!({"appId": cli.app_id}))
+        .await;
+    let (_, e) = cli.refresh(&app, &cli.app_id, rt).await;
+    assert_eq!(code(&e), 50173, "{e}");
+    let (_, e) = cli
+        .password(&app, "contoso.example", "alice@contoso.example", PASSWORD, SCOPE)
+        .await;
+    assert_eq!(code(&e), 65001, "{e}");
+    app.stop().await;
+}
