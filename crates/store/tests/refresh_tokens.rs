@@ -147,7 +147,10 @@ async fn suite(a: &dyn Store, b: &dyn Store, db_text: impl Fn() -> String) {
     of_client.client_id = out.client_id;
     let (_, ct) = new_refresh_token(of_client.id, now).unwrap();
     a.insert_refresh_family(&of_client, &ct).await.unwrap();
-    assert!(b.delete_service_principal(out.tenant_id, mgmt.sp.id).await.unwrap());
+    assert!(b
+        .delete_service_principal(out.tenant_id, mgmt.sp.id)
+        .await
+        .unwrap());
     assert!(a.find_refresh_token(&ct.hash).await.unwrap().unwrap().1.revoked);
 }
 

@@ -7,6 +7,7 @@ use crate::helpers::TestApp;
 
 const PASSWORD: &str = "Correct-Horse-1";
 const SCOPE_ID: &str = "0b7e3c1d-2a4f-4e8b-9c6d-5f1a2b3c4d5e";
+const WRITE_ID: &str = "1c8f4d2e-3b5a-4f9c-8d7e-6a2b3c4d5e6f";
 
 #[tokio::test]
 async fn an_apis_pre_authorized_client_needs_no_consent_until_it_is_removed() {
@@ -87,7 +88,7 @@ async fn default_asks_consent_for_what_the_client_lists_in_required_resource_acc
                "api": {"oauth2PermissionScopes": [
                    {"id": SCOPE_ID, "value": "Orders.Read", "type": "User", "isEnabled": true,
                     "userConsentDisplayName": "Read your orders"},
-                   {"id": uuid::Uuid::new_v4(), "value": "Orders.Write", "type": "User", "isEnabled": true}]}}),
+                   {"id": WRITE_ID, "value": "Orders.Write", "type": "User", "isEnabled": true}]}}),
     )
     .await;
     post("servicePrincipals", json!({"appId": api["appId"]})).await;
@@ -146,6 +147,25 @@ async fn default_asks_consent_for_what_the_client_lists_in_required_resource_acc
         crate::helpers::claims(t["access_token"].as_str().unwrap())["scp"],
         "Orders.Read",
         "{t}"
+    );
+
+    // The client asks for more: the next sign-in asks again, for what is new.
+    let more = json!({"requiredResourceAccess": [{"resourceAppId": api["appId"], "resourceAccess": [
+        {"id": SCOPE_ID, "type": "Scope"}, {"id": WRITE_ID, "type": "Scope"}]}]});
+    let (st, body) = app
+        .graph(
+            M::PATCH,
+            &format!("applications/{}", cli["id"].as_str().unwrap()),
+            &admin,
+            Some(more),
+        )
+        .await;
+    assert_eq!(st, 204, "{body}");
+    let again = b.get(&path).await;
+    assert!(
+        again.html.contains("Orders.Write") && again.html.contains("idBtn_Back"),
+        "{}",
+        again.html
     );
     app.stop().await;
 }
