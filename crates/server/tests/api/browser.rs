@@ -298,11 +298,12 @@ pub async fn sign_in(b: &mut Browser<'_>, path: &str, consent: bool) -> HashMap<
     sign_in_to(b, path, consent).await.redirect_params()
 }
 
-/// The same, as `user`, returning the last response (a redirect, or a `form_post` page).
+/// The same, returning the last response (a redirect, or a `form_post` page).
 pub async fn sign_in_to(b: &mut Browser<'_>, path: &str, consent: bool) -> Page {
     sign_in_as(b, path, consent, "alice@contoso.example").await
 }
 
+/// The same as `user`.
 pub async fn sign_in_as(b: &mut Browser<'_>, path: &str, consent: bool, user: &str) -> Page {
     let next = through_password(b, path, user).await;
     let done = if consent {
