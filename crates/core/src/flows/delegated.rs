@@ -146,9 +146,7 @@ pub fn grant<'a>(
 ) -> Result<Granted<'a>, CoreError> {
     let lookup = scopes.lookup_name(base_url);
     let resource = super::resource_in(snap, tenant, &lookup, scopes.resource_name())?;
-    let offered: Vec<&str> = resource
-        .sp
-        .oauth2_permission_scopes
+    let offered: Vec<&str> = offered_scopes(snap, resource)
         .iter()
         .filter(|s| s.is_enabled)
         .map(|s| s.value.as_str())
@@ -221,15 +219,13 @@ pub fn missing_consent<'a>(
     }
     let held = held_scopes(snap, resource, client, consented);
     let mut missing = Vec::new();
-    let required = required_scopes(resource, client);
+    let required = required_scopes(snap, resource, client);
     let names = match scopes.default {
         true => &required,
         false => &scopes.named,
     };
     for wanted in names {
-        let offered = resource
-            .sp
-            .oauth2_permission_scopes
+        let offered = offered_scopes(snap, resource)
             .iter()
             .find(|o| o.is_enabled && o.value.eq_ignore_ascii_case(wanted))
             .ok_or_else(|| CoreError::InvalidScope {
@@ -242,8 +238,22 @@ pub fn missing_consent<'a>(
     Ok((resource, missing))
 }
 
+/// The delegated permissions a resource offers: its application's, when the application lives in the
+/// resource's tenant (the home service principal mirrors them, as in Entra, so a permission exposed
+/// after the service principal was made is offered at once); otherwise the service principal's own.
+fn offered_scopes<'a>(snap: &'a Snapshot, resource: &'a ServicePrincipalRecord) -> &'a [PermissionScope] {
+    match snap.application(resource.sp.app_id) {
+        Some(app) if app.tenant_id == resource.tenant_id => &app.app.api.oauth2_permission_scopes,
+        _ => &resource.sp.oauth2_permission_scopes,
+    }
+}
+
 /// The values of the resource's delegated permissions the client's `requiredResourceAccess` lists.
-fn required_scopes(resource: &ServicePrincipalRecord, client: &ApplicationRecord) -> Vec<String> {
+fn required_scopes(
+    snap: &Snapshot,
+    resource: &ServicePrincipalRecord,
+    client: &ApplicationRecord,
+) -> Vec<String> {
     let resource_app = resource.sp.app_id.to_string();
     let ids: Vec<uuid::Uuid> = client
         .app
@@ -254,9 +264,7 @@ fn required_scopes(resource: &ServicePrincipalRecord, client: &ApplicationRecord
         .filter(|a| a.kind == "Scope")
         .map(|a| a.id)
         .collect();
-    resource
-        .sp
-        .oauth2_permission_scopes
+    offered_scopes(snap, resource)
         .iter()
         .filter(|s| s.is_enabled && ids.contains(&s.id))
         .map(|s| s.value.clone())
@@ -292,9 +300,7 @@ fn held_scopes(
         .filter_map(|id| id.as_str())
         .collect();
     held.extend(
-        resource
-            .sp
-            .oauth2_permission_scopes
+        offered_scopes(snap, resource)
             .iter()
             .filter(|s| ids.iter().any(|id| id.eq_ignore_ascii_case(&s.id.to_string())))
             .map(|s| s.value.clone()),

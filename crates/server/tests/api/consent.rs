@@ -28,29 +28,9 @@ async fn an_apis_pre_authorized_client_needs_no_consent_until_it_is_removed() {
     )
     .await;
     post("servicePrincipals", json!({"appId": cli["appId"]})).await;
-    post(
-        "users",
-        json!({"accountEnabled": true, "displayName": "Alice Example", "mailNickname": "alice",
-               "userPrincipalName": "alice@contoso.example",
-               "passwordProfile": {"password": PASSWORD, "forceChangePasswordNextSignIn": false}}),
-    )
-    .await;
-    let sign_in = || async {
-        let r = app
-            .token_form(
-                "contoso.example",
-                &[
-                    ("grant_type", "password"),
-                    ("client_id", cli["appId"].as_str().unwrap()),
-                    ("username", "alice@contoso.example"),
-                    ("password", PASSWORD),
-                    ("scope", "api://orders/Orders.Read"),
-                ],
-            )
-            .await;
-        let body: Value = r.json().await.unwrap();
-        body
-    };
+    app.alice(&admin, PASSWORD).await;
+    let client_id = cli["appId"].as_str().unwrap();
+    let sign_in = || app.alice_signs_in(client_id, PASSWORD, "api://orders/Orders.Read");
     let pre_authorize = |clients: Value| {
         let (app, admin, id) = (&app, &admin, api["id"].as_str().unwrap().to_string());
         async move {
@@ -100,13 +80,7 @@ async fn default_asks_consent_for_what_the_client_lists_in_required_resource_acc
     )
     .await;
     post("servicePrincipals", json!({"appId": cli["appId"]})).await;
-    post(
-        "users",
-        json!({"accountEnabled": true, "displayName": "Alice Example", "mailNickname": "alice",
-               "userPrincipalName": "alice@contoso.example",
-               "passwordProfile": {"password": PASSWORD, "forceChangePasswordNextSignIn": false}}),
-    )
-    .await;
+    app.alice(&admin, PASSWORD).await;
     let client_id = cli["appId"].as_str().unwrap();
     let q = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("client_id", client_id)

@@ -275,6 +275,26 @@ impl TestApp {
         v
     }
 
+    /// Alice, `alice@contoso.example`, who may sign in with `password` at once.
+    pub async fn alice(&self, admin: &str, password: &str) -> Value {
+        let user = json!({"accountEnabled": true, "displayName": "Alice Example", "mailNickname": "alice",
+                          "userPrincipalName": "alice@contoso.example",
+                          "passwordProfile": {"password": password, "forceChangePasswordNextSignIn": false}});
+        self.create(admin, "users", user).await
+    }
+
+    /// Alice's password grant (ROPC) through the public client `client_id`: the answer's body.
+    pub async fn alice_signs_in(&self, client_id: &str, password: &str, scope: &str) -> Value {
+        let form = [
+            ("grant_type", "password"),
+            ("client_id", client_id),
+            ("username", "alice@contoso.example"),
+            ("password", password),
+            ("scope", scope),
+        ];
+        self.token_form(&self.tenant(), &form).await.json().await.unwrap()
+    }
+
     pub async fn stop(mut self) {
         if let Some(s) = self.server.take() {
             s.shutdown().await;

@@ -16,6 +16,7 @@ mod protocol;
 mod queries;
 mod resilience;
 mod rotation;
+mod sample_api;
 mod secrets_in_logs;
 mod sign_out;
 mod signin;

@@ -84,13 +84,7 @@ async fn world(app: &TestApp) -> World {
         )
         .await;
     }
-    post(
-        "users".into(),
-        json!({"accountEnabled": true, "displayName": "Alice Example", "mailNickname": "alice",
-               "userPrincipalName": "alice@contoso.example",
-               "passwordProfile": {"password": PASSWORD, "forceChangePasswordNextSignIn": false}}),
-    )
-    .await;
+    app.alice(&admin, PASSWORD).await;
     World {
         client_id: client["appId"].as_str().unwrap().to_string(),
         middle_id,
@@ -134,19 +128,12 @@ fn code(body: &Value) -> u64 {
 async fn a_middle_tier_api_calls_graph_on_behalf_of_the_user() {
     let app = TestApp::spawn().await;
     let w = world(&app).await;
-    let (s, signed_in) = form(
-        &app,
-        &[
-            ("grant_type", "password"),
-            ("client_id", &w.client_id),
-            ("username", "alice@contoso.example"),
-            ("password", PASSWORD),
-            ("scope", "api://middle/Middle.Call"),
-        ],
-    )
-    .await;
-    assert_eq!(s, 200, "{signed_in}");
-    let user_token = signed_in["access_token"].as_str().unwrap();
+    let signed_in = app
+        .alice_signs_in(&w.client_id, PASSWORD, "api://middle/Middle.Call")
+        .await;
+    let user_token = signed_in["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{signed_in}"));
     let incoming = claims(user_token);
     assert_eq!(incoming["aud"], w.middle_id.as_str());
 
