@@ -118,7 +118,7 @@ pub const GRAPH_NAMES: &[&str] = &[
 /// offers: they are the program's, not data, so a tenant made by an earlier version gets the current
 /// list when its Graph service principal is read. Any other service principal is returned as it is.
 pub fn current(mut sp: ServicePrincipal) -> ServicePrincipal {
-    if sp.app_id.to_string() == GRAPH_APP_ID {
+    if Some(sp.app_id) == AppId::parse(GRAPH_APP_ID) {
         let fresh = graph_service_principal(sp.id, sp.app_owner_organization_id.unwrap_or_default());
         sp.oauth2_permission_scopes = fresh.oauth2_permission_scopes;
         sp.app_roles = fresh.app_roles;

@@ -219,9 +219,12 @@ pub fn missing_consent<'a>(
     }
     let held = held_scopes(snap, resource, client, consented);
     let mut missing = Vec::new();
-    let required = required_scopes(snap, resource, client);
+    let required;
     let names = match scopes.default {
-        true => &required,
+        true => {
+            required = required_scopes(snap, resource, client);
+            &required
+        }
         false => &scopes.named,
     };
     for wanted in names {

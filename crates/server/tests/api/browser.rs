@@ -15,6 +15,19 @@ pub const NATIVE: &str = "http://localhost";
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
+/// HTML text as the browser reads it (askama's escapes).
+pub fn unescape(s: &str) -> String {
+    s.replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&#61;", "=")
+        .replace("&#38;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 /// A browser without JavaScript: keeps cookies, follows nothing by itself.
 pub struct Browser<'a> {
     pub app: &'a TestApp,
@@ -39,12 +52,7 @@ impl Page {
             .unwrap_or_else(|| panic!("no field {name} in {}", self.html))
             + marker.len();
         let end = self.html[start..].find('"').unwrap() + start;
-        self.html[start..end]
-            .replace("&#34;", "\"")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
+        unescape(&self.html[start..end])
     }
 
     /// The form's action.

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::helpers::{claims, TestApp};
 
 const PASSWORD: &str = "Correct-Horse-1";
-const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+use gatehouse_proto::GRAPH_APP_ID;
 
 /// A public client consented to the middle API's `Middle.Call`; the middle API (with a secret)
 /// consented to Graph's `User.Read` and to the downstream API's `Down.Call`; the downstream API (v1

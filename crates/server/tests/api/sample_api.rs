@@ -17,23 +17,13 @@ async fn the_sample_api_answers_daemons_by_role_and_users_by_scope() {
     let app = TestApp::spawn().await;
     let j = Journey::create(&app, Some(2)).await;
     let admin = app.admin_token().await;
-    let (s, apis) = app
-        .graph(
-            M::GET,
-            &format!("applications?$filter=appId eq '{}'", j.api_app_id),
-            &admin,
-            None,
-        )
-        .await;
-    assert_eq!(s, 200, "{apis}");
-    let api_object = apis["value"][0]["id"].as_str().unwrap().to_string();
     let scope = json!({"api": {"requestedAccessTokenVersion": 2, "oauth2PermissionScopes": [{
         "id": uuid::Uuid::new_v4(), "value": gatehouse_example_api::SCOPE, "type": "User", "isEnabled": true,
         "adminConsentDisplayName": "Read your reports"}]}});
     let (s, body) = app
         .graph(
             M::PATCH,
-            &format!("applications/{api_object}"),
+            &format!("applications(appId='{}')", j.api_app_id),
             &admin,
             Some(scope),
         )

@@ -11,15 +11,6 @@ use crate::helpers::{claims, TestApp};
 
 const LOGOUT_URL: &str = "https://app.example/logout";
 
-/// HTML attribute text as the browser reads it.
-fn unescape(s: &str) -> String {
-    s.replace("&#x2f;", "/")
-        .replace("&#47;", "/")
-        .replace("&#61;", "=")
-        .replace("&#38;", "&")
-        .replace("&amp;", "&")
-}
-
 /// The `src` of each logout frame on the page.
 fn frames(page: &Page) -> Vec<String> {
     page.html

@@ -225,19 +225,7 @@ async fn userinfo_refreshed_id_tokens_and_subjects_follow_openid_connect() {
         .graph(M::DELETE, &format!("users/{}", s.user_id), &admin, None)
         .await;
     assert_eq!(st, 204);
-    let (st, user) = app
-        .graph(
-            M::POST,
-            "users",
-            &admin,
-            Some(
-                json!({"accountEnabled": true, "displayName": "Alice Again", "mailNickname": "alice",
-                        "userPrincipalName": "alice@contoso.example",
-                        "passwordProfile": {"password": PASSWORD, "forceChangePasswordNextSignIn": false}}),
-            ),
-        )
-        .await;
-    assert_eq!(st, 201, "{user}");
+    app.alice(&admin, PASSWORD).await;
     let mut fresh = Browser::new(&app);
     let params = sign_in(&mut fresh, &authorize_path(&app, &s, WEB, ""), true).await;
     let (_, tokens) = redeem(&app, &s, &params["code"], WEB, VERIFIER, None).await;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{claims, TestApp};
 
-const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+use gatehouse_proto::GRAPH_APP_ID;
 const PASSWORD: &str = "Correct-Horse-1";
 
 /// A public client that allows public client flows, consented for `User.Read` on Graph for everyone,

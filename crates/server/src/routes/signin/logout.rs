@@ -8,8 +8,8 @@
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::model::Session;
 use gatehouse_core::signout::{self, LogoutFrame};
+use gatehouse_proto::graph::Application;
 use gatehouse_proto::AppId;
 use time::OffsetDateTime;
 
@@ -41,8 +41,19 @@ pub async fn logout(State(st): State<AppState>, Path(_tenant): Path<String>, req
         }
     }
     let clear = names.set(names.session, "", "Lax", 0);
-    let frames = match &ended {
-        Some(session) => frames(&st, session).await,
+    // The applications the session signed in to, read once: their frames, and the candidates below.
+    let session_apps = match &ended {
+        Some(session) => applications(&st, &session.clients).await,
+        None => vec![],
+    };
+    let frames: Vec<LogoutFrame> = match &ended {
+        Some(session) => {
+            let issuer = gatehouse_proto::discovery::v2_issuer(&st.base_url, &session.tenant_id.to_string());
+            session_apps
+                .iter()
+                .filter_map(|a| signout::front_channel(a, &issuer, session.sid))
+                .collect()
+        }
         None => vec![],
     };
 
@@ -52,22 +63,14 @@ pub async fn logout(State(st): State<AppState>, Path(_tenant): Path<String>, req
         .map(|h| h.client_id);
     // The application named, or else (msal-browser names none) those the session signed in to.
     let named = params.get("client_id").and_then(|c| AppId::parse(c)).or(hinted);
-    let candidates = match (named, &ended) {
-        (Some(app_id), _) => vec![app_id],
-        (None, Some(session)) => session.clients.clone(),
-        (None, None) => vec![],
+    let candidates = match named {
+        Some(app_id) => applications(&st, &[app_id]).await,
+        None => session_apps,
     };
-    let mut target = None;
-    if let Some(uri) = params.get("post_logout_redirect_uri") {
-        for app_id in candidates {
-            if let Ok(Some(entry)) = st.directory.client(app_id).await {
-                if signout::may_return_to(&entry.app.app, uri) {
-                    target = Some(uri.clone());
-                    break;
-                }
-            }
-        }
-    }
+    let target = params
+        .get("post_logout_redirect_uri")
+        .filter(|uri| candidates.iter().any(|a| signout::may_return_to(a, uri)))
+        .cloned();
     let target = target.map(|mut location| {
         if let Some(state) = params.get("state") {
             let sep = if location.contains('?') { '&' } else { '?' };
@@ -87,13 +90,12 @@ pub async fn logout(State(st): State<AppState>, Path(_tenant): Path<String>, req
     with_cookie(resp, clear)
 }
 
-/// The front-channel logout frames of the applications the session signed in to.
-async fn frames(st: &AppState, session: &Session) -> Vec<LogoutFrame> {
-    let issuer = gatehouse_proto::discovery::v2_issuer(&st.base_url, &session.tenant_id.to_string());
+/// The registrations of `ids` that still exist.
+async fn applications(st: &AppState, ids: &[AppId]) -> Vec<Application> {
     let mut out = vec![];
-    for client in &session.clients {
-        if let Ok(Some(entry)) = st.directory.client(*client).await {
-            out.extend(signout::front_channel(&entry.app.app, &issuer, session.sid));
+    for id in ids {
+        if let Ok(Some(entry)) = st.directory.client(*id).await {
+            out.push(entry.app.app.clone());
         }
     }
     out
