@@ -189,6 +189,10 @@ pub struct AuthorizationRequest {
     /// For a device's sign-in at `/devicelogin`: the user code it approves (no redirect URI then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_user_code: Option<String>,
+    /// Asked at `common` or `organizations` for a multi-tenant application: the user's tenant, known
+    /// from their name or session, answers (`tenant_id` is the application's until then).
+    #[serde(default)]
+    pub any_organization: bool,
 }
 
 impl AuthorizationRequest {
@@ -219,6 +223,15 @@ impl AuthorizationRequest {
             hinted_user: None,
             expires_at: (now + policy.flow_lifetime).unix_timestamp(),
             device_user_code: Some(code.user_code.clone()),
+            any_organization: false,
+        }
+    }
+
+    /// Moves a request made at `common` or `organizations` to the tenant of the user signing in (found
+    /// from their name or their session). Other requests stay in their tenant.
+    pub fn sign_in_tenant(&mut self, tenant: TenantId) {
+        if self.any_organization {
+            self.tenant_id = tenant;
         }
     }
 
@@ -360,11 +373,15 @@ pub fn validate(
     };
     let app_id = AppId::parse(client_id).ok_or_else(|| not_found(tenant_name()))?;
     let app = snap.application(app_id).ok_or_else(|| not_found(tenant_name()))?;
-    let tenant = match segment {
-        Some(t) => t.id,
-        None => app.tenant_id,
+    // `common` and `organizations` start in the application's tenant; for a multi-tenant application
+    // the user's name later picks theirs ([`AuthorizationRequest::sign_in_tenant`]). Elsewhere than
+    // home, a multi-tenant application needs no service principal yet: consent creates it.
+    let (tenant, any_organization) = match segment {
+        Some(t) => (t.id, false),
+        None => (app.tenant_id, app.app.sign_in_audience.is_multi_organization()),
     };
-    if snap.service_principal(tenant, app_id).is_none() {
+    let provisioned = snap.service_principal(tenant, app_id).is_some();
+    if !app.serves(tenant) || (tenant == app.tenant_id && !provisioned) {
         return Err(not_found(tenant.to_string()).into());
     }
     let (redirect_uri, spa) = match p.redirect_uri.as_deref() {
@@ -450,7 +467,7 @@ pub fn validate(
         None => None,
         Some(t) => Some(
             id_token_hint(&snap.keys, t, now)
-                .filter(|h| h.client_id == app_id && h.tenant_id == tenant)
+                .filter(|h| h.client_id == app_id && (h.tenant_id == tenant || any_organization))
                 .ok_or_else(|| {
                     back(CoreError::InvalidAuthorizeParameter {
                         name: "id_token_hint",
@@ -471,6 +488,8 @@ pub fn validate(
     if public && response_type.has_code() && code_challenge.is_none() {
         return Err(back(CoreError::PkceRequired));
     }
+    // At `common`, a hint from another organisation names the tenant the sign-in is for.
+    let tenant = hint.as_ref().map_or(tenant, |h| h.tenant_id);
     Ok(AuthorizationRequest {
         tenant_id: tenant,
         client_id: app_id,
@@ -494,6 +513,7 @@ pub fn validate(
         hinted_user: hint.map(|h| h.user_id),
         expires_at: (now + policy.flow_lifetime).unix_timestamp(),
         device_user_code: None,
+        any_organization,
     })
 }
 

@@ -55,6 +55,12 @@ impl ApplicationRecord {
             .map(|u| (name_key(u), u.as_str()))
             .collect()
     }
+
+    /// Whether users (and, after an admin's consent, the application itself) of `tenant` may use it:
+    /// its own tenant always, others when it is multi-tenant.
+    pub fn serves(&self, tenant: TenantId) -> bool {
+        self.tenant_id == tenant || self.app.sign_in_audience.is_multi_organization()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -66,6 +66,15 @@ impl TenantIndex {
         }
     }
 
+    /// The tenant holding the domain of a user's name (`alice@contoso.com`), as Entra finds a user's
+    /// home at `organizations`.
+    pub fn of_user(&self, username: &str) -> Option<&Tenant> {
+        let (_, domain) = username.rsplit_once('@')?;
+        self.by_domain
+            .get(&domain.to_ascii_lowercase())
+            .and_then(|id| self.get(*id))
+    }
+
     pub fn len(&self) -> usize {
         self.by_id.len()
     }
@@ -190,6 +199,11 @@ impl Snapshot {
     /// The tenant a GUID or verified domain names; `None` for aliases and unknown tenants.
     pub fn resolve_tenant(&self, seg: &TenantSegment) -> Option<&Tenant> {
         self.tenants.resolve(seg)
+    }
+
+    /// The tenant holding the domain of a user's name.
+    pub fn tenant_of_user(&self, username: &str) -> Option<&Tenant> {
+        self.tenants.of_user(username)
     }
 
     pub fn application(&self, app_id: AppId) -> Option<&ApplicationRecord> {

@@ -70,6 +70,15 @@ impl SignInAudience {
     pub fn is_single_tenant(self) -> bool {
         self == Self::AzureADMyOrg
     }
+
+    /// Users of any organisation may sign in. `AzureADandPersonalMicrosoftAccount` counts: there are
+    /// no personal accounts here, so it means every organisation. `PersonalMicrosoftAccount` does not.
+    pub fn is_multi_organization(self) -> bool {
+        matches!(
+            self,
+            Self::AzureADMultipleOrgs | Self::AzureAdAndPersonalMicrosoftAccount
+        )
+    }
 }
 
 /// What kind of principal holds an app role (`principalType` of an appRoleAssignment).

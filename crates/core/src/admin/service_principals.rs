@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use gatehouse_proto::graph::{Application, ServicePrincipal, ServicePrincipalInput};
 use gatehouse_proto::{AppId, ObjectId, TenantId};
 
-use super::applications::{self, AppKey};
+use super::applications::AppKey;
 use super::{not_found, Access, AdminError, Caller};
 use crate::model::ServicePrincipalRecord;
 use crate::store::Store;
@@ -49,9 +49,14 @@ pub async fn create(
     caller.require(Access::WriteApplications)?;
     let app_id = AppId::parse(&input.app_id)
         .ok_or_else(|| AdminError::BadRequest(format!("'{}' is not a valid appId.", input.app_id)))?;
-    let app = applications::find(store, caller.tenant_id, AppKey::AppId(app_id))
-        .await
-        .map_err(|_| AdminError::BadRequest(format!("The appId '{app_id}' of the service principal does not reference a valid application object.")))?;
+    // The tenant's own application, or a multi-tenant one from anywhere (how an organisation adds
+    // another's application without a sign-in, as Graph allows).
+    let app = store
+        .client(app_id)
+        .await?
+        .map(|c| c.app)
+        .filter(|a| a.serves(caller.tenant_id))
+        .ok_or_else(|| AdminError::BadRequest(format!("The appId '{app_id}' of the service principal does not reference a valid application object.")))?;
     let mut sp = new_service_principal(&app.app, app.tenant_id);
     if let Some(v) = input.account_enabled {
         sp.account_enabled = v;
@@ -69,6 +74,43 @@ pub async fn create(
         })
         .await?;
     Ok(sp)
+}
+
+/// The application's service principal in `tenant`, created if it has none yet: what consent does for
+/// a multi-tenant application in another organisation (`appOwnerOrganizationId` names its home). Two
+/// consents at once create one.
+pub async fn provision(
+    store: &dyn Store,
+    app: &crate::model::ApplicationRecord,
+    tenant: TenantId,
+) -> Result<ObjectId, AdminError> {
+    if !app.serves(tenant) {
+        return Err(AdminError::BadRequest(format!(
+            "The appId '{}' of the service principal does not reference a valid application object.",
+            app.app.app_id
+        )));
+    }
+    for _ in 0..3 {
+        if let Some(found) = store
+            .find_service_principal_by_app_id(tenant, app.app.app_id)
+            .await?
+        {
+            return Ok(found.sp.id);
+        }
+        let sp = new_service_principal(&app.app, app.tenant_id);
+        match store
+            .insert_service_principal(&ServicePrincipalRecord {
+                tenant_id: tenant,
+                sp: sp.clone(),
+            })
+            .await
+        {
+            Ok(()) => return Ok(sp.id),
+            Err(crate::store::StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AdminError::Unavailable)
 }
 
 /// Lists service principals, optionally only the one with `app_id` (`$filter=appId eq '…'`).

@@ -111,6 +111,11 @@ impl UserScopes {
         self.oidc.contains(&oidc)
     }
 
+    /// The OpenID Connect scopes named, in order.
+    pub fn oidc(&self) -> &[&'static str] {
+        &self.oidc
+    }
+
     /// The resource the access token is for: the one named, or Microsoft Graph.
     pub fn resource_name(&self) -> &str {
         self.resource.as_deref().unwrap_or(GRAPH_RESOURCE)
@@ -239,6 +244,32 @@ pub fn missing_consent<'a>(
         }
     }
     Ok((resource, missing))
+}
+
+/// Microsoft Graph's delegated permissions a user may grant to an application from any organisation
+/// (Entra's low-risk set, beside the OpenID Connect scopes, which need no grant here).
+const LOW_RISK_GRAPH: [&str; 1] = ["User.Read"];
+
+/// Whether a user of `tenant` may consent on their own behalf to `scope` of `resource` for `client`
+/// (Entra's default policy, "allow user consent for apps from verified publishers", with no publisher
+/// verified here): never to an `Admin` permission; to any `User` permission of an application of their
+/// own organisation; to an application from another organisation only Graph's low-risk permissions.
+/// Anything else needs an administrator (90094).
+pub fn user_may_consent(
+    client: &ApplicationRecord,
+    tenant: gatehouse_proto::TenantId,
+    resource: &ServicePrincipalRecord,
+    scope: &PermissionScope,
+) -> bool {
+    if scope.r#type == "Admin" {
+        return false;
+    }
+    let graph = resource.sp.app_id.to_string() == gatehouse_proto::GRAPH_APP_ID;
+    client.tenant_id == tenant
+        || (graph
+            && LOW_RISK_GRAPH
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(&scope.value)))
 }
 
 /// The delegated permissions a resource offers: its application's, when the application lives in the

@@ -48,11 +48,13 @@ pub fn tenant<'a>(snap: &'a Snapshot, ctx: &TokenContext, username: &str) -> Res
     match &ctx.tenant {
         TenantSegment::Common | TenantSegment::Consumers => Err(CoreError::GrantNeedsTenant),
         TenantSegment::Organizations => {
-            let domain = username.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
-            let seg = TenantSegment::parse(domain).map_err(|_| not_found())?;
-            snap.resolve_tenant(&seg)
+            snap.tenant_of_user(username)
                 .ok_or_else(|| CoreError::TenantNotFound {
-                    tenant: domain.to_string(),
+                    tenant: username
+                        .rsplit_once('@')
+                        .map(|(_, d)| d)
+                        .unwrap_or_default()
+                        .to_string(),
                 })
         }
         seg => snap.resolve_tenant(seg).ok_or_else(not_found),

@@ -331,3 +331,20 @@ pub async fn sign_in_as(b: &mut Browser<'_>, path: &str, consent: bool, user: &s
 pub fn code(body: &Value) -> u64 {
     body["error_codes"][0].as_u64().unwrap_or(0)
 }
+
+/// Posts the sealed request of `path`'s sign-in page to `tenant`'s consent form, accepting: what the
+/// client is sent.
+pub async fn forge_consent(browser: &mut Browser<'_>, path: &str, tenant: &str) -> HashMap<String, String> {
+    let login = browser.get(path).await;
+    let form = [
+        ("ctx", login.field("ctx")),
+        ("canary", login.field("canary")),
+        ("accept", "Accept".to_string()),
+    ];
+    let req = browser
+        .app
+        .http
+        .post(browser.app.url(&format!("/{tenant}/consent")))
+        .form(&form);
+    browser.send(req).await.redirect_params()
+}

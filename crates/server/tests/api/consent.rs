@@ -143,3 +143,21 @@ async fn default_asks_consent_for_what_the_client_lists_in_required_resource_acc
     );
     app.stop().await;
 }
+
+/// The consent form records only what the user may grant: a sign-in page's sealed request for an
+/// admin-only permission, posted straight to the consent form, is refused and records nothing.
+#[tokio::test]
+async fn a_user_cannot_grant_an_admin_permission_by_posting_the_consent_form() {
+    use crate::browser::{authorize_path, forge_consent, setup, through_password, Browser, WEB};
+    let app = TestApp::spawn().await;
+    let s = setup(&app, false).await;
+    let path = authorize_path(&app, &s, WEB, "").replace("User.Read", "User.Read.All");
+    let mut browser = Browser::new(&app);
+    let page = through_password(&mut browser, &path, "alice@contoso.example").await;
+    assert!(page.html.contains("AADSTS90094"), "{}", page.html);
+    let sent = forge_consent(&mut browser, &format!("{path}&prompt=login"), &app.tenant()).await;
+    assert_eq!(sent["error"], "consent_required", "{sent:?}");
+    let admin = app.admin_token().await;
+    let (_, grants) = app.graph(M::GET, "oauth2PermissionGrants", &admin, None).await;
+    assert_eq!(grants["value"], json!([]), "{grants}");
+}

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use gatehouse_core::admin::bootstrap::BootstrapOutput;
+use gatehouse_proto::token::Secret;
 use gatehouse_server::run::{start, RunningServer};
 use gatehouse_server::settings::{Settings, TlsMode};
 use gatehouse_store::testing::PgDatabase;
@@ -153,6 +154,22 @@ impl TestApp {
 
     pub fn tenant(&self) -> String {
         self.boot.tenant_id.to_string()
+    }
+
+    /// A new tenant with `domain` in this server's store (`gatehouse tenant create`), and a handle on
+    /// the server as that tenant.
+    pub async fn another_tenant(&self, domain: &str) -> TestApp {
+        let (out, _) = tenant_cli(self, &["create", "--domain", domain, "--json"]).await;
+        let other = TestApp::attach(self.base.clone(), credentials(&out), self.data_dir.clone());
+        // The server learns of the new tenant from the store's change feed, within a second.
+        let discovery = format!("/{}/v2.0/.well-known/openid-configuration", other.tenant());
+        for _ in 0..100 {
+            if self.status(&discovery).await == 200 {
+                return other;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the server did not learn of tenant {domain}");
     }
 
     /// The tenant's v2 OpenID configuration.
@@ -418,4 +435,32 @@ impl Journey {
 pub fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&gatehouse_jose::b64url_decode(payload).unwrap()).unwrap()
+}
+
+/// Runs `gatehouse tenant ARGS` against `app`'s store; fails the test unless it succeeds.
+pub async fn tenant_cli(app: &TestApp, args: &[&str]) -> (Value, String) {
+    let (ok, v, err) = tenant_cli_may_fail(app, args).await;
+    assert!(ok, "tenant {args:?}: {err}");
+    (v, err)
+}
+
+pub async fn tenant_cli_may_fail(app: &TestApp, args: &[&str]) -> (bool, Value, String) {
+    let mut all = vec!["tenant".to_string()];
+    all.extend(args.iter().map(|a| a.to_string()));
+    all.extend(app.store_args());
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    gatehouse(&temp_dir(), &refs).await
+}
+
+pub fn credentials(v: &Value) -> BootstrapOutput {
+    let fields = v.as_object().map(|o| o.len());
+    assert!(matches!(fields, Some(4 | 6)), "{v}");
+    BootstrapOutput {
+        tenant_id: v["tenantId"].as_str().unwrap().parse().unwrap(),
+        domain: v["domain"].as_str().unwrap().into(),
+        client_id: v["clientId"].as_str().unwrap().parse().unwrap(),
+        client_secret: Secret::new(v["clientSecret"].as_str().unwrap()),
+        admin_user_principal_name: v["adminUserPrincipalName"].as_str().map(str::to_string),
+        admin_password: v["adminPassword"].as_str().map(Secret::new),
+    }
 }

@@ -10,6 +10,7 @@ mod graph;
 mod helpers;
 mod id_tokens;
 mod integrity;
+mod multi_tenant;
 mod nodes;
 mod on_behalf_of;
 mod protocol;

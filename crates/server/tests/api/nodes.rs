@@ -6,14 +6,13 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use gatehouse_core::admin::bootstrap::BootstrapOutput;
-use gatehouse_proto::token::Secret;
 use gatehouse_store::testing::PgDatabase;
 use reqwest::Method as M;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::helpers::{temp_dir, Journey, TestApp};
+use crate::helpers::{credentials, temp_dir, Journey, TestApp};
 
 struct Node {
     child: Child,
@@ -71,17 +70,7 @@ async fn start_node(data_dir: &Path, database_url: Option<&str>) -> (Node, Optio
     let boot = text
         .find('{')
         .and_then(|a| text.rfind('}').map(|b| &text[a..=b]))
-        .map(|j| {
-            let v: Value = serde_json::from_str(j).unwrap();
-            BootstrapOutput {
-                tenant_id: v["tenantId"].as_str().unwrap().parse().unwrap(),
-                domain: v["domain"].as_str().unwrap().into(),
-                client_id: v["clientId"].as_str().unwrap().parse().unwrap(),
-                client_secret: Secret::new(v["clientSecret"].as_str().unwrap()),
-                admin_user_principal_name: v["adminUserPrincipalName"].as_str().map(str::to_string),
-                admin_password: v["adminPassword"].as_str().map(Secret::new),
-            }
-        });
+        .map(|j| credentials(&serde_json::from_str(j).unwrap()));
     assert!(text.contains("Gatehouse listening"), "node did not start: {text}");
     (
         Node {

@@ -4,40 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use gatehouse_core::admin::bootstrap::BootstrapOutput;
-use gatehouse_proto::token::Secret;
 use reqwest::Method as M;
 use serde_json::{json, Value};
 
-use crate::helpers::{claims, gatehouse, temp_dir, Journey, TestApp};
+use gatehouse_core::admin::bootstrap::BootstrapOutput;
 
-/// Runs `gatehouse tenant ARGS` against `app`'s store; fails the test unless it succeeds.
-async fn tenant_cli(app: &TestApp, args: &[&str]) -> (Value, String) {
-    let (ok, v, err) = tenant_cli_may_fail(app, args).await;
-    assert!(ok, "tenant {args:?}: {err}");
-    (v, err)
-}
-
-async fn tenant_cli_may_fail(app: &TestApp, args: &[&str]) -> (bool, Value, String) {
-    let mut all = vec!["tenant".to_string()];
-    all.extend(args.iter().map(|a| a.to_string()));
-    all.extend(app.store_args());
-    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-    gatehouse(&temp_dir(), &refs).await
-}
-
-fn credentials(v: &Value) -> BootstrapOutput {
-    let fields = v.as_object().map(|o| o.len());
-    assert!(matches!(fields, Some(4 | 6)), "{v}");
-    BootstrapOutput {
-        tenant_id: v["tenantId"].as_str().unwrap().parse().unwrap(),
-        domain: v["domain"].as_str().unwrap().into(),
-        client_id: v["clientId"].as_str().unwrap().parse().unwrap(),
-        client_secret: Secret::new(v["clientSecret"].as_str().unwrap()),
-        admin_user_principal_name: v["adminUserPrincipalName"].as_str().map(str::to_string),
-        admin_password: v["adminPassword"].as_str().map(Secret::new),
-    }
-}
+use crate::helpers::{claims, credentials, tenant_cli, tenant_cli_may_fail, Journey, TestApp};
 
 /// Polls `check` every 20 ms until it holds; panics after `limit`. Returns how long it took.
 async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration

@@ -6,7 +6,7 @@ use axum::body::{to_bytes, Body};
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
-use gatehouse_core::admin::grants;
+use gatehouse_core::admin::{grants, service_principals};
 use gatehouse_core::authorize::{self, AuthorizationRequest, AuthorizeParams, Prompt, Refusal, Reply};
 use gatehouse_core::flows::delegated::{self, UserScopes};
 use gatehouse_core::flows::fill;
@@ -17,7 +17,7 @@ use gatehouse_proto::{AppId, ObjectId, Version};
 use time::OffsetDateTime;
 
 use super::pages::{self, error_page, page};
-use super::{cookie, current_session, with_cookie, CookieNames};
+use super::{browser_session, cookie, current_session, with_cookie, CookieNames};
 use crate::AppState;
 
 pub async fn authorize_v2(st: State<AppState>, tenant: Path<String>, req: Request) -> Response {
@@ -125,13 +125,21 @@ async fn client_snapshot(
 pub(super) async fn proceed(
     st: &AppState,
     headers: &HeaderMap,
-    req: AuthorizationRequest,
+    mut req: AuthorizationRequest,
     now: OffsetDateTime,
 ) -> Response {
-    let session = match current_session(st, headers, req.tenant_id, now).await {
+    // At `common` or `organizations` a multi-tenant application takes the session of any tenant.
+    let session = match req.any_organization {
+        true => browser_session(st, headers, now).await,
+        false => current_session(st, headers, req.tenant_id, now).await,
+    };
+    let session = match session {
         Ok(s) => s.filter(|(session, _)| req.session_serves(session, now)),
         Err(e) => return error_page(&e),
     };
+    if let Some((s, _)) = &session {
+        req.sign_in_tenant(s.tenant_id);
+    }
     match (req.prompt, session) {
         (Some(Prompt::None), None) => refuse(st, &req, &CoreError::LoginRequired),
         (Some(Prompt::Login), _) | (_, None) => sign_in_page(st, headers, &req, None).await,
@@ -210,7 +218,7 @@ pub(super) async fn finish(
                 Ok(c) => c,
                 Err(e) => return error_page(&e),
             };
-            let app = app_name(st, req.client_id).await;
+            let (app, publisher) = app_publisher(st, req.client_id).await;
             let (action, client_id) = (format!("/{}/consent", req.tenant_id), req.client_id.to_string());
             form_page(st, headers, |canary| pages::Consent {
                 action: &action,
@@ -219,6 +227,7 @@ pub(super) async fn finish(
                 username: &user.user.user_principal_name,
                 app_name: &app,
                 client_id: &client_id,
+                publisher: &publisher,
                 scopes,
             })
         }
@@ -297,48 +306,75 @@ async fn decide(
 ) -> Result<Decision, Stop> {
     let fail = Stop::Client;
     let scopes = UserScopes::parse(&req.scope).map_err(fail)?;
-    let (snap, consented) = consent_state(st, req, &scopes, user).await.map_err(fail)?;
+    let state = consent_state(st, req, &scopes, user).await.map_err(fail)?;
+    let snap = state.snap;
     let tenant = snap
         .tenant(req.tenant_id)
         .ok_or_else(|| fail(CoreError::Internal))?;
     let client = snap
         .application(req.client_id)
         .ok_or_else(|| fail(CoreError::Internal))?;
-    let (_, missing) =
-        delegated::missing_consent(&snap, &st.base_url, tenant, client, &scopes, &consented).map_err(fail)?;
+    let (resource, missing) =
+        delegated::missing_consent(&snap, &st.base_url, tenant, client, &scopes, &state.consented)
+            .map_err(fail)?;
     // Everything the request names (or `.default` stands for), consented or not.
-    let (resource, wanted) =
+    let (_, wanted) =
         delegated::missing_consent(&snap, &st.base_url, tenant, client, &scopes, &[]).map_err(fail)?;
     let ask_again = req.prompt == Some(Prompt::Consent) && !consented_now && !wanted.is_empty();
-    if !missing.is_empty() || ask_again {
+    // A multi-tenant application not yet in the user's organisation: consent to sign in adds it.
+    let unprovisioned = state.client_sp.is_none();
+    if !missing.is_empty() || ask_again || unprovisioned {
         if !interactive {
             return Err(fail(CoreError::ConsentRequired {
                 client_id: req.client_id.to_string(),
                 scope: req.scope.clone(),
             }));
         }
-        if missing.iter().any(|s| s.r#type == "Admin") {
+        if missing
+            .iter()
+            .any(|s| !delegated::user_may_consent(client, tenant.id, resource, s))
+        {
             return Err(Stop::Page(CoreError::AdminConsentRequired {
                 client_id: req.client_id.to_string(),
             }));
         }
-        let shown: Vec<(String, String)> = wanted
-            .iter()
-            .map(|p| {
-                let what = p
-                    .user_consent_description
-                    .clone()
-                    .or_else(|| p.user_consent_display_name.clone())
-                    .unwrap_or_default();
-                (format!("{} ({})", p.value, resource.sp.display_name), what)
-            })
-            .collect();
+        let mut shown: Vec<(String, String)> = match unprovisioned {
+            true => scopes
+                .oidc()
+                .iter()
+                .filter_map(|o| oidc_line(o))
+                .map(|(name, what)| (name.to_string(), what.to_string()))
+                .collect(),
+            false => vec![],
+        };
+        shown.extend(wanted.iter().map(|p| {
+            let what = p
+                .user_consent_description
+                .clone()
+                .or_else(|| p.user_consent_display_name.clone())
+                .unwrap_or_default();
+            (format!("{} ({})", p.value, resource.sp.display_name), what)
+        }));
         return Ok(Decision::Consent(shown));
     }
     // Everything the token endpoint will check about the permissions, checked now, so that a request
     // that cannot succeed fails here and not at redemption.
-    delegated::grant(&snap, &st.base_url, tenant, client, &scopes, &consented).map_err(fail)?;
+    delegated::grant(&snap, &st.base_url, tenant, client, &scopes, &state.consented).map_err(fail)?;
     Ok(Decision::Code(Box::new(snap)))
+}
+
+/// What the consent page says an OpenID Connect scope allows.
+fn oidc_line(scope: &str) -> Option<(&'static str, &'static str)> {
+    match scope {
+        "openid" => Some(("Sign you in", "Lets the app sign you in with your account.")),
+        "profile" => Some(("View your basic profile", "Your name, user name and picture.")),
+        "email" => Some(("View your email address", "Your primary email address.")),
+        "offline_access" => Some((
+            "Maintain access to data you have given it access to",
+            "Lets the app see and update that data even when you are not using it.",
+        )),
+        _ => None,
+    }
 }
 
 /// A snapshot with the request's client and resource, and their service principals' ids.
@@ -361,13 +397,20 @@ async fn client_and_resource(
     Ok((snap, client_sp, resource_sp))
 }
 
-/// That snapshot, and the scopes consented for the user.
+/// What a sign-in knows about consent: the snapshot, the client's service principal in the tenant
+/// (none yet for a multi-tenant application there), and the scopes consented for the user.
+struct ConsentState {
+    snap: Snapshot,
+    client_sp: Option<ObjectId>,
+    consented: Vec<String>,
+}
+
 async fn consent_state(
     st: &AppState,
     req: &AuthorizationRequest,
     scopes: &UserScopes,
     user: &UserRecord,
-) -> Result<(Snapshot, Vec<String>), CoreError> {
+) -> Result<ConsentState, CoreError> {
     let (snap, client_sp, resource_sp) = client_and_resource(st, req, scopes).await?;
     let consented = match (client_sp, resource_sp) {
         (Some(c), Some(r)) => st
@@ -377,22 +420,51 @@ async fn consent_state(
             .map_err(|_| CoreError::Unavailable)?,
         _ => vec![],
     };
-    Ok((snap, consented))
+    Ok(ConsentState {
+        snap,
+        client_sp,
+        consented,
+    })
 }
 
-/// Records the user's consent to the named permissions of the request's resource.
+/// Records the user's consent to the named permissions of the request's resource, adding a
+/// multi-tenant application to the user's organisation first if it is not there yet.
 pub(super) async fn record_consent(
     st: &AppState,
     req: &AuthorizationRequest,
     user: &UserRecord,
 ) -> Result<(), CoreError> {
     let scopes = UserScopes::parse(&req.scope)?;
-    let (snap, client_sp, _) = client_and_resource(st, req, &scopes).await?;
-    let client_sp = client_sp.ok_or(CoreError::Internal)?;
+    let ConsentState {
+        snap,
+        client_sp,
+        consented,
+    } = consent_state(st, req, &scopes, user).await?;
     let tenant = snap.tenant(req.tenant_id).ok_or(CoreError::Internal)?;
     let client = snap.application(req.client_id).ok_or(CoreError::Internal)?;
-    let (resource, offered) = delegated::missing_consent(&snap, &st.base_url, tenant, client, &scopes, &[])?;
-    let values: Vec<String> = offered.iter().map(|p| p.value.clone()).collect();
+    let (resource, missing) =
+        delegated::missing_consent(&snap, &st.base_url, tenant, client, &scopes, &consented)?;
+    // The form's sealed request is the one every page carries, so it proves no consent page was
+    // shown: what the user may not grant is refused here too.
+    if missing
+        .iter()
+        .any(|s| !delegated::user_may_consent(client, tenant.id, resource, s))
+    {
+        return Err(CoreError::AdminConsentRequired {
+            client_id: req.client_id.to_string(),
+        });
+    }
+    let client_sp = match client_sp {
+        Some(id) => id,
+        None => {
+            let id = service_principals::provision(st.store.as_ref(), client, tenant.id)
+                .await
+                .map_err(|_| CoreError::Unavailable)?;
+            st.refresh().await;
+            id
+        }
+    };
+    let values: Vec<String> = missing.iter().map(|p| p.value.clone()).collect();
     if values.is_empty() {
         return Ok(());
     }
@@ -437,6 +509,22 @@ pub(super) fn refuse(st: &AppState, req: &AuthorizationRequest, e: &CoreError) -
     match req.device_user_code {
         Some(_) => error_page(e),
         None => send(st, back(req, e)),
+    }
+}
+
+/// The application's name and its publisher: the default domain of the organisation that registered
+/// it (no publisher is verified here, so the page says so, as Entra does for unverified apps).
+async fn app_publisher(st: &AppState, app_id: AppId) -> (String, String) {
+    match st.directory.client(app_id).await {
+        Ok(Some(entry)) => {
+            let tenants = st.directory.tenants();
+            let domain = tenants
+                .get(entry.app.tenant_id)
+                .and_then(|t| t.domains.first().cloned())
+                .unwrap_or_else(|| entry.app.tenant_id.to_string());
+            (entry.app.app.display_name.clone(), domain)
+        }
+        _ => (app_id.to_string(), String::new()),
     }
 }
 

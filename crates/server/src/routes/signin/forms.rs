@@ -71,10 +71,16 @@ async fn posted(st: &AppState, req: Request, now: OffsetDateTime) -> Result<Post
 /// `POST /{tenant}/login`: the user name (shows the password page), or the user name and password.
 pub async fn login_post(State(st): State<AppState>, Path(_tenant): Path<String>, req: Request) -> Response {
     let now = OffsetDateTime::now_utc();
-    let p = match posted(&st, req, now).await {
+    let mut p = match posted(&st, req, now).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
+    if let Some(home) = p
+        .get("loginfmt")
+        .and_then(|u| st.directory.tenants().of_user(u).map(|t| t.id))
+    {
+        p.req.sign_in_tenant(home);
+    }
     let Some(username) = p.get("loginfmt").map(str::to_string) else {
         return sign_in_page(
             &st,
@@ -245,14 +251,16 @@ async fn signed_in(
     with_cookie(resp, cookie)
 }
 
+/// The password page. The request is sealed again: at `organizations` the name has chosen its tenant.
 fn password_page(st: &AppState, p: &Posted, username: &str, error: Option<String>) -> Response {
-    let (ctx, action) = (
-        p.get("ctx").unwrap_or_default(),
-        format!("/{}/login", p.req.tenant_id),
-    );
+    let ctx = match st.sealer.seal(&p.req) {
+        Ok(c) => c,
+        Err(e) => return error_page(&e),
+    };
+    let action = format!("/{}/login", p.req.tenant_id);
     form_page(st, &p.headers, |canary| pages::Password {
         action: &action,
-        ctx,
+        ctx: &ctx,
         canary,
         username,
         error,

@@ -146,6 +146,17 @@ pub async fn current_session(
     tenant: gatehouse_proto::TenantId,
     now: OffsetDateTime,
 ) -> Result<Option<(Session, UserRecord)>, CoreError> {
+    Ok(browser_session(st, headers, now)
+        .await?
+        .filter(|(session, _)| session.tenant_id == tenant))
+}
+
+/// The browser's signed-in session in whatever tenant it is, if it is still good.
+pub async fn browser_session(
+    st: &AppState,
+    headers: &HeaderMap,
+    now: OffsetDateTime,
+) -> Result<Option<(Session, UserRecord)>, CoreError> {
     let names = CookieNames::for_base(&st.base_url);
     let Some(value) = cookie(headers, names.session) else {
         return Ok(None);
@@ -159,12 +170,12 @@ pub async fn current_session(
     else {
         return Ok(None);
     };
-    if session.tenant_id != tenant || now >= session.expires_at {
+    if now >= session.expires_at {
         return Ok(None);
     }
     let user = st
         .store
-        .get_user(tenant, session.user_id)
+        .get_user(session.tenant_id, session.user_id)
         .await
         .map_err(|_| CoreError::Unavailable)?;
     Ok(user

@@ -49,6 +49,8 @@ pub struct Consent<'a> {
     pub username: &'a str,
     pub app_name: &'a str,
     pub client_id: &'a str,
+    /// The registering organisation's domain.
+    pub publisher: &'a str,
     /// (permission, what it allows).
     pub scopes: Vec<(String, String)>,
 }
