@@ -74,33 +74,46 @@ impl AuthorizeParams {
     /// Reads decoded pairs; unknown parameters (MSAL's telemetry, `domain_hint`) are ignored.
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, CoreError> {
         let mut p = Self::default();
-        for (k, v) in pairs {
-            let slot = match k.as_str() {
-                "client_id" => &mut p.client_id,
-                "redirect_uri" => &mut p.redirect_uri,
-                "response_type" => &mut p.response_type,
-                "response_mode" => &mut p.response_mode,
-                "scope" => &mut p.scope,
-                "state" => &mut p.state,
-                "nonce" => &mut p.nonce,
-                "prompt" => &mut p.prompt,
-                "login_hint" => &mut p.login_hint,
-                "code_challenge" => &mut p.code_challenge,
-                "code_challenge_method" => &mut p.code_challenge_method,
-                "client_info" => &mut p.client_info,
-                "max_age" => &mut p.max_age,
-                "id_token_hint" => &mut p.id_token_hint,
-                _ => continue,
-            };
-            if slot.is_some() {
-                return Err(CoreError::Malformed {
-                    detail: "a parameter was sent more than once",
-                });
-            }
-            *slot = Some(v);
-        }
+        assign_once(&mut p, pairs, |p, k| match k {
+            "client_id" => Some(&mut p.client_id),
+            "redirect_uri" => Some(&mut p.redirect_uri),
+            "response_type" => Some(&mut p.response_type),
+            "response_mode" => Some(&mut p.response_mode),
+            "scope" => Some(&mut p.scope),
+            "state" => Some(&mut p.state),
+            "nonce" => Some(&mut p.nonce),
+            "prompt" => Some(&mut p.prompt),
+            "login_hint" => Some(&mut p.login_hint),
+            "code_challenge" => Some(&mut p.code_challenge),
+            "code_challenge_method" => Some(&mut p.code_challenge_method),
+            "client_info" => Some(&mut p.client_info),
+            "max_age" => Some(&mut p.max_age),
+            "id_token_hint" => Some(&mut p.id_token_hint),
+            _ => None,
+        })?;
         Ok(p)
     }
+}
+
+/// Puts each pair's value in the field `slot` names for its key (unknown keys are ignored); a
+/// parameter sent twice is refused, as Entra refuses it.
+pub(crate) fn assign_once<T>(
+    target: &mut T,
+    pairs: Vec<(String, String)>,
+    slot: for<'a> fn(&'a mut T, &str) -> Option<&'a mut Option<String>>,
+) -> Result<(), CoreError> {
+    for (k, v) in pairs {
+        let Some(field) = slot(target, &k) else {
+            continue;
+        };
+        if field.is_some() {
+            return Err(CoreError::Malformed {
+                detail: "a parameter was sent more than once",
+            });
+        }
+        *field = Some(v);
+    }
+    Ok(())
 }
 
 /// What the client asks to get back (OIDC Core §3; Multiple Response Types). `token` is not served.
@@ -154,6 +167,8 @@ pub enum Prompt {
     None,
     Consent,
     SelectAccount,
+    /// An administrator grants the request's permissions for the whole tenant, within the sign-in.
+    AdminConsent,
 }
 
 /// A validated authorization request, carried (sealed) through the sign-in pages.
@@ -193,6 +208,10 @@ pub struct AuthorizationRequest {
     /// from their name or session, answers (`tenant_id` is the application's until then).
     #[serde(default)]
     pub any_organization: bool,
+    /// Started at `/adminconsent` (v1) or `/v2.0/adminconsent`: the sign-in ends in the admin consent
+    /// page and a redirect with `admin_consent=True`, not in a code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_consent: Option<Version>,
 }
 
 impl AuthorizationRequest {
@@ -224,6 +243,7 @@ impl AuthorizationRequest {
             expires_at: (now + policy.flow_lifetime).unix_timestamp(),
             device_user_code: Some(code.user_code.clone()),
             any_organization: false,
+            admin_consent: None,
         }
     }
 
@@ -357,43 +377,20 @@ pub fn validate(
     policy: &AuthorizePolicy,
     now: OffsetDateTime,
 ) -> Result<AuthorizationRequest, Refusal> {
-    let client_id = p
-        .client_id
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .ok_or(CoreError::MissingParameter { name: "client_id" })?;
-    let not_found = |tenant: String| CoreError::ClientNotFound {
-        client_id: client_id.chars().take(100).collect(),
+    let Verified {
+        app,
         tenant,
-    };
-    let tenant_name = || {
-        segment
-            .map(|t| t.id.to_string())
-            .unwrap_or_else(|| "common".into())
-    };
-    let app_id = AppId::parse(client_id).ok_or_else(|| not_found(tenant_name()))?;
-    let app = snap.application(app_id).ok_or_else(|| not_found(tenant_name()))?;
-    // `common` and `organizations` start in the application's tenant; for a multi-tenant application
-    // the user's name later picks theirs ([`AuthorizationRequest::sign_in_tenant`]). Elsewhere than
-    // home, a multi-tenant application needs no service principal yet: consent creates it.
-    let (tenant, any_organization) = match segment {
-        Some(t) => (t.id, false),
-        None => (app.tenant_id, app.app.sign_in_audience.is_multi_organization()),
-    };
-    let provisioned = snap.service_principal(tenant, app_id).is_some();
-    if !app.serves(tenant) || (tenant == app.tenant_id && !provisioned) {
-        return Err(not_found(tenant.to_string()).into());
-    }
-    let (redirect_uri, spa) = match p.redirect_uri.as_deref() {
-        Some(uri) => (
-            uri.to_string(),
-            registered(&app.app, uri).ok_or_else(|| CoreError::RedirectUriMismatch {
-                redirect_uri: uri.chars().take(500).collect(),
-                client_id: client_id.to_string(),
-            })?,
-        ),
-        None => only_redirect_uri(app)?,
-    };
+        any_organization,
+        redirect_uri,
+        spa,
+    } = verify_client(
+        snap,
+        segment,
+        p.client_id.as_deref(),
+        p.redirect_uri.as_deref(),
+        false,
+    )?;
+    let app_id = app.app.app_id;
 
     // From here on, errors go back to the client: in the fragment when an ID token was asked for
     // (tokens never travel in a query), as the request's `response_mode` says otherwise.
@@ -481,6 +478,7 @@ pub fn validate(
         Some("none") => Some(Prompt::None),
         Some("consent") => Some(Prompt::Consent),
         Some("select_account") => Some(Prompt::SelectAccount),
+        Some("admin_consent") => Some(Prompt::AdminConsent),
         Some(_) => return Err(back(CoreError::InvalidAuthorizeParameter { name: "prompt" })),
     };
     let (code_challenge, code_challenge_method) = pkce(p, policy).map_err(back)?;
@@ -514,6 +512,74 @@ pub fn validate(
         expires_at: (now + policy.flow_lifetime).unix_timestamp(),
         device_user_code: None,
         any_organization,
+        admin_consent: None,
+    })
+}
+
+/// What [`verify_client`] established: the client, the tenant the request is for, and the redirect
+/// URI, which is now safe to send errors to.
+pub struct Verified<'a> {
+    pub app: &'a ApplicationRecord,
+    pub tenant: TenantId,
+    /// At `common` or `organizations` for a multi-tenant application: the user's tenant will answer.
+    pub any_organization: bool,
+    pub redirect_uri: String,
+    pub spa: bool,
+}
+
+/// The first checks of every browser request (`/authorize`, `/adminconsent`): the client exists and
+/// may be used in the tenant (700016), and the redirect URI is one it registered (50011). Until these
+/// pass, nothing is sent anywhere but an error page.
+/// `provisions`: the request may add the client's service principal to its home tenant too (admin
+/// consent does; a sign-in at home needs it there already, 700016).
+pub fn verify_client<'a>(
+    snap: &'a Snapshot,
+    segment: Option<&Tenant>,
+    client_id: Option<&str>,
+    redirect_uri: Option<&str>,
+    provisions: bool,
+) -> Result<Verified<'a>, CoreError> {
+    let client_id = client_id
+        .filter(|c| !c.is_empty())
+        .ok_or(CoreError::MissingParameter { name: "client_id" })?;
+    let not_found = |tenant: String| CoreError::ClientNotFound {
+        client_id: client_id.chars().take(100).collect(),
+        tenant,
+    };
+    let tenant_name = || {
+        segment
+            .map(|t| t.id.to_string())
+            .unwrap_or_else(|| "common".into())
+    };
+    let app_id = AppId::parse(client_id).ok_or_else(|| not_found(tenant_name()))?;
+    let app = snap.application(app_id).ok_or_else(|| not_found(tenant_name()))?;
+    // `common` and `organizations` start in the application's tenant; for a multi-tenant application
+    // the user's name later picks theirs ([`AuthorizationRequest::sign_in_tenant`]). Elsewhere than
+    // home, a multi-tenant application needs no service principal yet: consent creates it.
+    let (tenant, any_organization) = match segment {
+        Some(t) => (t.id, false),
+        None => (app.tenant_id, app.app.sign_in_audience.is_multi_organization()),
+    };
+    let provisioned = snap.service_principal(tenant, app_id).is_some();
+    if !app.serves(tenant) || (tenant == app.tenant_id && !provisioned && !provisions) {
+        return Err(not_found(tenant.to_string()));
+    }
+    let (redirect_uri, spa) = match redirect_uri {
+        Some(uri) => (
+            uri.to_string(),
+            registered(&app.app, uri).ok_or_else(|| CoreError::RedirectUriMismatch {
+                redirect_uri: uri.chars().take(500).collect(),
+                client_id: client_id.to_string(),
+            })?,
+        ),
+        None => only_redirect_uri(app)?,
+    };
+    Ok(Verified {
+        app,
+        tenant,
+        any_organization,
+        redirect_uri,
+        spa,
     })
 }
 

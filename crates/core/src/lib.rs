@@ -5,6 +5,7 @@
 //! ([`admin::AdminError`]) and know nothing of HTTP.
 
 pub mod admin;
+pub mod admin_consent;
 pub mod authorize;
 pub mod credentials;
 pub mod device;

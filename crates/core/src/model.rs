@@ -192,6 +192,18 @@ pub struct DirectoryData {
     /// Written with a new tenant (its administrator) and read by whole-directory reads; nodes read
     /// users by key, not from here.
     pub users: Vec<UserRecord>,
+    /// The directory roles those users hold (the administrator's Global Administrator).
+    pub role_assignments: Vec<DirectoryRoleAssignment>,
+}
+
+/// A directory role a user holds in their tenant (Graph's `unifiedRoleAssignment` at directory scope
+/// `/`). `role_id` is the built-in role's template id ([`crate::admin::directory_roles::DirectoryRole`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryRoleAssignment {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub principal_id: ObjectId,
+    pub role_id: Uuid,
 }
 
 /// A name that identifies a resource in a tenant (an application's identifier URI, or a name of a

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::model::{
     ApplicationRecord, Assignment, ChangeBatch, ClientRecord, DeviceCode, DeviceState, DirectoryData,
-    FederatedCredentialRecord, PasswordSecret, PermissionGrant, RefreshFamily, ServicePrincipalRecord,
-    Session, StoredCode, StoredKey, StoredRefreshToken, Tenant, UserRecord,
+    DirectoryRoleAssignment, FederatedCredentialRecord, PasswordSecret, PermissionGrant, RefreshFamily,
+    ServicePrincipalRecord, Session, StoredCode, StoredKey, StoredRefreshToken, Tenant, UserRecord,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +45,11 @@ pub enum Conflict {
     ServicePrincipal(AppId),
     #[error("Permission being assigned already exists on the object.")]
     Assignment,
+    /// The user holds this directory role already.
+    #[error(
+        "A conflicting object with one or more of the specified property values is present in the directory."
+    )]
+    RoleAssignment,
     /// Another user of the tenant has this userPrincipalName.
     #[error("Another object with the same value for property userPrincipalName already exists.")]
     UserPrincipalName(String),
@@ -410,6 +415,21 @@ pub trait DirectoryReader: Send + Sync {
 }
 
 /// Everything core needs from storage.
+/// The directory roles users hold.
+#[async_trait]
+pub trait DirectoryRoleStore: Send + Sync {
+    /// Stores an assignment (`Conflict::RoleAssignment` if the user holds the role already; a missing
+    /// user is `MissingReference`).
+    async fn insert_role_assignment(&self, a: &DirectoryRoleAssignment) -> Result<(), StoreError>;
+    async fn delete_role_assignment(&self, tenant_id: TenantId, id: &str) -> Result<bool, StoreError>;
+    /// The tenant's assignments, or one user's.
+    async fn list_role_assignments(
+        &self,
+        tenant_id: TenantId,
+        principal: Option<ObjectId>,
+    ) -> Result<Vec<DirectoryRoleAssignment>, StoreError>;
+}
+
 pub trait Store:
     TenantStore
     + ApplicationStore
@@ -418,6 +438,7 @@ pub trait Store:
     + AssignmentStore
     + GrantStore
     + UserStore
+    + DirectoryRoleStore
     + SignInStore
     + RefreshTokenStore
     + SessionStore
@@ -439,6 +460,7 @@ impl<T> Store for T where
         + AssignmentStore
         + GrantStore
         + UserStore
+        + DirectoryRoleStore
         + SignInStore
         + RefreshTokenStore
         + SessionStore

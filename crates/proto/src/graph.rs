@@ -450,6 +450,41 @@ pub struct AppRoleAssignmentInput {
     pub app_role_id: Uuid,
 }
 
+/// The `unifiedRoleAssignment` resource (`/roleManagement/directory/roleAssignments`): a directory
+/// role (`roleDefinitionId`, the built-in role's template id) held by a user, at directory scope `/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnifiedRoleAssignment {
+    pub id: String,
+    pub principal_id: crate::ObjectId,
+    pub role_definition_id: String,
+    pub directory_scope_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnifiedRoleAssignmentInput {
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: Option<String>,
+    pub principal_id: crate::ObjectId,
+    pub role_definition_id: String,
+    #[serde(default)]
+    pub directory_scope_id: Option<String>,
+}
+
+/// The `unifiedRoleDefinition` resource (`/roleManagement/directory/roleDefinitions`): the built-in
+/// directory roles Gatehouse knows, under Microsoft's template ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnifiedRoleDefinition {
+    pub id: String,
+    pub description: String,
+    pub display_name: String,
+    pub is_built_in: bool,
+    pub is_enabled: bool,
+    pub template_id: String,
+}
+
 /// `addPassword` body: `{"passwordCredential":{...}}`, all optional.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -597,6 +632,24 @@ impl Resource for OAuth2PermissionGrant {
         "principalId",
         "resourceId",
         "scope",
+    ];
+}
+
+impl Resource for UnifiedRoleAssignment {
+    const TYPE: &'static str = "microsoft.graph.unifiedRoleAssignment";
+    const PROPERTIES: &'static [&'static str] =
+        &["id", "principalId", "roleDefinitionId", "directoryScopeId"];
+}
+
+impl Resource for UnifiedRoleDefinition {
+    const TYPE: &'static str = "microsoft.graph.unifiedRoleDefinition";
+    const PROPERTIES: &'static [&'static str] = &[
+        "id",
+        "description",
+        "displayName",
+        "isBuiltIn",
+        "isEnabled",
+        "templateId",
     ];
 }
 

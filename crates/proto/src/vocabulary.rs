@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Entra's two dialects (entra-protocol.md §1–§3): an endpoint is v1 (`/oauth2/token`, `resource=`)
 /// or v2 (`/oauth2/v2.0/token`, scopes), and so is a token (`ver` "1.0" or "2.0"). The token's follows
 /// the resource's `api.requestedAccessTokenVersion`, not the endpoint's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Version {
     V1,
     V2,

@@ -13,7 +13,8 @@ use crate::codec::uuid;
 use crate::db::{map_err, SqlStore};
 use crate::secrets::Owner;
 use crate::{
-    applications, assignments, changes, federated, keys, names, secrets, service_principals, tenants, users,
+    applications, assignments, changes, directory_roles, federated, keys, names, secrets, service_principals,
+    tenants, users,
 };
 
 async fn read_all(conn: &mut AnyConnection) -> Result<DirectoryData, StoreError> {
@@ -28,6 +29,7 @@ async fn read_all(conn: &mut AnyConnection) -> Result<DirectoryData, StoreError>
         federated: federated::federated_where(conn, None).await?,
         names: names::all(conn).await?,
         users: users::all(conn).await?,
+        role_assignments: directory_roles::all(conn).await?,
     })
 }
 

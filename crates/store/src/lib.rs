@@ -18,6 +18,7 @@ mod codec;
 mod db;
 mod device_codes;
 mod directory;
+mod directory_roles;
 mod federated;
 mod grants;
 mod keys;

@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::codec::{from_micros, micros, uuid};
 use crate::db::{conflict_as, map_err, SqlStore, Tx};
-use crate::{applications, assignments, changes, keys, secrets, service_principals, users};
+use crate::{applications, assignments, changes, directory_roles, keys, secrets, service_principals, users};
 
 pub(crate) async fn put_tenant(tx: &mut Tx<'_>, t: &Tenant) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO tenants (id, display_name, created_at) VALUES ($1, $2, $3)")
@@ -51,6 +51,9 @@ async fn put_rows(tx: &mut Tx<'_>, d: &DirectoryData) -> Result<(), StoreError> 
     }
     for u in &d.users {
         users::put_user(tx, u).await?;
+    }
+    for r in &d.role_assignments {
+        directory_roles::put_role_assignment(tx, r).await?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 
 use gatehouse_core::admin::applications::{new_application, new_password};
 use gatehouse_core::admin::bootstrap::{first_tenant, new_tenant};
+use gatehouse_core::admin::directory_roles::{new_assignment, DirectoryRole};
 use gatehouse_core::admin::service_principals::new_service_principal;
 use gatehouse_core::keys::new_stored_key;
 use gatehouse_core::model::{
@@ -57,7 +58,12 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     assert_eq!(loaded.tenants, data.tenants);
     assert_eq!(loaded.applications, data.applications);
     assert_eq!(loaded.secrets, data.secrets);
-    assert_eq!(loaded.assignments.len(), 4);
+    assert_eq!(loaded.assignments.len(), data.assignments.len());
+    assert_eq!(
+        loaded.role_assignments, data.role_assignments,
+        "the administrator's role"
+    );
+    assert_eq!(loaded.role_assignments.len(), 1);
     assert_eq!(loaded.keys, data.keys);
     assert_eq!(loaded.users, data.users, "the tenant's administrator");
     assert_eq!(data.users[0].user.user_principal_name, "admin@contoso.example");
@@ -265,7 +271,10 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         store.insert_assignment(&again).await,
         Err(StoreError::Conflict(Conflict::Assignment))
     );
-    assert_eq!(second.list_assignments(tenant).await.unwrap().len(), 5);
+    assert_eq!(
+        second.list_assignments(tenant).await.unwrap().len(),
+        data.assignments.len() + 1
+    );
     assert!(store.delete_assignment(tenant, "assignment-1").await.unwrap());
     store.insert_assignment(&a).await.unwrap();
 
@@ -342,9 +351,41 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
             ("Alice", 0, true)
         ]
     );
+    // Directory roles: one assignment per user and role, listed per tenant or user, gone with the user.
+    let role = new_assignment(tenant, twin.user.id, DirectoryRole::ApplicationAdministrator);
+    store.insert_role_assignment(&role).await.unwrap();
+    assert_eq!(
+        second.insert_role_assignment(&role).await,
+        Err(StoreError::Conflict(Conflict::RoleAssignment))
+    );
+    let ghost = new_assignment(tenant, ObjectId::new(), DirectoryRole::GlobalAdministrator);
+    assert!(matches!(
+        store.insert_role_assignment(&ghost).await,
+        Err(StoreError::MissingReference(_))
+    ));
+    assert_eq!(
+        second
+            .list_role_assignments(tenant, Some(twin.user.id))
+            .await
+            .unwrap(),
+        vec![role.clone()]
+    );
+    assert_eq!(second.list_role_assignments(tenant, None).await.unwrap().len(), 2);
+    assert!(store.delete_role_assignment(tenant, &role.id).await.unwrap());
+    assert!(!store.delete_role_assignment(tenant, &role.id).await.unwrap());
+    store.insert_role_assignment(&role).await.unwrap();
+
     assert!(store.delete_user(tenant, twin.user.id).await.unwrap());
     assert!(!store.delete_user(tenant, twin.user.id).await.unwrap());
     assert_eq!(store.get_user(TenantId::new(), user.user.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .list_role_assignments(tenant, Some(twin.user.id))
+            .await
+            .unwrap(),
+        vec![],
+        "the user's roles went with them"
+    );
 
     // Delegated grants: one per client, resource and principal; re-scoped in place; gone with the
     // client's service principal (checked below, when its application is deleted).
@@ -443,7 +484,10 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         None
     );
     assert!(second.list_secrets(app.id).await.unwrap().is_empty());
-    assert_eq!(second.list_assignments(tenant).await.unwrap().len(), 4);
+    assert_eq!(
+        second.list_assignments(tenant).await.unwrap().len(),
+        data.assignments.len()
+    );
 
     // Signing keys.
     let k = new_stored_key(&kek, t0, t0).unwrap();

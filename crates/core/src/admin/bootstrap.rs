@@ -1,6 +1,6 @@
 //! A new tenant's rows: the tenant, Microsoft Graph's service principal, and a management application
 //! with a fresh secret holding Application.ReadWrite.All, AppRoleAssignment.ReadWrite.All,
-//! Directory.Read.All and User.ReadWrite.All. The first tenant of an empty store (`gatehouse init`, or `serve` on an empty
+//! Directory.Read.All, User.ReadWrite.All and RoleManagement.ReadWrite.Directory. The first tenant of an empty store (`gatehouse init`, or `serve` on an empty
 //! store) also gets the first signing key, written at once; later ones come from `tenant create`.
 
 use gatehouse_jose::kek::Kek;
@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use super::applications::{new_application, new_password};
 use super::assignments::assignment_id;
+use super::directory_roles::{new_assignment, DirectoryRole};
 use super::graph_resource::{graph_role_id, graph_service_principal};
 use super::service_principals::new_service_principal;
 use super::AdminError;
@@ -24,11 +25,12 @@ use crate::store::{Conflict, Store, StoreError};
 pub const DEFAULT_DOMAIN: &str = "gatehouse.local";
 /// The tag that marks a tenant's management application, so `tenant credential reset` finds it.
 pub const MANAGEMENT_TAG: &str = "gatehouse:management";
-const MANAGEMENT_ROLES: [&str; 4] = [
+pub(crate) const MANAGEMENT_ROLES: [&str; 5] = [
     "Application.ReadWrite.All",
     "AppRoleAssignment.ReadWrite.All",
     "Directory.Read.All",
     "User.ReadWrite.All",
+    "RoleManagement.ReadWrite.Directory",
 ];
 
 /// What `gatehouse init --json` prints: everything needed to get the first token.
@@ -113,13 +115,18 @@ pub fn add_administrator(
     let (admin, password) = administrator(output.tenant_id, &output.domain, now)?;
     output.admin_user_principal_name = Some(admin.user.user_principal_name.clone());
     output.admin_password = Some(password);
+    data.role_assignments.push(new_assignment(
+        output.tenant_id,
+        admin.user.id,
+        DirectoryRole::GlobalAdministrator,
+    ));
     data.users.push(admin);
     Ok(())
 }
 
 /// The tenant's first user, `admin@DOMAIN`, with a generated password that meets Entra's rule (shown
 /// once, with the management secret). It need not change at first sign-in: the operator chose to make
-/// it. Directory roles (Global Administrator) arrive later; until then it is an ordinary member.
+/// it. It holds Global Administrator, so it may grant consent for the tenant.
 fn administrator(
     tenant: TenantId,
     domain: &str,

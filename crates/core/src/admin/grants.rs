@@ -172,19 +172,22 @@ fn to_graph(g: &PermissionGrant) -> OAuth2PermissionGrant {
     }
 }
 
-/// Records a user's consent on the consent page: the user's `Principal` grant for the client on the
-/// resource gains `scopes` (made if there is none). Two consents at once both land: a lost insert race
-/// is retried as an update.
-pub async fn record_user_consent(
+/// Records consent from a consent page: the grant of kind `consent` (a user's `Principal` grant, or an
+/// administrator's `AllPrincipals` one) for the client on the resource gains `scopes` (made if there is
+/// none). Two consents at once both land: a lost insert race is retried as an update.
+pub async fn record_consent(
     store: &dyn Store,
     tenant: gatehouse_proto::TenantId,
     client: ObjectId,
     resource: ObjectId,
-    user: ObjectId,
+    consent: Consent,
     scopes: &[String],
 ) -> Result<(), AdminError> {
     for _ in 0..3 {
-        match store.find_grant(tenant, client, resource, Some(user)).await? {
+        match store
+            .find_grant(tenant, client, resource, consent.principal())
+            .await?
+        {
             Some(g) => {
                 let mut all = g.scopes.clone();
                 for s in scopes {
@@ -196,7 +199,6 @@ pub async fn record_user_consent(
                 return Ok(());
             }
             None => {
-                let consent = Consent::Principal(user);
                 let g = PermissionGrant {
                     id: grant_id(client, resource, consent),
                     tenant_id: tenant,
@@ -214,19 +216,4 @@ pub async fn record_user_consent(
         }
     }
     Err(AdminError::Unavailable)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grant_ids_are_one_per_client_resource_and_principal() {
-        let (c, r, u) = (ObjectId::new(), ObjectId::new(), ObjectId::new());
-        let all = grant_id(c, r, Consent::AllPrincipals);
-        assert_eq!(all, grant_id(c, r, Consent::AllPrincipals));
-        assert_eq!(all.len(), 43);
-        assert_ne!(all, grant_id(r, c, Consent::AllPrincipals));
-        assert_eq!(grant_id(c, r, Consent::Principal(u)).len(), 64);
-    }
 }

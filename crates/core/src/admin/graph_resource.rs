@@ -44,6 +44,16 @@ pub const GRAPH_APP_ROLES: &[(&str, &str, &str)] = &[
         "Read and write all users' full profiles",
     ),
     (
+        "RoleManagement.Read.Directory",
+        "483bed4a-2ad3-4361-a73b-c83ccdbdc53c",
+        "Read all directory RBAC settings",
+    ),
+    (
+        "RoleManagement.ReadWrite.Directory",
+        "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8",
+        "Read and write all directory RBAC settings",
+    ),
+    (
         "Group.Read.All",
         "5b567255-7703-4780-807c-7be8301ae99b",
         "Read all groups",

@@ -5,6 +5,7 @@ pub mod applications;
 pub mod assignments;
 pub mod bootstrap;
 pub mod certificates;
+pub mod directory_roles;
 pub mod federated;
 pub mod grants;
 pub mod graph_resource;
@@ -40,6 +41,9 @@ pub enum Access {
     ReadUsers,
     WriteUsers,
     ReadOrganization,
+    /// Directory roles and their assignments.
+    ReadRoles,
+    WriteRoles,
 }
 
 impl Access {
@@ -66,6 +70,13 @@ impl Access {
             ],
             Self::WriteUsers => &["User.ReadWrite.All", "Directory.ReadWrite.All"],
             Self::ReadOrganization => &["Directory.Read.All", "Directory.ReadWrite.All"],
+            Self::ReadRoles => &[
+                "RoleManagement.Read.Directory",
+                "RoleManagement.ReadWrite.Directory",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            ],
+            Self::WriteRoles => &["RoleManagement.ReadWrite.Directory"],
         }
     }
 }

@@ -9,11 +9,14 @@ use gatehouse_proto::{AppId, TenantId, GRAPH_APP_ID};
 use time::OffsetDateTime;
 
 use super::applications::new_password;
+use super::assignments::assignment_id;
 use super::bootstrap::{
-    add_administrator, domain_name, management_application, new_tenant, BootstrapOutput, MANAGEMENT_TAG,
+    add_administrator, domain_name, management_application, new_tenant, BootstrapOutput, MANAGEMENT_ROLES,
+    MANAGEMENT_TAG,
 };
+use super::graph_resource::graph_role_id;
 use super::AdminError;
-use crate::model::Tenant;
+use crate::model::{Assignment, Tenant};
 use crate::store::Store;
 
 /// Creates a tenant with one verified domain; the output carries its management secret, shown once.
@@ -95,6 +98,7 @@ pub async fn reset_management_secret(
                 store.delete_secret(app.app.id, old.key_id).await?;
             }
         }
+        top_up_management_roles(store, tenant.id, app.app.app_id, now).await?;
         return Ok(BootstrapOutput {
             tenant_id: tenant.id,
             domain,
@@ -112,6 +116,43 @@ pub async fn reset_management_secret(
     let (rows, out) = management_application(tenant.id, &domain, graph.sp.id, now)?;
     store.create_tenant(&rows).await?;
     Ok(out)
+}
+
+/// Gives an existing management application the Graph roles a new one gets that it lacks (a tenant
+/// made by an older version has no `RoleManagement.ReadWrite.Directory`), so a reset also upgrades it.
+async fn top_up_management_roles(
+    store: &dyn Store,
+    tenant: TenantId,
+    management: AppId,
+    now: OffsetDateTime,
+) -> Result<(), AdminError> {
+    let graph = AppId::parse(GRAPH_APP_ID).ok_or(AdminError::Unavailable)?;
+    let (Some(sp), Some(graph)) = (
+        store.find_service_principal_by_app_id(tenant, management).await?,
+        store.find_service_principal_by_app_id(tenant, graph).await?,
+    ) else {
+        return Ok(());
+    };
+    let held = store.roles_held(sp.sp.id).await?;
+    for role in MANAGEMENT_ROLES.iter().filter_map(|v| graph_role_id(v)) {
+        if held.contains(&(graph.sp.id, role)) {
+            continue;
+        }
+        let a = Assignment {
+            id: assignment_id(sp.sp.id)?,
+            tenant_id: tenant,
+            principal_id: sp.sp.id,
+            principal_type: gatehouse_proto::PrincipalType::ServicePrincipal,
+            resource_id: graph.sp.id,
+            app_role_id: role,
+            created: now,
+        };
+        match store.insert_assignment(&a).await {
+            Ok(()) | Err(crate::store::StoreError::Conflict(crate::store::Conflict::Assignment)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 fn gone(id: TenantId) -> AdminError {

@@ -275,7 +275,10 @@ pub fn user_may_consent(
 /// The delegated permissions a resource offers: its application's, when the application lives in the
 /// resource's tenant (the home service principal mirrors them, as in Entra, so a permission exposed
 /// after the service principal was made is offered at once); otherwise the service principal's own.
-fn offered_scopes<'a>(snap: &'a Snapshot, resource: &'a ServicePrincipalRecord) -> &'a [PermissionScope] {
+pub(crate) fn offered_scopes<'a>(
+    snap: &'a Snapshot,
+    resource: &'a ServicePrincipalRecord,
+) -> &'a [PermissionScope] {
     match snap.application(resource.sp.app_id) {
         Some(app) if app.tenant_id == resource.tenant_id => &app.app.api.oauth2_permission_scopes,
         _ => &resource.sp.oauth2_permission_scopes,

@@ -1,6 +1,7 @@
 //! The integration tests: the real server, started on port 0 against a fresh store, driven over HTTP(S).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_consent;
 mod browser;
 mod certificates;
 mod cli;

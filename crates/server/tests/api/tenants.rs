@@ -284,9 +284,72 @@ async fn a_lost_management_secret_is_reset_against_the_store() {
             "AppRoleAssignment.ReadWrite.All",
             "Application.ReadWrite.All",
             "Directory.Read.All",
+            "RoleManagement.ReadWrite.Directory",
             "User.ReadWrite.All"
         ])
     );
     assert_eq!(again.graph(M::GET, "applications", &admin, None).await.0, 200);
     app.stop().await;
+}
+
+/// A tenant made before directory roles has a management application without
+/// `RoleManagement.ReadWrite.Directory`; `tenant credential reset` gives it the roles it lacks.
+#[tokio::test]
+async fn a_credential_reset_gives_an_older_management_application_the_roles_it_lacks() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (_, sp) = app
+        .graph(
+            M::GET,
+            &format!("servicePrincipals(appId='{}')", app.boot.client_id),
+            &admin,
+            None,
+        )
+        .await;
+    let sp_id = sp["id"].as_str().unwrap();
+    let (_, held) = app
+        .graph(
+            M::GET,
+            &format!("servicePrincipals/{sp_id}/appRoleAssignments"),
+            &admin,
+            None,
+        )
+        .await;
+    let role_management = held["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["appRoleId"] == "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8")
+        .expect("a new tenant's management application holds RoleManagement.ReadWrite.Directory");
+    let path = format!(
+        "servicePrincipals/{sp_id}/appRoleAssignments/{}",
+        role_management["id"].as_str().unwrap()
+    );
+    assert_eq!(app.graph(M::DELETE, &path, &admin, None).await.0, 204);
+    let (out, _) = tenant_cli(
+        &app,
+        &["credential", "reset", "--tenant", &app.tenant(), "--json"],
+    )
+    .await;
+    let again = TestApp::attach(app.base.clone(), credentials(&out), app.data_dir.clone());
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", &again.boot.client_id.to_string()),
+        ("client_secret", again.boot.client_secret.expose()),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    within(Duration::from_secs(1), "the new secret works", || async {
+        again.token_form(&again.tenant(), &form).await.status() == 200
+    })
+    .await;
+    let token = again.admin_token().await;
+    let roles = claims(&token)["roles"].clone();
+    assert!(
+        roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "RoleManagement.ReadWrite.Directory"),
+        "{roles}"
+    );
 }

@@ -46,6 +46,7 @@ fn conflict_status_code(c: &Conflict) -> (StatusCode, &'static str) {
         | Conflict::FederatedCredentialName(_)
         | Conflict::FederatedCredentialSubject
         | Conflict::Domain(_)
+        | Conflict::RoleAssignment
         | Conflict::Bootstrapped
         | Conflict::Key => (StatusCode::CONFLICT, "Request_MultipleObjectsWithSameKeyValue"),
         Conflict::Contended => (StatusCode::CONFLICT, "Request_ConcurrencyViolation"),

@@ -23,6 +23,7 @@ mod grants;
 pub mod keys;
 mod organization;
 mod query;
+mod roles;
 mod service_principals;
 mod users;
 
@@ -51,6 +52,7 @@ pub fn service(state: AppState) -> axum::routing::Router {
         .merge(grants::routes())
         .merge(users::routes())
         .merge(organization::routes())
+        .merge(roles::routes())
         .fallback(unknown_segment)
         .method_not_allowed_fallback(|| async { GraphFailure::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), refresh_after_write))

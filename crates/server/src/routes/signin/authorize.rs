@@ -10,12 +10,13 @@ use gatehouse_core::admin::{grants, service_principals};
 use gatehouse_core::authorize::{self, AuthorizationRequest, AuthorizeParams, Prompt, Refusal, Reply};
 use gatehouse_core::flows::delegated::{self, UserScopes};
 use gatehouse_core::flows::fill;
-use gatehouse_core::model::{Session, UserRecord};
+use gatehouse_core::model::{Consent, Session, Tenant, UserRecord};
 use gatehouse_core::{CoreError, Snapshot};
 use gatehouse_proto::tenant::TenantSegment;
 use gatehouse_proto::{AppId, ObjectId, Version};
 use time::OffsetDateTime;
 
+use super::admin_consent;
 use super::pages::{self, error_page, page};
 use super::{browser_session, cookie, current_session, with_cookie, CookieNames};
 use crate::AppState;
@@ -44,23 +45,13 @@ async fn authorize(
     };
     let validated = async {
         let params = AuthorizeParams::from_pairs(pairs)?;
-        let seg = TenantSegment::parse(&tenant).map_err(|m| CoreError::MalformedTenant { tenant: m.0 })?;
-        let segment = match seg.is_alias() {
-            true => None,
-            false => Some(st.directory.tenants().resolve(&seg).cloned().ok_or(
-                CoreError::TenantNotFound {
-                    tenant: tenant.clone(),
-                },
-            )?),
-        };
-        let snap = client_snapshot(&st, segment.as_ref().map(|t| t.id), params.client_id.as_deref()).await?;
-        Ok::<_, Refusal>((snap, segment, params))
+        let (snap, segment) = request_context(&st, &tenant, params.client_id.as_deref()).await?;
+        Ok::<_, CoreError>((snap, segment, params))
     }
     .await;
     let (snap, segment, params) = match validated {
         Ok(v) => v,
-        Err(Refusal::Page(e)) => return error_page(&e),
-        Err(Refusal::Redirect(r)) => return send(&st, r),
+        Err(e) => return error_page(&e),
     };
     match authorize::validate(
         &snap,
@@ -77,7 +68,7 @@ async fn authorize(
 }
 
 /// The query (GET) or the form body (POST, at most 64 KiB) as pairs.
-async fn read_pairs(
+pub(super) async fn read_pairs(
     method: &Method,
     query: Option<&str>,
     body: Body,
@@ -92,6 +83,27 @@ async fn read_pairs(
         axum::body::Bytes::from(query.unwrap_or_default().to_string())
     };
     Ok(url::form_urlencoded::parse(&bytes).into_owned().collect())
+}
+
+/// What a browser request's path and `client_id` name: the tenant (`None` for `common` and
+/// `organizations`), and a snapshot holding the client.
+pub(super) async fn request_context(
+    st: &AppState,
+    tenant: &str,
+    client_id: Option<&str>,
+) -> Result<(Snapshot, Option<Tenant>), CoreError> {
+    let seg = TenantSegment::parse(tenant).map_err(|m| CoreError::MalformedTenant { tenant: m.0 })?;
+    let segment =
+        match seg.is_alias() {
+            true => None,
+            false => Some(st.directory.tenants().resolve(&seg).cloned().ok_or(
+                CoreError::TenantNotFound {
+                    tenant: tenant.to_string(),
+                },
+            )?),
+        };
+    let snap = client_snapshot(st, segment.as_ref().map(|t| t.id), client_id).await?;
+    Ok((snap, segment))
 }
 
 /// A snapshot holding the client's application and its service principal (in the path's tenant, or
@@ -212,6 +224,17 @@ pub(super) async fn finish(
     consented_now: bool,
     now: OffsetDateTime,
 ) -> Response {
+    // An administrator's consent comes first (`/adminconsent` ends there; `prompt=admin_consent`
+    // goes on to the code).
+    if admin_consent::asked(req) && !consented_now {
+        return match interactive {
+            true => admin_consent::ask(st, headers, req, user).await,
+            false => refuse(st, req, &CoreError::LoginRequired),
+        };
+    }
+    if req.admin_consent.is_some() {
+        return admin_consent::granted(st, req);
+    }
     match decide(st, req, user, interactive, consented_now).await {
         Ok(Decision::Consent(scopes)) => {
             let ctx = match st.sealer.seal(req) {
@@ -228,6 +251,7 @@ pub(super) async fn finish(
                 app_name: &app,
                 client_id: &client_id,
                 publisher: &publisher,
+                organization: None,
                 scopes,
             })
         }
@@ -468,12 +492,12 @@ pub(super) async fn record_consent(
     if values.is_empty() {
         return Ok(());
     }
-    grants::record_user_consent(
+    grants::record_consent(
         st.store.as_ref(),
         req.tenant_id,
         client_sp,
         resource.sp.id,
-        user.user.id,
+        Consent::Principal(user.user.id),
         &values,
     )
     .await
@@ -493,7 +517,7 @@ pub(super) fn back(req: &AuthorizationRequest, e: &CoreError) -> Reply {
 
 /// Sends a reply to the client's redirect URI, with the answering tenant's issuer as `iss` (RFC 9207)
 /// unless `--no-authorization-response-iss`.
-fn send(st: &AppState, r: Reply) -> Response {
+pub(super) fn send(st: &AppState, r: Reply) -> Response {
     let r = match st.policies.authorize.response_iss {
         true => {
             let issuer = gatehouse_proto::discovery::v2_issuer(&st.base_url, &r.tenant_id.to_string());

@@ -14,6 +14,7 @@ use gatehouse_core::CoreError;
 use gatehouse_proto::token::Secret;
 use time::OffsetDateTime;
 
+use super::admin_consent;
 use super::authorize::{finish, form_page, proceed, record_consent, refuse, sign_in_page};
 use super::pages::{self, error_page};
 use super::{csrf_ok, current_session, forbidden, start_session, with_cookie};
@@ -230,8 +231,16 @@ pub async fn consent_post(State(st): State<AppState>, Path(_tenant): Path<String
         }
         return refuse(&st, &p.req, &CoreError::ConsentDeclined);
     }
-    if let Err(e) = record_consent(&st, &p.req, &user).await {
-        return refuse(&st, &p.req, &e);
+    let recorded = match admin_consent::asked(&p.req) {
+        true => admin_consent::record(&st, &p.req, &user, now).await,
+        false => record_consent(&st, &p.req, &user).await,
+    };
+    match recorded {
+        Ok(()) => {}
+        Err(e @ CoreError::AdminConsentRequired { .. }) if admin_consent::asked(&p.req) => {
+            return error_page(&e)
+        }
+        Err(e) => return refuse(&st, &p.req, &e),
     }
     finish(&st, &p.headers, &p.req, &session, &user, true, true, now).await
 }

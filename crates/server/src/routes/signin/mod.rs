@@ -7,6 +7,7 @@
 //! session is a row in the store named by a cookie, and forms carry a CSRF token (`canary`) that must
 //! equal a `SameSite=Strict` cookie.
 
+mod admin_consent;
 mod authorize;
 mod device;
 mod forms;
@@ -37,6 +38,8 @@ pub fn routes() -> Router<AppState> {
             "/{tenant}/oauth2/authorize",
             get(authorize::authorize_v1).post(authorize::authorize_v1),
         )
+        .route("/{tenant}/adminconsent", get(admin_consent::adminconsent_v1))
+        .route("/{tenant}/v2.0/adminconsent", get(admin_consent::adminconsent_v2))
         .route("/{tenant}/login", post(forms::login_post))
         .route("/{tenant}/changepassword", post(forms::change_password_post))
         .route("/{tenant}/consent", post(forms::consent_post))

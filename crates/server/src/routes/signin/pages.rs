@@ -51,6 +51,8 @@ pub struct Consent<'a> {
     pub client_id: &'a str,
     /// The registering organisation's domain.
     pub publisher: &'a str,
+    /// For an administrator's consent: the organisation it is given for.
+    pub organization: Option<&'a str>,
     /// (permission, what it allows).
     pub scopes: Vec<(String, String)>,
 }
