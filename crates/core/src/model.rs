@@ -14,6 +14,8 @@ pub struct Tenant {
     /// Verified domains, lower-cased; the first is the default.
     pub domains: Vec<String>,
     pub created: OffsetDateTime,
+    /// Whether users may consent to applications themselves (Graph's authorizationPolicy).
+    pub user_consent: gatehouse_proto::UserConsent,
 }
 
 #[derive(Debug, Clone, PartialEq)]

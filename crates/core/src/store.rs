@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use gatehouse_proto::graph::FederatedIdentityCredential;
-use gatehouse_proto::{AppId, ObjectId, TenantId};
+use gatehouse_proto::{AppId, ObjectId, TenantId, UserConsent};
 use uuid::Uuid;
 
 use crate::model::{
@@ -94,6 +94,9 @@ pub trait TenantStore: Send + Sync {
     /// has it already.
     async fn add_domain(&self, tenant_id: TenantId, domain: &str) -> Result<bool, StoreError>;
     /// Deletes the tenant and everything in it; `false` if it does not exist.
+    /// Sets whether users may consent themselves; `false` if the tenant does not exist. Every node
+    /// sees it within a second (a tenant change).
+    async fn set_user_consent(&self, tenant_id: TenantId, setting: UserConsent) -> Result<bool, StoreError>;
     async fn delete_tenant(&self, id: TenantId) -> Result<bool, StoreError>;
     async fn tenant_count(&self) -> Result<i64, StoreError>;
     /// Writes a first directory (the rows of [`TenantStore::create_tenant`] and signing keys) in one

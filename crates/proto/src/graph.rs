@@ -485,6 +485,42 @@ pub struct UnifiedRoleDefinition {
     pub template_id: String,
 }
 
+/// The `authorizationPolicy` resource (`/policies/authorizationPolicy`): here, whether users may
+/// consent to applications themselves, by Entra's permission grant policy ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizationPolicy {
+    pub id: String,
+    pub display_name: String,
+    pub description: String,
+    /// The same list as `defaultUserRolePermissions.permissionGrantPoliciesAssigned` (Graph keeps both).
+    pub permission_grant_policy_ids_assigned_to_default_user_role: Vec<String>,
+    pub default_user_role_permissions: DefaultUserRolePermissions,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefaultUserRolePermissions {
+    pub permission_grant_policies_assigned: Vec<String>,
+}
+
+/// A PATCH of the authorization policy: either spelling of the list.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizationPolicyUpdate {
+    #[serde(default)]
+    pub permission_grant_policy_ids_assigned_to_default_user_role: Option<Vec<String>>,
+    #[serde(default)]
+    pub default_user_role_permissions: Option<DefaultUserRolePermissionsUpdate>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefaultUserRolePermissionsUpdate {
+    #[serde(default)]
+    pub permission_grant_policies_assigned: Option<Vec<String>>,
+}
+
 /// `addPassword` body: `{"passwordCredential":{...}}`, all optional.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -632,6 +668,17 @@ impl Resource for OAuth2PermissionGrant {
         "principalId",
         "resourceId",
         "scope",
+    ];
+}
+
+impl Resource for AuthorizationPolicy {
+    const TYPE: &'static str = "microsoft.graph.authorizationPolicy";
+    const PROPERTIES: &'static [&'static str] = &[
+        "id",
+        "displayName",
+        "description",
+        "permissionGrantPolicyIdsAssignedToDefaultUserRole",
+        "defaultUserRolePermissions",
     ];
 }
 

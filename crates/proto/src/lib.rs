@@ -16,7 +16,7 @@ pub mod token;
 pub mod vocabulary;
 
 pub use ids::{AppId, ObjectId, TenantId};
-pub use vocabulary::{PrincipalType, SignInAudience, Version};
+pub use vocabulary::{PrincipalType, SignInAudience, UserConsent, Version};
 
 /// appId of Microsoft Graph (entra-protocol.md §5.2); Gatehouse's management API answers to it.
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";

@@ -81,6 +81,60 @@ impl SignInAudience {
     }
 }
 
+/// Whether users may consent to applications themselves (Graph's authorizationPolicy,
+/// `permissionGrantPoliciesAssigned`, by Entra's built-in permission grant policy ids).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum UserConsent {
+    /// No user consent: every grant needs an administrator.
+    Disabled,
+    /// Entra's default (`microsoft-user-default-low`): apps of the user's own organisation, and
+    /// Microsoft Graph's low-risk permissions for others.
+    #[default]
+    Low,
+    /// `microsoft-user-default-legacy`: any `User`-type permission of any application.
+    Legacy,
+}
+
+impl UserConsent {
+    const LOW: &'static str = "ManagePermissionGrantsForSelf.microsoft-user-default-low";
+    const LEGACY: &'static str = "ManagePermissionGrantsForSelf.microsoft-user-default-legacy";
+
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disabled => "disabled",
+            Self::Low => "low",
+            Self::Legacy => "legacy",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Disabled, Self::Low, Self::Legacy]
+            .into_iter()
+            .find(|c| c.as_str() == value)
+    }
+
+    /// Graph's `permissionGrantPoliciesAssigned`.
+    pub fn policy_ids(self) -> Vec<String> {
+        match self {
+            Self::Disabled => vec![],
+            Self::Low => vec![Self::LOW.into()],
+            Self::Legacy => vec![Self::LEGACY.into()],
+        }
+    }
+
+    /// Reads Graph's list (ids in any case; other policies, such as a chat's resource-specific ones,
+    /// are ignored). The broadest self-consent policy listed wins; none means disabled.
+    pub fn from_policy_ids(ids: &[String]) -> Self {
+        let has = |id: &str| ids.iter().any(|i| i.eq_ignore_ascii_case(id));
+        match (has(Self::LEGACY), has(Self::LOW)) {
+            (true, _) => Self::Legacy,
+            (false, true) => Self::Low,
+            _ => Self::Disabled,
+        }
+    }
+}
+
 /// What kind of principal holds an app role (`principalType` of an appRoleAssignment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PrincipalType {

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use gatehouse_core::model::{Change, DirectoryData, Tenant};
 use gatehouse_core::store::{Conflict, StoreError, TenantStore};
-use gatehouse_proto::TenantId;
+use gatehouse_proto::{TenantId, UserConsent};
 use sqlx::{AnyConnection, Row};
 
 use crate::codec::{from_micros, micros, uuid};
@@ -11,10 +11,11 @@ use crate::db::{conflict_as, map_err, SqlStore, Tx};
 use crate::{applications, assignments, changes, directory_roles, keys, secrets, service_principals, users};
 
 pub(crate) async fn put_tenant(tx: &mut Tx<'_>, t: &Tenant) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO tenants (id, display_name, created_at) VALUES ($1, $2, $3)")
+    sqlx::query("INSERT INTO tenants (id, display_name, created_at, user_consent) VALUES ($1, $2, $3, $4)")
         .bind(t.id.to_string())
         .bind(&t.display_name)
         .bind(micros(t.created))
+        .bind(t.user_consent.as_str())
         .execute(&mut **tx)
         .await
         .map_err(map_err)?;
@@ -62,10 +63,11 @@ async fn put_rows(tx: &mut Tx<'_>, d: &DirectoryData) -> Result<(), StoreError> 
 pub(crate) async fn tenants_in(conn: &mut AnyConnection) -> Result<Vec<Tenant>, StoreError> {
     let mut tenants = Vec::new();
     let mut index = std::collections::HashMap::new();
-    let rows = sqlx::query("SELECT id, display_name, created_at FROM tenants ORDER BY created_at, id")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(map_err)?;
+    let rows =
+        sqlx::query("SELECT id, display_name, created_at, user_consent FROM tenants ORDER BY created_at, id")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?;
     for r in rows {
         let id = uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?;
         index.insert(id, tenants.len());
@@ -74,6 +76,7 @@ pub(crate) async fn tenants_in(conn: &mut AnyConnection) -> Result<Vec<Tenant>, 
             display_name: r.try_get(1).map_err(map_err)?,
             domains: Vec::new(),
             created: from_micros(r.try_get(2).map_err(map_err)?)?,
+            user_consent: user_consent(&r, 3)?,
         });
     }
     let rows = sqlx::query("SELECT name, tenant_id FROM domains ORDER BY position, name")
@@ -87,6 +90,12 @@ pub(crate) async fn tenants_in(conn: &mut AnyConnection) -> Result<Vec<Tenant>, 
         }
     }
     Ok(tenants)
+}
+
+fn user_consent(r: &sqlx::any::AnyRow, i: usize) -> Result<UserConsent, StoreError> {
+    let word: String = r.try_get(i).map_err(map_err)?;
+    UserConsent::parse(&word)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown user consent setting {word}")))
 }
 
 async fn count(conn: &mut AnyConnection) -> Result<i64, StoreError> {
@@ -107,7 +116,7 @@ impl TenantStore for SqlStore {
     }
 
     async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>, StoreError> {
-        let Some(r) = sqlx::query("SELECT display_name, created_at FROM tenants WHERE id = $1")
+        let Some(r) = sqlx::query("SELECT display_name, created_at, user_consent FROM tenants WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await
@@ -128,6 +137,7 @@ impl TenantStore for SqlStore {
             display_name: r.try_get(0).map_err(map_err)?,
             domains,
             created: from_micros(r.try_get(1).map_err(map_err)?)?,
+            user_consent: user_consent(&r, 2)?,
         }))
     }
 
@@ -164,6 +174,22 @@ impl TenantStore for SqlStore {
         .await
         .map_err(|e| conflict_as(e, || Conflict::Domain(domain.clone())))?
         .rows_affected();
+        if n == 1 {
+            changes::record(&mut tx, &Change::Tenant(tenant_id)).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(n == 1)
+    }
+
+    async fn set_user_consent(&self, tenant_id: TenantId, setting: UserConsent) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("UPDATE tenants SET user_consent = $1 WHERE id = $2")
+            .bind(setting.as_str())
+            .bind(tenant_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
         if n == 1 {
             changes::record(&mut tx, &Change::Tenant(tenant_id)).await?;
         }

@@ -55,6 +55,23 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         data.tenants.first()
     );
     assert_eq!(store.get_tenant(TenantId::new()).await.unwrap(), None);
+    // The user consent setting: stored per tenant, Entra's default until changed.
+    assert_eq!(loaded.tenants[0].user_consent, gatehouse_proto::UserConsent::Low);
+    let tid = loaded.tenants[0].id;
+    assert!(store
+        .set_user_consent(tid, gatehouse_proto::UserConsent::Disabled)
+        .await
+        .unwrap());
+    let off = second.get_tenant(tid).await.unwrap().unwrap();
+    assert_eq!(off.user_consent, gatehouse_proto::UserConsent::Disabled);
+    assert!(!store
+        .set_user_consent(TenantId::new(), gatehouse_proto::UserConsent::Legacy)
+        .await
+        .unwrap());
+    assert!(store
+        .set_user_consent(tid, gatehouse_proto::UserConsent::Low)
+        .await
+        .unwrap());
     assert_eq!(loaded.tenants, data.tenants);
     assert_eq!(loaded.applications, data.applications);
     assert_eq!(loaded.secrets, data.secrets);

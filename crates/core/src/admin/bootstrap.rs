@@ -1,6 +1,7 @@
 //! A new tenant's rows: the tenant, Microsoft Graph's service principal, and a management application
 //! with a fresh secret holding Application.ReadWrite.All, AppRoleAssignment.ReadWrite.All,
-//! Directory.Read.All, User.ReadWrite.All and RoleManagement.ReadWrite.Directory. The first tenant of an empty store (`gatehouse init`, or `serve` on an empty
+//! Directory.Read.All, User.ReadWrite.All, RoleManagement.ReadWrite.Directory and
+//! Policy.ReadWrite.Authorization. The first tenant of an empty store (`gatehouse init`, or `serve` on an empty
 //! store) also gets the first signing key, written at once; later ones come from `tenant create`.
 
 use gatehouse_jose::kek::Kek;
@@ -25,12 +26,13 @@ use crate::store::{Conflict, Store, StoreError};
 pub const DEFAULT_DOMAIN: &str = "gatehouse.local";
 /// The tag that marks a tenant's management application, so `tenant credential reset` finds it.
 pub const MANAGEMENT_TAG: &str = "gatehouse:management";
-pub(crate) const MANAGEMENT_ROLES: [&str; 5] = [
+pub(crate) const MANAGEMENT_ROLES: [&str; 6] = [
     "Application.ReadWrite.All",
     "AppRoleAssignment.ReadWrite.All",
     "Directory.Read.All",
     "User.ReadWrite.All",
     "RoleManagement.ReadWrite.Directory",
+    "Policy.ReadWrite.Authorization",
 ];
 
 /// What `gatehouse init --json` prints: everything needed to get the first token.
@@ -92,6 +94,7 @@ pub fn new_tenant(
         display_name: display_name.to_string(),
         domains: vec![domain.clone()],
         created: now,
+        user_consent: Default::default(),
     };
     let graph = ServicePrincipalRecord {
         tenant_id: tenant.id,

@@ -44,6 +44,16 @@ pub const GRAPH_APP_ROLES: &[(&str, &str, &str)] = &[
         "Read and write all users' full profiles",
     ),
     (
+        "Policy.Read.All",
+        "246dd0d5-5bd0-4def-940b-0421030a5b68",
+        "Read your organization's policies",
+    ),
+    (
+        "Policy.ReadWrite.Authorization",
+        "fb221be6-99f2-473f-bd32-01c6a0e9ca3b",
+        "Read and write your organization's authorization policy",
+    ),
+    (
         "RoleManagement.Read.Directory",
         "483bed4a-2ad3-4361-a73b-c83ccdbdc53c",
         "Read all directory RBAC settings",

@@ -102,6 +102,7 @@ mod tests {
             display_name: "t".into(),
             domains: vec!["contoso.example".into(), "gatehouse.local".into()],
             created: OffsetDateTime::now_utc(),
+            user_consent: Default::default(),
         }
     }
 

@@ -44,6 +44,9 @@ pub enum Access {
     /// Directory roles and their assignments.
     ReadRoles,
     WriteRoles,
+    /// The tenant's authorization policy (user consent).
+    ReadPolicies,
+    WritePolicies,
 }
 
 impl Access {
@@ -77,6 +80,13 @@ impl Access {
                 "Directory.ReadWrite.All",
             ],
             Self::WriteRoles => &["RoleManagement.ReadWrite.Directory"],
+            Self::ReadPolicies => &[
+                "Policy.Read.All",
+                "Policy.ReadWrite.Authorization",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            ],
+            Self::WritePolicies => &["Policy.ReadWrite.Authorization"],
         }
     }
 }

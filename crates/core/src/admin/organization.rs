@@ -1,9 +1,14 @@
-//! The caller's tenant as Graph's `organization` resource.
+//! The caller's tenant as Graph's `organization` resource, and its settings as the
+//! `authorizationPolicy` (whether users may consent to applications themselves).
 
-use gatehouse_proto::graph::{Organization, VerifiedDomain};
+use gatehouse_proto::graph::{
+    AuthorizationPolicy, AuthorizationPolicyUpdate, DefaultUserRolePermissions, Organization, VerifiedDomain,
+};
+use gatehouse_proto::UserConsent;
 
 use super::{Access, AdminError, Caller};
 use crate::model::Tenant;
+use crate::store::Store;
 
 /// The caller's tenant (`tenant`, as the directory holds it) in Graph's shape.
 pub fn get(tenant: Option<&Tenant>, caller: &Caller) -> Result<Organization, AdminError> {
@@ -28,4 +33,53 @@ pub fn get(tenant: Option<&Tenant>, caller: &Caller) -> Result<Organization, Adm
             })
             .collect(),
     })
+}
+
+/// The caller's tenant's authorization policy.
+pub fn authorization_policy(
+    tenant: Option<&Tenant>,
+    caller: &Caller,
+) -> Result<AuthorizationPolicy, AdminError> {
+    caller.require(Access::ReadPolicies)?;
+    let t = tenant.ok_or(AdminError::Unavailable)?;
+    let ids = t.user_consent.policy_ids();
+    Ok(AuthorizationPolicy {
+        id: "authorizationPolicy".into(),
+        display_name: "Authorization Policy".into(),
+        description: "Used to manage authorization related settings across the company.".into(),
+        permission_grant_policy_ids_assigned_to_default_user_role: ids.clone(),
+        default_user_role_permissions: DefaultUserRolePermissions {
+            permission_grant_policies_assigned: ids,
+        },
+    })
+}
+
+/// Sets whether users may consent themselves, from either spelling of Graph's list (both given must
+/// agree). An empty list turns user consent off.
+pub async fn update_authorization_policy(
+    store: &dyn Store,
+    caller: &Caller,
+    input: AuthorizationPolicyUpdate,
+) -> Result<(), AdminError> {
+    caller.require(Access::WritePolicies)?;
+    let nested = input
+        .default_user_role_permissions
+        .and_then(|d| d.permission_grant_policies_assigned);
+    let top = input.permission_grant_policy_ids_assigned_to_default_user_role;
+    let ids = match (top, nested) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(AdminError::BadRequest(
+                "permissionGrantPolicyIdsAssignedToDefaultUserRole and defaultUserRolePermissions.permissionGrantPoliciesAssigned differ.".into(),
+            ))
+        }
+        (Some(a), _) | (None, Some(a)) => a,
+        (None, None) => return Ok(()),
+    };
+    if !store
+        .set_user_consent(caller.tenant_id, UserConsent::from_policy_ids(&ids))
+        .await?
+    {
+        return Err(AdminError::Unavailable);
+    }
+    Ok(())
 }

@@ -215,6 +215,7 @@ mod tests {
                 "AppRoleAssignment.ReadWrite.All",
                 "Application.ReadWrite.All",
                 "Directory.Read.All",
+                "Policy.ReadWrite.Authorization",
                 "RoleManagement.ReadWrite.Directory",
                 "User.ReadWrite.All"
             ]

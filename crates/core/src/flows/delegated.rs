@@ -6,7 +6,7 @@
 
 use gatehouse_proto::graph::{Application, PermissionScope};
 use gatehouse_proto::token::{AccessTokenClaims, ClientInfo, IdTokenClaims, Secret, UserClaims, UserTokens};
-use gatehouse_proto::GRAPH_RESOURCE;
+use gatehouse_proto::{UserConsent, GRAPH_RESOURCE};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -250,14 +250,15 @@ pub fn missing_consent<'a>(
 /// (Entra's low-risk set, beside the OpenID Connect scopes, which need no grant here).
 const LOW_RISK_GRAPH: [&str; 1] = ["User.Read"];
 
-/// Whether a user of `tenant` may consent on their own behalf to `scope` of `resource` for `client`
-/// (Entra's default policy, "allow user consent for apps from verified publishers", with no publisher
-/// verified here): never to an `Admin` permission; to any `User` permission of an application of their
-/// own organisation; to an application from another organisation only Graph's low-risk permissions.
-/// Anything else needs an administrator (90094).
+/// Whether a user of `tenant` may consent on their own behalf to `scope` of `resource` for `client`,
+/// under the tenant's user consent setting: never to an `Admin` permission, nor when user consent is
+/// off; with Entra's default policy ("allow user consent for apps from verified publishers", no
+/// publisher being verified here) to any `User` permission of an application of their own
+/// organisation, and to one from another organisation only Graph's low-risk permissions; with the
+/// legacy policy to any `User` permission. Anything else needs an administrator (90094).
 pub fn user_may_consent(
     client: &ApplicationRecord,
-    tenant: gatehouse_proto::TenantId,
+    tenant: &Tenant,
     resource: &ServicePrincipalRecord,
     scope: &PermissionScope,
 ) -> bool {
@@ -265,11 +266,17 @@ pub fn user_may_consent(
         return false;
     }
     let graph = resource.sp.app_id.to_string() == gatehouse_proto::GRAPH_APP_ID;
-    client.tenant_id == tenant
-        || (graph
-            && LOW_RISK_GRAPH
-                .iter()
-                .any(|l| l.eq_ignore_ascii_case(&scope.value)))
+    match tenant.user_consent {
+        UserConsent::Disabled => false,
+        UserConsent::Legacy => true,
+        UserConsent::Low => {
+            client.tenant_id == tenant.id
+                || (graph
+                    && LOW_RISK_GRAPH
+                        .iter()
+                        .any(|l| l.eq_ignore_ascii_case(&scope.value)))
+        }
+    }
 }
 
 /// The delegated permissions a resource offers: its application's, when the application lives in the

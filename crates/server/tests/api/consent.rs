@@ -161,3 +161,46 @@ async fn a_user_cannot_grant_an_admin_permission_by_posting_the_consent_form() {
     let (_, grants) = app.graph(M::GET, "oauth2PermissionGrants", &admin, None).await;
     assert_eq!(grants["value"], json!([]), "{grants}");
 }
+
+/// The tenant's user consent setting (Graph's authorizationPolicy): Entra's default policy lists
+/// `microsoft-user-default-low`; an empty list turns user consent off, so even User.Read needs an
+/// administrator (90094), until it is turned back on.
+#[tokio::test]
+async fn an_administrator_can_turn_user_consent_off() {
+    use crate::browser::{authorize_path, setup, through_password, Browser, WEB};
+    let app = TestApp::spawn().await;
+    let s = setup(&app, false).await;
+    let admin = app.admin_token().await;
+    let (status, policy) = app
+        .graph(M::GET, "policies/authorizationPolicy", &admin, None)
+        .await;
+    assert_eq!(status, 200, "{policy}");
+    let low = json!(["ManagePermissionGrantsForSelf.microsoft-user-default-low"]);
+    assert_eq!(policy["permissionGrantPolicyIdsAssignedToDefaultUserRole"], low);
+    assert_eq!(
+        policy["defaultUserRolePermissions"]["permissionGrantPoliciesAssigned"],
+        low
+    );
+
+    let set = |ids: Value| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let body = json!({"permissionGrantPolicyIdsAssignedToDefaultUserRole": ids});
+            app.graph(M::PATCH, "policies/authorizationPolicy", admin, Some(body))
+                .await
+                .0
+        }
+    };
+    assert_eq!(set(json!([])).await, 204);
+    let path = authorize_path(&app, &s, WEB, "");
+    let page = through_password(&mut Browser::new(&app), &path, "alice@contoso.example").await;
+    assert!(page.html.contains("AADSTS90094"), "{}", page.html);
+
+    assert_eq!(set(low).await, 204);
+    let page = through_password(&mut Browser::new(&app), &path, "alice@contoso.example").await;
+    assert!(
+        page.html.contains("idSIButton9") && page.html.contains("User.Read"),
+        "{}",
+        page.html
+    );
+}

@@ -287,4 +287,16 @@ async fn a_user_of_another_organisation_cannot_grant_more_than_low_risk_permissi
     let forged = forge_consent(&mut browser, &format!("{path}&prompt=login"), &b.tenant()).await;
     assert_eq!(forged["error"], "consent_required", "{forged:?}");
     assert!(sp_in(&b, &s.client_id).await.is_none(), "nothing was added to B");
+
+    // B's administrator allows user consent to any app (Entra's legacy policy): Bob may now grant it.
+    let legacy = json!({"defaultUserRolePermissions": {"permissionGrantPoliciesAssigned":
+        ["ManagePermissionGrantsForSelf.microsoft-user-default-legacy"]}});
+    let (status, v) = b
+        .graph(M::PATCH, "policies/authorizationPolicy", &admin_b, Some(legacy))
+        .await;
+    assert_eq!(status, 204, "{v}");
+    let page = browser.get(&path).await;
+    assert!(page.html.contains("Orders.Read"), "{}", page.html);
+    let done = browser.submit(&page, &[("accept", "Accept")]).await;
+    assert!(done.redirect_params().contains_key("code"));
 }

@@ -284,6 +284,7 @@ async fn a_lost_management_secret_is_reset_against_the_store() {
             "AppRoleAssignment.ReadWrite.All",
             "Application.ReadWrite.All",
             "Directory.Read.All",
+            "Policy.ReadWrite.Authorization",
             "RoleManagement.ReadWrite.Directory",
             "User.ReadWrite.All"
         ])

@@ -22,6 +22,7 @@ const SETS: &[&str] = &[
     "servicePrincipals",
     "oauth2PermissionGrants",
     "organization",
+    "policies",
     "roleManagement",
     "users",
 ];

@@ -356,7 +356,7 @@ async fn decide(
         }
         if missing
             .iter()
-            .any(|s| !delegated::user_may_consent(client, tenant.id, resource, s))
+            .any(|s| !delegated::user_may_consent(client, tenant, resource, s))
         {
             return Err(Stop::Page(CoreError::AdminConsentRequired {
                 client_id: req.client_id.to_string(),
@@ -472,7 +472,7 @@ pub(super) async fn record_consent(
     // shown: what the user may not grant is refused here too.
     if missing
         .iter()
-        .any(|s| !delegated::user_may_consent(client, tenant.id, resource, s))
+        .any(|s| !delegated::user_may_consent(client, tenant, resource, s))
     {
         return Err(CoreError::AdminConsentRequired {
             client_id: req.client_id.to_string(),
