@@ -70,10 +70,33 @@ async fn az_style_journey_ends_in_a_token_with_the_consented_role() {
     )
     .await;
     assert!(ok, "{err}");
+    // A delegated permission too (Graph's User.Read): admin consent grants it for every user.
+    let graph = "00000003-0000-0000-c000-000000000000";
+    let user_read = "e1fe6dd8-ba31-4d61-89e7-88639da4683d=Scope";
+    let add = [
+        "app",
+        "permission",
+        "add",
+        "--id",
+        &daemon,
+        "--api",
+        graph,
+        "--api-permissions",
+        user_read,
+    ];
+    let (ok, _, err) = gatehouse(&config, &add).await;
+    assert!(ok, "{err}");
     let (ok, granted, err) =
         gatehouse(&config, &["app", "permission", "admin-consent", "--id", &daemon]).await;
     assert!(ok, "{err}");
-    assert_eq!(granted.as_array().unwrap().len(), 1);
+    assert_eq!(granted.as_array().unwrap().len(), 2, "{granted}");
+    let (ok, grants, err) = gatehouse(&config, &["app", "permission", "list-grants", "--id", &daemon]).await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        (grants[0]["consentType"].as_str(), grants[0]["scope"].as_str()),
+        (Some("AllPrincipals"), Some("User.Read")),
+        "{grants}"
+    );
 
     let token = app.token(&daemon, &password, "api://cli-api/.default").await;
     assert_eq!(claims(&token)["roles"], json!(["Data.Read"]));

@@ -231,7 +231,8 @@ pub enum PermissionCommand {
         #[arg(long, num_args = 1..)]
         api_permissions: Vec<String>,
     },
-    /// Grant, as an administrator, the application permissions the application requests.
+    /// Grant, as an administrator, every permission the application requests: application
+    /// permissions as app role assignments, delegated ones as a grant for every user.
     AdminConsent(IdArg),
     /// Grant delegated permissions (scopes) of an API to the application for every user of the
     /// tenant, replacing its earlier grant for that API, as az does.

@@ -134,16 +134,22 @@ fn same_id(v: &Value, id: &str) -> bool {
 pub(super) async fn grant(g: &Graph, id: &str, api: &str, scopes: &[String]) -> Result<Value, String> {
     let client = str_of(&g.find_service_principal(id).await?, "id")?;
     let resource = str_of(&g.find_service_principal(api).await?, "id")?;
+    set_grant(g, &client, &resource, scopes).await
+}
+
+/// The client's AllPrincipals grant on the resource (service principal ids), if it has one.
+async fn tenant_wide_grant(g: &Graph, client: &str, resource: &str) -> Result<Option<Value>, String> {
     let held = g
         .list("oauth2PermissionGrants", Some(format!("clientId eq '{client}'")))
         .await?;
-    let existing = held
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|old| old["resourceId"] == resource.as_str() && old["consentType"] == "AllPrincipals");
-    if let Some(old) = existing {
-        let path = format!("oauth2PermissionGrants/{}", str_of(old, "id")?);
+    Ok(held.as_array().into_iter().flatten().find_map(|old| {
+        (old["resourceId"] == resource && old["consentType"] == "AllPrincipals").then(|| old.clone())
+    }))
+}
+
+async fn set_grant(g: &Graph, client: &str, resource: &str, scopes: &[String]) -> Result<Value, String> {
+    if let Some(old) = tenant_wide_grant(g, client, resource).await? {
+        let path = format!("oauth2PermissionGrants/{}", str_of(&old, "id")?);
         g.call(Method::PATCH, &path, Some(json!({"scope": scopes.join(" ")})))
             .await?;
         return g.call(Method::GET, &path, None).await;
@@ -153,9 +159,10 @@ pub(super) async fn grant(g: &Graph, id: &str, api: &str, scopes: &[String]) -> 
     g.call(Method::POST, "oauth2PermissionGrants", Some(body)).await
 }
 
-/// Assigns every requested application permission (type Role), creating the client's service principal
-/// if needed. Delegated permissions (type Scope) are reported, not granted: that grant arrives with
-/// delegated consent.
+/// Grants, as an administrator, everything the application requests (as the portal's "Grant admin
+/// consent" does), creating the client's service principal if needed: each application permission
+/// (type Role) as an app role assignment, and the delegated ones (type Scope) of each API as its
+/// AllPrincipals grant, keeping what that grant held. Prints what was written.
 pub(super) async fn admin_consent(g: &Graph, id: &str) -> Result<Value, String> {
     let app = g.application(id).await?;
     let app_id = str_of(&app, "appId")?;
@@ -182,12 +189,19 @@ pub(super) async fn admin_consent(g: &Graph, id: &str) -> Result<Value, String> 
                 None,
             )
             .await?;
+        let mut scopes = Vec::new();
         for access in rra["resourceAccess"].as_array().into_iter().flatten() {
-            if access["type"] != "Role" {
-                eprintln!(
-                    "note: delegated permission {} is not consented by this command yet",
-                    access["id"]
-                );
+            if access["type"] == "Scope" {
+                let value = resource["oauth2PermissionScopes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|s| s["id"] == access["id"])
+                    .and_then(|s| s["value"].as_str())
+                    .ok_or_else(|| {
+                        format!("{resource_app} offers no delegated permission {}", access["id"])
+                    })?;
+                scopes.push(value.to_string());
                 continue;
             }
             let already = held["value"]
@@ -208,6 +222,22 @@ pub(super) async fn admin_consent(g: &Graph, id: &str) -> Result<Value, String> 
                 )
                 .await?,
             );
+        }
+        if !scopes.is_empty() {
+            let before = tenant_wide_grant(g, &client_id, &resource_id).await?;
+            let mut all: Vec<String> = before
+                .as_ref()
+                .and_then(|b| b["scope"].as_str())
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            for s in scopes {
+                if !all.iter().any(|a| a.eq_ignore_ascii_case(&s)) {
+                    all.push(s);
+                }
+            }
+            granted.push(set_grant(g, &client_id, &resource_id, &all).await?);
         }
     }
     Ok(json!(granted))
