@@ -7,15 +7,20 @@ Writes fixture.json for the client suites.
 On the external issuer (a second Gatehouse) it registers the token-exchange resource and a CI workload
 with a secret; on the server under test, a federated identity credential trusting that workload.
 
+In a second organisation of the same server (Fabrikam, made by `gatehouse tenant create`), a user, Bob;
+its first user (a Global Administrator) and management credentials go to the fixture too.
+
 Usage: make_fixture.py BASE_URL BOOTSTRAP_JSON CA_PEM OUT_JSON EXT_BASE_URL EXT_BOOTSTRAP_JSON EXT_CA_PEM
+                       SECOND_TENANT_JSON
 """
 import json
 import sys
+import time
 import uuid
 
 import requests
 
-base, boot_path, ca, out, ext_base, ext_boot_path, ext_ca = sys.argv[1:8]
+base, boot_path, ca, out, ext_base, ext_boot_path, ext_ca, second_boot_path = sys.argv[1:9]
 
 
 class Server:
@@ -27,6 +32,10 @@ class Server:
         self.s = requests.Session()
         self.s.verify = ca
         self.s.trust_env = False
+        for _ in range(50):  # a tenant made a moment ago reaches the node within a second
+            if self.s.get(f"{base}/{self.tid}/v2.0/.well-known/openid-configuration").status_code == 200:
+                break
+            time.sleep(0.1)
         admin = self.token(self.boot["clientId"], self.boot["clientSecret"], "https://graph.microsoft.com/.default")
         self.h = {"Authorization": f"Bearer {admin}"}
 
@@ -99,7 +108,19 @@ graph("POST", f"applications/{daemon['id']}/federatedIdentityCredentials", {
     "name": "ci-runner", "issuer": f"{ext_base}/{ext.tid}/v2.0", "subject": workload_sp["id"],
     "audiences": [exchange["appId"]]})
 
+# The second organisation and its user.
+fabrikam = Server(base, second_boot_path, ca)
+bob_password = f"Interop-{uuid.uuid4().hex[:12]}-2"
+bob = fabrikam.graph("POST", "users", {
+    "accountEnabled": True, "displayName": "Bob Fabrikam", "mailNickname": "bob",
+    "userPrincipalName": f"bob@{fabrikam.boot['domain']}",
+    "passwordProfile": {"password": bob_password, "forceChangePasswordNextSignIn": False}})
+
 json.dump({
+    "b_tenant_id": fabrikam.tid, "b_admin_id": fabrikam.boot["clientId"],
+    "b_admin_secret": fabrikam.boot["clientSecret"], "b_admin_upn": fabrikam.boot["adminUserPrincipalName"],
+    "b_admin_password": fabrikam.boot["adminPassword"], "b_user_upn": bob["userPrincipalName"],
+    "b_user_password": bob_password, "b_user_id": bob["id"],
     "ext_token_endpoint": f"{ext_base}/{ext.tid}/oauth2/v2.0/token", "ext_ca": ext_ca,
     "workload_id": workload["appId"], "workload_secret": workload_pw["secretText"],
     "exchange_scope": "api://AzureADTokenExchange/.default",

@@ -560,8 +560,11 @@ pub fn verify_client<'a>(
         Some(t) => (t.id, false),
         None => (app.tenant_id, app.app.sign_in_audience.is_multi_organization()),
     };
+    // At home a sign-in needs the service principal there already, unless the user's tenant is not
+    // known yet (`organizations`) or the request adds it (admin consent).
     let provisioned = snap.service_principal(tenant, app_id).is_some();
-    if !app.serves(tenant) || (tenant == app.tenant_id && !provisioned && !provisions) {
+    let home_needs_it = tenant == app.tenant_id && !provisions && !any_organization;
+    if !app.serves(tenant) || (home_needs_it && !provisioned) {
         return Err(not_found(tenant.to_string()));
     }
     let (redirect_uri, spa) = match redirect_uri {

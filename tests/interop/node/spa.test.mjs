@@ -9,32 +9,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { FIX, HOST, SHOTS, graph, launchChromium, managementToken } from './browser.mjs';
 
-const FIX = JSON.parse(fs.readFileSync(process.env.GATEHOUSE_FIXTURE, 'utf8'));
-const HOST = new URL(FIX.base).host;
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SHOTS = process.env.GATEHOUSE_SCREENSHOTS || fs.mkdtempSync('/tmp/gatehouse-shots-');
-fs.mkdirSync(SHOTS, { recursive: true });
-
-async function adminToken() {
-  const r = await fetch(`${FIX.base}/${FIX.tenant_id}/oauth2/v2.0/token`, {
-    method: 'POST',
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: FIX.admin_id,
-      client_secret: FIX.admin_secret, scope: 'https://graph.microsoft.com/.default' }),
-  });
-  return (await r.json()).access_token;
-}
-
-async function graph(token, method, p, body) {
-  const r = await fetch(`${FIX.base}/v1.0/${p}`, {
-    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body && JSON.stringify(body),
-  });
-  const text = await r.text();
-  assert.ok(r.ok, `${method} ${p}: ${r.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 
 /**
  * The SPA's own origin: its page, its script, msal-browser's bundle and its configuration, and its
@@ -72,7 +49,7 @@ test('msal-browser in Chromium: redirect sign-in, cross-origin redemption, silen
   // The test's own server must not keep the process alive if anything below fails.
   server.unref();
   const origin = `http://localhost:${server.address().port}`;
-  const admin = await adminToken();
+  const admin = await managementToken();
   const app = await graph(admin, 'POST', 'applications',
     { displayName: 'Contoso SPA', spa: { redirectUris: [`${origin}/`] }, web: { logoutUrl: `${origin}/logout` } });
   const sp = await graph(admin, 'POST', 'servicePrincipals', { appId: app.appId });
@@ -82,11 +59,7 @@ test('msal-browser in Chromium: redirect sign-in, cross-origin redemption, silen
     { clientId: sp.id, consentType: 'AllPrincipals', resourceId: graphSp.id, scope: 'User.Read' });
   config = { clientId: app.appId, authority: `${FIX.base}/${FIX.tenant_id}`, host: HOST, redirectUri: `${origin}/` };
 
-  const browser = await chromium.launch({
-    executablePath: process.env.GATEHOUSE_CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     const page = await context.newPage();

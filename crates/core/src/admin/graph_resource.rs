@@ -75,39 +75,74 @@ pub const GRAPH_APP_ROLES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Delegated permissions (scopes): (value, id, type).
-pub const GRAPH_SCOPES: &[(&str, &str, &str)] = &[
-    ("User.Read", "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "User"),
+/// Delegated permissions (scopes): (value, id, type, what Microsoft's consent pages call it).
+pub const GRAPH_SCOPES: &[(&str, &str, &str, &str)] = &[
+    (
+        "User.Read",
+        "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
+        "User",
+        "Sign in and read user profile",
+    ),
     (
         "User.ReadBasic.All",
         "b340eb25-3456-403f-be2f-af7a0d370277",
         "User",
+        "Read all users' basic profiles",
     ),
-    ("User.Read.All", "a154be20-db9c-4678-8ab7-66f6cc099a59", "Admin"),
+    (
+        "User.Read.All",
+        "a154be20-db9c-4678-8ab7-66f6cc099a59",
+        "Admin",
+        "Read all users' full profiles",
+    ),
     (
         "User.ReadWrite.All",
         "204e0828-b5ca-4ad8-b9f3-f32a958e7cc4",
         "Admin",
+        "Read and write all users' full profiles",
     ),
     (
         "Directory.Read.All",
         "06da0dbc-49e2-44d2-8312-53f166ab848a",
         "Admin",
+        "Read directory data",
     ),
     (
         "Application.Read.All",
         "c79f8feb-a9db-4090-85f9-90d820caa0eb",
         "Admin",
+        "Read applications",
     ),
     (
         "Application.ReadWrite.All",
         "bdfbf15f-ee85-4955-8675-146e8e5296b5",
         "Admin",
+        "Read and write all applications",
     ),
-    ("openid", "37f7f235-527c-4136-accd-4a02d197296e", "User"),
-    ("profile", "14dad69e-099b-42c9-810b-d002981feec1", "User"),
-    ("email", "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0", "User"),
-    ("offline_access", "7427e0e9-2fba-42fe-b0c0-848c9e6a8182", "User"),
+    (
+        "openid",
+        "37f7f235-527c-4136-accd-4a02d197296e",
+        "User",
+        "Sign users in",
+    ),
+    (
+        "profile",
+        "14dad69e-099b-42c9-810b-d002981feec1",
+        "User",
+        "View users' basic profile",
+    ),
+    (
+        "email",
+        "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0",
+        "User",
+        "View users' email address",
+    ),
+    (
+        "offline_access",
+        "7427e0e9-2fba-42fe-b0c0-848c9e6a8182",
+        "User",
+        "Maintain access to data you have given it access to",
+    ),
 ];
 
 /// The id of a Graph app role by value; `None` for a value Gatehouse does not implement.
@@ -179,13 +214,13 @@ pub fn graph_service_principal(id: ObjectId, tenant_id: TenantId) -> ServicePrin
         key_credentials: vec![],
         oauth2_permission_scopes: GRAPH_SCOPES
             .iter()
-            .map(|(value, id, kind)| PermissionScope {
+            .map(|(value, id, kind, text)| PermissionScope {
                 id: Uuid::parse_str(id).unwrap_or_default(),
                 value: value.to_string(),
                 r#type: kind.to_string(),
-                admin_consent_display_name: Some(value.to_string()),
+                admin_consent_display_name: Some(text.to_string()),
                 admin_consent_description: None,
-                user_consent_display_name: Some(value.to_string()),
+                user_consent_display_name: Some(text.to_string()),
                 user_consent_description: None,
                 is_enabled: true,
             })
@@ -225,7 +260,11 @@ mod tests {
 
     #[test]
     fn every_graph_id_parses_and_roles_are_found_by_value() {
-        for (_, id, _) in GRAPH_APP_ROLES.iter().chain(GRAPH_SCOPES.iter()) {
+        for id in GRAPH_APP_ROLES
+            .iter()
+            .map(|r| r.1)
+            .chain(GRAPH_SCOPES.iter().map(|s| s.1))
+        {
             assert!(Uuid::parse_str(id).is_ok(), "{id}");
         }
         assert_eq!(
