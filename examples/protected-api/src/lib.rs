@@ -23,17 +23,24 @@ struct Api {
     users: Validator,
 }
 
-/// The API's routes. `issuer` is the tenant's (from its discovery document), `audiences` the API's
-/// appId and identifier URIs (v2 tokens name the appId, v1 tokens the identifier URI asked for).
-pub fn router(keys: Arc<dyn KeySource>, issuer: String, audiences: Vec<String>) -> Router {
-    let validator = |r: Requirement| {
-        Validator::with_policy(
-            IssuerPolicy::Exact(vec![issuer.clone()]),
-            audiences.clone(),
-            keys.clone(),
-        )
-        .require(r)
-    };
+/// The issuers to accept, from the authority's discovery document: exactly its issuer for one tenant;
+/// for a multi-tenant authority (`organizations`, whose issuer is the `{tenantid}` template) that
+/// template filled with each token's `tid`, from any tenant or only from `tenants`.
+pub fn issuers(issuer: &str, tenants: Vec<String>) -> IssuerPolicy {
+    match issuer.contains("{tenantid}") {
+        false => IssuerPolicy::Exact(vec![issuer.to_string()]),
+        true => IssuerPolicy::Template {
+            templates: vec![issuer.to_string()],
+            tenants: (!tenants.is_empty()).then_some(tenants),
+        },
+    }
+}
+
+/// The API's routes. `issuers` says whose tokens count ([`issuers`]), `audiences` are the API's appId
+/// and identifier URIs (v2 tokens name the appId, v1 tokens the identifier URI asked for).
+pub fn router(keys: Arc<dyn KeySource>, issuers: IssuerPolicy, audiences: Vec<String>) -> Router {
+    let validator =
+        |r: Requirement| Validator::with_policy(issuers.clone(), audiences.clone(), keys.clone()).require(r);
     let api = Arc::new(Api {
         daemons: validator(Requirement::AnyRole(vec![ROLE.into()])),
         users: validator(Requirement::AnyScope(vec![SCOPE.into()])),

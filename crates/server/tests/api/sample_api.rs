@@ -52,10 +52,10 @@ async fn the_sample_api_answers_daemons_by_role_and_users_by_scope() {
     let keys = gatehouse_validate::RemoteKeys::discover(&format!("{}/{}/v2.0", app.base, app.tenant()), None)
         .await
         .unwrap();
-    let issuer = keys.issuer().to_string();
+    let issuers = gatehouse_example_api::issuers(keys.issuer(), vec![]);
     let router = gatehouse_example_api::router(
         Arc::new(keys),
-        issuer,
+        issuers,
         vec![j.api_app_id.clone(), "api://reports".into()],
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -112,4 +112,92 @@ async fn the_sample_api_answers_daemons_by_role_and_users_by_scope() {
     }
     server.abort();
     app.stop().await;
+}
+
+/// The sample API made multi-tenant: at `organizations` it takes tokens of any tenant whose `iss`
+/// matches the `{tenantid}` template, or, with `--tenant`, only of the tenants listed.
+#[tokio::test]
+async fn the_multi_tenant_sample_api_takes_the_tenants_it_lists() {
+    let a = TestApp::spawn().await;
+    let j = Journey::create(&a, Some(2)).await;
+    let admin = a.admin_token().await;
+    let multi = json!({"signInAudience": "AzureADMultipleOrgs", "identifierUris": []});
+    for app_id in [&j.api_app_id, &j.daemon_app_id] {
+        let path = format!("applications(appId='{app_id}')");
+        let (s, body) = a.graph(M::PATCH, &path, &admin, Some(multi.clone())).await;
+        assert_eq!(s, 204, "{body}");
+    }
+    // Fabrikam adds both apps and grants the daemon the API's role there.
+    let b = a.another_tenant("fabrikam.example").await;
+    let admin_b = b.admin_token().await;
+    let api_b = b
+        .create(&admin_b, "servicePrincipals", json!({"appId": j.api_app_id}))
+        .await;
+    let daemon_b = b
+        .create(&admin_b, "servicePrincipals", json!({"appId": j.daemon_app_id}))
+        .await;
+    b.create(
+        &admin_b,
+        &format!(
+            "servicePrincipals/{}/appRoleAssignedTo",
+            api_b["id"].as_str().unwrap()
+        ),
+        json!({"principalId": daemon_b["id"], "resourceId": api_b["id"], "appRoleId": j.read_role}),
+    )
+    .await;
+    let scope = format!("{}/.default", j.api_app_id);
+    let token_in = |tenant: String| {
+        let (a, j, scope) = (&a, &j, scope.clone());
+        async move {
+            let form = [
+                ("grant_type", "client_credentials"),
+                ("client_id", j.daemon_app_id.as_str()),
+                ("client_secret", j.secret.as_str()),
+                ("scope", scope.as_str()),
+            ];
+            let v: serde_json::Value = a.token_form(&tenant, &form).await.json().await.unwrap();
+            v["access_token"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{v}"))
+                .to_string()
+        }
+    };
+    let (from_a, from_b) = (token_in(a.tenant()).await, token_in(b.tenant()).await);
+
+    let serve = |tenants: Vec<String>| {
+        let base = a.base.clone();
+        let audience = j.api_app_id.clone();
+        async move {
+            let keys = gatehouse_validate::RemoteKeys::discover(&format!("{base}/organizations/v2.0"), None)
+                .await
+                .unwrap();
+            assert_eq!(keys.issuer(), format!("{base}/{{tenantid}}/v2.0"));
+            let issuers = gatehouse_example_api::issuers(keys.issuer(), tenants);
+            let router = gatehouse_example_api::router(Arc::new(keys), issuers, vec![audience]);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}/reports", listener.local_addr().unwrap());
+            let server = tokio::spawn(async move { axum::serve(listener, router).await });
+            (url, server)
+        }
+    };
+    let status = |url: String, token: String| {
+        let http = a.http.clone();
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let (any, server_any) = serve(vec![]).await;
+    assert_eq!(status(any.clone(), from_a.clone()).await, 200);
+    assert_eq!(status(any, from_b.clone()).await, 200);
+    let (only_a, server_only_a) = serve(vec![a.tenant()]).await;
+    assert_eq!(status(only_a.clone(), from_a).await, 200);
+    assert_eq!(status(only_a, from_b).await, 401, "Fabrikam is not on the list");
+    server_any.abort();
+    server_only_a.abort();
 }
