@@ -464,7 +464,8 @@ pub fn validate(
         None => None,
         Some(t) => Some(
             id_token_hint(&snap.keys, t, now)
-                .filter(|h| h.client_id == app_id && (h.tenant_id == tenant || any_organization))
+                .filter(|h| h.client_id == app_id)
+                .filter(|h| h.tenant_id == tenant || (any_organization && snap.tenant(h.tenant_id).is_some()))
                 .ok_or_else(|| {
                     back(CoreError::InvalidAuthorizeParameter {
                         name: "id_token_hint",

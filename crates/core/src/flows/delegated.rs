@@ -279,6 +279,12 @@ pub fn user_may_consent(
     }
 }
 
+/// Whether a user's own consent may add an application to their tenant (its first sign-in there, with
+/// only OpenID Connect's scopes): not when the tenant turned user consent off.
+pub fn user_may_add_application(tenant: &Tenant) -> bool {
+    tenant.user_consent != UserConsent::Disabled
+}
+
 /// The delegated permissions a resource offers: its application's, when the application lives in the
 /// resource's tenant (the home service principal mirrors them, as in Entra, so a permission exposed
 /// after the service principal was made is offered at once); otherwise the service principal's own.

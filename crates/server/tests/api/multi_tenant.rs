@@ -300,3 +300,21 @@ async fn a_user_of_another_organisation_cannot_grant_more_than_low_risk_permissi
     let done = browser.submit(&page, &[("accept", "Accept")]).await;
     assert!(done.redirect_params().contains_key("code"));
 }
+
+#[tokio::test]
+async fn with_user_consent_off_only_an_administrator_adds_an_app_to_another_organisation() {
+    let (a, s, b) = two_tenants("AzureADMultipleOrgs").await;
+    let admin_b = b.admin_token().await;
+    let off = json!({"permissionGrantPolicyIdsAssignedToDefaultUserRole": []});
+    let (status, v) = b
+        .graph(M::PATCH, "policies/authorizationPolicy", &admin_b, Some(off))
+        .await;
+    assert_eq!(status, 204, "{v}");
+    // Even a sign-in asking only OpenID Connect's scopes would add the app: an administrator's.
+    let path = at(&a, &s, "organizations").replace("+offline_access+User.Read", "");
+    assert!(!path.contains("User.Read"), "{path}");
+    let mut browser = Browser::new(&a);
+    let page = bob_signs_in(&mut browser, &path).await;
+    assert!(page.html.contains("AADSTS90094"), "{}", page.html);
+    assert!(sp_in(&b, &s.client_id).await.is_none(), "nothing was added to B");
+}

@@ -354,10 +354,10 @@ async fn decide(
                 scope: req.scope.clone(),
             }));
         }
-        if missing
+        let refused = missing
             .iter()
-            .any(|s| !delegated::user_may_consent(client, tenant, resource, s))
-        {
+            .any(|s| !delegated::user_may_consent(client, tenant, resource, s));
+        if refused || (unprovisioned && !delegated::user_may_add_application(tenant)) {
             return Err(Stop::Page(CoreError::AdminConsentRequired {
                 client_id: req.client_id.to_string(),
             }));
@@ -470,10 +470,10 @@ pub(super) async fn record_consent(
         delegated::missing_consent(&snap, &st.base_url, tenant, client, &scopes, &consented)?;
     // The form's sealed request is the one every page carries, so it proves no consent page was
     // shown: what the user may not grant is refused here too.
-    if missing
+    let refused = missing
         .iter()
-        .any(|s| !delegated::user_may_consent(client, tenant, resource, s))
-    {
+        .any(|s| !delegated::user_may_consent(client, tenant, resource, s));
+    if refused || (client_sp.is_none() && !delegated::user_may_add_application(tenant)) {
         return Err(CoreError::AdminConsentRequired {
             client_id: req.client_id.to_string(),
         });
