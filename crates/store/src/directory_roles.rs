@@ -74,16 +74,17 @@ impl DirectoryRoleStore for SqlStore {
         tenant_id: TenantId,
         principal: Option<ObjectId>,
     ) -> Result<Vec<DirectoryRoleAssignment>, StoreError> {
-        let (condition, value) = match principal {
-            Some(p) => ("AND principal_id = $2", p.to_string()),
-            None => ("AND $2 = ''", String::new()),
+        const BY_TENANT: &str = "SELECT id, tenant_id, principal_id, role_id \
+            FROM directory_role_assignments WHERE tenant_id = $1 ORDER BY id";
+        const BY_USER: &str = "SELECT id, tenant_id, principal_id, role_id \
+            FROM directory_role_assignments WHERE tenant_id = $1 AND principal_id = $2 ORDER BY id";
+        let query = match principal {
+            Some(p) => sqlx::query(BY_USER)
+                .bind(tenant_id.to_string())
+                .bind(p.to_string()),
+            None => sqlx::query(BY_TENANT).bind(tenant_id.to_string()),
         };
-        let rows = sqlx::query(&format!("{COLUMNS} WHERE tenant_id = $1 {condition} ORDER BY id"))
-            .bind(tenant_id.to_string())
-            .bind(value)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let rows = query.fetch_all(&self.pool).await.map_err(map_err)?;
         rows.iter().map(assignment).collect()
     }
 }
