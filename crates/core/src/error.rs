@@ -48,6 +48,9 @@ pub enum CoreError {
     ResourceNotFound { resource: String, tenant: String },
     #[error("client not assigned to the resource")]
     AssignmentRequired { client_id: String, resource: String },
+    /// The application requires users to be assigned (`appRoleAssignmentRequired`) and this one is not.
+    #[error("user not assigned to the application")]
+    UserNotAssigned { app_name: String },
     /// A delegated permission the resource does not offer, or `.default` beside named permissions.
     #[error("invalid scope")]
     InvalidScope { scope: String },
@@ -163,6 +166,7 @@ impl CoreError {
             Self::ResourceParameterOnV2 => 901002,
             Self::ResourceNotFound { .. } => 500011,
             Self::AssignmentRequired { .. } => 501051,
+            Self::UserNotAssigned { .. } => 50105,
             Self::InvalidScope { .. } => 70011,
             Self::ConsentRequired { .. } => 65001,
             Self::SignIn(e) => e.aadsts(),
@@ -248,6 +252,7 @@ impl CoreError {
             Self::DeviceCodeExpired => OAuthError::ExpiredToken,
             Self::DeviceDeclined => OAuthError::AuthorizationDeclined,
             Self::AssignmentRequired { .. }
+            | Self::UserNotAssigned { .. }
             | Self::ConsentRequired { .. }
             | Self::SignIn(_)
             | Self::InvalidRefreshToken
@@ -306,6 +311,9 @@ impl CoreError {
             Self::AssignmentRequired { client_id, resource } => format!(
                 "Application '{client_id}' is not assigned to a role for the application '{resource}'."
             ),
+            Self::UserNotAssigned { app_name } => format!(
+                "Your administrator has configured the application {app_name} to block users unless they are specifically granted ('assigned') access to the application. The signed in user is blocked because they are not a direct member of a group with access, nor had access directly assigned by an administrator."
+            ),
             Self::InvalidScope { scope } => format!(
                 "The provided value for the input parameter 'scope' isn't valid. The scope {scope} isn't valid."
             ),
@@ -360,6 +368,7 @@ impl CoreError {
     pub fn authorize_error(&self) -> &'static str {
         match self {
             Self::ConsentRequired { .. } | Self::AdminConsentRequired { .. } => "consent_required",
+            Self::UserNotAssigned { .. } => "access_denied",
             e => e.oauth_error().as_str(),
         }
     }

@@ -1,4 +1,6 @@
-//! App role assignments: which principal holds which app role of which resource, in a tenant.
+//! App role assignments: which principal holds which app role of which resource, in a tenant. A
+//! service principal's are in `app_role_assignments`, a user's in `user_app_role_assignments` (each
+//! table's principal is a foreign key to its own kind); both are read as one.
 
 use async_trait::async_trait;
 use gatehouse_core::model::{Assignment, Change};
@@ -11,12 +13,21 @@ use crate::changes;
 use crate::codec::{from_micros, micros, uuid};
 use crate::db::{conflict_as, map_err, select_rows, SqlStore, Tx};
 
+/// The table holding assignments of this kind of principal.
+fn table(kind: PrincipalType) -> &'static str {
+    match kind {
+        PrincipalType::User => "user_app_role_assignments",
+        _ => "app_role_assignments",
+    }
+}
+
 pub(crate) async fn put_assignment(tx: &mut Tx<'_>, a: &Assignment) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO app_role_assignments \
+    sqlx::query(&format!(
+        "INSERT INTO {} \
          (id, tenant_id, principal_id, principal_type, resource_id, app_role_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
+        table(a.principal_type)
+    ))
     .bind(&a.id)
     .bind(a.tenant_id.to_string())
     .bind(a.principal_id.to_string())
@@ -34,18 +45,20 @@ fn principal_type(s: &str) -> Result<PrincipalType, StoreError> {
     PrincipalType::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown principal type {s}")))
 }
 
-/// The assignments of one tenant, or of all tenants.
+/// The assignments of one tenant, or of all tenants, oldest first.
 pub(crate) async fn assignments_where(
     conn: &mut AnyConnection,
     tenant: Option<TenantId>,
 ) -> Result<Vec<Assignment>, StoreError> {
-    const COLUMNS: &str =
-        "SELECT id, tenant_id, principal_id, principal_type, resource_id, app_role_id, created_at FROM app_role_assignments";
-    let filter = tenant.map(|t| ("tenant_id = $1", t.to_string()));
-    let rows = select_rows(conn, COLUMNS, filter, "created_at, id").await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Assignment {
+    let mut all = Vec::new();
+    for kind in [PrincipalType::ServicePrincipal, PrincipalType::User] {
+        let columns = format!(
+            "SELECT id, tenant_id, principal_id, principal_type, resource_id, app_role_id, created_at FROM {}",
+            table(kind)
+        );
+        let filter = tenant.map(|t| ("tenant_id = $1", t.to_string()));
+        for r in select_rows(conn, &columns, filter, "created_at, id").await? {
+            all.push(Assignment {
                 id: r.try_get(0).map_err(map_err)?,
                 tenant_id: uuid(&r.try_get::<String, _>(1).map_err(map_err)?)?,
                 principal_id: uuid(&r.try_get::<String, _>(2).map_err(map_err)?)?,
@@ -53,9 +66,11 @@ pub(crate) async fn assignments_where(
                 resource_id: uuid(&r.try_get::<String, _>(4).map_err(map_err)?)?,
                 app_role_id: uuid(&r.try_get::<String, _>(5).map_err(map_err)?)?,
                 created: from_micros(r.try_get(6).map_err(map_err)?)?,
-            })
-        })
-        .collect()
+            });
+        }
+    }
+    all.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+    Ok(all)
 }
 
 #[async_trait]
@@ -68,15 +83,22 @@ impl AssignmentStore for SqlStore {
 
     async fn delete_assignment(&self, tenant_id: TenantId, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let Some(row) = sqlx::query(
-            "DELETE FROM app_role_assignments WHERE id = $1 AND tenant_id = $2 RETURNING principal_id",
-        )
-        .bind(id)
-        .bind(tenant_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?
-        else {
+        let mut deleted = None;
+        for kind in [PrincipalType::ServicePrincipal, PrincipalType::User] {
+            deleted = sqlx::query(&format!(
+                "DELETE FROM {} WHERE id = $1 AND tenant_id = $2 RETURNING principal_id",
+                table(kind)
+            ))
+            .bind(id)
+            .bind(tenant_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            if deleted.is_some() {
+                break;
+            }
+        }
+        let Some(row) = deleted else {
             return Ok(false);
         };
         let principal = uuid(&row.try_get::<String, _>(0).map_err(map_err)?)?;

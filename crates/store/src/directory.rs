@@ -85,12 +85,15 @@ impl DirectoryReader for SqlStore {
     }
 
     async fn roles_held(&self, principal_id: ObjectId) -> Result<Vec<(ObjectId, Uuid)>, StoreError> {
-        let rows =
-            sqlx::query("SELECT resource_id, app_role_id FROM app_role_assignments WHERE principal_id = $1")
-                .bind(principal_id.to_string())
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)?;
+        let rows = sqlx::query(
+            "SELECT resource_id, app_role_id FROM app_role_assignments WHERE principal_id = $1 \
+             UNION ALL SELECT resource_id, app_role_id FROM user_app_role_assignments WHERE principal_id = $2",
+        )
+        .bind(principal_id.to_string())
+        .bind(principal_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
         rows.iter()
             .map(|r| {
                 Ok((

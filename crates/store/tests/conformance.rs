@@ -392,6 +392,38 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
     assert!(!store.delete_role_assignment(tenant, &role.id).await.unwrap());
     store.insert_role_assignment(&role).await.unwrap();
 
+    // A user's app role: a table of its own, read with the service principals' as one.
+    let user_role = Assignment {
+        id: "user-assignment-1".into(),
+        tenant_id: tenant,
+        principal_id: twin.user.id,
+        principal_type: gatehouse_proto::PrincipalType::User,
+        resource_id: graph_sp,
+        app_role_id: Uuid::new_v4(),
+        created: t0,
+    };
+    store.insert_assignment(&user_role).await.unwrap();
+    let twice = Assignment {
+        id: "user-assignment-2".into(),
+        ..user_role.clone()
+    };
+    assert_eq!(
+        second.insert_assignment(&twice).await,
+        Err(StoreError::Conflict(Conflict::Assignment))
+    );
+    assert!(second
+        .list_assignments(tenant)
+        .await
+        .unwrap()
+        .contains(&user_role));
+    assert_eq!(
+        second.roles_held(twin.user.id).await.unwrap(),
+        vec![(graph_sp, user_role.app_role_id)]
+    );
+    assert!(store.delete_assignment(tenant, &user_role.id).await.unwrap());
+    assert!(second.roles_held(twin.user.id).await.unwrap().is_empty());
+    store.insert_assignment(&user_role).await.unwrap();
+
     assert!(store.delete_user(tenant, twin.user.id).await.unwrap());
     assert!(!store.delete_user(tenant, twin.user.id).await.unwrap());
     assert_eq!(store.get_user(TenantId::new(), user.user.id).await.unwrap(), None);
@@ -402,6 +434,10 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
             .unwrap(),
         vec![],
         "the user's roles went with them"
+    );
+    assert!(
+        !store.list_assignments(tenant).await.unwrap().contains(&user_role),
+        "and their app roles"
     );
 
     // Delegated grants: one per client, resource and principal; re-scoped in place; gone with the

@@ -1,5 +1,7 @@
-//! App role assignments (entra-protocol.md §5.3): granting an application permission to a service
-//! principal. This is what admin consent writes for app roles, and what `roles` in tokens is read from.
+//! App role assignments (entra-protocol.md §5.3): granting an app role to a service principal (an
+//! application permission, allowed member type `Application`: what admin consent writes) or to a user
+//! (allowed member type `User`, or the default access role). `roles` in tokens is read from them: an
+//! application's own tokens carry its roles, a user's tokens the user's.
 
 use gatehouse_proto::graph::{AppRoleAssignment, AppRoleAssignmentInput};
 use gatehouse_proto::ObjectId;
@@ -45,11 +47,17 @@ pub async fn create(
             "The service principal in the URL does not match the request body.".into(),
         ));
     }
-    let principal = service_principals::named(store, caller, input.principal_id).await?;
+    let (principal_type, principal_name) = principal(store, caller, input.principal_id).await?;
     let resource = service_principals::named(store, caller, input.resource_id).await?;
-    let role_ok = effective_app_roles(&resource, None).iter().any(|r| {
-        r.id == input.app_role_id && r.is_enabled && r.allowed_member_types.iter().any(|t| t == "Application")
-    });
+    let member = match principal_type {
+        PrincipalType::User => "User",
+        _ => "Application",
+    };
+    let default_access = principal_type == PrincipalType::User && input.app_role_id.is_nil();
+    let role_ok = default_access
+        || effective_app_roles(&resource, None).iter().any(|r| {
+            r.id == input.app_role_id && r.is_enabled && r.allowed_member_types.iter().any(|t| t == member)
+        });
     if !role_ok {
         return Err(AdminError::BadRequest(format!(
             "Permission being assigned was not found on application '{}': appRoleId {}.",
@@ -60,17 +68,26 @@ pub async fn create(
         id: assignment_id(input.principal_id)?,
         tenant_id: caller.tenant_id,
         principal_id: input.principal_id,
-        principal_type: PrincipalType::ServicePrincipal,
+        principal_type,
         resource_id: input.resource_id,
         app_role_id: input.app_role_id,
         created: now,
     };
     store.insert_assignment(&a).await?;
-    Ok(to_graph(
-        &a,
-        Some(&principal.display_name),
-        Some(&resource.display_name),
-    ))
+    Ok(to_graph(&a, Some(&principal_name), Some(&resource.display_name)))
+}
+
+/// What kind of principal `id` is in the caller's tenant, and its name: a user or a service principal.
+async fn principal(
+    store: &dyn Store,
+    caller: &Caller,
+    id: ObjectId,
+) -> Result<(PrincipalType, String), AdminError> {
+    if let Some(u) = store.get_user(caller.tenant_id, id).await? {
+        return Ok((PrincipalType::User, u.user.display_name));
+    }
+    let sp = service_principals::named(store, caller, id).await?;
+    Ok((PrincipalType::ServicePrincipal, sp.display_name))
 }
 
 pub async fn list(
@@ -82,21 +99,37 @@ pub async fn list(
     caller
         .require(Access::ReadApplications)
         .or_else(|_| caller.require(Access::WriteAssignments))?;
-    service_principals::named(store, caller, sp).await?;
+    match side {
+        Side::Resource => drop(service_principals::named(store, caller, sp).await?),
+        Side::Principal => drop(principal(store, caller, sp).await?),
+    }
     let sps = store.list_service_principals(caller.tenant_id).await?;
-    let name = |id: ObjectId| {
-        sps.iter()
-            .find(|s| s.sp.id == id)
-            .map(|s| s.sp.display_name.as_str())
-    };
-    Ok(store
+    let mine: Vec<Assignment> = store
         .list_assignments(caller.tenant_id)
         .await?
-        .iter()
+        .into_iter()
         .filter(|a| match side {
             Side::Resource => a.resource_id == sp,
             Side::Principal => a.principal_id == sp,
         })
+        .collect();
+    // Users' names, read by key for the users these assignments name.
+    let mut users = std::collections::HashMap::new();
+    for a in mine.iter().filter(|a| a.principal_type == PrincipalType::User) {
+        if let std::collections::hash_map::Entry::Vacant(e) = users.entry(a.principal_id) {
+            if let Some(u) = store.get_user(caller.tenant_id, a.principal_id).await? {
+                e.insert(u.user.display_name);
+            }
+        }
+    }
+    let name = |id: ObjectId| {
+        sps.iter()
+            .find(|s| s.sp.id == id)
+            .map(|s| s.sp.display_name.as_str())
+            .or_else(|| users.get(&id).map(String::as_str))
+    };
+    Ok(mine
+        .iter()
         .map(|a| to_graph(a, name(a.principal_id), name(a.resource_id)))
         .collect())
 }

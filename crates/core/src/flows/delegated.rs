@@ -401,6 +401,43 @@ pub struct SignedIn<'a> {
     pub auth_time: OffsetDateTime,
 }
 
+/// Whether the user may use the client: always, unless its service principal in the user's tenant
+/// requires assignment (`appRoleAssignmentRequired`) and the user holds none of its roles (the default
+/// access role counts). Entra's 50105. The snapshot holds the user's assignments.
+pub fn user_assigned(
+    snap: &Snapshot,
+    tenant: &Tenant,
+    client: &ApplicationRecord,
+    user: &UserRecord,
+) -> Result<(), CoreError> {
+    match snap.service_principal(tenant.id, client.app.app_id) {
+        Some(sp)
+            if sp.sp.app_role_assignment_required && snap.roles_held(user.user.id, sp.sp.id).is_empty() =>
+        {
+            Err(CoreError::UserNotAssigned {
+                app_name: client.app.display_name.clone(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The app roles of the resource assigned to the user (allowed member type `User`), by value, for the
+/// access token's `roles`; `None` when there are none. The snapshot holds the user's assignments.
+fn user_roles(snap: &Snapshot, user: &UserRecord, granted: &Granted<'_>) -> Option<Vec<String>> {
+    let held = snap.roles_held(user.user.id, granted.resource.sp.id);
+    let mut values: Vec<String> =
+        crate::model::effective_app_roles(&granted.resource.sp, granted.resource_app)
+            .iter()
+            .filter(|r| {
+                r.is_enabled && held.contains(&r.id) && r.allowed_member_types.iter().any(|t| t == "User")
+            })
+            .filter_map(|r| r.value.clone())
+            .collect();
+    values.sort();
+    (!values.is_empty()).then_some(values)
+}
+
 /// The access token and, as the request asked, an ID token and `client_info`. The refresh token is the
 /// caller's (each flow stores it differently).
 pub fn tokens(
@@ -445,7 +482,7 @@ pub fn tokens(
         idtyp: Some("user".into()),
         oid: oid.clone(),
         rh: Some(format!("0.{}.", mint::token_id()?)),
-        roles: None,
+        roles: user_roles(snap, who.user, granted),
         scp: Some(granted.scp.join(" ")),
         sub: sub.clone(),
         tid: tid.clone(),
@@ -462,6 +499,7 @@ pub fn tokens(
             amr: (!v2).then(|| vec!["pwd".into()]),
         },
     };
+    user_assigned(snap, who.tenant, who.client, who.user)?;
     let token = mint::sign(snap, &access, format, now)?;
 
     let id_token = scopes

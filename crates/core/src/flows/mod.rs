@@ -326,6 +326,7 @@ pub async fn issue(
             )
             .await
             .map_err(CoreError::SignIn)?;
+            add_user_roles(directory, &mut snap, user.user.id).await?;
             let consented = store
                 .consented_scopes(
                     checked.tenant.id,
@@ -551,6 +552,7 @@ async fn user_and_consent(
         .await
         .map_err(unavailable)?;
     let user = store.get_user(tenant, user_id).await.map_err(unavailable)?;
+    add_user_roles(dir, snap, user_id).await?;
     let consented = match (client_sp, resource_sp, &user) {
         (Some(c), Some(res), Some(u)) => store
             .consented_scopes(tenant, c, res, u.user.id)
@@ -559,6 +561,13 @@ async fn user_and_consent(
         _ => vec![],
     };
     Ok((user, consented))
+}
+
+/// The app roles assigned to a user, into `snap` (for `roles` in the user's access token).
+async fn add_user_roles(dir: &Directory, snap: &mut Snapshot, user: ObjectId) -> Result<(), CoreError> {
+    let held = dir.roles_held(user).await.map_err(unavailable)?;
+    snap.add_roles(user, &held);
+    Ok(())
 }
 
 /// Reads a client's application and its service principal in `tenant`, and a resource (named by

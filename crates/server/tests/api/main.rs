@@ -24,5 +24,6 @@ mod sign_out;
 mod signin;
 mod tenants;
 mod user_flow_rules;
+mod user_roles;
 mod user_tokens;
 mod users;

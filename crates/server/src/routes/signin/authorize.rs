@@ -338,6 +338,8 @@ async fn decide(
     let client = snap
         .application(req.client_id)
         .ok_or_else(|| fail(CoreError::Internal))?;
+    // An application that requires assignment refuses unassigned users before anything else (50105).
+    delegated::user_assigned(&snap, tenant, client, user).map_err(Stop::Page)?;
     let (resource, missing) =
         delegated::missing_consent(&snap, &st.base_url, tenant, client, &scopes, &state.consented)
             .map_err(fail)?;
@@ -421,8 +423,9 @@ async fn client_and_resource(
     Ok((snap, client_sp, resource_sp))
 }
 
-/// What a sign-in knows about consent: the snapshot, the client's service principal in the tenant
-/// (none yet for a multi-tenant application there), and the scopes consented for the user.
+/// What a sign-in knows about consent: the snapshot (with the user's app roles), the client's service
+/// principal in the tenant (none yet for a multi-tenant application there), and the scopes consented
+/// for the user.
 struct ConsentState {
     snap: Snapshot,
     client_sp: Option<ObjectId>,
@@ -435,7 +438,13 @@ async fn consent_state(
     scopes: &UserScopes,
     user: &UserRecord,
 ) -> Result<ConsentState, CoreError> {
-    let (snap, client_sp, resource_sp) = client_and_resource(st, req, scopes).await?;
+    let (mut snap, client_sp, resource_sp) = client_and_resource(st, req, scopes).await?;
+    let held = st
+        .directory
+        .roles_held(user.user.id)
+        .await
+        .map_err(|_| CoreError::Unavailable)?;
+    snap.add_roles(user.user.id, &held);
     let consented = match (client_sp, resource_sp) {
         (Some(c), Some(r)) => st
             .store
