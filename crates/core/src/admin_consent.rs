@@ -109,6 +109,22 @@ pub struct Requested<'a> {
     pub roles: Vec<&'a AppRole>,
 }
 
+/// Whether consent to `client` in `tenant` also adds `api` there (Entra's `knownClientApplications`):
+/// a multi-tenant API that names the client as a known client, so that one consent, a user's or an
+/// administrator's, provisions both.
+pub fn bundled(
+    api: &ApplicationRecord,
+    client: &ApplicationRecord,
+    tenant: gatehouse_proto::TenantId,
+) -> bool {
+    api.serves(tenant)
+        && api
+            .app
+            .api
+            .known_client_applications
+            .contains(&client.app.app_id.0)
+}
+
 /// The resources of the client's `requiredResourceAccess` by appId, which the snapshot must hold.
 pub fn required_resources(client: &ApplicationRecord) -> Vec<String> {
     client

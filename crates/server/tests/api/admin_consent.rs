@@ -380,3 +380,102 @@ async fn prompt_admin_consent_grants_for_everyone_inside_a_sign_in() {
     let (_, grants) = app.graph(M::GET, "oauth2PermissionGrants", &admin, None).await;
     assert_eq!(grants["value"][0]["consentType"], "AllPrincipals", "{grants}");
 }
+
+/// `knownClientApplications`: a multi-tenant API that names a multi-tenant client is added to another
+/// organisation by the same consent as the client; without it, the API must be there already (500011).
+#[tokio::test]
+async fn consent_to_a_known_client_adds_its_api_too() {
+    let a = TestApp::spawn().await;
+    let admin = a.admin_token().await;
+    let role = uuid::Uuid::new_v4();
+    let api = a
+        .create(
+            &admin,
+            "applications",
+            json!({"displayName": "Inventory API", "signInAudience": "AzureADMultipleOrgs",
+                   "appRoles": [{"allowedMemberTypes": ["Application"], "id": role, "value": "Inventory.Read",
+                                 "displayName": "Read inventory", "isEnabled": true}]}),
+        )
+        .await;
+    let client = a
+        .create(
+            &admin,
+            "applications",
+            json!({"displayName": "Inventory Sync", "signInAudience": "AzureADMultipleOrgs",
+                   "web": {"redirectUris": [WEB]},
+                   "requiredResourceAccess": [{"resourceAppId": api["appId"],
+                                               "resourceAccess": [{"id": role, "type": "Role"}]}]}),
+        )
+        .await;
+    let client_id = client["appId"].as_str().unwrap().to_string();
+    let secret = a
+        .create(
+            &admin,
+            &format!("applications/{}/addPassword", client["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await["secretText"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b = a.another_tenant("fabrikam.example").await;
+    let (upn, password) = administrator(&b);
+    let path = consent_path(&b.tenant(), &client_id, "");
+
+    // The API is not in Fabrikam and does not know the client: nothing can be granted on it.
+    let mut browser = Browser::new(&a);
+    let refused = signs_in(&mut browser, &path, &upn, &password).await;
+    let sent = refused.redirect_params();
+    assert!(sent["error_description"].starts_with("AADSTS500011"), "{sent:?}");
+
+    // It names the client as a known client: the admin consent page shows its role, and accepting
+    // adds both to Fabrikam.
+    let body = json!({"api": {"knownClientApplications": [client_id]}});
+    let (s, v) = a
+        .graph(
+            M::PATCH,
+            &format!("applications/{}", api["id"].as_str().unwrap()),
+            &admin,
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, 204, "{v}");
+    let page = browser.get(&path).await;
+    assert!(
+        page.html.contains("Inventory.Read (Inventory API, application)"),
+        "{}",
+        page.html
+    );
+    let done = browser.submit(&page, &[("accept", "Accept")]).await;
+    assert_eq!(done.redirect_params()["admin_consent"], "True");
+    let scope = format!("{}/.default", api["appId"].as_str().unwrap());
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id.as_str()),
+        ("client_secret", secret.as_str()),
+        ("scope", scope.as_str()),
+    ];
+    let token: Value = a.token_form(&b.tenant(), &form).await.json().await.unwrap();
+    let c = claims(
+        token["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{token}")),
+    );
+    assert_eq!(
+        (c["tid"].as_str(), c["roles"].clone()),
+        (Some(b.tenant().as_str()), json!(["Inventory.Read"]))
+    );
+    let admin_b = b.admin_token().await;
+    let (s, sp) = b
+        .graph(
+            M::GET,
+            &format!("servicePrincipals(appId='{}')", api["appId"].as_str().unwrap()),
+            &admin_b,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, sp["appOwnerOrganizationId"].as_str()),
+        (200, Some(a.tenant().as_str()))
+    );
+}

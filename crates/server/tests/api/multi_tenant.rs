@@ -318,3 +318,69 @@ async fn with_user_consent_off_only_an_administrator_adds_an_app_to_another_orga
     assert!(page.html.contains("AADSTS90094"), "{}", page.html);
     assert!(sp_in(&b, &s.client_id).await.is_none(), "nothing was added to B");
 }
+
+/// A user's consent adds a known client's API too (`knownClientApplications`), under a policy that
+/// lets users grant another organisation's scopes (here Entra's legacy one).
+#[tokio::test]
+async fn a_users_consent_adds_the_api_that_knows_the_client() {
+    let (a, s, b) = two_tenants("AzureADMultipleOrgs").await;
+    let admin = a.admin_token().await;
+    let scope_id = "0b7e3c1d-2a4f-4e8b-9c6d-5f1a2b3c4d5e";
+    let uri = format!("api://{}/orders", a.tenant());
+    let api = a
+        .create(
+            &admin,
+            "applications",
+            json!({"displayName": "Orders API", "signInAudience": "AzureADMultipleOrgs", "identifierUris": [uri],
+                   "api": {"knownClientApplications": [s.client_id],
+                           "oauth2PermissionScopes": [{"id": scope_id, "value": "Orders.Read", "type": "User",
+                                                       "isEnabled": true, "adminConsentDisplayName": "Read orders"}]}}),
+        )
+        .await;
+    let requested = json!({"requiredResourceAccess": [{"resourceAppId": api["appId"],
+                                                       "resourceAccess": [{"id": scope_id, "type": "Scope"}]}]});
+    let (status, v) = a
+        .graph(
+            M::PATCH,
+            &format!("applications/{}", s.object_id),
+            &admin,
+            Some(requested),
+        )
+        .await;
+    assert_eq!(status, 204, "{v}");
+    let admin_b = b.admin_token().await;
+    let legacy = json!({"permissionGrantPolicyIdsAssignedToDefaultUserRole":
+        ["ManagePermissionGrantsForSelf.microsoft-user-default-legacy"]});
+    assert_eq!(
+        b.graph(M::PATCH, "policies/authorizationPolicy", &admin_b, Some(legacy))
+            .await
+            .0,
+        204
+    );
+
+    let encoded: String =
+        url::form_urlencoded::byte_serialize(format!("{uri}/Orders.Read").as_bytes()).collect();
+    let path = at(&a, &s, &b.tenant()).replace("User.Read", &encoded);
+    let mut browser = Browser::new(&a);
+    let consent = bob_signs_in(&mut browser, &path).await;
+    assert!(
+        consent.html.contains("Orders.Read (Orders API)"),
+        "{}",
+        consent.html
+    );
+    let params = browser
+        .submit(&consent, &[("accept", "Accept")])
+        .await
+        .redirect_params();
+    let (status, tokens) = redeem_at(&a, &s, &b.tenant(), &params).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(
+        (access["aud"].as_str(), access["scp"].as_str()),
+        (Some(uri.as_str()), Some("Orders.Read"))
+    );
+    let api_in_b = sp_in(&b, api["appId"].as_str().unwrap())
+        .await
+        .expect("the API was added to B");
+    assert_eq!(api_in_b["appOwnerOrganizationId"], a.tenant().as_str());
+}

@@ -12,7 +12,7 @@ use gatehouse_core::admin::{assignments, directory_roles, grants, service_princi
 use gatehouse_core::admin_consent::{self, AdminConsentParams, Requested};
 use gatehouse_core::authorize::{AuthorizationRequest, Refusal};
 use gatehouse_core::flows::fill;
-use gatehouse_core::model::{Assignment, Consent, UserRecord};
+use gatehouse_core::model::{ApplicationRecord, Assignment, Consent, UserRecord};
 use gatehouse_core::store::{Conflict, StoreError};
 use gatehouse_core::{CoreError, Snapshot};
 use gatehouse_proto::{PrincipalType, Version};
@@ -76,7 +76,7 @@ pub(super) async fn ask(
     user: &UserRecord,
 ) -> Response {
     let snap = match snapshot(st, req).await {
-        Ok(s) => s,
+        Ok((s, _)) => s,
         Err(e) => return error_page(&e),
     };
     let requested = match grantable(st, &snap, req, user).await {
@@ -121,11 +121,22 @@ pub(super) async fn record(
     user: &UserRecord,
     now: OffsetDateTime,
 ) -> Result<(), CoreError> {
-    let snap = snapshot(st, req).await?;
-    let requested = grantable(st, &snap, req, user).await?;
-    let client = snap.application(req.client_id).ok_or(CoreError::Internal)?;
     let store = st.store.as_ref();
     let unavailable = |_| CoreError::Unavailable;
+    let (snap, pending) = snapshot(st, req).await?;
+    grantable(st, &snap, req, user).await?;
+    // The client, and the APIs that come with it (`knownClientApplications`), join the tenant first;
+    // then what is granted is read again with their ids.
+    let client = snap.application(req.client_id).ok_or(CoreError::Internal)?;
+    for app in pending.iter().chain(std::iter::once(client)) {
+        service_principals::provision(store, app, req.tenant_id)
+            .await
+            .map_err(unavailable)?;
+    }
+    st.refresh().await;
+    let (snap, _) = snapshot(st, req).await?;
+    let requested = grantable(st, &snap, req, user).await?;
+    let client = snap.application(req.client_id).ok_or(CoreError::Internal)?;
     let client_sp = service_principals::provision(store, client, req.tenant_id)
         .await
         .map_err(unavailable)?;
@@ -197,8 +208,12 @@ async fn grantable<'a>(
 }
 
 /// A snapshot holding the client and every resource the request may name: the one in its scope, and
-/// those of the client's `requiredResourceAccess`.
-async fn snapshot(st: &AppState, req: &AuthorizationRequest) -> Result<Snapshot, CoreError> {
+/// those of the client's `requiredResourceAccess`; with the APIs consent would add with the client
+/// (returned, to provision).
+async fn snapshot(
+    st: &AppState,
+    req: &AuthorizationRequest,
+) -> Result<(Snapshot, Vec<ApplicationRecord>), CoreError> {
     let mut snap = st.directory.snapshot()?;
     let client_id = req.client_id.to_string();
     let dir = &st.directory;
@@ -218,7 +233,8 @@ async fn snapshot(st: &AppState, req: &AuthorizationRequest) -> Result<Snapshot,
             .await
             .map_err(fail)?;
     }
-    Ok(snap)
+    let pending = super::bundled_apis(st, &mut snap, req.tenant_id, req.client_id).await?;
+    Ok((snap, pending))
 }
 
 /// The page's list: each permission with its resource, and whether it is delegated or the app's own.

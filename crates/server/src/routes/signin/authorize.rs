@@ -10,7 +10,7 @@ use gatehouse_core::admin::{grants, service_principals};
 use gatehouse_core::authorize::{self, AuthorizationRequest, AuthorizeParams, Prompt, Refusal, Reply};
 use gatehouse_core::flows::delegated::{self, UserScopes};
 use gatehouse_core::flows::fill;
-use gatehouse_core::model::{Consent, Session, Tenant, UserRecord};
+use gatehouse_core::model::{ApplicationRecord, Consent, Session, Tenant, UserRecord};
 use gatehouse_core::{CoreError, Snapshot};
 use gatehouse_proto::tenant::TenantSegment;
 use gatehouse_proto::{AppId, ObjectId, Version};
@@ -403,12 +403,22 @@ fn oidc_line(scope: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// A snapshot with the request's client and resource, and their service principals' ids.
+/// A snapshot with the request's client and resource, and their service principals' ids. A resource
+/// not yet in the tenant that consent to this client would add (`knownClientApplications`) is in the
+/// snapshot as it would be made, without an id, and returned to provision.
 async fn client_and_resource(
     st: &AppState,
     req: &AuthorizationRequest,
     scopes: &UserScopes,
-) -> Result<(Snapshot, Option<ObjectId>, Option<ObjectId>), CoreError> {
+) -> Result<
+    (
+        Snapshot,
+        Option<ObjectId>,
+        Option<ObjectId>,
+        Vec<ApplicationRecord>,
+    ),
+    CoreError,
+> {
     let mut snap = st.directory.snapshot()?;
     let lookup = scopes.lookup_name(&st.base_url);
     let (client_sp, resource_sp) = fill(
@@ -420,7 +430,11 @@ async fn client_and_resource(
     )
     .await
     .map_err(|_| CoreError::Unavailable)?;
-    Ok((snap, client_sp, resource_sp))
+    let pending = match resource_sp {
+        Some(_) => vec![],
+        None => super::bundled_apis(st, &mut snap, req.tenant_id, req.client_id).await?,
+    };
+    Ok((snap, client_sp, resource_sp, pending))
 }
 
 /// What a sign-in knows about consent: the snapshot (with the user's app roles), the client's service
@@ -430,6 +444,8 @@ struct ConsentState {
     snap: Snapshot,
     client_sp: Option<ObjectId>,
     consented: Vec<String>,
+    /// APIs consent would add with the client (see [`client_and_resource`]).
+    pending: Vec<ApplicationRecord>,
 }
 
 async fn consent_state(
@@ -438,7 +454,7 @@ async fn consent_state(
     scopes: &UserScopes,
     user: &UserRecord,
 ) -> Result<ConsentState, CoreError> {
-    let (mut snap, client_sp, resource_sp) = client_and_resource(st, req, scopes).await?;
+    let (mut snap, client_sp, resource_sp, pending) = client_and_resource(st, req, scopes).await?;
     let held = st
         .directory
         .roles_held(user.user.id)
@@ -457,6 +473,7 @@ async fn consent_state(
         snap,
         client_sp,
         consented,
+        pending,
     })
 }
 
@@ -468,35 +485,44 @@ pub(super) async fn record_consent(
     user: &UserRecord,
 ) -> Result<(), CoreError> {
     let scopes = UserScopes::parse(&req.scope)?;
-    let ConsentState {
-        snap,
-        client_sp,
-        consented,
-    } = consent_state(st, req, &scopes, user).await?;
+    let mut state = consent_state(st, req, &scopes, user).await?;
+    {
+        let snap = &state.snap;
+        let tenant = snap.tenant(req.tenant_id).ok_or(CoreError::Internal)?;
+        let client = snap.application(req.client_id).ok_or(CoreError::Internal)?;
+        let (resource, missing) =
+            delegated::missing_consent(snap, &st.base_url, tenant, client, &scopes, &state.consented)?;
+        // The form's sealed request is the one every page carries, so it proves no consent page was
+        // shown: what the user may not grant is refused here too.
+        let refused = missing
+            .iter()
+            .any(|s| !delegated::user_may_consent(client, tenant, resource, s));
+        if refused || (state.client_sp.is_none() && !delegated::user_may_add_application(tenant)) {
+            return Err(CoreError::AdminConsentRequired {
+                client_id: req.client_id.to_string(),
+            });
+        }
+        // Consent adds the client, and the APIs that come with it, to the user's tenant first.
+        if state.client_sp.is_none() || !state.pending.is_empty() {
+            let store = st.store.as_ref();
+            let unavailable = |_| CoreError::Unavailable;
+            for app in state.pending.iter().chain(std::iter::once(client)) {
+                service_principals::provision(store, app, tenant.id)
+                    .await
+                    .map_err(unavailable)?;
+            }
+            st.refresh().await;
+        }
+    }
+    if state.client_sp.is_none() || !state.pending.is_empty() {
+        state = consent_state(st, req, &scopes, user).await?;
+    }
+    let snap = &state.snap;
     let tenant = snap.tenant(req.tenant_id).ok_or(CoreError::Internal)?;
     let client = snap.application(req.client_id).ok_or(CoreError::Internal)?;
+    let client_sp = state.client_sp.ok_or(CoreError::Unavailable)?;
     let (resource, missing) =
-        delegated::missing_consent(&snap, &st.base_url, tenant, client, &scopes, &consented)?;
-    // The form's sealed request is the one every page carries, so it proves no consent page was
-    // shown: what the user may not grant is refused here too.
-    let refused = missing
-        .iter()
-        .any(|s| !delegated::user_may_consent(client, tenant, resource, s));
-    if refused || (client_sp.is_none() && !delegated::user_may_add_application(tenant)) {
-        return Err(CoreError::AdminConsentRequired {
-            client_id: req.client_id.to_string(),
-        });
-    }
-    let client_sp = match client_sp {
-        Some(id) => id,
-        None => {
-            let id = service_principals::provision(st.store.as_ref(), client, tenant.id)
-                .await
-                .map_err(|_| CoreError::Unavailable)?;
-            st.refresh().await;
-            id
-        }
-    };
+        delegated::missing_consent(snap, &st.base_url, tenant, client, &scopes, &state.consented)?;
     let values: Vec<String> = missing.iter().map(|p| p.value.clone()).collect();
     if values.is_empty() {
         return Ok(());

@@ -64,6 +64,52 @@ pub fn routes() -> Router<AppState> {
         .route("/static/signed_out.js", get(pages::signed_out_script))
 }
 
+/// The APIs that consent to `client` in `tenant` would add with it (`knownClientApplications`, see
+/// `admin_consent::bundled`): those of the client's `requiredResourceAccess` with no service principal
+/// in the tenant yet. Each is put in `snap` as consent would make it (not stored: its id is not the
+/// one it will get), so the consent pages can show its permissions; the caller provisions them when
+/// consent is given, then reads again.
+pub(crate) async fn bundled_apis(
+    st: &AppState,
+    snap: &mut gatehouse_core::Snapshot,
+    tenant: gatehouse_proto::TenantId,
+    client: gatehouse_proto::AppId,
+) -> Result<Vec<gatehouse_core::model::ApplicationRecord>, CoreError> {
+    use gatehouse_core::admin::service_principals::new_service_principal;
+    use gatehouse_core::model::ServicePrincipalRecord;
+    let Some(client) = snap.application(client).cloned() else {
+        return Ok(vec![]);
+    };
+    let mut pending = Vec::new();
+    for access in &client.app.required_resource_access {
+        let Some(api_id) = gatehouse_proto::AppId::parse(&access.resource_app_id) else {
+            continue;
+        };
+        let dir = &st.directory;
+        let present = dir
+            .service_principal(tenant, api_id)
+            .await
+            .map_err(|_| CoreError::Unavailable)?;
+        let Some(api) = dir.client(api_id).await.map_err(|_| CoreError::Unavailable)? else {
+            continue;
+        };
+        if present.is_some() || !gatehouse_core::admin_consent::bundled(&api.app, &client, tenant) {
+            continue;
+        }
+        let record = ServicePrincipalRecord {
+            tenant_id: tenant,
+            sp: new_service_principal(&api.app.app, api.app.tenant_id),
+        };
+        for (key, _) in record.claimed_names() {
+            snap.add_name(tenant, key, api_id);
+        }
+        snap.add_service_principal(std::sync::Arc::new(record));
+        pending.push(api.app.clone());
+        snap.add_client(api);
+    }
+    Ok(pending)
+}
+
 /// Seals the authorization request into the pages' `ctx` field and opens it again: only this cluster
 /// can read or forge it, and it says when it expires.
 pub struct FlowSealer(Kek);
