@@ -2,6 +2,8 @@
 //! `GET /reports` for daemons holding the `Reports.Read` app role, `GET /me/reports` for users whose
 //! token carries the `access_as_user` delegated scope. No token, or a bad one, is 401 with
 //! `WWW-Authenticate: Bearer …`; a good token without the permission is 403.
+//!
+//! [`middle_tier`] is an API in front of it that calls it on the user's behalf (on-behalf-of).
 
 use std::sync::Arc;
 
@@ -12,6 +14,8 @@ use axum::{Json, Router};
 use gatehouse_validate::extract::{bearer_token, Rejection};
 use gatehouse_validate::{Claims, IssuerPolicy, KeySource, Requirement, Validator};
 use serde_json::{json, Value};
+
+pub mod middle_tier;
 
 /// The app role daemons need for `/reports`.
 pub const ROLE: &str = "Reports.Read";

@@ -201,3 +201,142 @@ async fn the_multi_tenant_sample_api_takes_the_tenants_it_lists() {
     server_any.abort();
     server_only_a.abort();
 }
+
+/// The middle tier in front of the sample API: a user's token for the middle tier is exchanged
+/// on-behalf-of for one to the sample API, which sees the same user and the middle tier as its client.
+#[tokio::test]
+async fn the_middle_tier_calls_the_sample_api_on_the_users_behalf() {
+    let app = TestApp::spawn().await;
+    let j = Journey::create(&app, Some(2)).await;
+    let admin = app.admin_token().await;
+    let post = |path: &'static str, body: serde_json::Value| app.create(&admin, path, body);
+    let scope = |id: uuid::Uuid| {
+        json!({"requestedAccessTokenVersion": 2, "oauth2PermissionScopes": [{"id": id,
+               "value": gatehouse_example_api::SCOPE, "type": "User", "isEnabled": true,
+               "adminConsentDisplayName": "Use as the user"}]})
+    };
+    let (s, v) = app
+        .graph(
+            M::PATCH,
+            &format!("applications(appId='{}')", j.api_app_id),
+            &admin,
+            Some(json!({"api": scope(uuid::Uuid::new_v4())})),
+        )
+        .await;
+    assert_eq!(s, 204, "{v}");
+    // The middle tier: an API of its own, with a secret, consented to the sample API's scope.
+    let middle = post(
+        "applications",
+        json!({"displayName": "Reports Portal", "identifierUris": ["api://portal"], "api": scope(uuid::Uuid::new_v4())}),
+    )
+    .await;
+    let middle_sp = post("servicePrincipals", json!({"appId": middle["appId"]})).await;
+    let secret = app
+        .create(
+            &admin,
+            &format!("applications/{}/addPassword", middle["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await["secretText"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let grant = post(
+        "oauth2PermissionGrants",
+        json!({"clientId": middle_sp["id"], "consentType": "AllPrincipals", "resourceId": j.api_sp_id,
+               "scope": gatehouse_example_api::SCOPE}),
+    )
+    .await;
+    // A public client that users sign in with, consented to the middle tier's scope.
+    let cli = post(
+        "applications",
+        json!({"displayName": "Portal CLI", "isFallbackPublicClient": true}),
+    )
+    .await;
+    let cli_sp = post("servicePrincipals", json!({"appId": cli["appId"]})).await;
+    post(
+        "oauth2PermissionGrants",
+        json!({"clientId": cli_sp["id"], "consentType": "AllPrincipals", "resourceId": middle_sp["id"],
+               "scope": gatehouse_example_api::SCOPE}),
+    )
+    .await;
+    let alice = app.alice(&admin, PASSWORD).await;
+
+    let authority = format!("{}/{}/v2.0", app.base, app.tenant());
+    let serve = |router: axum::Router| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        (
+            base,
+            tokio::spawn(async move { axum::serve(listener, router).await }),
+        )
+    };
+    let keys = Arc::new(
+        gatehouse_validate::RemoteKeys::discover(&authority, None)
+            .await
+            .unwrap(),
+    );
+    let issuers = gatehouse_example_api::issuers(keys.issuer(), vec![]);
+    let (api_base, api_server) = serve(gatehouse_example_api::router(
+        keys.clone(),
+        issuers.clone(),
+        vec![j.api_app_id.clone()],
+    ))
+    .await;
+    let downstream = gatehouse_example_api::middle_tier::Downstream {
+        token_endpoint: format!("{}/{}/oauth2/v2.0/token", app.base, app.tenant()),
+        client_id: middle["appId"].as_str().unwrap().to_string(),
+        client_secret: secret,
+        scope: "api://reports/access_as_user".into(),
+        url: format!("{api_base}/me/reports"),
+        http: reqwest::Client::new(),
+    };
+    let middle_app_id = middle["appId"].as_str().unwrap().to_string();
+    let (middle_base, middle_server) = serve(gatehouse_example_api::middle_tier::router(
+        keys,
+        issuers,
+        vec![middle_app_id.clone()],
+        downstream,
+    ))
+    .await;
+
+    let r = app
+        .alice_signs_in(
+            cli["appId"].as_str().unwrap(),
+            PASSWORD,
+            "api://portal/access_as_user",
+        )
+        .await;
+    let token = r["access_token"].as_str().unwrap_or_else(|| panic!("{r}"));
+    let url = format!("{middle_base}/me/summary");
+    let answer = app.http.get(&url).bearer_auth(token).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let v: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(v["user"], alice["id"]);
+    assert_eq!(v["downstream"]["status"], 200, "{v}");
+    assert_eq!(v["downstream"]["body"]["user"], alice["id"]);
+    assert_eq!(
+        v["downstream"]["body"]["client"],
+        middle_app_id.as_str(),
+        "the sample API's caller"
+    );
+    let none = app.http.get(&url).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    // Without the middle tier's consent to the sample API, the exchange is refused (65001) and the
+    // middle tier says so.
+    let path = format!("oauth2PermissionGrants/{}", grant["id"].as_str().unwrap());
+    assert_eq!(app.graph(M::DELETE, &path, &admin, None).await.0, 204);
+    let refused = app.http.get(&url).bearer_auth(token).send().await.unwrap();
+    assert_eq!(refused.status(), 502);
+    let v: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(v["error"], "invalid_grant", "{v}");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS65001"),
+        "{v}"
+    );
+    api_server.abort();
+    middle_server.abort();
+}
