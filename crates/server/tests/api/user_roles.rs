@@ -10,12 +10,19 @@ use crate::helpers::{claims, Journey, TestApp};
 
 const PASSWORD: &str = "Correct-Horse-1";
 
-#[tokio::test]
-async fn a_users_app_roles_are_assigned_listed_carried_in_their_tokens_and_removed() {
-    let app = TestApp::spawn().await;
-    let j = Journey::create(&app, Some(2)).await;
+/// The Reports API with a role for users (`Reports.Approver`) and a delegated scope, a public client
+/// every user may use it through (an AllPrincipals grant), and Alice.
+struct Setup {
+    j: Journey,
+    approver: Uuid,
+    cli_id: String,
+    grant_id: String,
+    alice: Value,
+}
+
+async fn reports_api_with_a_user_role(app: &TestApp) -> Setup {
+    let j = Journey::create(app, Some(2)).await;
     let admin = app.admin_token().await;
-    // The API: its daemon role, a role for users, and a delegated scope users' clients ask for.
     let approver = Uuid::new_v4();
     let path = format!("applications(appId='{}')", j.api_app_id);
     let (_, api) = app.graph(M::GET, &path, &admin, None).await;
@@ -38,23 +45,40 @@ async fn a_users_app_roles_are_assigned_listed_carried_in_their_tokens_and_remov
     let cli_sp = app
         .create(&admin, "servicePrincipals", json!({"appId": cli["appId"]}))
         .await;
-    app.create(
-        &admin,
-        "oauth2PermissionGrants",
-        json!({"clientId": cli_sp["id"], "consentType": "AllPrincipals", "resourceId": j.api_sp_id,
-               "scope": "access_as_user"}),
-    )
-    .await;
-    let alice = app.alice(&admin, PASSWORD).await;
-    let sign_in = || {
-        app.alice_signs_in(
-            cli["appId"].as_str().unwrap(),
-            PASSWORD,
-            "api://reports/access_as_user",
+    let grant = app
+        .create(
+            &admin,
+            "oauth2PermissionGrants",
+            json!({"clientId": cli_sp["id"], "consentType": "AllPrincipals", "resourceId": j.api_sp_id,
+                   "scope": "access_as_user"}),
         )
-    };
-    let roles =
-        |v: &Value| claims(v["access_token"].as_str().unwrap_or_else(|| panic!("{v}")))["roles"].clone();
+        .await;
+    let alice = app.alice(&admin, PASSWORD).await;
+    Setup {
+        j,
+        approver,
+        cli_id: cli["appId"].as_str().unwrap().to_string(),
+        grant_id: grant["id"].as_str().unwrap().to_string(),
+        alice,
+    }
+}
+
+fn roles(v: &Value) -> Value {
+    claims(v["access_token"].as_str().unwrap_or_else(|| panic!("{v}")))["roles"].clone()
+}
+
+#[tokio::test]
+async fn a_users_app_roles_are_assigned_listed_carried_in_their_tokens_and_removed() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let Setup {
+        j,
+        approver,
+        cli_id,
+        alice,
+        ..
+    } = reports_api_with_a_user_role(&app).await;
+    let sign_in = || app.alice_signs_in(&cli_id, PASSWORD, "api://reports/access_as_user");
     assert_eq!(roles(&sign_in().await), Value::Null, "no role yet");
 
     // An application-only role cannot go to a user; the user role (by principal name) can.
@@ -195,4 +219,52 @@ async fn an_application_that_requires_assignment_refuses_unassigned_users() {
     .await;
     let allowed = app.alice_signs_in(client_id, PASSWORD, "User.Read").await;
     assert!(allowed["access_token"].is_string(), "{allowed}");
+}
+
+/// Removing a user's role or their client's consent on one node holds on another within a second: the
+/// next token there has no role, and the next sign-in there has no consent (65001).
+#[tokio::test]
+async fn a_removed_role_or_grant_holds_on_every_node_within_a_second() {
+    let a = TestApp::spawn_postgres().await;
+    let (node_b, b) = a.second_node().await;
+    let admin = a.admin_token().await;
+    let s = reports_api_with_a_user_role(&a).await;
+    let body = json!({"principalId": s.alice["id"], "resourceId": s.j.api_sp_id, "appRoleId": s.approver});
+    let assignment = a
+        .create(&admin, "users/alice@contoso.example/appRoleAssignments", body)
+        .await;
+    let on_b = || b.alice_signs_in(&s.cli_id, PASSWORD, "api://reports/access_as_user");
+    let until = |what: &'static str| {
+        let start = std::time::Instant::now();
+        move || {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(1),
+                "{what} after 1 s"
+            )
+        }
+    };
+    let late = until("node B did not see the role");
+    while roles(&on_b().await) != json!(["Reports.Approver"]) {
+        late();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let path = format!(
+        "users/{}/appRoleAssignments/{}",
+        s.alice["id"].as_str().unwrap(),
+        assignment["id"].as_str().unwrap()
+    );
+    assert_eq!(a.graph(M::DELETE, &path, &admin, None).await.0, 204);
+    let late = until("node B still issued the removed role");
+    while roles(&on_b().await) != Value::Null {
+        late();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let path = format!("oauth2PermissionGrants/{}", s.grant_id);
+    assert_eq!(a.graph(M::DELETE, &path, &admin, None).await.0, 204);
+    let refused = on_b().await;
+    assert_eq!(
+        refused["error_codes"][0], 65001,
+        "consent is read when each token is issued: {refused}"
+    );
+    node_b.shutdown().await;
 }
