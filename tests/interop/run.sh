@@ -98,7 +98,7 @@ export GATEHOUSE_BROWSER="$venv/bin/python $here/python/browser.py"
 # The server saw only loopback traffic and logged no secret.
 for field in client_secret user_password b_user_password b_admin_password; do
   secret="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$work/fixture.json" "$field")"
-  if grep -qF "$secret" "$work/main.stderr"; then echo "interop: a $field appeared in the server log"; exit 1; fi
+  if grep -qF -- "$secret" "$work/main.stderr"; then echo "interop: a $field appeared in the server log"; exit 1; fi
 done
 # Logs written to a file carry no terminal colour codes.
 if grep -q $'\x1b\[' "$work/main.stderr"; then echo "interop: colour codes in a server log written to a file"; exit 1; fi
