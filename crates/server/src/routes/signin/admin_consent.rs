@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use gatehouse_core::admin::{assignments, directory_roles, grants, service_principals};
 use gatehouse_core::admin_consent::{self, AdminConsentParams, Requested};
-use gatehouse_core::authorize::{AuthorizationRequest, Refusal};
+use gatehouse_core::authorize::AuthorizationRequest;
 use gatehouse_core::flows::fill;
 use gatehouse_core::model::{ApplicationRecord, Assignment, Consent, UserRecord};
 use gatehouse_core::store::{Conflict, StoreError};
@@ -18,7 +18,7 @@ use gatehouse_core::{CoreError, Snapshot};
 use gatehouse_proto::{PrincipalType, Version};
 use time::OffsetDateTime;
 
-use super::authorize::{form_page, proceed, read_pairs, refuse, request_context, send};
+use super::authorize::{form_page, refuse, send, start, BrowserParams};
 use super::pages::{self, error_page};
 use crate::AppState;
 
@@ -36,30 +36,24 @@ async fn adminconsent(
     req: Request,
     endpoint: Version,
 ) -> Response {
-    let now = OffsetDateTime::now_utc();
-    let (parts, body) = req.into_parts();
-    let validated = async {
-        let pairs = read_pairs(&parts.method, parts.uri.query(), body).await?;
-        let params = AdminConsentParams::from_pairs(pairs)?;
-        let (snap, segment) = request_context(&st, &tenant, params.client_id.as_deref()).await?;
-        Ok::<_, CoreError>((snap, segment, params))
+    start(
+        &st,
+        &tenant,
+        req,
+        |snap, segment, params: &AdminConsentParams, now| {
+            admin_consent::validate(snap, segment, params, endpoint, &st.policies.authorize, now)
+        },
+    )
+    .await
+}
+
+impl BrowserParams for AdminConsentParams {
+    fn parse(pairs: Vec<(String, String)>) -> Result<Self, CoreError> {
+        Self::from_pairs(pairs)
     }
-    .await;
-    let (snap, segment, params) = match validated {
-        Ok(v) => v,
-        Err(e) => return error_page(&e),
-    };
-    match admin_consent::validate(
-        &snap,
-        segment.as_ref(),
-        &params,
-        endpoint,
-        &st.policies.authorize,
-        now,
-    ) {
-        Err(Refusal::Page(e)) => error_page(&e),
-        Err(Refusal::Redirect(r)) => send(&st, r),
-        Ok(req) => proceed(&st, &parts.headers, req, now).await,
+
+    fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
     }
 }
 

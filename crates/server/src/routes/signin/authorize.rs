@@ -37,38 +37,64 @@ async fn authorize(
     req: Request,
     endpoint: Version,
 ) -> Response {
+    start(
+        &st,
+        &tenant,
+        req,
+        |snap, segment, params: &AuthorizeParams, now| {
+            authorize::validate(snap, segment, params, endpoint, &st.policies.authorize, now)
+        },
+    )
+    .await
+}
+
+/// The parameters a browser request starts with (`/authorize`, `/adminconsent`).
+pub(super) trait BrowserParams: Sized {
+    fn parse(pairs: Vec<(String, String)>) -> Result<Self, CoreError>;
+    fn client_id(&self) -> Option<&str>;
+}
+
+impl BrowserParams for AuthorizeParams {
+    fn parse(pairs: Vec<(String, String)>) -> Result<Self, CoreError> {
+        Self::from_pairs(pairs)
+    }
+
+    fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+}
+
+/// Starts a browser request: reads its parameters, resolves the path's tenant and the client, lets
+/// `validate` (core's rules) check them, then goes on with the session or the sign-in pages. Until the
+/// client and its redirect URI are verified, errors are pages; after, they go to the client.
+pub(super) async fn start<P: BrowserParams>(
+    st: &AppState,
+    tenant: &str,
+    req: Request,
+    validate: impl FnOnce(&Snapshot, Option<&Tenant>, &P, OffsetDateTime) -> Result<AuthorizationRequest, Refusal>,
+) -> Response {
     let now = OffsetDateTime::now_utc();
     let (parts, body) = req.into_parts();
-    let pairs = match read_pairs(&parts.method, parts.uri.query(), body).await {
-        Ok(p) => p,
-        Err(e) => return error_page(&e),
-    };
-    let validated = async {
-        let params = AuthorizeParams::from_pairs(pairs)?;
-        let (snap, segment) = request_context(&st, &tenant, params.client_id.as_deref()).await?;
+    let read = async {
+        let pairs = read_pairs(&parts.method, parts.uri.query(), body).await?;
+        let params = P::parse(pairs)?;
+        let (snap, segment) = request_context(st, tenant, params.client_id()).await?;
         Ok::<_, CoreError>((snap, segment, params))
     }
     .await;
-    let (snap, segment, params) = match validated {
+    let (snap, segment, params) = match read {
         Ok(v) => v,
         Err(e) => return error_page(&e),
     };
-    match authorize::validate(
-        &snap,
-        segment.as_ref(),
-        &params,
-        endpoint,
-        &st.policies.authorize,
-        now,
-    ) {
+    match validate(&snap, segment.as_ref(), &params, now) {
         Err(Refusal::Page(e)) => error_page(&e),
-        Err(Refusal::Redirect(r)) => send(&st, r),
-        Ok(req) => proceed(&st, &parts.headers, req, now).await,
+        Err(Refusal::Redirect(r)) => send(st, r),
+        Ok(req) => proceed(st, &parts.headers, req, now).await,
     }
 }
 
 /// The query (GET) or the form body (POST, at most 64 KiB) as pairs.
-pub(super) async fn read_pairs(
+async fn read_pairs(
     method: &Method,
     query: Option<&str>,
     body: Body,
@@ -87,7 +113,7 @@ pub(super) async fn read_pairs(
 
 /// What a browser request's path and `client_id` name: the tenant (`None` for `common` and
 /// `organizations`), and a snapshot holding the client.
-pub(super) async fn request_context(
+async fn request_context(
     st: &AppState,
     tenant: &str,
     client_id: Option<&str>,
