@@ -131,6 +131,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         replay: ReplayLedger::spawn(Arc::clone(&store)),
         passwords: crate::passwords::PasswordPool::new(),
         sealer: Arc::new(crate::routes::signin::FlowSealer::new(&kek)?),
+        hsts: crate::settings::hsts(&base_url, settings.hsts_max_age).map(Into::into),
     };
     let watcher = watcher::spawn(Arc::clone(&store), Arc::clone(&directory));
     let maintenance = maintenance::spawn(

@@ -31,6 +31,56 @@ pub struct Settings {
     /// How many entries each of the directory's caches holds (applications, service principals,
     /// resource names, role assignments).
     pub directory_cache_entries: usize,
+    /// `Strict-Transport-Security` max-age in seconds; `None` for the default (a year, under HTTPS on
+    /// a public URL whose host is not loopback), `Some(0)` for never.
+    pub hsts_max_age: Option<u64>,
+}
+
+/// The `Strict-Transport-Security` value to send, if any (RFC 6797): only under HTTPS; by default a
+/// year, but not for a loopback host, where browsers would then force HTTPS on every local port
+/// (other development servers on `http://localhost` included); an explicit max-age applies anywhere.
+pub fn hsts(public_url: &str, max_age: Option<u64>) -> Option<String> {
+    let url = url::Url::parse(public_url).ok()?;
+    if url.scheme() != "https" {
+        return None;
+    }
+    let loopback = match url.host()? {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    match max_age {
+        Some(0) => None,
+        Some(secs) => Some(format!("max-age={secs}")),
+        None if loopback => None,
+        None => Some("max-age=31536000".into()),
+    }
+}
+
+#[cfg(test)]
+mod hsts_tests {
+    use super::hsts;
+
+    #[test]
+    fn hsts_is_sent_under_https_off_loopback_or_when_asked() {
+        assert_eq!(
+            hsts("https://login.contoso.com", None).as_deref(),
+            Some("max-age=31536000")
+        );
+        assert_eq!(hsts("https://localhost:8443", None), None);
+        assert_eq!(hsts("https://127.0.0.1:8443", None), None);
+        assert_eq!(hsts("https://[::1]:8443", None), None);
+        assert_eq!(
+            hsts("https://localhost:8443", Some(600)).as_deref(),
+            Some("max-age=600")
+        );
+        assert_eq!(hsts("https://login.contoso.com", Some(0)), None);
+        assert_eq!(
+            hsts("http://login.contoso.com", Some(600)),
+            None,
+            "never over plain HTTP"
+        );
+    }
 }
 
 #[derive(Debug, Clone)]

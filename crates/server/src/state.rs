@@ -32,6 +32,8 @@ pub struct AppState {
     pub passwords: PasswordPool,
     /// Seals the authorization request the sign-in pages carry.
     pub sealer: Arc<crate::routes::signin::FlowSealer>,
+    /// The `Strict-Transport-Security` value every response carries, if any (`settings::hsts`).
+    pub hsts: Option<Arc<str>>,
 }
 
 impl AppState {

@@ -211,6 +211,10 @@ pub struct ServeArgs {
     /// applications that allow public client flows, and so does Gatehouse unless this is set.
     #[arg(long, env = "GATEHOUSE_NO_PASSWORD_GRANT")]
     pub no_password_grant: bool,
+    /// Seconds of Strict-Transport-Security to send under HTTPS (0: never). Default: a year, except when
+    /// the public URL's host is loopback, where a browser would force HTTPS on every localhost port.
+    #[arg(long, env = "GATEHOUSE_HSTS_MAX_AGE")]
+    pub hsts_max_age: Option<u64>,
     /// A CA certificate (PEM) to trust when fetching federated issuers' keys.
     #[arg(long, env = "GATEHOUSE_FEDERATION_CA_FILE")]
     pub federation_ca_file: Option<PathBuf>,
@@ -245,6 +249,7 @@ impl StoreArgs {
             policies: Policies::default(),
             federation_ca: None,
             directory_cache_entries: gatehouse_core::directory::DEFAULT_CACHE_ENTRIES,
+            hsts_max_age: None,
         }
     }
 
@@ -320,6 +325,7 @@ impl ServeArgs {
             },
             federation_ca: self.federation_ca_file.clone(),
             directory_cache_entries: self.directory_cache_entries,
+            hsts_max_age: self.hsts_max_age,
             domain: self.domain.clone(),
             rotation: self.schedule.policy(),
             ..self.store.settings()

@@ -17,7 +17,8 @@ use tower_http::trace::TraceLayer;
 use crate::AppState;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let hsts = state.hsts.as_deref().and_then(|v| HeaderValue::from_str(v).ok());
+    let router = Router::new()
         .route("/health/live", get(health::live_get))
         .route("/health/ready", get(health::ready_get))
         .route("/error", get(health::error_page_get))
@@ -52,5 +53,13 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
             HeaderValue::from_static("nosniff"),
-        ))
+        ));
+    match hsts {
+        // Every response under HTTPS, as RFC 6797 asks (`settings::hsts` says when).
+        Some(value) => router.layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("strict-transport-security"),
+            value,
+        )),
+        None => router,
+    }
 }

@@ -1,5 +1,6 @@
 //! The one mapping from core's protocol errors to HTTP: Entra's JSON error body with its AADSTS code;
-//! `invalid_client` is 401, `temporarily_unavailable` 503 with Retry-After, everything else 400.
+//! `invalid_client` is 401 (with `WWW-Authenticate: Basic` when the client used Basic),
+//! `temporarily_unavailable` 503 with Retry-After, everything else 400.
 //! Internal detail goes to the log, never to the client.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -53,7 +54,19 @@ pub fn oauth_error_response(e: &CoreError, headers: &HeaderMap, base_url: &str) 
     if status == StatusCode::SERVICE_UNAVAILABLE {
         h.insert("retry-after", HeaderValue::from_static("1"));
     }
+    // A client that authenticated with HTTP Basic is told the scheme that failed (RFC 6749 §5.2).
+    if status == StatusCode::UNAUTHORIZED && used_basic(headers) {
+        h.insert("www-authenticate", HeaderValue::from_static("Basic"));
+    }
     resp
+}
+
+fn used_basic(headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_whitespace().next())
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic"))
 }
 
 #[cfg(test)]

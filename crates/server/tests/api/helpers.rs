@@ -60,6 +60,7 @@ pub fn settings(data_dir: PathBuf, database_url: Option<String>, tls: TlsMode) -
         policies: Default::default(),
         federation_ca: None,
         directory_cache_entries: gatehouse_core::directory::DEFAULT_CACHE_ENTRIES,
+        hsts_max_age: None,
     }
 }
 

@@ -447,3 +447,54 @@ async fn https_with_the_local_ca_serves_the_journey() {
     assert_eq!(claims(&token)["aud"], "https://graph.microsoft.com");
     app.stop().await;
 }
+
+/// RFC 6749 §5.2: a client that authenticated with HTTP Basic and failed is told the scheme
+/// (`WWW-Authenticate: Basic`); one that sent its secret in the form is not.
+#[tokio::test]
+async fn a_failed_basic_authentication_names_the_scheme() {
+    let app = TestApp::spawn().await;
+    let url = app.url(&format!("/{}/oauth2/v2.0/token", app.tenant()));
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    let basic = app
+        .http
+        .post(&url)
+        .basic_auth(app.boot.client_id.to_string(), Some("wrong"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 401);
+    assert_eq!(basic.headers()["www-authenticate"], "Basic");
+    let client_id = app.boot.client_id.to_string();
+    let mut in_form = form.to_vec();
+    in_form.extend([("client_id", client_id.as_str()), ("client_secret", "wrong")]);
+    let posted = app.http.post(&url).form(&in_form).send().await.unwrap();
+    assert_eq!(posted.status(), 401);
+    assert!(posted.headers().get("www-authenticate").is_none());
+}
+
+/// HSTS (RFC 6797) under HTTPS: not by default on a loopback public URL (a browser would force HTTPS
+/// on every localhost port), on every response when a max-age is configured, never over plain HTTP.
+#[tokio::test]
+async fn strict_transport_security_is_sent_as_configured() {
+    use gatehouse_server::settings::TlsMode;
+    let hsts = |app: &TestApp| {
+        let url = app.url("/health/live");
+        let http = app.http.clone();
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            r.headers()
+                .get("strict-transport-security")
+                .map(|v| v.to_str().unwrap().to_string())
+        }
+    };
+    let loopback = TestApp::spawn_with(None, TlsMode::LocalCa).await;
+    assert_eq!(hsts(&loopback).await, None);
+    let configured = TestApp::spawn_configured(None, TlsMode::LocalCa, |s| s.hsts_max_age = Some(600)).await;
+    assert_eq!(hsts(&configured).await.as_deref(), Some("max-age=600"));
+    let plain = TestApp::spawn_configured(None, TlsMode::Insecure, |s| s.hsts_max_age = Some(600)).await;
+    assert_eq!(hsts(&plain).await, None);
+}
