@@ -143,17 +143,33 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
     );
     let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
+    // A slow or idle client holds a connection only so long: the headers of each request (and the
+    // wait for the next one on a kept-alive connection) within `header_read_timeout`, the TLS
+    // handshake within `handshake_timeout`.
+    let header_read_timeout = settings.header_read_timeout;
     let serving = match tls {
         None => {
-            let server = axum_server::from_tcp(listener)
+            let mut server = axum_server::from_tcp(listener)
                 .map_err(|e| e.to_string())?
                 .handle(handle.clone());
+            server
+                .http_builder()
+                .http1()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_read_timeout);
             tokio::spawn(server.serve(app))
         }
         Some(config) => {
-            let server = axum_server::tls_rustls::from_tcp_rustls(listener, config)
+            let handshake_timeout = settings.handshake_timeout;
+            let mut server = axum_server::tls_rustls::from_tcp_rustls(listener, config)
                 .map_err(|e| e.to_string())?
+                .map(|acceptor| acceptor.handshake_timeout(handshake_timeout))
                 .handle(handle.clone());
+            server
+                .http_builder()
+                .http1()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_read_timeout);
             tokio::spawn(server.serve(app))
         }
     };

@@ -34,7 +34,17 @@ pub struct Settings {
     /// `Strict-Transport-Security` max-age in seconds; `None` for the default (a year, under HTTPS on
     /// a public URL whose host is not loopback), `Some(0)` for never.
     pub hsts_max_age: Option<u64>,
+    /// How long a connection may take to send a request's headers, and how long a kept-alive
+    /// connection may wait for its next request, before it is closed.
+    pub header_read_timeout: std::time::Duration,
+    /// How long a TLS handshake may take before the connection is closed.
+    pub handshake_timeout: std::time::Duration,
 }
+
+/// The default of `--header-read-timeout` (hyper's own default).
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// The default of `--handshake-timeout`.
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The `Strict-Transport-Security` value to send, if any (RFC 6797): only under HTTPS; by default a
 /// year, but not for a loopback host, where browsers would then force HTTPS on every local port

@@ -215,6 +215,13 @@ pub struct ServeArgs {
     /// the public URL's host is loopback, where a browser would force HTTPS on every localhost port.
     #[arg(long, env = "GATEHOUSE_HSTS_MAX_AGE")]
     pub hsts_max_age: Option<u64>,
+    /// Seconds a connection may take to send a request's headers, and a kept-alive connection may wait
+    /// for its next request, before it is closed (slow or idle clients hold no connection for ever).
+    #[arg(long, env = "GATEHOUSE_HEADER_READ_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout: u64,
+    /// Seconds a TLS handshake may take before the connection is closed.
+    #[arg(long, env = "GATEHOUSE_HANDSHAKE_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub handshake_timeout: u64,
     /// A CA certificate (PEM) to trust when fetching federated issuers' keys.
     #[arg(long, env = "GATEHOUSE_FEDERATION_CA_FILE")]
     pub federation_ca_file: Option<PathBuf>,
@@ -250,6 +257,8 @@ impl StoreArgs {
             federation_ca: None,
             directory_cache_entries: gatehouse_core::directory::DEFAULT_CACHE_ENTRIES,
             hsts_max_age: None,
+            header_read_timeout: crate::settings::HEADER_READ_TIMEOUT,
+            handshake_timeout: crate::settings::HANDSHAKE_TIMEOUT,
         }
     }
 
@@ -326,6 +335,8 @@ impl ServeArgs {
             federation_ca: self.federation_ca_file.clone(),
             directory_cache_entries: self.directory_cache_entries,
             hsts_max_age: self.hsts_max_age,
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout),
+            handshake_timeout: std::time::Duration::from_secs(self.handshake_timeout),
             domain: self.domain.clone(),
             rotation: self.schedule.policy(),
             ..self.store.settings()

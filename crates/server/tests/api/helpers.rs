@@ -61,6 +61,8 @@ pub fn settings(data_dir: PathBuf, database_url: Option<String>, tls: TlsMode) -
         federation_ca: None,
         directory_cache_entries: gatehouse_core::directory::DEFAULT_CACHE_ENTRIES,
         hsts_max_age: None,
+        header_read_timeout: gatehouse_server::settings::HEADER_READ_TIMEOUT,
+        handshake_timeout: gatehouse_server::settings::HANDSHAKE_TIMEOUT,
     }
 }
 

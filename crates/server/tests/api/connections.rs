@@ -1,0 +1,79 @@
+//! Connection discipline (issue #11, item 1): a client that sends its headers too slowly, a kept-alive
+//! connection left idle, and a TLS handshake that never comes are closed after their timeouts, so no
+//! client holds a connection (and a file descriptor) for ever.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use gatehouse_server::settings::TlsMode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::TestApp;
+
+fn addr(app: &TestApp) -> SocketAddr {
+    app.server.as_ref().unwrap().addr
+}
+
+/// Whether the server closed the connection: the next read ends (EOF or reset) within `wait`.
+async fn closed(stream: &mut TcpStream, wait: Duration) -> bool {
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(wait, stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            // A response the server wrote before closing (such as a 408) is read past.
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn slow_headers_and_idle_keep_alive_connections_are_closed() {
+    let app = TestApp::spawn_configured(None, TlsMode::Insecure, |s| {
+        s.header_read_timeout = Duration::from_secs(1)
+    })
+    .await;
+    // Headers that never finish.
+    let mut slow = TcpStream::connect(addr(&app)).await.unwrap();
+    slow.write_all(b"GET /health/live HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed(&mut slow, Duration::from_secs(3)).await,
+        "a slow client kept its connection"
+    );
+
+    // A kept-alive connection after one answered request, then idle.
+    let mut idle = TcpStream::connect(addr(&app)).await.unwrap();
+    idle.write_all(b"GET /health/live HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+        "the request is answered"
+    );
+    assert!(
+        closed(&mut idle, Duration::from_secs(3)).await,
+        "an idle connection stayed open"
+    );
+
+    // A client within the timeout is served as before.
+    assert_eq!(app.status("/health/live").await, 200);
+}
+
+#[tokio::test]
+async fn a_tls_handshake_that_never_comes_is_closed() {
+    let app = TestApp::spawn_configured(None, TlsMode::LocalCa, |s| {
+        s.handshake_timeout = Duration::from_secs(1)
+    })
+    .await;
+    let mut silent = TcpStream::connect(addr(&app)).await.unwrap();
+    assert!(
+        closed(&mut silent, Duration::from_secs(3)).await,
+        "a silent TLS client kept its connection"
+    );
+    assert_eq!(app.status("/health/live").await, 200);
+}
