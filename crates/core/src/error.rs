@@ -48,6 +48,9 @@ pub enum CoreError {
     ResourceNotFound { resource: String, tenant: String },
     #[error("client not assigned to the resource")]
     AssignmentRequired { client_id: String, resource: String },
+    /// The request body is larger than the endpoint reads (HTTP 413).
+    #[error("request body too large")]
+    BodyTooLarge { limit: usize },
     /// The application requires users to be assigned (`appRoleAssignmentRequired`) and this one is not.
     #[error("user not assigned to the application")]
     UserNotAssigned { app_name: String },
@@ -151,7 +154,7 @@ impl CoreError {
             Self::TenantNotFound { .. } | Self::TenantMetadataNotFound { .. } => 90002,
             Self::NoTenantForClientCredentials => 50059,
             Self::MissingParameter { .. } => 900144,
-            Self::Malformed { .. } => 9002313,
+            Self::Malformed { .. } | Self::BodyTooLarge { .. } => 9002313,
             Self::PostOnly { .. } => 900561,
             Self::UnsupportedGrantType { .. } => 70003,
             Self::ClientNotFound { .. } => 700016,
@@ -210,6 +213,7 @@ impl CoreError {
             | Self::NoTenantForClientCredentials
             | Self::MissingParameter { .. }
             | Self::Malformed { .. }
+            | Self::BodyTooLarge { .. }
             | Self::PostOnly { .. }
             | Self::ScopeMissing
             | Self::ResourceParameterOnV2 => OAuthError::InvalidRequest,
@@ -277,6 +281,9 @@ impl CoreError {
                 format!("The request body must contain the following parameter: '{name}'.")
             }
             Self::Malformed { detail } => format!("Request is malformed or invalid: {detail}"),
+            Self::BodyTooLarge { limit } => {
+                format!("Request is malformed or invalid: the body is larger than {limit} bytes.")
+            }
             Self::PostOnly { method } => {
                 format!("The endpoint only accepts POST requests. Received a {method} request.")
             }

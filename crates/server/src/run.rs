@@ -145,8 +145,8 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
     let handle = axum_server::Handle::new();
     // A slow or idle client holds a connection only so long: the headers of each request (and the
     // wait for the next one on a kept-alive connection) within `header_read_timeout`, the TLS
-    // handshake within `handshake_timeout`.
-    let header_read_timeout = settings.header_read_timeout;
+    // handshake within `handshake_timeout`; and headers beyond `max_header_bytes` are answered 431.
+    let (header_read_timeout, max_header_bytes) = (settings.header_read_timeout, settings.max_header_bytes);
     let serving = match tls {
         None => {
             let mut server = axum_server::from_tcp(listener)
@@ -156,7 +156,8 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
                 .http_builder()
                 .http1()
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(header_read_timeout);
+                .header_read_timeout(header_read_timeout)
+                .max_buf_size(max_header_bytes);
             tokio::spawn(server.serve(app))
         }
         Some(config) => {
@@ -169,7 +170,8 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
                 .http_builder()
                 .http1()
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(header_read_timeout);
+                .header_read_timeout(header_read_timeout)
+                .max_buf_size(max_header_bytes);
             tokio::spawn(server.serve(app))
         }
     };

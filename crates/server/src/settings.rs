@@ -39,7 +39,12 @@ pub struct Settings {
     pub header_read_timeout: std::time::Duration,
     /// How long a TLS handshake may take before the connection is closed.
     pub handshake_timeout: std::time::Duration,
+    /// The most bytes a request's line and headers may take (431 beyond; at least 8192).
+    pub max_header_bytes: usize,
 }
+
+/// The default of `--max-header-bytes`: room for a long token and cookies, not for megabytes.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// The default of `--header-read-timeout` (hyper's own default).
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);

@@ -333,6 +333,14 @@ fn apply(app: &mut Application, input: ApplicationInput, now: OffsetDateTime) ->
     if let Some(g) = input.group_membership_claims {
         app.group_membership_claims = g;
     }
+    // Graph's limits on the free-text properties (a megabyte of notes is not a note).
+    for (name, value) in [("notes", &app.notes), ("description", &app.description)] {
+        if value.as_ref().is_some_and(|v| v.chars().count() > 1024) {
+            return Err(AdminError::BadRequest(format!(
+                "The value of {name} can be at most 1024 characters long."
+            )));
+        }
+    }
     Ok(())
 }
 

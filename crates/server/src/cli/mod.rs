@@ -222,6 +222,9 @@ pub struct ServeArgs {
     /// Seconds a TLS handshake may take before the connection is closed.
     #[arg(long, env = "GATEHOUSE_HANDSHAKE_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub handshake_timeout: u64,
+    /// The most bytes a request's line and headers may take; a larger request is answered 431.
+    #[arg(long, env = "GATEHOUSE_MAX_HEADER_BYTES", default_value_t = crate::settings::MAX_HEADER_BYTES, value_parser = parse_header_bytes)]
+    pub max_header_bytes: usize,
     /// A CA certificate (PEM) to trust when fetching federated issuers' keys.
     #[arg(long, env = "GATEHOUSE_FEDERATION_CA_FILE")]
     pub federation_ca_file: Option<PathBuf>,
@@ -259,6 +262,7 @@ impl StoreArgs {
             hsts_max_age: None,
             header_read_timeout: crate::settings::HEADER_READ_TIMEOUT,
             handshake_timeout: crate::settings::HANDSHAKE_TIMEOUT,
+            max_header_bytes: crate::settings::MAX_HEADER_BYTES,
         }
     }
 
@@ -337,6 +341,7 @@ impl ServeArgs {
             hsts_max_age: self.hsts_max_age,
             header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout),
             handshake_timeout: std::time::Duration::from_secs(self.handshake_timeout),
+            max_header_bytes: self.max_header_bytes,
             domain: self.domain.clone(),
             rotation: self.schedule.policy(),
             ..self.store.settings()
@@ -445,6 +450,17 @@ fn print_credentials(out: &BootstrapOutput, json: bool) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `--max-header-bytes`: at least 8192 (the HTTP stack's own minimum), at most 16 MiB.
+fn parse_header_bytes(value: &str) -> Result<usize, String> {
+    let n: usize = value
+        .parse()
+        .map_err(|_| format!("'{value}' is not a number of bytes"))?;
+    match n {
+        8192..=16_777_216 => Ok(n),
+        _ => Err("must be from 8192 to 16777216".into()),
+    }
 }
 
 #[cfg(test)]

@@ -220,9 +220,9 @@ async fn read_form(headers: &HeaderMap, body: Body) -> Result<TokenForm, CoreErr
             detail: "the body must be application/x-www-form-urlencoded",
         });
     }
-    let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| CoreError::Malformed {
-        detail: "the body is too large",
-    })?;
+    let bytes = to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| CoreError::BodyTooLarge { limit: MAX_BODY })?;
     let pairs = url::form_urlencoded::parse(&bytes).into_owned().collect();
     TokenForm::from_pairs(pairs).map_err(|_| CoreError::Malformed {
         detail: "a parameter was sent more than once",

@@ -77,3 +77,52 @@ async fn a_tls_handshake_that_never_comes_is_closed() {
     );
     assert_eq!(app.status("/health/live").await, 200);
 }
+
+/// Oversized requests get the status that says so: a token request body beyond its limit 413 (in
+/// Entra's error shape), a Graph body beyond Graph's 413 (in Graph's), headers beyond
+/// `--max-header-bytes` 431; and a megabyte of `notes` is refused (Graph allows 1024 characters).
+#[tokio::test]
+async fn oversized_bodies_and_headers_are_refused_with_their_status() {
+    let app = TestApp::spawn().await;
+    let big = "x".repeat(10 * 1024 * 1024);
+    let token = app
+        .http
+        .post(app.url(&format!("/{}/oauth2/v2.0/token", app.tenant())))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("grant_type=client_credentials&pad={big}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 413);
+    let body: serde_json::Value = token.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request", "{body}");
+
+    let admin = app.admin_token().await;
+    let graph = app
+        .http
+        .post(app.url("/v1.0/applications"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body(format!("{{\"displayName\":\"x\",\"notes\":\"{big}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(graph.status(), 413);
+    let body: serde_json::Value = graph.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "Request_EntityTooLarge", "{body}");
+    let notes = serde_json::json!({"displayName": "x", "notes": "n".repeat(1025)});
+    let (status, body) = app
+        .graph(reqwest::Method::POST, "applications", &admin, Some(notes))
+        .await;
+    assert_eq!(status, 400, "{body}");
+
+    let header = app
+        .http
+        .get(app.url("/health/live"))
+        .header("x-padding", "y".repeat(200 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header.status(), 431);
+    assert_eq!(app.status("/health/live").await, 200);
+}

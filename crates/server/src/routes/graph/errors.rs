@@ -23,6 +23,8 @@ pub enum GraphFailure {
     MethodNotAllowed,
     /// The body or query could not be read.
     BadInput(String),
+    /// The body is larger than Graph's requests may be.
+    TooLarge,
     /// A well-formed query option Gatehouse does not answer (Graph's `Request_UnsupportedQuery`).
     UnsupportedQuery(String),
 }
@@ -107,6 +109,11 @@ impl GraphFailure {
                 "The method is not allowed on this resource.".into(),
             ),
             Self::BadInput(m) => (StatusCode::BAD_REQUEST, "Request_BadRequest", m.clone()),
+            Self::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request_EntityTooLarge",
+                "The request body is too large.".into(),
+            ),
             Self::UnsupportedQuery(m) => (StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", m.clone()),
         }
     }

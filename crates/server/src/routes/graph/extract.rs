@@ -132,9 +132,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for GraphJson<T> {
     type Rejection = GraphFailure;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| GraphFailure::BadInput("The request body cannot be read.".into()))?;
+        let body = Bytes::from_request(req, state).await.map_err(|r| {
+            match r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                true => GraphFailure::TooLarge,
+                false => GraphFailure::BadInput("The request body cannot be read.".into()),
+            }
+        })?;
         let body: &[u8] = if body.is_empty() { b"{}" } else { &body };
         serde_json::from_slice(body)
             .map(Self)
