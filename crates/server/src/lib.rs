@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod federation;
+pub mod limit;
 pub mod maintenance;
 pub mod passwords;
 pub mod replay;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum_server::accept::DefaultAcceptor;
 use gatehouse_core::admin::bootstrap::{bootstrap_if_empty, BootstrapOutput};
 use gatehouse_core::keys::add_signing_key;
 use gatehouse_core::store::Store;
@@ -17,6 +18,7 @@ use gatehouse_validate::{IssuerPolicy, Validator};
 use time::OffsetDateTime;
 
 use crate::federation::FederationKeys;
+use crate::limit::ConnectionLimit;
 use crate::replay::ReplayLedger;
 use crate::routes::graph::keys::DirectoryKeys;
 use crate::settings::{load_kek, Settings, TlsMode};
@@ -145,12 +147,15 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
     let handle = axum_server::Handle::new();
     // A slow or idle client holds a connection only so long: the headers of each request (and the
     // wait for the next one on a kept-alive connection) within `header_read_timeout`, the TLS
-    // handshake within `handshake_timeout`; and headers beyond `max_header_bytes` are answered 431.
+    // handshake within `handshake_timeout`; headers beyond `max_header_bytes` are answered 431; and
+    // no more than `max_connections` are open at once.
     let (header_read_timeout, max_header_bytes) = (settings.header_read_timeout, settings.max_header_bytes);
+    let max_connections = settings.max_connections;
     let serving = match tls {
         None => {
             let mut server = axum_server::from_tcp(listener)
                 .map_err(|e| e.to_string())?
+                .acceptor(ConnectionLimit::new(DefaultAcceptor, max_connections))
                 .handle(handle.clone());
             server
                 .http_builder()
@@ -164,7 +169,11 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
             let handshake_timeout = settings.handshake_timeout;
             let mut server = axum_server::tls_rustls::from_tcp_rustls(listener, config)
                 .map_err(|e| e.to_string())?
-                .map(|acceptor| acceptor.handshake_timeout(handshake_timeout))
+                .map(|acceptor| {
+                    acceptor
+                        .handshake_timeout(handshake_timeout)
+                        .acceptor(ConnectionLimit::new(DefaultAcceptor, max_connections))
+                })
                 .handle(handle.clone());
             server
                 .http_builder()

@@ -41,7 +41,12 @@ pub struct Settings {
     pub handshake_timeout: std::time::Duration,
     /// The most bytes a request's line and headers may take (431 beyond; at least 8192).
     pub max_header_bytes: usize,
+    /// The most connections open at once; one beyond is closed at once.
+    pub max_connections: usize,
 }
+
+/// The default of `--max-connections`.
+pub const MAX_CONNECTIONS: usize = 10_000;
 
 /// The default of `--max-header-bytes`: room for a long token and cookies, not for megabytes.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;

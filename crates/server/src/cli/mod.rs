@@ -225,6 +225,10 @@ pub struct ServeArgs {
     /// The most bytes a request's line and headers may take; a larger request is answered 431.
     #[arg(long, env = "GATEHOUSE_MAX_HEADER_BYTES", default_value_t = crate::settings::MAX_HEADER_BYTES, value_parser = parse_header_bytes)]
     pub max_header_bytes: usize,
+    /// The most connections open at once; one beyond is closed at once (keep it below the process's
+    /// open-file limit, `ulimit -n`).
+    #[arg(long, env = "GATEHOUSE_MAX_CONNECTIONS", default_value_t = crate::settings::MAX_CONNECTIONS, value_parser = parse_max_connections)]
+    pub max_connections: usize,
     /// A CA certificate (PEM) to trust when fetching federated issuers' keys.
     #[arg(long, env = "GATEHOUSE_FEDERATION_CA_FILE")]
     pub federation_ca_file: Option<PathBuf>,
@@ -263,6 +267,7 @@ impl StoreArgs {
             header_read_timeout: crate::settings::HEADER_READ_TIMEOUT,
             handshake_timeout: crate::settings::HANDSHAKE_TIMEOUT,
             max_header_bytes: crate::settings::MAX_HEADER_BYTES,
+            max_connections: crate::settings::MAX_CONNECTIONS,
         }
     }
 
@@ -342,6 +347,7 @@ impl ServeArgs {
             header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout),
             handshake_timeout: std::time::Duration::from_secs(self.handshake_timeout),
             max_header_bytes: self.max_header_bytes,
+            max_connections: self.max_connections,
             domain: self.domain.clone(),
             rotation: self.schedule.policy(),
             ..self.store.settings()
@@ -450,6 +456,14 @@ fn print_credentials(out: &BootstrapOutput, json: bool) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `--max-connections`: from 1 to a million.
+fn parse_max_connections(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n @ 1..=1_000_000) => Ok(n),
+        _ => Err("must be a number from 1 to 1000000".into()),
+    }
 }
 
 /// `--max-header-bytes`: at least 8192 (the HTTP stack's own minimum), at most 16 MiB.

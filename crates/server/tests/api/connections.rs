@@ -126,3 +126,31 @@ async fn oversized_bodies_and_headers_are_refused_with_their_status() {
     assert_eq!(header.status(), 431);
     assert_eq!(app.status("/health/live").await, 200);
 }
+
+/// `--max-connections`: beyond the cap a new connection is closed at once; when one closes, the next
+/// is served.
+#[tokio::test]
+async fn connections_beyond_the_cap_are_closed_at_once() {
+    let app = TestApp::spawn_configured(None, TlsMode::Insecure, |s| s.max_connections = 2).await;
+    let first = TcpStream::connect(addr(&app)).await.unwrap();
+    let _second = TcpStream::connect(addr(&app)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = TcpStream::connect(addr(&app)).await.unwrap();
+    assert!(
+        closed(&mut third, Duration::from_secs(2)).await,
+        "a third connection was kept"
+    );
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut fourth = TcpStream::connect(addr(&app)).await.unwrap();
+    fourth
+        .write_all(b"GET /health/live HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    fourth.read_to_end(&mut answer).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"),
+        "a freed slot serves"
+    );
+}
