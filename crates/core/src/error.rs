@@ -51,6 +51,9 @@ pub enum CoreError {
     /// The request body is larger than the endpoint reads (HTTP 413).
     #[error("request body too large")]
     BodyTooLarge { limit: usize },
+    /// The request body paused longer than the server waits (HTTP 408).
+    #[error("request body timed out")]
+    BodyTimeout,
     /// The application requires users to be assigned (`appRoleAssignmentRequired`) and this one is not.
     #[error("user not assigned to the application")]
     UserNotAssigned { app_name: String },
@@ -154,7 +157,7 @@ impl CoreError {
             Self::TenantNotFound { .. } | Self::TenantMetadataNotFound { .. } => 90002,
             Self::NoTenantForClientCredentials => 50059,
             Self::MissingParameter { .. } => 900144,
-            Self::Malformed { .. } | Self::BodyTooLarge { .. } => 9002313,
+            Self::Malformed { .. } | Self::BodyTooLarge { .. } | Self::BodyTimeout => 9002313,
             Self::PostOnly { .. } => 900561,
             Self::UnsupportedGrantType { .. } => 70003,
             Self::ClientNotFound { .. } => 700016,
@@ -214,6 +217,7 @@ impl CoreError {
             | Self::MissingParameter { .. }
             | Self::Malformed { .. }
             | Self::BodyTooLarge { .. }
+            | Self::BodyTimeout
             | Self::PostOnly { .. }
             | Self::ScopeMissing
             | Self::ResourceParameterOnV2 => OAuthError::InvalidRequest,
@@ -281,6 +285,9 @@ impl CoreError {
                 format!("The request body must contain the following parameter: '{name}'.")
             }
             Self::Malformed { detail } => format!("Request is malformed or invalid: {detail}"),
+            Self::BodyTimeout => {
+                "Request is malformed or invalid: the body did not arrive in time.".into()
+            }
             Self::BodyTooLarge { limit } => {
                 format!("Request is malformed or invalid: the body is larger than {limit} bytes.")
             }

@@ -134,6 +134,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         passwords: crate::passwords::PasswordPool::new(),
         sealer: Arc::new(crate::routes::signin::FlowSealer::new(&kek)?),
         hsts: crate::settings::hsts(&base_url, settings.hsts_max_age).map(Into::into),
+        body_timeout: settings.body_timeout,
     };
     let watcher = watcher::spawn(Arc::clone(&store), Arc::clone(&directory));
     let maintenance = maintenance::spawn(

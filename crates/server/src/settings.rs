@@ -43,7 +43,12 @@ pub struct Settings {
     pub max_header_bytes: usize,
     /// The most connections open at once; one beyond is closed at once.
     pub max_connections: usize,
+    /// How long a request body may pause between its parts before the request is refused (408).
+    pub body_timeout: std::time::Duration,
 }
+
+/// The default of `--body-timeout`.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The default of `--max-connections`.
 pub const MAX_CONNECTIONS: usize = 10_000;

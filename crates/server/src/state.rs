@@ -34,6 +34,8 @@ pub struct AppState {
     pub sealer: Arc<crate::routes::signin::FlowSealer>,
     /// The `Strict-Transport-Security` value every response carries, if any (`settings::hsts`).
     pub hsts: Option<Arc<str>>,
+    /// How long a request body may pause between its parts (`--body-timeout`).
+    pub body_timeout: std::time::Duration,
 }
 
 impl AppState {

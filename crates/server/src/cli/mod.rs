@@ -222,6 +222,9 @@ pub struct ServeArgs {
     /// Seconds a TLS handshake may take before the connection is closed.
     #[arg(long, env = "GATEHOUSE_HANDSHAKE_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub handshake_timeout: u64,
+    /// Seconds a request body may pause between its parts before the request is refused (408).
+    #[arg(long, env = "GATEHOUSE_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout: u64,
     /// The most bytes a request's line and headers may take; a larger request is answered 431.
     #[arg(long, env = "GATEHOUSE_MAX_HEADER_BYTES", default_value_t = crate::settings::MAX_HEADER_BYTES, value_parser = parse_header_bytes)]
     pub max_header_bytes: usize,
@@ -268,6 +271,7 @@ impl StoreArgs {
             handshake_timeout: crate::settings::HANDSHAKE_TIMEOUT,
             max_header_bytes: crate::settings::MAX_HEADER_BYTES,
             max_connections: crate::settings::MAX_CONNECTIONS,
+            body_timeout: crate::settings::BODY_TIMEOUT,
         }
     }
 
@@ -348,6 +352,7 @@ impl ServeArgs {
             handshake_timeout: std::time::Duration::from_secs(self.handshake_timeout),
             max_header_bytes: self.max_header_bytes,
             max_connections: self.max_connections,
+            body_timeout: std::time::Duration::from_secs(self.body_timeout),
             domain: self.domain.clone(),
             rotation: self.schedule.policy(),
             ..self.store.settings()

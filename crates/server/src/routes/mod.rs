@@ -18,6 +18,7 @@ use crate::AppState;
 
 pub fn router(state: AppState) -> Router {
     let hsts = state.hsts.as_deref().and_then(|v| HeaderValue::from_str(v).ok());
+    let body_timeout = state.body_timeout;
     let router = Router::new()
         .route("/health/live", get(health::live_get))
         .route("/health/ready", get(health::ready_get))
@@ -53,7 +54,10 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
             HeaderValue::from_static("nosniff"),
-        ));
+        ))
+        // A body that pauses longer than `--body-timeout` fails to read; each surface answers 408.
+        .layer(tower_http::map_request_body::MapRequestBodyLayer::new(axum::body::Body::new))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout));
     match hsts {
         // Every response under HTTPS, as RFC 6797 asks (`settings::hsts` says when).
         Some(value) => router.layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
@@ -62,4 +66,17 @@ pub fn router(state: AppState) -> Router {
         )),
         None => router,
     }
+}
+
+/// Whether reading a request body failed because it paused longer than `--body-timeout` (anywhere
+/// in the error's chain of causes).
+pub fn body_timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }

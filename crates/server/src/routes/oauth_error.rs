@@ -1,6 +1,7 @@
 //! The one mapping from core's protocol errors to HTTP: Entra's JSON error body with its AADSTS code;
 //! `invalid_client` is 401 (with `WWW-Authenticate: Basic` when the client used Basic),
-//! `temporarily_unavailable` 503 with Retry-After, a body too large 413, everything else 400.
+//! `temporarily_unavailable` 503 with Retry-After, a body too large 413 or too slow 408, everything
+//! else 400.
 //! Internal detail goes to the log, never to the client.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -11,8 +12,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub fn status_of(e: &CoreError) -> StatusCode {
-    if let CoreError::BodyTooLarge { .. } = e {
-        return StatusCode::PAYLOAD_TOO_LARGE;
+    match e {
+        CoreError::BodyTooLarge { .. } => return StatusCode::PAYLOAD_TOO_LARGE,
+        CoreError::BodyTimeout => return StatusCode::REQUEST_TIMEOUT,
+        _ => {}
     }
     match e.oauth_error() {
         OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,

@@ -222,7 +222,10 @@ async fn read_form(headers: &HeaderMap, body: Body) -> Result<TokenForm, CoreErr
     }
     let bytes = to_bytes(body, MAX_BODY)
         .await
-        .map_err(|_| CoreError::BodyTooLarge { limit: MAX_BODY })?;
+        .map_err(|e| match super::body_timed_out(&e) {
+            true => CoreError::BodyTimeout,
+            false => CoreError::BodyTooLarge { limit: MAX_BODY },
+        })?;
     let pairs = url::form_urlencoded::parse(&bytes).into_owned().collect();
     TokenForm::from_pairs(pairs).map_err(|_| CoreError::Malformed {
         detail: "a parameter was sent more than once",

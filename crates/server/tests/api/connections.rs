@@ -154,3 +154,36 @@ async fn connections_beyond_the_cap_are_closed_at_once() {
         "a freed slot serves"
     );
 }
+
+/// Starts a POST whose body stops after a few bytes: what the server answers (within 5 s).
+async fn stalled_post(app: &TestApp, path: &str, extra_headers: &str, ctype: &str) -> String {
+    let mut s = TcpStream::connect(addr(app)).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\n{extra_headers}Content-Type: {ctype}\r\n\
+         Content-Length: 1000\r\n\r\n{{\"grant"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 8192];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut answer))
+        .await
+        .expect("an answer within the timeout")
+        .unwrap();
+    String::from_utf8_lossy(&answer[..n]).to_string()
+}
+
+/// `--body-timeout`: a body that stops arriving is refused with 408, in each surface's error shape.
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_answered_408() {
+    let app = TestApp::spawn_configured(None, TlsMode::Insecure, |s| {
+        s.body_timeout = Duration::from_secs(1)
+    })
+    .await;
+    let form = "application/x-www-form-urlencoded";
+    let token = stalled_post(&app, &format!("/{}/oauth2/v2.0/token", app.tenant()), "", form).await;
+    assert!(token.starts_with("HTTP/1.1 408"), "{token}");
+    assert!(token.contains("invalid_request"), "{token}");
+    let bearer = format!("Authorization: Bearer {}\r\n", app.admin_token().await);
+    let graph = stalled_post(&app, "/v1.0/applications", &bearer, "application/json").await;
+    assert!(graph.starts_with("HTTP/1.1 408"), "{graph}");
+    assert!(graph.contains("Request_Timeout"), "{graph}");
+}

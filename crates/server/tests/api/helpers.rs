@@ -65,6 +65,7 @@ pub fn settings(data_dir: PathBuf, database_url: Option<String>, tls: TlsMode) -
         handshake_timeout: gatehouse_server::settings::HANDSHAKE_TIMEOUT,
         max_header_bytes: gatehouse_server::settings::MAX_HEADER_BYTES,
         max_connections: gatehouse_server::settings::MAX_CONNECTIONS,
+        body_timeout: gatehouse_server::settings::BODY_TIMEOUT,
     }
 }
 

@@ -25,6 +25,8 @@ pub enum GraphFailure {
     BadInput(String),
     /// The body is larger than Graph's requests may be.
     TooLarge,
+    /// The body paused longer than `--body-timeout`.
+    BodyTimeout,
     /// A well-formed query option Gatehouse does not answer (Graph's `Request_UnsupportedQuery`).
     UnsupportedQuery(String),
 }
@@ -109,6 +111,11 @@ impl GraphFailure {
                 "The method is not allowed on this resource.".into(),
             ),
             Self::BadInput(m) => (StatusCode::BAD_REQUEST, "Request_BadRequest", m.clone()),
+            Self::BodyTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "Request_Timeout",
+                "The request body did not arrive in time.".into(),
+            ),
             Self::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Request_EntityTooLarge",

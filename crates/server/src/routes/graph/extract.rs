@@ -133,9 +133,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for GraphJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let body = Bytes::from_request(req, state).await.map_err(|r| {
-            match r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                true => GraphFailure::TooLarge,
-                false => GraphFailure::BadInput("The request body cannot be read.".into()),
+            if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                GraphFailure::TooLarge
+            } else if crate::routes::body_timed_out(&r) {
+                GraphFailure::BodyTimeout
+            } else {
+                GraphFailure::BadInput("The request body cannot be read.".into())
             }
         })?;
         let body: &[u8] = if body.is_empty() { b"{}" } else { &body };
