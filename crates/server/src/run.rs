@@ -146,42 +146,25 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
     );
     let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
-    // A slow or idle client holds a connection only so long: the headers of each request (and the
-    // wait for the next one on a kept-alive connection) within `header_read_timeout`, the TLS
-    // handshake within `handshake_timeout`; headers beyond `max_header_bytes` are answered 431; and
-    // no more than `max_connections` are open at once.
-    let (header_read_timeout, max_header_bytes) = (settings.header_read_timeout, settings.max_header_bytes);
-    let max_connections = settings.max_connections;
+    // A slow or idle client holds a connection only so long (`limit_http`), the TLS handshake takes
+    // at most `handshake_timeout`, and no more than `max_connections` are open at once.
+    let limit = ConnectionLimit::new(DefaultAcceptor, settings.max_connections);
     let serving = match tls {
         None => {
             let mut server = axum_server::from_tcp(listener)
                 .map_err(|e| e.to_string())?
-                .acceptor(ConnectionLimit::new(DefaultAcceptor, max_connections))
+                .acceptor(limit)
                 .handle(handle.clone());
-            server
-                .http_builder()
-                .http1()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(header_read_timeout)
-                .max_buf_size(max_header_bytes);
+            limit_http(server.http_builder(), &settings);
             tokio::spawn(server.serve(app))
         }
         Some(config) => {
             let handshake_timeout = settings.handshake_timeout;
             let mut server = axum_server::tls_rustls::from_tcp_rustls(listener, config)
                 .map_err(|e| e.to_string())?
-                .map(|acceptor| {
-                    acceptor
-                        .handshake_timeout(handshake_timeout)
-                        .acceptor(ConnectionLimit::new(DefaultAcceptor, max_connections))
-                })
+                .map(|acceptor| acceptor.handshake_timeout(handshake_timeout).acceptor(limit))
                 .handle(handle.clone());
-            server
-                .http_builder()
-                .http1()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(header_read_timeout)
-                .max_buf_size(max_header_bytes);
+            limit_http(server.http_builder(), &settings);
             tokio::spawn(server.serve(app))
         }
     };
@@ -196,6 +179,19 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         watcher,
         maintenance,
     })
+}
+
+/// The headers of each request (and the wait for the next one on a kept-alive connection) within
+/// `header_read_timeout`; headers beyond `max_header_bytes` are answered 431.
+fn limit_http(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    settings: &Settings,
+) {
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(settings.header_read_timeout)
+        .max_buf_size(settings.max_header_bytes);
 }
 
 async fn rustls_config(

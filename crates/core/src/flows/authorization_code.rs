@@ -50,7 +50,7 @@ pub fn issue(
         return Err(CoreError::InvalidCode);
     }
     let tenant = snap.tenant(found.code.tenant_id).ok_or(CoreError::InvalidCode)?;
-    if !ctx.tenant.is_alias() && snap.resolve_tenant(&ctx.tenant).map(|t| t.id) != Some(tenant.id) {
+    if ctx.names_other_tenant(snap, tenant.id) {
         return Err(CoreError::InvalidCode);
     }
     let (client, _) = super::client_in(snap, tenant, &req.client.client_id)?;

@@ -279,10 +279,20 @@ pub fn user_may_consent(
     }
 }
 
-/// Whether a user's own consent may add an application to their tenant (its first sign-in there, with
-/// only OpenID Connect's scopes): not when the tenant turned user consent off.
-pub fn user_may_add_application(tenant: &Tenant) -> bool {
-    tenant.user_consent != UserConsent::Disabled
+/// Whether the user may give the consent a page asks for: every `missing` permission of `resource`
+/// ([`user_may_consent`]) and, when the consent would add the client to the tenant (its first sign-in
+/// there), adding it, which a tenant that turned user consent off keeps for administrators.
+pub fn user_may_grant(
+    client: &ApplicationRecord,
+    tenant: &Tenant,
+    resource: &ServicePrincipalRecord,
+    missing: &[&PermissionScope],
+    adds_application: bool,
+) -> bool {
+    missing
+        .iter()
+        .all(|s| user_may_consent(client, tenant, resource, s))
+        && !(adds_application && tenant.user_consent == UserConsent::Disabled)
 }
 
 /// The delegated permissions a resource offers: its application's, when the application lives in the

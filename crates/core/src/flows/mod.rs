@@ -126,6 +126,12 @@ impl TokenContext {
             origin: None,
         })
     }
+
+    /// Whether the path names a tenant other than `tenant`, the one a presented code, refresh token
+    /// or assertion belongs to (`common` and `organizations` name none).
+    pub(crate) fn names_other_tenant(&self, snap: &Snapshot, tenant: TenantId) -> bool {
+        !self.tenant.is_alias() && snap.resolve_tenant(&self.tenant).map(|t| t.id) != Some(tenant)
+    }
 }
 
 /// A token request, one variant per grant (RFC 6749 §4.4 and Entra's grants, entra-protocol.md §2).

@@ -85,7 +85,7 @@ pub fn issue(
     let tenant = snap
         .tenant(a.tenant_id)
         .ok_or(invalid("The assertion's tenant does not exist."))?;
-    if !ctx.tenant.is_alias() && snap.resolve_tenant(&ctx.tenant).map(|t| t.id) != Some(tenant.id) {
+    if ctx.names_other_tenant(snap, tenant.id) {
         return Err(invalid("The assertion was issued in another tenant."));
     }
     let (client, _) = super::client_in(snap, tenant, &req.client.client_id)?;

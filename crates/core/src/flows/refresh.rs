@@ -57,9 +57,7 @@ pub fn issue(
     let tenant = snap
         .tenant(family.tenant_id)
         .ok_or(CoreError::RefreshTokenRevoked)?;
-    let path_tenant_differs =
-        !ctx.tenant.is_alias() && snap.resolve_tenant(&ctx.tenant).map(|t| t.id) != Some(tenant.id);
-    if path_tenant_differs {
+    if ctx.names_other_tenant(snap, tenant.id) {
         return Err(CoreError::InvalidRefreshToken);
     }
     // The application and its service principal here: deleting the enterprise application (the

@@ -130,10 +130,10 @@ pub(super) async fn record(
     st.refresh().await;
     let (snap, _) = snapshot(st, req).await?;
     let requested = grantable(st, &snap, req, user).await?;
-    let client = snap.application(req.client_id).ok_or(CoreError::Internal)?;
-    let client_sp = service_principals::provision(store, client, req.tenant_id)
-        .await
-        .map_err(unavailable)?;
+    let client_sp = snap
+        .service_principal(req.tenant_id, req.client_id)
+        .map(|sp| sp.sp.id)
+        .ok_or(CoreError::Unavailable)?;
     let held = store
         .roles_held(client_sp)
         .await

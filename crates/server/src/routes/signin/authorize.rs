@@ -382,10 +382,7 @@ async fn decide(
                 scope: req.scope.clone(),
             }));
         }
-        let refused = missing
-            .iter()
-            .any(|s| !delegated::user_may_consent(client, tenant, resource, s));
-        if refused || (unprovisioned && !delegated::user_may_add_application(tenant)) {
+        if !delegated::user_may_grant(client, tenant, resource, &missing, unprovisioned) {
             return Err(Stop::Page(CoreError::AdminConsentRequired {
                 client_id: req.client_id.to_string(),
             }));
@@ -512,6 +509,8 @@ pub(super) async fn record_consent(
 ) -> Result<(), CoreError> {
     let scopes = UserScopes::parse(&req.scope)?;
     let mut state = consent_state(st, req, &scopes, user).await?;
+    // Consent adds the client, and the APIs that come with it, to the user's tenant first.
+    let adds = state.client_sp.is_none() || !state.pending.is_empty();
     {
         let snap = &state.snap;
         let tenant = snap.tenant(req.tenant_id).ok_or(CoreError::Internal)?;
@@ -520,27 +519,21 @@ pub(super) async fn record_consent(
             delegated::missing_consent(snap, &st.base_url, tenant, client, &scopes, &state.consented)?;
         // The form's sealed request is the one every page carries, so it proves no consent page was
         // shown: what the user may not grant is refused here too.
-        let refused = missing
-            .iter()
-            .any(|s| !delegated::user_may_consent(client, tenant, resource, s));
-        if refused || (state.client_sp.is_none() && !delegated::user_may_add_application(tenant)) {
+        if !delegated::user_may_grant(client, tenant, resource, &missing, state.client_sp.is_none()) {
             return Err(CoreError::AdminConsentRequired {
                 client_id: req.client_id.to_string(),
             });
         }
-        // Consent adds the client, and the APIs that come with it, to the user's tenant first.
-        if state.client_sp.is_none() || !state.pending.is_empty() {
-            let store = st.store.as_ref();
-            let unavailable = |_| CoreError::Unavailable;
+        if adds {
             for app in state.pending.iter().chain(std::iter::once(client)) {
-                service_principals::provision(store, app, tenant.id)
+                service_principals::provision(st.store.as_ref(), app, tenant.id)
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(|_| CoreError::Unavailable)?;
             }
             st.refresh().await;
         }
     }
-    if state.client_sp.is_none() || !state.pending.is_empty() {
+    if adds {
         state = consent_state(st, req, &scopes, user).await?;
     }
     let snap = &state.snap;

@@ -69,7 +69,7 @@ pub fn routes() -> Router<AppState> {
 /// in the tenant yet. Each is put in `snap` as consent would make it (not stored: its id is not the
 /// one it will get), so the consent pages can show its permissions; the caller provisions them when
 /// consent is given, then reads again.
-pub(crate) async fn bundled_apis(
+async fn bundled_apis(
     st: &AppState,
     snap: &mut gatehouse_core::Snapshot,
     tenant: gatehouse_proto::TenantId,
