@@ -146,6 +146,12 @@ pub enum CoreError {
     OboAssertionExpired,
     #[error("the directory cannot be reached")]
     Unavailable,
+    /// This node is at capacity for this kind of request (admission control): retry shortly.
+    #[error("the service is busy")]
+    Busy,
+    /// This client (or address) sent more requests than its rate limit allows: retry after the wait.
+    #[error("too many requests")]
+    Throttled { retry_after: std::time::Duration },
     #[error("internal error")]
     Internal,
 }
@@ -204,7 +210,8 @@ impl CoreError {
             Self::InvalidDeviceCode => 70000,
             Self::OboAssertionInvalid { .. } => 50013,
             Self::OboAssertionExpired => 500133,
-            Self::Unavailable => 90033,
+            Self::Unavailable | Self::Busy => 90033,
+            Self::Throttled { .. } => 90055,
             Self::Internal => 90100,
         }
     }
@@ -266,7 +273,7 @@ impl CoreError {
             | Self::InvalidRefreshToken
             | Self::RefreshTokenExpired { .. }
             | Self::RefreshTokenRevoked => OAuthError::InvalidGrant,
-            Self::Unavailable => OAuthError::TemporarilyUnavailable,
+            Self::Unavailable | Self::Busy | Self::Throttled { .. } => OAuthError::TemporarilyUnavailable,
             Self::Internal => OAuthError::ServerError,
         }
     }
@@ -373,6 +380,8 @@ impl CoreError {
             Self::OboAssertionInvalid { reason } => format!("Assertion failed signature validation. [Reason - {reason}]"),
             Self::OboAssertionExpired => "Assertion is not within its valid time range. Ensure that the access token is not expired before using it for user assertion, or request a new token.".into(),
             Self::Unavailable => "The directory is temporarily unavailable. Retry the request.".into(),
+            Self::Busy => "A transient error has occurred: the service is busy. Retry the request after the time in Retry-After.".into(),
+            Self::Throttled { .. } => "There are too many incoming requests. Retry the request after the time in Retry-After.".into(),
             Self::Internal => "An internal error occurred.".into(),
         }
     }

@@ -2,6 +2,7 @@
 //! local CA made on first start, the directory watcher that keeps every node's cache fresh, and the
 //! command line. Handlers are thin: parse, call one core function, map the result once per surface.
 
+pub mod admission;
 pub mod cli;
 pub mod federation;
 pub mod limit;

@@ -135,6 +135,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         sealer: Arc::new(crate::routes::signin::FlowSealer::new(&kek)?),
         hsts: crate::settings::hsts(&base_url, settings.hsts_max_age).map(Into::into),
         body_timeout: settings.body_timeout,
+        admission: Arc::new(crate::admission::Admission::new(&settings.limits)),
     };
     let watcher = watcher::spawn(Arc::clone(&store), Arc::clone(&directory));
     let maintenance = maintenance::spawn(
@@ -146,9 +147,10 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
     );
     let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
-    // A slow or idle client holds a connection only so long (`limit_http`), the TLS handshake takes
-    // at most `handshake_timeout`, and no more than `max_connections` are open at once.
-    let limit = ConnectionLimit::new(DefaultAcceptor, settings.max_connections);
+    // A slow or idle client holds a connection only so long (`limit_http`, and `idle_timeout` for a
+    // peer that stalls reading or writing), the TLS handshake takes at most `handshake_timeout`, and
+    // no more than `max_connections` are open at once.
+    let limit = ConnectionLimit::new(DefaultAcceptor, settings.max_connections, settings.idle_timeout);
     let serving = match tls {
         None => {
             let mut server = axum_server::from_tcp(listener)

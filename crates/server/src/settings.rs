@@ -45,10 +45,18 @@ pub struct Settings {
     pub max_connections: usize,
     /// How long a request body may pause between its parts before the request is refused (408).
     pub body_timeout: std::time::Duration,
+    /// How long a connection's peer may stall (send nothing while awaited, or read nothing while
+    /// written to) before the connection is closed.
+    pub idle_timeout: std::time::Duration,
+    /// How much work of each kind is taken on at once, and how fast a client may ask (`admission`).
+    pub limits: crate::admission::Limits,
 }
 
 /// The default of `--body-timeout`.
 pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The default of `--idle-timeout`.
+pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The default of `--max-connections`.
 pub const MAX_CONNECTIONS: usize = 10_000;

@@ -222,6 +222,18 @@ impl TokenRequest {
         }
     }
 
+    /// The client id the request presents (not yet authenticated).
+    pub fn client_id(&self) -> &str {
+        match self {
+            Self::ClientCredentials(r) => &r.client.client_id,
+            Self::Password(r) => &r.client.client_id,
+            Self::RefreshToken(r) => &r.client.client_id,
+            Self::AuthorizationCode(r) => &r.client.client_id,
+            Self::DeviceCode(r) => &r.client.client_id,
+            Self::OnBehalfOf(r) => &r.client.client_id,
+        }
+    }
+
     /// The client every grant authenticates.
     fn client_mut(&mut self) -> &mut PresentedClient {
         match self {

@@ -21,6 +21,7 @@ use gatehouse_core::flows::Policies;
 use gatehouse_core::keys::RotationPolicy;
 use gatehouse_core::signin::SignInPolicy;
 
+use crate::admission::{Limits, Rate};
 use crate::settings::{Settings, TlsMode};
 
 #[derive(Debug, Parser)]
@@ -37,7 +38,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (bootstrapping an empty store first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Bootstrap an empty store and print the first tenant and management credentials.
     Init(InitArgs),
     /// Sign in to a Gatehouse server as a service principal (the token is cached in the config folder).
@@ -112,6 +113,14 @@ fn parse_public_url(s: &str) -> Result<String, String> {
         return Err(bad());
     }
     Ok(s.to_string())
+}
+
+/// How many requests of a kind run at once: at least 1.
+fn parse_concurrency(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+        _ => Err(format!("'{s}' is not a number of requests from 1 to 100000")),
+    }
 }
 
 /// HOST:PORT, with an example when it is not one.
@@ -232,6 +241,40 @@ pub struct ServeArgs {
     /// open-file limit, `ulimit -n`).
     #[arg(long, env = "GATEHOUSE_MAX_CONNECTIONS", default_value_t = crate::settings::MAX_CONNECTIONS, value_parser = parse_max_connections)]
     pub max_connections: usize,
+    /// Seconds a connection's peer may stall (send nothing while awaited, or read nothing while written
+    /// to) before the connection is closed.
+    #[arg(long, env = "GATEHOUSE_IDLE_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub idle_timeout: u64,
+    /// Token grants (and device-code requests) this node runs at once; four times as many wait, each
+    /// at most --queue-timeout, and any more are answered 503 with Retry-After.
+    #[arg(long, env = "GATEHOUSE_TOKEN_CONCURRENCY", default_value_t = Limits::default().token_concurrency, value_parser = parse_concurrency)]
+    pub token_concurrency: usize,
+    /// Graph reads (and UserInfo requests) this node runs at once (then as --token-concurrency).
+    #[arg(long, env = "GATEHOUSE_GRAPH_READ_CONCURRENCY", default_value_t = Limits::default().graph_read_concurrency, value_parser = parse_concurrency)]
+    pub graph_read_concurrency: usize,
+    /// Graph writes this node runs at once (then as --token-concurrency).
+    #[arg(long, env = "GATEHOUSE_GRAPH_WRITE_CONCURRENCY", default_value_t = Limits::default().graph_write_concurrency, value_parser = parse_concurrency)]
+    pub graph_write_concurrency: usize,
+    /// Sign-in page requests this node runs at once (then as --token-concurrency).
+    #[arg(long, env = "GATEHOUSE_SIGN_IN_CONCURRENCY", default_value_t = Limits::default().sign_in_concurrency, value_parser = parse_concurrency)]
+    pub sign_in_concurrency: usize,
+    /// Seconds a request may wait for its turn before it is answered 503 with Retry-After.
+    #[arg(long, env = "GATEHOUSE_QUEUE_TIMEOUT", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub queue_timeout: u64,
+    /// Token requests per second one client (client id, from one address) may make; more are answered
+    /// 429 with Retry-After (0: no limit).
+    #[arg(long, env = "GATEHOUSE_TOKEN_RATE_LIMIT", default_value_t = Limits::default().per_client.per_second)]
+    pub token_rate_limit: u32,
+    /// Token requests one client may make at once beyond --token-rate-limit, before it refills.
+    #[arg(long, env = "GATEHOUSE_TOKEN_RATE_BURST", default_value_t = Limits::default().per_client.burst)]
+    pub token_rate_burst: u32,
+    /// Token requests and sign-in form posts per second from one client address (0: no limit; behind a
+    /// proxy every client shares the proxy's address).
+    #[arg(long, env = "GATEHOUSE_ADDRESS_RATE_LIMIT", default_value_t = Limits::default().per_address.per_second)]
+    pub address_rate_limit: u32,
+    /// Requests one address may make at once beyond --address-rate-limit, before it refills.
+    #[arg(long, env = "GATEHOUSE_ADDRESS_RATE_BURST", default_value_t = Limits::default().per_address.burst)]
+    pub address_rate_burst: u32,
     /// A CA certificate (PEM) to trust when fetching federated issuers' keys.
     #[arg(long, env = "GATEHOUSE_FEDERATION_CA_FILE")]
     pub federation_ca_file: Option<PathBuf>,
@@ -272,6 +315,8 @@ impl StoreArgs {
             max_header_bytes: crate::settings::MAX_HEADER_BYTES,
             max_connections: crate::settings::MAX_CONNECTIONS,
             body_timeout: crate::settings::BODY_TIMEOUT,
+            idle_timeout: crate::settings::IDLE_TIMEOUT,
+            limits: Limits::default(),
         }
     }
 
@@ -353,6 +398,16 @@ impl ServeArgs {
             max_header_bytes: self.max_header_bytes,
             max_connections: self.max_connections,
             body_timeout: std::time::Duration::from_secs(self.body_timeout),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout),
+            limits: Limits {
+                token_concurrency: self.token_concurrency,
+                graph_read_concurrency: self.graph_read_concurrency,
+                graph_write_concurrency: self.graph_write_concurrency,
+                sign_in_concurrency: self.sign_in_concurrency,
+                queue_timeout: std::time::Duration::from_secs(self.queue_timeout),
+                per_client: Rate::new(self.token_rate_limit, self.token_rate_burst),
+                per_address: Rate::new(self.address_rate_limit, self.address_rate_burst),
+            },
             domain: self.domain.clone(),
             rotation: self.schedule.policy(),
             ..self.store.settings()
@@ -362,7 +417,7 @@ impl ServeArgs {
 
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Init(args) => init(args).await,
         Command::Login(a) => {
             let last = session::load_any().ok();

@@ -44,6 +44,10 @@ pub fn router(state: AppState) -> Router {
         .merge(userinfo::routes())
         .merge(compat::routes())
         .nest_service("/v1.0", graph::service(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::admission::admit,
+        ))
         .with_state(state)
         .layer(
             // Logs method and path only: query strings and bodies may carry secrets.

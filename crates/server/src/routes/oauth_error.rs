@@ -1,7 +1,7 @@
 //! The one mapping from core's protocol errors to HTTP: Entra's JSON error body with its AADSTS code;
 //! `invalid_client` is 401 (with `WWW-Authenticate: Basic` when the client used Basic),
-//! `temporarily_unavailable` 503 with Retry-After, a body too large 413 or too slow 408, everything
-//! else 400.
+//! `temporarily_unavailable` 503 with Retry-After (429 when a rate limit refused it), a body too large
+//! 413 or too slow 408, everything else 400.
 //! Internal detail goes to the log, never to the client.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -15,6 +15,7 @@ pub fn status_of(e: &CoreError) -> StatusCode {
     match e {
         CoreError::BodyTooLarge { .. } => return StatusCode::PAYLOAD_TOO_LARGE,
         CoreError::BodyTimeout => return StatusCode::REQUEST_TIMEOUT,
+        CoreError::Throttled { .. } => return StatusCode::TOO_MANY_REQUESTS,
         _ => {}
     }
     match e.oauth_error() {
@@ -57,14 +58,26 @@ pub fn oauth_error_response(e: &CoreError, headers: &HeaderMap, base_url: &str) 
     let h = resp.headers_mut();
     h.insert("cache-control", HeaderValue::from_static("no-store, no-cache"));
     h.insert("pragma", HeaderValue::from_static("no-cache"));
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        h.insert("retry-after", HeaderValue::from_static("1"));
+    if let Some(secs) = retry_after(e) {
+        h.insert("retry-after", HeaderValue::from(secs));
     }
     // A client that authenticated with HTTP Basic is told the scheme that failed (RFC 6749 §5.2).
     if status == StatusCode::UNAUTHORIZED && used_basic(headers) {
         h.insert("www-authenticate", HeaderValue::from_static("Basic"));
     }
     resp
+}
+
+/// The seconds a client should wait before retrying, for the errors that are worth retrying: a
+/// rate limit's own wait (rounded up), else one second for an unavailable or busy service.
+pub fn retry_after(e: &CoreError) -> Option<u64> {
+    match e {
+        CoreError::Throttled { retry_after } => {
+            Some(retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).map(|s| s.max(1))
+        }
+        e if e.oauth_error() == OAuthError::TemporarilyUnavailable => Some(1),
+        _ => None,
+    }
 }
 
 fn used_basic(headers: &HeaderMap) -> bool {

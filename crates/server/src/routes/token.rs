@@ -97,6 +97,8 @@ async fn issue(
         .map(str::to_string);
     let form = read_form(headers, body).await?;
     let req = TokenRequest::parse(form, basic_credentials(headers)?)?;
+    // Before any hashing, signature check or store read: a client over its rate is refused cheaply.
+    st.admission.check_client(req.client_id(), &ctx.client_address)?;
     let services = Services {
         issuer_keys: st.federation.as_ref(),
         hasher: &st.passwords,

@@ -66,6 +66,8 @@ pub fn settings(data_dir: PathBuf, database_url: Option<String>, tls: TlsMode) -
         max_header_bytes: gatehouse_server::settings::MAX_HEADER_BYTES,
         max_connections: gatehouse_server::settings::MAX_CONNECTIONS,
         body_timeout: gatehouse_server::settings::BODY_TIMEOUT,
+        idle_timeout: gatehouse_server::settings::IDLE_TIMEOUT,
+        limits: Default::default(),
     }
 }
 

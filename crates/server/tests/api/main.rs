@@ -15,6 +15,7 @@ mod integrity;
 mod multi_tenant;
 mod nodes;
 mod on_behalf_of;
+mod overload;
 mod protocol;
 mod queries;
 mod resilience;

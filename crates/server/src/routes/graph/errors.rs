@@ -29,6 +29,8 @@ pub enum GraphFailure {
     BodyTimeout,
     /// A well-formed query option Gatehouse does not answer (Graph's `Request_UnsupportedQuery`).
     UnsupportedQuery(String),
+    /// This node is at capacity for this kind of request (admission control).
+    Busy,
 }
 
 impl From<AdminError> for GraphFailure {
@@ -122,10 +124,16 @@ impl GraphFailure {
                 "The request body is too large.".into(),
             ),
             Self::UnsupportedQuery(m) => (StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", m.clone()),
+            Self::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "The service is busy. Retry the request after the time in Retry-After.".into(),
+            ),
         }
     }
 
-    fn render(self, headers: &HeaderMap) -> Response {
+    /// Graph's envelope for this failure, carrying the request's `client-request-id`.
+    pub fn render(self, headers: &HeaderMap) -> Response {
         let (status, code, message) = self.status_code_message();
         let client_request_id = headers
             .get("client-request-id")

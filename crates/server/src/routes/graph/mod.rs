@@ -15,7 +15,7 @@
 mod applications;
 mod assignments;
 mod envelope;
-mod errors;
+pub(crate) mod errors;
 mod extract;
 mod federated;
 mod filter;
@@ -41,6 +41,9 @@ use tower::ServiceExt;
 use crate::AppState;
 
 pub use errors::{render as render_errors, GraphFailure};
+
+/// The largest request body `/v1.0` reads (axum's default limit, which `GraphJson` applies).
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
 
 /// The `/v1.0` service, to nest under that prefix.
 pub fn service(state: AppState) -> axum::routing::Router {

@@ -144,7 +144,8 @@ pub fn throttled(mut resp: Response, wait: time::Duration) -> Response {
 /// and show only the code.
 pub fn error_page(e: &CoreError) -> Response {
     let status = match e {
-        CoreError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        CoreError::Unavailable | CoreError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        CoreError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         CoreError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         CoreError::FlowExpired => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
@@ -157,7 +158,12 @@ pub fn error_page(e: &CoreError) -> Response {
         trace_id,
         timestamp: gatehouse_proto::timefmt::error_timestamp(OffsetDateTime::now_utc()),
     };
-    page(status, &t)
+    let mut resp = page(status, &t);
+    if let Some(secs) = crate::routes::oauth_error::retry_after(e) {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
 }
 
 /// Sends a reply to the client's redirect URI: a 302 for query and fragment, an auto-submitting form
