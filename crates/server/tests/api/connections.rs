@@ -65,6 +65,30 @@ async fn slow_headers_and_idle_keep_alive_connections_are_closed() {
 }
 
 #[tokio::test]
+async fn a_connection_whose_peer_stalls_is_closed_after_the_idle_timeout() {
+    let app = TestApp::spawn_configured(None, TlsMode::Insecure, |s| {
+        s.idle_timeout = Duration::from_secs(1)
+    })
+    .await;
+    // An HTTP/2 connection (prior knowledge) that opens and then says nothing: no header timeout
+    // applies to it, only the idle timeout.
+    let mut h2 = TcpStream::connect(addr(&app)).await.unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(2), h2.read(&mut buf))
+        .await
+        .expect("the server answers the preface")
+        .unwrap();
+    assert!(n > 0 && buf[3] == 4, "the server's SETTINGS frame");
+    assert!(
+        closed(&mut h2, Duration::from_secs(4)).await,
+        "a silent HTTP/2 connection stayed open"
+    );
+}
+
+#[tokio::test]
 async fn a_tls_handshake_that_never_comes_is_closed() {
     let app = TestApp::spawn_configured(None, TlsMode::LocalCa, |s| {
         s.handshake_timeout = Duration::from_secs(1)
