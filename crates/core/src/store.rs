@@ -406,7 +406,8 @@ pub trait DirectoryReader: Send + Sync {
     /// Every row, read in one transaction so that it is consistent (for tests and offline tools; nodes
     /// read by key).
     async fn load_directory(&self) -> Result<DirectoryData, StoreError>;
-    /// A cheap round trip, for readiness.
+    /// A cheap round trip that writes (one row of its own), for readiness: it fails while the store
+    /// cannot be reached or cannot take a write (a full disk, a read-only file).
     async fn ping(&self) -> Result<(), StoreError>;
     /// Flushes and closes (SQLite checkpoints its WAL); called once on graceful shutdown.
     async fn close(&self);

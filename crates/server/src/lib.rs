@@ -8,6 +8,7 @@ pub mod federation;
 pub mod limit;
 pub mod maintenance;
 pub mod passwords;
+pub mod readiness;
 pub mod replay;
 pub mod routes;
 pub mod run;

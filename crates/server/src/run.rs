@@ -37,6 +37,7 @@ pub struct RunningServer {
     handle: axum_server::Handle<SocketAddr>,
     serving: tokio::task::JoinHandle<std::io::Result<()>>,
     watcher: tokio::task::JoinHandle<()>,
+    prover: tokio::task::JoinHandle<()>,
     maintenance: tokio::task::JoinHandle<()>,
 }
 
@@ -136,8 +137,10 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         hsts: crate::settings::hsts(&base_url, settings.hsts_max_age).map(Into::into),
         body_timeout: settings.body_timeout,
         admission: Arc::new(crate::admission::Admission::new(&settings.limits)),
+        readiness: crate::readiness::StoreReadiness::new(),
     };
     let watcher = watcher::spawn(Arc::clone(&store), Arc::clone(&directory));
+    let prover = crate::readiness::spawn(Arc::clone(&store), Arc::clone(&state.readiness));
     let maintenance = maintenance::spawn(
         Arc::clone(&store),
         Arc::clone(&directory),
@@ -179,6 +182,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         handle,
         serving,
         watcher,
+        prover,
         maintenance,
     })
 }
@@ -232,6 +236,7 @@ impl RunningServer {
         self.handle.graceful_shutdown(Some(DRAIN));
         let _ = self.serving.await;
         self.watcher.abort();
+        self.prover.abort();
         self.maintenance.abort();
         self.state.store.close().await;
     }

@@ -36,6 +36,8 @@ pub struct AppState {
     pub hsts: Option<Arc<str>>,
     /// How long a request body may pause between its parts (`--body-timeout`).
     pub body_timeout: std::time::Duration,
+    /// Whether the store answered and took a write lately (`readiness`).
+    pub readiness: Arc<crate::readiness::StoreReadiness>,
     /// The gates and rate limits every request passes (`admission`).
     pub admission: Arc<crate::admission::Admission>,
 }

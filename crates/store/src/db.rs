@@ -4,11 +4,94 @@
 use std::sync::Arc;
 
 use gatehouse_core::store::{Conflict, StoreError};
-use sqlx::Any;
-use sqlx::AnyPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Executor};
 use tokio::sync::Notify;
 
-pub(crate) type Tx<'a> = sqlx::Transaction<'a, Any>;
+/// A transaction on a pooled connection. Unlike the driver's own, it never hands a connection back
+/// to the pool in a state it cannot vouch for: a transaction dropped without a commit (an error on
+/// the way, or a failed commit) is rolled back before its connection is reused, and a connection
+/// whose rollback fails is closed. (SQLite ends a transaction by itself on some faults, such as a
+/// full disk; the driver, not knowing, would then run the next transaction as a savepoint that never
+/// ends, holding the write lock, and every later write would fail with "database is locked".)
+pub(crate) struct Tx<'a> {
+    conn: Option<PoolConnection<Any>>,
+    _pool: std::marker::PhantomData<&'a AnyPool>,
+}
+
+impl Tx<'_> {
+    pub(crate) async fn begin(pool: &AnyPool) -> Result<Self, sqlx::Error> {
+        let mut conn = pool.acquire().await?;
+        if let Err(e) = conn.execute("BEGIN").await {
+            conn.close_on_drop();
+            return Err(e);
+        }
+        Ok(Self {
+            conn: Some(conn),
+            _pool: std::marker::PhantomData,
+        })
+    }
+
+    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        conn.execute("COMMIT").await?;
+        // Committed: the connection goes back to the pool as it is.
+        drop(self.conn.take());
+        Ok(())
+    }
+
+    pub(crate) async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        let Some(mut conn) = self.conn.take() else {
+            return Ok(());
+        };
+        let done = conn.execute("ROLLBACK").await;
+        if done.is_err() {
+            conn.close_on_drop();
+        }
+        done.map(|_| ())
+    }
+}
+
+// `conn` is `None` only once `commit` or `rollback` has consumed the transaction, so no borrow of a
+// live transaction can find it empty.
+#[allow(clippy::expect_used)]
+impl std::ops::Deref for Tx<'_> {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        self.conn
+            .as_deref()
+            .expect("a transaction holds its connection until it ends")
+    }
+}
+
+#[allow(clippy::expect_used)]
+impl std::ops::DerefMut for Tx<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.conn
+            .as_deref_mut()
+            .expect("a transaction holds its connection until it ends")
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if conn.execute("ROLLBACK").await.is_err() {
+                        conn.close_on_drop();
+                    }
+                });
+            }
+            Err(_) => conn.close_on_drop(),
+        }
+    }
+}
 
 /// A SQLite file or a PostgreSQL database, behind core's store traits.
 pub struct SqlStore {
@@ -34,7 +117,7 @@ pub(crate) struct Flavor {
 impl SqlStore {
     /// Starts a write transaction and takes the write lock by bumping the revision.
     pub(crate) async fn begin_write(&self) -> Result<Tx<'_>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = Tx::begin(&self.pool).await.map_err(map_err)?;
         sqlx::query("UPDATE revision SET value = value + 1 WHERE id = 1")
             .execute(&mut *tx)
             .await

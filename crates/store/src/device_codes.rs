@@ -76,7 +76,7 @@ impl DeviceCodeStore for SqlStore {
         device_hash: &[u8; 32],
         now: OffsetDateTime,
     ) -> Result<Option<(DeviceCode, Option<OffsetDateTime>)>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = crate::db::Tx::begin(&self.pool).await.map_err(map_err)?;
         let row = sqlx::query(&format!("{COLUMNS} WHERE device_hash = $1"))
             .bind(hex(device_hash))
             .fetch_optional(&mut *tx)

@@ -105,7 +105,7 @@ impl DirectoryReader for SqlStore {
     }
 
     async fn load_directory(&self) -> Result<DirectoryData, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = crate::db::Tx::begin(&self.pool).await.map_err(map_err)?;
         sqlx::query(self.flavor.begin_read)
             .execute(&mut *tx)
             .await
@@ -116,7 +116,7 @@ impl DirectoryReader for SqlStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
+        sqlx::query("UPDATE store_probe SET probes = probes + 1 WHERE id = 1")
             .execute(&self.pool)
             .await
             .map_err(map_err)?;

@@ -30,7 +30,7 @@ impl RefreshTokenStore for SqlStore {
         f: &RefreshFamily,
         first: &StoredRefreshToken,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = crate::db::Tx::begin(&self.pool).await.map_err(map_err)?;
         sqlx::query(
             "INSERT INTO refresh_families (id, tenant_id, user_id, client_id, scopes, auth_time, expires_at, \
              spa, session_id, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -100,7 +100,7 @@ impl RefreshTokenStore for SqlStore {
         new: &StoredRefreshToken,
         grace_from: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = crate::db::Tx::begin(&self.pool).await.map_err(map_err)?;
         let redeemed = sqlx::query(
             "UPDATE refresh_tokens SET used_at = COALESCE(used_at, $1) WHERE hash = $2 AND family_id = $3 \
              AND (used_at IS NULL OR used_at >= $4) \
@@ -149,7 +149,7 @@ impl RefreshTokenStore for SqlStore {
         now: OffsetDateTime,
         idle_before: OffsetDateTime,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = crate::db::Tx::begin(&self.pool).await.map_err(map_err)?;
         let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE issued_at < $1")
             .bind(micros(idle_before))
             .execute(&mut *tx)

@@ -14,7 +14,7 @@ impl ReplayStore for SqlStore {
         &self,
         batch: &[(String, String, OffsetDateTime)],
     ) -> Result<Vec<bool>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = crate::db::Tx::begin(&self.pool).await.map_err(map_err)?;
         let mut fresh = Vec::with_capacity(batch.len());
         for (client_id, jti, expires) in batch {
             let n = sqlx::query(

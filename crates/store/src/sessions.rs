@@ -77,7 +77,7 @@ impl SessionStore for SqlStore {
     }
 
     async fn end_session(&self, id_hash: &[u8; 32]) -> Result<Option<Session>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = crate::db::Tx::begin(&self.pool).await.map_err(map_err)?;
         let row = sqlx::query(&format!("{SESSION_COLUMNS} WHERE id_hash = $1"))
             .bind(hex(id_hash))
             .fetch_optional(&mut *tx)
@@ -148,7 +148,7 @@ impl SessionStore for SqlStore {
     }
 
     async fn redeem_code(&self, hash: &[u8; 32], now: OffsetDateTime) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = crate::db::Tx::begin(&self.pool).await.map_err(map_err)?;
         let first = sqlx::query(
             "UPDATE authorization_codes SET redeemed_at = $1 WHERE hash = $2 AND redeemed_at IS NULL",
         )

@@ -38,7 +38,7 @@ impl SignInStore for SqlStore {
         keys: &[String],
         now: OffsetDateTime,
     ) -> Result<Vec<u32>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = crate::db::Tx::begin(&self.pool).await.map_err(map_err)?;
         let mut counts = Vec::with_capacity(keys.len());
         for key in keys {
             let n: i64 = sqlx::query(

@@ -57,6 +57,19 @@ impl PgDatabase {
         }
     }
 
+    /// Ends every connection to the database (as a PostgreSQL restart or a network cut would), leaving
+    /// it open to new ones.
+    pub async fn kill_connections(&self) {
+        use sqlx::Connection;
+        let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await else {
+            panic!("PostgreSQL at {} is required for this test", self.admin_url);
+        };
+        let _ = sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&self.name)
+            .execute(&mut conn)
+            .await;
+    }
+
     pub async fn drop_now(self) {
         use sqlx::Connection;
         if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await {

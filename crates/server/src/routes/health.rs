@@ -1,4 +1,5 @@
-//! Liveness, readiness (200 only while the store answers and the node is not draining), and the page
+//! Liveness, readiness (200 only while the store answers and takes writes, and the node is not
+//! draining), and the page
 //! `error_uri` points to.
 
 use axum::extract::{Query, State};
@@ -11,13 +12,17 @@ pub async fn live_get() -> impl IntoResponse {
     (StatusCode::OK, "live")
 }
 
+/// Reads the last proof of the store (`readiness`): never waits on the store itself.
 pub async fn ready_get(State(st): State<AppState>) -> impl IntoResponse {
     if !st.is_accepting() {
         return (StatusCode::SERVICE_UNAVAILABLE, "draining");
     }
-    match st.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable"),
+    match st.readiness.ready() {
+        true => (StatusCode::OK, "ready"),
+        false => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store unavailable or not writable",
+        ),
     }
 }
 

@@ -24,6 +24,7 @@ mod sample_api;
 mod secrets_in_logs;
 mod sign_out;
 mod signin;
+mod store_faults;
 mod tenants;
 mod user_flow_rules;
 mod user_roles;

@@ -81,7 +81,11 @@ async fn a_store_outage_fails_closed_and_recovers_by_itself() {
     assert_eq!(r.headers()["retry-after"], "1");
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
-    assert_eq!(app.status("/health/ready").await, 503);
+    // Readiness reads the last proof of the store, made every second: it follows within seconds.
+    wait_for(Duration::from_secs(5), || async {
+        app.status("/health/ready").await == 503
+    })
+    .await;
     assert_eq!(app.status("/health/live").await, 200);
     let disco = app
         .http

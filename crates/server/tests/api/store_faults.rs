@@ -1,0 +1,224 @@
+//! Store faults (issue #11, item 3): a full disk under the embedded SQLite store, and PostgreSQL
+//! ending every connection under load. Writes are refused with 503 (never a 5xx of another kind, never a panic),
+//! reads and tokens that need no write go on, `/health/ready` says the store cannot write, and once
+//! space (or write access) returns the node recovers by itself: no stuck connection, no restart.
+//!
+//! The data folder is a small tmpfs mounted for the test, which needs root (as CI runs). Elsewhere the
+//! test says so and passes without running; under `CI=true` it must run. (A file that turns read-only
+//! under a running server cannot be staged here: a file system with files open for writing refuses
+//! to be remounted read-only, and root ignores file modes. The same proof covers it: the write fails.)
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use gatehouse_server::run::start;
+use gatehouse_server::settings::TlsMode;
+use reqwest::Method as M;
+use serde_json::json;
+
+use crate::helpers::{settings, temp_dir, Journey, TestApp};
+
+/// A tmpfs of `size` mounted on a new folder, unmounted when dropped.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<Self> {
+        let dir = temp_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            assert!(
+                std::env::var("CI").is_err(),
+                "under CI the store-fault tests must run: mounting a tmpfs needs root"
+            );
+            eprintln!("skipped: mounting a tmpfs needs root");
+            return None;
+        }
+        Some(Self(dir))
+    }
+
+    /// Fills the disk to the last byte; the filler is removed to give the space back.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let filler = self.0.join("filler");
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        while f.write_all(&chunk[..512]).is_ok() {}
+        let _ = f.sync_all();
+        filler
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Polls `check` until it holds, for at most `limit`.
+async fn within<F: std::future::Future<Output = bool>>(
+    limit: Duration,
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> Duration {
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    start.elapsed()
+}
+
+async fn create_app(app: &TestApp, admin: &str, name: &str) -> u16 {
+    app.graph(M::POST, "applications", admin, Some(json!({"displayName": name})))
+        .await
+        .0
+}
+
+async fn attached(disk: &SmallDisk) -> (gatehouse_server::run::RunningServer, TestApp) {
+    let dir = disk.path().join("data");
+    let server = start(settings(dir.clone(), None, TlsMode::Insecure))
+        .await
+        .unwrap();
+    let app = TestApp::attach(server.base_url.clone(), server.bootstrap.clone().unwrap(), dir);
+    (server, app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_writes_with_503_and_recovers_when_space_returns() {
+    let Some(disk) = SmallDisk::mount("48m") else {
+        return;
+    };
+    let (server, app) = attached(&disk).await;
+    let j = Journey::create(&app, Some(2)).await;
+    let admin = app.admin_token().await;
+    assert_eq!(create_app(&app, &admin, "before").await, 201);
+
+    let filler = disk.fill();
+    // Writes fail closed, in Graph's shape; nothing else than 503.
+    let mut refused = 0;
+    for i in 0..20 {
+        match create_app(&app, &admin, &format!("full-{i}")).await {
+            503 => refused += 1,
+            201 => {}
+            other => panic!("a write on a full disk answered {other}"),
+        }
+    }
+    assert!(refused > 0, "a full disk refuses writes");
+    // Reads, and tokens that need no write, go on.
+    assert_eq!(app.graph(M::GET, "applications", &admin, None).await.0, 200);
+    assert_eq!(app.token_form(&app.tenant(), &j.form()).await.status(), 200);
+    within(
+        Duration::from_secs(5),
+        "readiness reports the store cannot write",
+        || async { app.status("/health/ready").await == 503 },
+    )
+    .await;
+    assert_eq!(app.status("/health/live").await, 200);
+
+    std::fs::remove_file(filler).unwrap();
+    let took = within(Duration::from_secs(10), "readiness recovers", || async {
+        app.status("/health/ready").await == 200
+    })
+    .await;
+    // Every write succeeds again, on every pooled connection: none is stuck in a failed transaction.
+    for i in 0..40 {
+        assert_eq!(
+            create_app(&app, &admin, &format!("after-{i}")).await,
+            201,
+            "write {i} after space returned ({took:?})"
+        );
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_ending_every_connection_under_load_loses_nothing_and_recovers() {
+    let app = std::sync::Arc::new(TestApp::spawn_postgres().await);
+    let admin = std::sync::Arc::new(app.admin_token().await);
+    let j = std::sync::Arc::new(Journey::create(&app, Some(2)).await);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let (app, admin, j, stop) = (app.clone(), admin.clone(), j.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            let (mut created, mut unavailable, mut tokens) = (Vec::new(), 0, 0);
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                i += 1;
+                let (s, v) = app
+                    .graph(
+                        M::POST,
+                        "applications",
+                        &admin,
+                        Some(json!({"displayName": format!("w{w}-{i}")})),
+                    )
+                    .await;
+                match s {
+                    201 => created.push(v["appId"].as_str().unwrap().to_string()),
+                    503 => unavailable += 1,
+                    other => panic!("a write answered {other}: {v}"),
+                }
+                match app.token_form(&app.tenant(), &j.form()).await.status().as_u16() {
+                    200 => tokens += 1,
+                    503 => unavailable += 1,
+                    // One client asking as fast as it can meets its rate limit: told to retry.
+                    429 => {}
+                    other => panic!("a token request answered {other}"),
+                }
+            }
+            (created, unavailable, tokens)
+        }));
+    }
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        app.postgres().unwrap().kill_connections().await;
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut created, mut unavailable, mut tokens) = (Vec::new(), 0, 0);
+    for w in workers {
+        let (c, u, t) = w.await.unwrap();
+        created.extend(c);
+        unavailable += u;
+        tokens += t;
+    }
+    eprintln!(
+        "{} writes and {tokens} tokens served, {unavailable} answered 503",
+        created.len()
+    );
+    assert!(!created.is_empty() && tokens > 0);
+    // Every acknowledged write is there, and the node takes writes at once.
+    let mut stored = std::collections::HashSet::new();
+    let mut page = Some("applications?$top=999".to_string());
+    while let Some(path) = page.take() {
+        let (s, list) = app.graph(M::GET, &path, &admin, None).await;
+        assert_eq!(s, 200);
+        stored.extend(
+            list["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|a| a["appId"].as_str().map(str::to_string)),
+        );
+        page = list["@odata.nextLink"]
+            .as_str()
+            .and_then(|next| next.split_once("/v1.0/"))
+            .map(|(_, rest)| rest.to_string());
+    }
+    let lost: Vec<_> = created.iter().filter(|id| !stored.contains(*id)).collect();
+    assert!(lost.is_empty(), "acknowledged writes were lost: {lost:?}");
+    assert_eq!(create_app(&app, &admin, "after").await, 201);
+    assert_eq!(app.status("/health/ready").await, 200);
+}
