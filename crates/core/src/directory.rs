@@ -42,12 +42,25 @@ type Epoch = Mutex<u64>;
 /// A bounded cache of store lookups, including "not there" answers.
 struct Lookups<K, V> {
     entries: Cache<K, V>,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> Lookups<K, V> {
     fn new(capacity: usize) -> Self {
         Self {
             entries: Cache::new(capacity.max(16)),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    fn stats(&self, name: &'static str) -> CacheStats {
+        CacheStats {
+            name,
+            entries: self.entries.len(),
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
         }
     }
 
@@ -57,8 +70,10 @@ impl<K: Eq + Hash + Clone, V: Clone> Lookups<K, V> {
         F: std::future::Future<Output = Result<V, StoreError>>,
     {
         if let Some(v) = self.entries.get(&key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(v);
         }
+        self.misses.fetch_add(1, Ordering::Relaxed);
         let seen = *gate.lock().map_err(|_| poisoned())?;
         let v = fetch.await?;
         let now = gate.lock().map_err(|_| poisoned())?;
@@ -71,6 +86,15 @@ impl<K: Eq + Hash + Clone, V: Clone> Lookups<K, V> {
 
 fn poisoned() -> StoreError {
     StoreError::Unavailable("the directory cache lock was poisoned".into())
+}
+
+/// One cache's counters, for metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheStats {
+    pub name: &'static str,
+    pub entries: usize,
+    pub hits: u64,
+    pub misses: u64,
 }
 
 /// The node's directory: whole tenants and keys, cached lookups, and the proof that they are fresh.
@@ -124,8 +148,7 @@ impl Directory {
 
     /// Fails when the directory has not been confirmed fresh for [`STALE_AFTER`].
     pub fn fresh(&self) -> Result<(), CoreError> {
-        let confirmed = Duration::from_millis(self.confirmed_at_ms.load(Ordering::Acquire));
-        if self.started.elapsed().saturating_sub(confirmed) > STALE_AFTER {
+        if self.unconfirmed_for() > STALE_AFTER {
             return Err(CoreError::Unavailable);
         }
         Ok(())
@@ -152,6 +175,23 @@ impl Directory {
     /// The change-feed position this node has applied.
     pub fn position(&self) -> i64 {
         self.position.load(Ordering::Acquire)
+    }
+
+    /// How long since the store last confirmed this node's position (the change feed's lag, as far
+    /// as this node can tell: past [`STALE_AFTER`] it fails closed).
+    pub fn unconfirmed_for(&self) -> Duration {
+        let confirmed = Duration::from_millis(self.confirmed_at_ms.load(Ordering::Acquire));
+        self.started.elapsed().saturating_sub(confirmed)
+    }
+
+    /// Each cache's size and hit counters.
+    pub fn cache_stats(&self) -> [CacheStats; 4] {
+        [
+            self.clients.stats("clients"),
+            self.principals.stats("service_principals"),
+            self.names.stats("resource_names"),
+            self.roles.stats("roles"),
+        ]
     }
 
     pub async fn client(&self, app_id: AppId) -> Result<Option<Arc<ClientEntry>>, StoreError> {

@@ -416,6 +416,18 @@ pub trait DirectoryReader: Send + Sync {
     async fn changed(&self) {
         std::future::pending::<()>().await
     }
+    /// The connection pool's size and idle connections, for metrics.
+    fn pool_state(&self) -> PoolState {
+        PoolState::default()
+    }
+}
+
+/// How many connections a store holds open, and how many of them wait unused.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolState {
+    pub open: u32,
+    pub idle: usize,
+    pub max: u32,
 }
 
 /// Everything core needs from storage.

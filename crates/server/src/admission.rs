@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -84,6 +84,16 @@ pub enum Class {
 }
 
 impl Class {
+    /// The class's metrics label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::GraphRead => "graph_read",
+            Self::GraphWrite => "graph_write",
+            Self::SignIn => "sign_in",
+        }
+    }
+
     /// The class of a request, from its method and path; `None` for what is served from memory
     /// (health, discovery, keys, static files), which no gate holds up.
     pub fn of(method: &Method, path: &str) -> Option<Self> {
@@ -133,9 +143,22 @@ impl Class {
 /// A class's gate: `running` permits, a bounded waiting room, a bounded wait.
 struct Gate {
     running: Semaphore,
+    capacity: usize,
     waiting: AtomicUsize,
     queue: usize,
     max_wait: Duration,
+    refused_busy: AtomicU64,
+    refused_rate: AtomicU64,
+}
+
+/// A class's load, for metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    pub capacity: usize,
+    pub running: usize,
+    pub waiting: usize,
+    pub refused_busy: u64,
+    pub refused_rate: u64,
 }
 
 impl Gate {
@@ -143,9 +166,22 @@ impl Gate {
         let concurrency = concurrency.max(1);
         Self {
             running: Semaphore::new(concurrency),
+            capacity: concurrency,
             waiting: AtomicUsize::new(0),
             queue: concurrency * 4,
             max_wait,
+            refused_busy: AtomicU64::new(0),
+            refused_rate: AtomicU64::new(0),
+        }
+    }
+
+    fn load(&self) -> Load {
+        Load {
+            capacity: self.capacity,
+            running: self.capacity.saturating_sub(self.running.available_permits()),
+            waiting: self.waiting.load(Ordering::Relaxed),
+            refused_busy: self.refused_busy.load(Ordering::Relaxed),
+            refused_rate: self.refused_rate.load(Ordering::Relaxed),
         }
     }
 
@@ -263,7 +299,15 @@ impl Admission {
     pub fn check_client(&self, client_id: &str, address: &str) -> Result<(), CoreError> {
         self.per_client
             .check(&(client_id.to_string(), address.to_string()), Instant::now())
-            .map_err(|retry_after| CoreError::Throttled { retry_after })
+            .map_err(|retry_after| {
+                self.token.refused_rate.fetch_add(1, Ordering::Relaxed);
+                CoreError::Throttled { retry_after }
+            })
+    }
+
+    /// How loaded a class is, for metrics.
+    pub fn load(&self, class: Class) -> Load {
+        self.gate(class).load()
     }
 }
 
@@ -280,6 +324,10 @@ pub async fn admit(State(st): State<AppState>, req: Request, next: Next) -> Resp
             .map(|c| c.0.ip());
         if let Some(address) = address {
             if let Err(retry_after) = st.admission.per_address.check(&address, Instant::now()) {
+                st.admission
+                    .gate(class)
+                    .refused_rate
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::info!(%address, ?class, "a request over the per-address rate limit was refused");
                 return refuse(&st, class, req.headers(), CoreError::Throttled { retry_after });
             }
@@ -293,6 +341,7 @@ pub async fn admit(State(st): State<AppState>, req: Request, next: Next) -> Resp
     };
     let admission = std::sync::Arc::clone(&st.admission);
     let Some(_permit) = admission.gate(class).enter().await else {
+        admission.gate(class).refused_busy.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(?class, "a request beyond this node's capacity was refused (503)");
         return refuse(&st, class, req.headers(), CoreError::Busy);
     };

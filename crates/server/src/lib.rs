@@ -7,6 +7,7 @@ pub mod cli;
 pub mod federation;
 pub mod limit;
 pub mod maintenance;
+pub mod metrics;
 pub mod passwords;
 pub mod readiness;
 pub mod replay;

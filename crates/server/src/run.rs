@@ -21,7 +21,7 @@ use crate::federation::FederationKeys;
 use crate::limit::ConnectionLimit;
 use crate::replay::ReplayLedger;
 use crate::routes::graph::keys::DirectoryKeys;
-use crate::settings::{load_kek, Settings, TlsMode};
+use crate::settings::{load_kek, MetricsListen, Settings, TlsMode};
 use crate::{maintenance, routes, watcher, AppState};
 
 /// How long in-flight requests may take to finish after SIGTERM.
@@ -39,6 +39,9 @@ pub struct RunningServer {
     watcher: tokio::task::JoinHandle<()>,
     prover: tokio::task::JoinHandle<()>,
     maintenance: tokio::task::JoinHandle<()>,
+    /// Where `/metrics` is served, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
+    metrics: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Opens the store and bootstraps it if it holds no tenant.
@@ -138,6 +141,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         body_timeout: settings.body_timeout,
         admission: Arc::new(crate::admission::Admission::new(&settings.limits)),
         readiness: crate::readiness::StoreReadiness::new(),
+        metrics: Arc::default(),
     };
     let watcher = watcher::spawn(Arc::clone(&store), Arc::clone(&directory));
     let prover = crate::readiness::spawn(Arc::clone(&store), Arc::clone(&state.readiness));
@@ -173,6 +177,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
             tokio::spawn(server.serve(app))
         }
     };
+    let (metrics_addr, metrics) = serve_metrics(settings.metrics, state.clone())?;
     tracing::info!(%addr, %base_url, "listening");
     Ok(RunningServer {
         addr,
@@ -184,7 +189,42 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         watcher,
         prover,
         maintenance,
+        metrics_addr,
+        metrics,
     })
+}
+
+/// Binds the metrics listener, if any, and serves `GET /metrics` on it.
+fn serve_metrics(
+    listen: MetricsListen,
+    state: AppState,
+) -> Result<(Option<SocketAddr>, Option<tokio::task::JoinHandle<()>>), String> {
+    let (at, required) = match listen {
+        MetricsListen::Off => return Ok((None, None)),
+        MetricsListen::Default(at) => (at, false),
+        MetricsListen::At(at) => (at, true),
+    };
+    let listener = match TcpListener::bind(at) {
+        Ok(l) => l,
+        Err(e) if !required => {
+            tracing::warn!(%at, error = %e, "metrics are not served: give --metrics-listen another address");
+            return Ok((None, None));
+        }
+        Err(e) => return Err(format!("cannot serve metrics on {at}: {e}")),
+    };
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(crate::metrics::metrics_get))
+        .with_state(state);
+    tracing::info!(%bound, "metrics at /metrics");
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok((Some(bound), Some(task)))
 }
 
 /// The headers of each request (and the wait for the next one on a kept-alive connection) within
@@ -237,6 +277,9 @@ impl RunningServer {
         let _ = self.serving.await;
         self.watcher.abort();
         self.prover.abort();
+        if let Some(m) = self.metrics {
+            m.abort();
+        }
         self.maintenance.abort();
         self.state.store.close().await;
     }

@@ -48,6 +48,8 @@ pub struct Settings {
     /// How long a connection's peer may stall (send nothing while awaited, or read nothing while
     /// written to) before the connection is closed.
     pub idle_timeout: std::time::Duration,
+    /// Where `/metrics` is served, if anywhere (`Metrics::Off` in tests).
+    pub metrics: MetricsListen,
     /// How much work of each kind is taken on at once, and how fast a client may ask (`admission`).
     pub limits: crate::admission::Limits,
 }
@@ -115,6 +117,21 @@ mod hsts_tests {
         );
     }
 }
+
+/// Where the Prometheus listener binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsListen {
+    Off,
+    /// The default address: if another process holds it (a second node on one machine), the node
+    /// serves without metrics and says so.
+    Default(SocketAddr),
+    /// An address the operator chose: failing to bind it fails the start.
+    At(SocketAddr),
+}
+
+/// The default of `--metrics-listen`: loopback only, the port of OpenTelemetry's Prometheus exporter.
+pub const METRICS_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9464);
 
 #[derive(Debug, Clone)]
 pub enum TlsMode {

@@ -38,6 +38,8 @@ pub struct AppState {
     pub body_timeout: std::time::Duration,
     /// Whether the store answered and took a write lately (`readiness`).
     pub readiness: Arc<crate::readiness::StoreReadiness>,
+    /// Request and grant counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// The gates and rate limits every request passes (`admission`).
     pub admission: Arc<crate::admission::Admission>,
 }

@@ -127,6 +127,14 @@ impl DirectoryReader for SqlStore {
         self.shutdown().await;
     }
 
+    fn pool_state(&self) -> gatehouse_core::store::PoolState {
+        gatehouse_core::store::PoolState {
+            open: self.pool.size(),
+            idle: self.pool.num_idle(),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     async fn changed(&self) {
         if self.flavor.notify.is_some() {
             self.changed.notified().await;

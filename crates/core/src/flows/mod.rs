@@ -222,6 +222,18 @@ impl TokenRequest {
         }
     }
 
+    /// The grant's name, as metrics and logs give it.
+    pub fn grant_name(&self) -> &'static str {
+        match self {
+            Self::ClientCredentials(_) => "client_credentials",
+            Self::Password(_) => "password",
+            Self::RefreshToken(_) => "refresh_token",
+            Self::AuthorizationCode(_) => "authorization_code",
+            Self::DeviceCode(_) => "device_code",
+            Self::OnBehalfOf(_) => "on_behalf_of",
+        }
+    }
+
     /// The client id the request presents (not yet authenticated).
     pub fn client_id(&self) -> &str {
         match self {

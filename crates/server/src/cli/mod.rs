@@ -22,7 +22,7 @@ use gatehouse_core::keys::RotationPolicy;
 use gatehouse_core::signin::SignInPolicy;
 
 use crate::admission::{Limits, Rate};
-use crate::settings::{Settings, TlsMode};
+use crate::settings::{MetricsListen, Settings, TlsMode};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -113,6 +113,14 @@ fn parse_public_url(s: &str) -> Result<String, String> {
         return Err(bad());
     }
     Ok(s.to_string())
+}
+
+/// `off`, or HOST:PORT for the metrics listener.
+fn parse_metrics_listen(s: &str) -> Result<MetricsListen, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(MetricsListen::Off);
+    }
+    parse_listen(s).map(MetricsListen::At)
 }
 
 /// How many requests of a kind run at once: at least 1.
@@ -275,6 +283,10 @@ pub struct ServeArgs {
     /// Requests one address may make at once beyond --address-rate-limit, before it refills.
     #[arg(long, env = "GATEHOUSE_ADDRESS_RATE_BURST", default_value_t = Limits::default().per_address.burst)]
     pub address_rate_burst: u32,
+    /// Where Prometheus metrics are served (GET /metrics, plain HTTP): HOST:PORT, or `off`. By default
+    /// 127.0.0.1:9464, skipped with a warning when another process holds it.
+    #[arg(long, env = "GATEHOUSE_METRICS_LISTEN", value_parser = parse_metrics_listen)]
+    pub metrics_listen: Option<MetricsListen>,
     /// A CA certificate (PEM) to trust when fetching federated issuers' keys.
     #[arg(long, env = "GATEHOUSE_FEDERATION_CA_FILE")]
     pub federation_ca_file: Option<PathBuf>,
@@ -316,6 +328,7 @@ impl StoreArgs {
             max_connections: crate::settings::MAX_CONNECTIONS,
             body_timeout: crate::settings::BODY_TIMEOUT,
             idle_timeout: crate::settings::IDLE_TIMEOUT,
+            metrics: MetricsListen::Off,
             limits: Limits::default(),
         }
     }
@@ -399,6 +412,9 @@ impl ServeArgs {
             max_connections: self.max_connections,
             body_timeout: std::time::Duration::from_secs(self.body_timeout),
             idle_timeout: std::time::Duration::from_secs(self.idle_timeout),
+            metrics: self
+                .metrics_listen
+                .unwrap_or(MetricsListen::Default(crate::settings::METRICS_LISTEN)),
             limits: Limits {
                 token_concurrency: self.token_concurrency,
                 graph_read_concurrency: self.graph_read_concurrency,

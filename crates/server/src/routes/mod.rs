@@ -19,12 +19,19 @@ use crate::AppState;
 pub fn router(state: AppState) -> Router {
     let hsts = state.hsts.as_deref().and_then(|v| HeaderValue::from_str(v).ok());
     let body_timeout = state.body_timeout;
+    let metrics_state = state.clone();
     let router = Router::new()
         .route("/health/live", get(health::live_get))
         .route("/health/ready", get(health::ready_get))
         .route("/error", get(health::error_page_get))
-        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(discovery::v2_get))
-        .route("/{tenant}/.well-known/openid-configuration", get(discovery::v1_get))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery::v2_get),
+        )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(discovery::v1_get),
+        )
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys_v2_get))
         .route("/{tenant}/discovery/keys", get(discovery::keys_v1_get))
         .route("/common/userrealm/{username}", get(discovery::userrealm_get))
@@ -52,15 +59,23 @@ pub fn router(state: AppState) -> Router {
         .layer(
             // Logs method and path only: query strings and bodies may carry secrets.
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                let request_id = crate::metrics::request_id();
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), %request_id)
             }),
         )
+        // Outside the log span: gives the request its id (`x-ms-request-id`), and counts it.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics_state,
+            crate::metrics::observe,
+        ))
         .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
             HeaderValue::from_static("nosniff"),
         ))
         // A body that pauses longer than `--body-timeout` fails to read; each surface answers 408.
-        .layer(tower_http::map_request_body::MapRequestBodyLayer::new(axum::body::Body::new))
+        .layer(tower_http::map_request_body::MapRequestBodyLayer::new(
+            axum::body::Body::new,
+        ))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout));
     match hsts {
         // Every response under HTTPS, as RFC 6797 asks (`settings::hsts` says when).

@@ -37,7 +37,7 @@ pub fn correlation_id(headers: &HeaderMap) -> Uuid {
 
 pub fn oauth_error_response(e: &CoreError, headers: &HeaderMap, base_url: &str) -> Response {
     let status = status_of(e);
-    let trace_id = Uuid::new_v4();
+    let trace_id = crate::metrics::request_id();
     let correlation = correlation_id(headers);
     if status.is_server_error() {
         tracing::warn!(code = e.aadsts(), %trace_id, "protocol request failed on the server side");

@@ -44,9 +44,16 @@ async fn token(
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
-    let resp = match issue(&st, &tenant, &parts.headers, peer, body, endpoint).await {
-        Ok(resp) => resp,
-        Err(e) => oauth_error_response(&e, &parts.headers, &st.base_url),
+    let mut grant = "unknown";
+    let resp = match issue(&st, &tenant, &parts.headers, peer, body, endpoint, &mut grant).await {
+        Ok(resp) => {
+            st.metrics.grant(grant, "issued");
+            resp
+        }
+        Err(e) => {
+            st.metrics.grant(grant, e.oauth_error().as_str());
+            oauth_error_response(&e, &parts.headers, &st.base_url)
+        }
     };
     cors(&parts.headers, resp)
 }
@@ -88,6 +95,7 @@ async fn issue(
     peer: Option<String>,
     body: Body,
     endpoint: Version,
+    grant: &mut &'static str,
 ) -> Result<Response, CoreError> {
     let mut ctx = TokenContext::new(endpoint, tenant_raw, &st.base_url, st.policies)?;
     ctx.client_address = peer.unwrap_or_default();
@@ -97,6 +105,7 @@ async fn issue(
         .map(str::to_string);
     let form = read_form(headers, body).await?;
     let req = TokenRequest::parse(form, basic_credentials(headers)?)?;
+    *grant = req.grant_name();
     // Before any hashing, signature check or store read: a client over its rate is refused cheaply.
     st.admission.check_client(req.client_id(), &ctx.client_address)?;
     let services = Services {

@@ -12,6 +12,7 @@ mod graph;
 mod helpers;
 mod id_tokens;
 mod integrity;
+mod metrics;
 mod multi_tenant;
 mod nodes;
 mod on_behalf_of;

@@ -146,7 +146,7 @@ impl GraphFailure {
                 message,
                 inner_error: GraphInnerError {
                     date: gatehouse_proto::timefmt::graph_datetime(OffsetDateTime::now_utc()),
-                    request_id: Uuid::new_v4().to_string(),
+                    request_id: crate::metrics::request_id().to_string(),
                     client_request_id: client_request_id.to_string(),
                 },
             },

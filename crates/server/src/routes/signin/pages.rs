@@ -150,7 +150,7 @@ pub fn error_page(e: &CoreError) -> Response {
         CoreError::FlowExpired => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     };
-    let trace_id = uuid::Uuid::new_v4().to_string();
+    let trace_id = crate::metrics::request_id().to_string();
     tracing::info!(code = e.aadsts(), %trace_id, "sign-in page refused the request");
     let t = ErrorPage {
         code: e.aadsts(),
