@@ -26,7 +26,8 @@ cores="$(nproc)"
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 GATEHOUSE_LOG=warn "$bin" serve --data-dir "$work/data" --listen "127.0.0.1:$port" \
-  --refresh-token-reuse-grace 86400 --lockout-threshold 1000000 >"$work/stdout" 2>"$work/stderr" &
+  --refresh-token-reuse-grace 86400 --lockout-threshold 1000000 \
+  --token-rate-limit 0 --address-rate-limit 0 --metrics-listen off >"$work/stdout" 2>"$work/stderr" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 base="https://localhost:$port"
