@@ -1,9 +1,11 @@
 //! A bounded load generator for `bench/overload.sh`: CONCURRENCY workers send one request after
-//! another for SECONDS, each on its own connection, while a prober reads `/health/ready` every 50 ms.
+//! another for SECONDS, each on its own connection (a refused one waits its `Retry-After` first, as
+//! the SDKs do), while probers read each readiness URL (by default the server's `/health/ready`)
+//! every 50 ms.
 //! Prints one JSON object: counts by status, p50/p99/max of admitted (2xx) and refused (429/503)
 //! requests, and the readiness probe's latency.
 //!
-//! Usage: overload URL METHOD CONCURRENCY SECONDS [BODY] [BEARER] [CA_PEM]
+//! Usage: overload URL METHOD CONCURRENCY SECONDS [BODY] [BEARER] [CA_PEM] [READY_URL,…]
 //! A POST body that starts with `{` is sent as JSON, otherwise as a form.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -74,33 +76,70 @@ async fn main() {
                     req = req.header("content-type", ctype).body(body.as_str().to_string());
                 }
                 let started = Instant::now();
-                let status = match req.send().await {
+                let (status, retry_after) = match req.send().await {
                     Ok(r) => {
                         let s = r.status().as_u16();
+                        let wait = r
+                            .headers()
+                            .get("retry-after")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.parse::<u64>().ok());
                         let _ = r.bytes().await;
-                        s
+                        (s, wait)
                     }
-                    Err(_) => 0,
+                    Err(_) => (0, None),
                 };
                 seen.push((status, started.elapsed().as_secs_f64() * 1000.0));
-                if status == 0 {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+                // A refused client backs off as told, as Azure's SDKs and MSAL do.
+                match (status, retry_after) {
+                    (429 | 503, Some(secs)) => tokio::time::sleep(Duration::from_secs(secs)).await,
+                    (0, _) => tokio::time::sleep(Duration::from_millis(10)).await,
+                    _ => {}
                 }
             }
             seen
         }));
     }
-    let ready_url = url::Url::parse(&url).unwrap().join("/health/ready").unwrap();
-    let prober = client();
-    let mut ready_ms = Vec::new();
-    let mut ready_failed = 0;
-    while Instant::now() < deadline {
-        let started = Instant::now();
-        match prober.get(ready_url.clone()).send().await {
-            Ok(r) if r.status() == 200 => ready_ms.push(started.elapsed().as_secs_f64() * 1000.0),
-            _ => ready_failed += 1,
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    // Each readiness URL has a prober with a thread and a runtime of its own, so that it does not
+    // wait behind the workers.
+    let ready_urls: Vec<String> = match args.get(8) {
+        Some(list) => list.split(',').map(str::to_string).collect(),
+        None => vec![url::Url::parse(&url)
+            .unwrap()
+            .join("/health/ready")
+            .unwrap()
+            .to_string()],
+    };
+    let probers: Vec<_> = ready_urls
+        .iter()
+        .map(|ready_url| {
+            let (prober, ready_url) = (client(), ready_url.clone());
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    let (mut ms, mut failed) = (Vec::new(), 0);
+                    while Instant::now() < deadline {
+                        let started = Instant::now();
+                        match prober.get(&ready_url).send().await {
+                            Ok(r) if r.status() == 200 => ms.push(started.elapsed().as_secs_f64() * 1000.0),
+                            _ => failed += 1,
+                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    (ms, failed)
+                })
+            })
+        })
+        .collect();
+    let mut ready = serde_json::Map::new();
+    for (url, prober) in ready_urls.iter().zip(probers) {
+        let (ms, failed) = prober.join().unwrap();
+        let mut s = summary(ms);
+        s["failed"] = failed.into();
+        ready.insert(url.clone(), s);
     }
     let mut by_status: BTreeMap<u16, usize> = BTreeMap::new();
     let (mut admitted, mut refused) = (Vec::new(), Vec::new());
@@ -126,8 +165,7 @@ async fn main() {
             "shed_share": refused.len() as f64 / total.max(1) as f64,
             "admitted": summary(admitted),
             "refused": summary(refused),
-            "ready": summary(ready_ms),
-            "ready_failed": ready_failed,
+            "ready": ready,
         })
     );
 }

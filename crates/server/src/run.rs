@@ -41,7 +41,7 @@ pub struct RunningServer {
     maintenance: tokio::task::JoinHandle<()>,
     /// Where `/metrics` is served, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
-    metrics: Option<tokio::task::JoinHandle<()>>,
+    metrics: Option<MetricsThread>,
 }
 
 /// Opens the store and bootstraps it if it holds no tenant.
@@ -194,11 +194,13 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
     })
 }
 
-/// Binds the metrics listener, if any, and serves `GET /metrics` on it.
+/// Binds the metrics listener, if any, and serves `GET /metrics`, `/health/live` and `/health/ready`
+/// on it from a thread and runtime of its own: however many requests the main runtime is working
+/// through, a probe here waits behind none of them.
 fn serve_metrics(
     listen: MetricsListen,
     state: AppState,
-) -> Result<(Option<SocketAddr>, Option<tokio::task::JoinHandle<()>>), String> {
+) -> Result<(Option<SocketAddr>, Option<MetricsThread>), String> {
     let (at, required) = match listen {
         MetricsListen::Off => return Ok((None, None)),
         MetricsListen::Default(at) => (at, false),
@@ -214,17 +216,39 @@ fn serve_metrics(
     };
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     let app = axum::Router::new()
         .route("/metrics", axum::routing::get(crate::metrics::metrics_get))
+        .route("/health/live", axum::routing::get(routes::health::live_get))
+        .route("/health/ready", axum::routing::get(routes::health::ready_get))
         .with_state(state);
-    tracing::info!(%bound, "metrics at /metrics");
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::warn!(error = %e, "the metrics listener stopped");
-        }
-    });
-    Ok((Some(bound), Some(task)))
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name("gatehouse-metrics".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                let serving = axum::serve(listener, app).with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                });
+                if let Err(e) = serving.await {
+                    tracing::warn!(error = %e, "the metrics listener stopped");
+                }
+            })
+        })
+        .map_err(|e| e.to_string())?;
+    tracing::info!(%bound, "metrics at /metrics, health at /health/live and /health/ready");
+    Ok((Some(bound), Some(MetricsThread { _stop: stop })))
+}
+
+/// Stops the metrics listener's thread when dropped.
+struct MetricsThread {
+    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 /// The headers of each request (and the wait for the next one on a kept-alive connection) within
@@ -277,9 +301,7 @@ impl RunningServer {
         let _ = self.serving.await;
         self.watcher.abort();
         self.prover.abort();
-        if let Some(m) = self.metrics {
-            m.abort();
-        }
+        drop(self.metrics);
         self.maintenance.abort();
         self.state.store.close().await;
     }

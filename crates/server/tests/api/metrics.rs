@@ -67,6 +67,10 @@ async fn metrics_count_requests_grants_and_report_the_store_and_keys() {
         1
     );
     assert!(!text.contains(&j.secret));
-    // Not on the protocol listener.
+    // Not on the protocol listener; health is on both.
     assert_ne!(app.status("/metrics").await, 200);
+    for path in ["/health/live", "/health/ready"] {
+        let r = app.http.get(format!("http://{at}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path} on the metrics listener");
+    }
 }
