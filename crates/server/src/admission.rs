@@ -297,8 +297,11 @@ impl Admission {
     /// the client is authenticated). Keyed by both, so that a caller elsewhere who names someone
     /// else's client id spends its own budget, not that client's.
     pub fn check_client(&self, client_id: &str, address: &str) -> Result<(), CoreError> {
+        // A client id is a GUID or a short name: a longer one is cut, so that made-up ids cannot
+        // make the limiter's keys large.
+        let client_id: String = client_id.chars().take(64).collect();
         self.per_client
-            .check(&(client_id.to_string(), address.to_string()), Instant::now())
+            .check(&(client_id, address.to_string()), Instant::now())
             .map_err(|retry_after| {
                 self.token.refused_rate.fetch_add(1, Ordering::Relaxed);
                 CoreError::Throttled { retry_after }

@@ -58,14 +58,13 @@ pub fn new_application(
     }
 }
 
-pub async fn create(
-    store: &dyn Store,
-    caller: &Caller,
+/// The application a create with `input` would make, or why Graph refuses it: every rule that
+/// needs no store (the identifier URIs' domains are checked against the tenant after).
+pub fn proposed(
     input: ApplicationInput,
     publisher_domain: Option<String>,
     now: OffsetDateTime,
 ) -> Result<Application, AdminError> {
-    caller.require(Access::WriteApplications)?;
     let name = input.display_name.clone().unwrap_or_default();
     if name.trim().is_empty() {
         return Err(AdminError::BadRequest(
@@ -74,6 +73,18 @@ pub async fn create(
     }
     let mut app = new_application(&name, publisher_domain, now);
     apply(&mut app, input, now)?;
+    Ok(app)
+}
+
+pub async fn create(
+    store: &dyn Store,
+    caller: &Caller,
+    input: ApplicationInput,
+    publisher_domain: Option<String>,
+    now: OffsetDateTime,
+) -> Result<Application, AdminError> {
+    caller.require(Access::WriteApplications)?;
+    let app = proposed(input, publisher_domain, now)?;
     identifier_uris::check(&caller.tenant(store).await?, None, &app)?;
     store
         .insert_application(&ApplicationRecord {

@@ -441,6 +441,28 @@ impl Journey {
 }
 
 /// Decodes a JWT's claims without checking anything (for assertions on what the server issued).
+/// Every application's appId in the tenant, read page by page through Graph.
+pub async fn all_application_ids(app: &TestApp, admin: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut page = Some("applications?$top=999".to_string());
+    while let Some(path) = page.take() {
+        let (s, list) = app.graph(reqwest::Method::GET, &path, admin, None).await;
+        assert_eq!(s, 200, "{list}");
+        ids.extend(
+            list["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|a| a["appId"].as_str().map(str::to_string)),
+        );
+        page = list["@odata.nextLink"]
+            .as_str()
+            .and_then(|next| next.split_once("/v1.0/"))
+            .map(|(_, rest)| rest.to_string());
+    }
+    ids
+}
+
 pub fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&gatehouse_jose::b64url_decode(payload).unwrap()).unwrap()

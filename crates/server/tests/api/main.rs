@@ -5,6 +5,7 @@ mod admin_consent;
 mod browser;
 mod certificates;
 mod cli;
+mod cluster;
 mod connections;
 mod consent;
 mod federation;

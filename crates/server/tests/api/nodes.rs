@@ -14,12 +14,12 @@ use tokio::process::{Child, Command};
 
 use crate::helpers::{credentials, temp_dir, Journey, TestApp};
 
-struct Node {
-    child: Child,
+pub(crate) struct Node {
+    pub(crate) child: Child,
     base: String,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -29,7 +29,16 @@ fn free_port() -> u16 {
 
 /// Starts `gatehouse serve` and waits until it is ready; returns the bootstrap output if it printed one.
 async fn start_node(data_dir: &Path, database_url: Option<&str>) -> (Node, Option<BootstrapOutput>) {
-    let port = free_port();
+    start_node_on(data_dir, database_url, &format!("127.0.0.1:{}", free_port()), &[]).await
+}
+
+/// [`start_node`] on a chosen address, with more `serve` flags.
+pub(crate) async fn start_node_on(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    listen: &str,
+    extra: &[&str],
+) -> (Node, Option<BootstrapOutput>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
     cmd.args([
         "serve",
@@ -37,7 +46,7 @@ async fn start_node(data_dir: &Path, database_url: Option<&str>) -> (Node, Optio
         "--domain",
         "contoso.example",
         "--listen",
-        &format!("127.0.0.1:{port}"),
+        listen,
     ])
     .arg("--data-dir")
     .arg(data_dir)
@@ -48,6 +57,7 @@ async fn start_node(data_dir: &Path, database_url: Option<&str>) -> (Node, Optio
     if let Some(url) = database_url {
         cmd.args(["--database-url", url]);
     }
+    cmd.args(extra);
     let mut child = cmd.spawn().expect("the gatehouse binary starts");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
@@ -75,7 +85,7 @@ async fn start_node(data_dir: &Path, database_url: Option<&str>) -> (Node, Optio
     (
         Node {
             child,
-            base: format!("http://127.0.0.1:{port}"),
+            base: format!("http://{listen}"),
         },
         boot,
     )

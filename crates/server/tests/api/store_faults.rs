@@ -17,7 +17,7 @@ use gatehouse_server::settings::TlsMode;
 use reqwest::Method as M;
 use serde_json::json;
 
-use crate::helpers::{settings, temp_dir, Journey, TestApp};
+use crate::helpers::{all_application_ids, settings, temp_dir, Journey, TestApp};
 
 /// A tmpfs of `size` mounted on a new folder, unmounted when dropped.
 struct SmallDisk(PathBuf);
@@ -200,23 +200,8 @@ async fn postgres_ending_every_connection_under_load_loses_nothing_and_recovers(
     );
     assert!(!created.is_empty() && tokens > 0);
     // Every acknowledged write is there, and the node takes writes at once.
-    let mut stored = std::collections::HashSet::new();
-    let mut page = Some("applications?$top=999".to_string());
-    while let Some(path) = page.take() {
-        let (s, list) = app.graph(M::GET, &path, &admin, None).await;
-        assert_eq!(s, 200);
-        stored.extend(
-            list["value"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|a| a["appId"].as_str().map(str::to_string)),
-        );
-        page = list["@odata.nextLink"]
-            .as_str()
-            .and_then(|next| next.split_once("/v1.0/"))
-            .map(|(_, rest)| rest.to_string());
-    }
+    let stored: std::collections::HashSet<String> =
+        all_application_ids(&app, &admin).await.into_iter().collect();
     let lost: Vec<_> = created.iter().filter(|id| !stored.contains(*id)).collect();
     assert!(lost.is_empty(), "acknowledged writes were lost: {lost:?}");
     assert_eq!(create_app(&app, &admin, "after").await, 201);

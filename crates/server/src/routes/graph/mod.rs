@@ -42,6 +42,17 @@ use crate::AppState;
 
 pub use errors::{render as render_errors, GraphFailure};
 
+/// Parses a collection's query string as `/v1.0/applications` would, and applies it to `items`
+/// (the fuzz target's entry; nothing else calls it).
+#[doc(hidden)]
+pub fn fuzz_query(raw: &str, items: Vec<gatehouse_proto::graph::Application>) {
+    use gatehouse_proto::graph::Resource;
+    let properties = gatehouse_proto::graph::Application::PROPERTIES;
+    if let Ok(q) = query::Query::parse("/v1.0/applications", Some(raw), true, properties) {
+        let _ = q.page(items);
+    }
+}
+
 /// The largest request body `/v1.0` reads (axum's default limit, which `GraphJson` applies).
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
 
