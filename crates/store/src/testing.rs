@@ -13,6 +13,16 @@ pub struct PgDatabase {
 impl PgDatabase {
     /// Creates the database; panics with the reason when PostgreSQL cannot be reached.
     pub async fn create() -> Self {
+        Self::create_in(None).await
+    }
+
+    /// Creates the database with its tables in `location`, a folder the PostgreSQL server's user may
+    /// write (a tablespace of the database's own, dropped with it): a small disk, for fault tests.
+    pub async fn create_on(location: &std::path::Path) -> Self {
+        Self::create_in(Some(location)).await
+    }
+
+    async fn create_in(location: Option<&std::path::Path>) -> Self {
         use sqlx::Connection;
         let admin_url = std::env::var("GATEHOUSE_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
@@ -21,10 +31,18 @@ impl PgDatabase {
             Ok(c) => c,
             Err(e) => panic!("PostgreSQL at {admin_url} is required for this test: {e}"),
         };
-        if let Err(e) = sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-        {
+        let mut create = format!("CREATE DATABASE {name}");
+        if let Some(dir) = location {
+            let dir = dir.display().to_string().replace('\'', "''");
+            if let Err(e) = sqlx::query(&format!("CREATE TABLESPACE {name} LOCATION '{dir}'"))
+                .execute(&mut conn)
+                .await
+            {
+                panic!("cannot create tablespace {name} in {dir}: {e}");
+            }
+            create.push_str(&format!(" TABLESPACE {name}"));
+        }
+        if let Err(e) = sqlx::query(&create).execute(&mut conn).await {
             panic!("cannot create test database {name}: {e}");
         }
         let base = admin_url
@@ -74,6 +92,9 @@ impl PgDatabase {
         use sqlx::Connection;
         if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await {
             let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                .execute(&mut conn)
+                .await;
+            let _ = sqlx::query(&format!("DROP TABLESPACE IF EXISTS {}", self.name))
                 .execute(&mut conn)
                 .await;
         }

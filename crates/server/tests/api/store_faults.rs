@@ -1,5 +1,5 @@
-//! Store faults (issue #11, item 3): a full disk under the embedded SQLite store, and PostgreSQL
-//! ending every connection under load. Writes are refused with 503 (never a 5xx of another kind, never a panic),
+//! Store faults (issue #11, item 3): a full disk under the embedded SQLite store and under a
+//! PostgreSQL database's tables, and PostgreSQL ending every connection under load. Writes are refused with 503 (never a 5xx of another kind, never a panic),
 //! reads and tokens that need no write go on, `/health/ready` says the store cannot write, and once
 //! space (or write access) returns the node recovers by itself: no stuck connection, no restart.
 //!
@@ -206,4 +206,50 @@ async fn postgres_ending_every_connection_under_load_loses_nothing_and_recovers(
     assert!(lost.is_empty(), "acknowledged writes were lost: {lost:?}");
     assert_eq!(create_app(&app, &admin, "after").await, 201);
     assert_eq!(app.status("/health/ready").await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_under_postgres_refuses_writes_with_503_and_recovers_when_space_returns() {
+    let Some(disk) = SmallDisk::mount("64m") else {
+        return;
+    };
+    // The database's tables live on the small disk (its write-ahead log stays on the cluster's).
+    let owned = Command::new("chown")
+        .args(["postgres:postgres"])
+        .arg(disk.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(owned, "the PostgreSQL server's user owns the small disk");
+    let db = gatehouse_store::testing::PgDatabase::create_on(disk.path()).await;
+    let app = TestApp::spawn_configured(Some(db.url.clone()), TlsMode::Insecure, |_| {}).await;
+    let j = Journey::create(&app, Some(2)).await;
+    let admin = app.admin_token().await;
+    assert_eq!(create_app(&app, &admin, "before").await, 201);
+
+    let filler = disk.fill();
+    let mut refused = 0;
+    for i in 0..200 {
+        match create_app(&app, &admin, &format!("full-{i}")).await {
+            503 => refused += 1,
+            201 => {}
+            other => panic!("a write on a full disk answered {other}"),
+        }
+        if refused >= 5 {
+            break;
+        }
+    }
+    assert!(refused >= 5, "a full disk refuses writes");
+    assert_eq!(app.graph(M::GET, "applications", &admin, None).await.0, 200);
+    assert_eq!(app.token_form(&app.tenant(), &j.form()).await.status(), 200);
+
+    std::fs::remove_file(filler).unwrap();
+    for i in 0..40 {
+        assert_eq!(
+            create_app(&app, &admin, &format!("after-{i}")).await,
+            201,
+            "write {i}"
+        );
+    }
+    app.stop().await;
+    db.drop_now().await;
 }
