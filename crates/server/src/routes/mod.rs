@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
                 tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), %request_id)
             }),
         )
+        .layer(axum::middleware::from_fn(uri_too_long))
         // Outside the log span: gives the request its id (`x-ms-request-id`), and counts it.
         .layer(axum::middleware::from_fn_with_state(
             metrics_state,
@@ -85,6 +86,23 @@ pub fn router(state: AppState) -> Router {
         )),
         None => router,
     }
+}
+
+/// The longest request URL served (path and query); a longer one is answered 414. (A request line
+/// and headers beyond `--max-header-bytes` are refused with 431 before this.)
+pub const MAX_URI_BYTES: usize = 32 * 1024;
+
+async fn uri_too_long(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if len > MAX_URI_BYTES {
+        return (
+            axum::http::StatusCode::URI_TOO_LONG,
+            format!("The request URL is longer than {MAX_URI_BYTES} bytes."),
+        )
+            .into_response();
+    }
+    next.run(req).await
 }
 
 /// Whether reading a request body failed because it paused longer than `--body-timeout` (anywhere

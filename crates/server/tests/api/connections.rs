@@ -104,7 +104,7 @@ async fn a_tls_handshake_that_never_comes_is_closed() {
 
 /// Oversized requests get the status that says so: a token request body beyond its limit 413 (in
 /// Entra's error shape), a Graph body beyond Graph's 413 (in Graph's), headers beyond
-/// `--max-header-bytes` 431; and a megabyte of `notes` is refused (Graph allows 1024 characters).
+/// `--max-header-bytes` 431, a URL beyond 32 KiB 414; and a megabyte of `notes` is refused (Graph allows 1024 characters).
 #[tokio::test]
 async fn oversized_bodies_and_headers_are_refused_with_their_status() {
     let app = TestApp::spawn().await;
@@ -148,6 +148,12 @@ async fn oversized_bodies_and_headers_are_refused_with_their_status() {
         .await
         .unwrap();
     assert_eq!(header.status(), 431);
+    let long_url = format!(
+        "/{}/oauth2/v2.0/authorize?state={}",
+        app.tenant(),
+        "s".repeat(40 * 1024)
+    );
+    assert_eq!(app.status(&long_url).await, 414);
     assert_eq!(app.status("/health/live").await, 200);
 }
 
