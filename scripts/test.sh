@@ -18,3 +18,16 @@ else
 fi
 
 bash tests/interop/run.sh target/debug/gatehouse
+
+# A short fuzz run of every parser target over its corpus (fuzz/README.md). It needs the nightly
+# toolchain and cargo-fuzz: CI has both (cargo-fuzz is installed if missing); elsewhere, without
+# nightly, it is skipped with a note.
+if cargo +nightly --version >/dev/null 2>&1; then
+  cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked --quiet
+  GATEHOUSE_FUZZ_TARGET_DIR="${GATEHOUSE_FUZZ_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/fuzz-target}" \
+    bash fuzz/run.sh 15
+elif [ -n "${CI:-}" ]; then
+  echo "CI needs the nightly toolchain for the fuzz run (rustup toolchain install nightly)"; exit 1
+else
+  echo "fuzz: skipped (no nightly toolchain; rustup toolchain install nightly, then bash fuzz/run.sh)"
+fi

@@ -204,155 +204,157 @@ pub fn render(st: &AppState) -> String {
     out
 }
 
+/// A family of one series without labels.
+fn single(out: &mut String, (name, kind, help): (&str, &str, &str), value: impl std::fmt::Display) {
+    family(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+/// One family whose series differ by one label: `name{label="value"} n` for each of `series`.
+fn labelled<V: std::fmt::Display>(
+    out: &mut String,
+    (name, kind, help): (&str, &str, &str),
+    label_name: &str,
+    series: impl IntoIterator<Item = (&'static str, V)>,
+) {
+    family(out, name, kind, help);
+    for (value, n) in series {
+        let _ = writeln!(out, "{name}{{{label_name}=\"{value}\"}} {n}");
+    }
+}
+
 fn render_admission(out: &mut String, st: &AppState) {
-    let classes = [Class::Token, Class::GraphRead, Class::GraphWrite, Class::SignIn];
-    family(
+    let loads: Vec<_> = [Class::Token, Class::GraphRead, Class::GraphWrite, Class::SignIn]
+        .into_iter()
+        .map(|c| (c.name(), st.admission.load(c)))
+        .collect();
+    let each = |f: fn(&crate::admission::Load) -> u64| loads.iter().map(move |(c, l)| (*c, f(l)));
+    labelled(
         out,
-        "gatehouse_requests_in_flight",
-        "gauge",
-        "Requests running, by class.",
+        (
+            "gatehouse_requests_in_flight",
+            "gauge",
+            "Requests running, by class.",
+        ),
+        "class",
+        each(|l| l.running as u64),
     );
-    for c in classes {
-        let _ = writeln!(
-            out,
-            "gatehouse_requests_in_flight{{class=\"{}\"}} {}",
-            c.name(),
-            st.admission.load(c).running
-        );
-    }
-    family(
+    labelled(
         out,
-        "gatehouse_requests_waiting",
-        "gauge",
-        "Requests waiting for their turn, by class.",
+        (
+            "gatehouse_requests_waiting",
+            "gauge",
+            "Requests waiting for their turn, by class.",
+        ),
+        "class",
+        each(|l| l.waiting as u64),
     );
-    for c in classes {
-        let _ = writeln!(
-            out,
-            "gatehouse_requests_waiting{{class=\"{}\"}} {}",
-            c.name(),
-            st.admission.load(c).waiting
-        );
-    }
-    family(
+    labelled(
         out,
-        "gatehouse_requests_capacity",
-        "gauge",
-        "Requests a class runs at once.",
+        (
+            "gatehouse_requests_capacity",
+            "gauge",
+            "Requests a class runs at once.",
+        ),
+        "class",
+        each(|l| l.capacity as u64),
     );
-    for c in classes {
-        let _ = writeln!(
-            out,
-            "gatehouse_requests_capacity{{class=\"{}\"}} {}",
-            c.name(),
-            st.admission.load(c).capacity
-        );
-    }
     family(
         out,
         "gatehouse_requests_refused_total",
         "counter",
         "Requests refused by admission control: busy (503) or rate_limited (429).",
     );
-    for c in classes {
-        let load = st.admission.load(c);
-        let _ = writeln!(
-            out,
-            "gatehouse_requests_refused_total{{class=\"{0}\",reason=\"busy\"}} {1}\n\
-             gatehouse_requests_refused_total{{class=\"{0}\",reason=\"rate_limited\"}} {2}",
-            c.name(),
-            load.refused_busy,
-            load.refused_rate
-        );
+    for (class, load) in &loads {
+        for (reason, n) in [("busy", load.refused_busy), ("rate_limited", load.refused_rate)] {
+            let _ = writeln!(
+                out,
+                "gatehouse_requests_refused_total{{class=\"{class}\",reason=\"{reason}\"}} {n}"
+            );
+        }
     }
 }
 
 fn render_store(out: &mut String, st: &AppState) {
     let pool = st.store.pool_state();
-    family(
+    labelled(
         out,
-        "gatehouse_store_connections",
-        "gauge",
-        "Store connections open, and of them idle.",
+        (
+            "gatehouse_store_connections",
+            "gauge",
+            "Store connections open, and of them idle.",
+        ),
+        "state",
+        [("open", pool.open as usize), ("idle", pool.idle)],
     );
-    let _ = writeln!(
+    single(
         out,
-        "gatehouse_store_connections{{state=\"open\"}} {}\ngatehouse_store_connections{{state=\"idle\"}} {}",
-        pool.open, pool.idle
+        (
+            "gatehouse_store_connections_max",
+            "gauge",
+            "The most store connections a node opens.",
+        ),
+        pool.max,
     );
-    family(
+    single(
         out,
-        "gatehouse_store_connections_max",
-        "gauge",
-        "The most store connections a node opens.",
+        (
+            "gatehouse_store_ready",
+            "gauge",
+            "1 while the store answers and takes writes (readiness).",
+        ),
+        u8::from(st.readiness.ready()),
     );
-    let _ = writeln!(out, "gatehouse_store_connections_max {}", pool.max);
-    family(
-        out,
-        "gatehouse_store_ready",
-        "gauge",
-        "1 while the store answers and takes writes (readiness).",
-    );
-    let _ = writeln!(out, "gatehouse_store_ready {}", u8::from(st.readiness.ready()));
     let d = &st.directory;
-    family(
+    single(
         out,
-        "gatehouse_directory_unconfirmed_seconds",
-        "gauge",
-        "Seconds since the store last confirmed this node's change-feed position (fails closed past 3).",
+        (
+            "gatehouse_directory_unconfirmed_seconds",
+            "gauge",
+            "Seconds since the store last confirmed this node's change-feed position (fails closed past 3).",
+        ),
+        d.unconfirmed_for().as_secs_f64(),
     );
-    let _ = writeln!(
+    single(
         out,
-        "gatehouse_directory_unconfirmed_seconds {}",
-        d.unconfirmed_for().as_secs_f64()
+        (
+            "gatehouse_directory_position",
+            "gauge",
+            "The change-feed position this node has applied.",
+        ),
+        d.position(),
     );
-    family(
-        out,
-        "gatehouse_directory_position",
-        "gauge",
-        "The change-feed position this node has applied.",
-    );
-    let _ = writeln!(out, "gatehouse_directory_position {}", d.position());
     let caches = d.cache_stats();
-    family(
+    labelled(
         out,
-        "gatehouse_directory_cache_entries",
-        "gauge",
-        "Entries held, by cache.",
+        (
+            "gatehouse_directory_cache_entries",
+            "gauge",
+            "Entries held, by cache.",
+        ),
+        "cache",
+        caches.iter().map(|c| (c.name, c.entries as u64)),
     );
-    for c in &caches {
-        let _ = writeln!(
-            out,
-            "gatehouse_directory_cache_entries{{cache=\"{}\"}} {}",
-            c.name, c.entries
-        );
-    }
-    family(
+    labelled(
         out,
-        "gatehouse_directory_cache_hits_total",
-        "counter",
-        "Lookups answered from memory, by cache.",
+        (
+            "gatehouse_directory_cache_hits_total",
+            "counter",
+            "Lookups answered from memory, by cache.",
+        ),
+        "cache",
+        caches.iter().map(|c| (c.name, c.hits)),
     );
-    for c in &caches {
-        let _ = writeln!(
-            out,
-            "gatehouse_directory_cache_hits_total{{cache=\"{}\"}} {}",
-            c.name, c.hits
-        );
-    }
-    family(
+    labelled(
         out,
-        "gatehouse_directory_cache_misses_total",
-        "counter",
-        "Lookups that read the store, by cache.",
+        (
+            "gatehouse_directory_cache_misses_total",
+            "counter",
+            "Lookups that read the store, by cache.",
+        ),
+        "cache",
+        caches.iter().map(|c| (c.name, c.misses)),
     );
-    for c in &caches {
-        let _ = writeln!(
-            out,
-            "gatehouse_directory_cache_misses_total{{cache=\"{}\"}} {}",
-            c.name, c.misses
-        );
-    }
 }
 
 fn render_keys(out: &mut String, st: &AppState, now: OffsetDateTime) {
@@ -374,43 +376,36 @@ fn render_keys(out: &mut String, st: &AppState, now: OffsetDateTime) {
             _ => {}
         }
     }
-    family(
+    labelled(
         out,
-        "gatehouse_signing_keys",
-        "gauge",
-        "Signing keys, by rotation state.",
-    );
-    for name in ["pending", "active", "retiring", "retired"] {
-        let _ = writeln!(
-            out,
-            "gatehouse_signing_keys{{state=\"{name}\"}} {}",
-            counts.get(name).unwrap_or(&0)
-        );
-    }
-    family(
-        out,
-        "gatehouse_signing_key_active_age_seconds",
-        "gauge",
-        "Seconds the active signing key has signed (no active key: absent).",
+        (
+            "gatehouse_signing_keys",
+            "gauge",
+            "Signing keys, by rotation state.",
+        ),
+        "state",
+        ["pending", "active", "retiring", "retired"].map(|name| (name, *counts.get(name).unwrap_or(&0))),
     );
     if let Some(t) = active_since {
-        let _ = writeln!(
+        single(
             out,
-            "gatehouse_signing_key_active_age_seconds {}",
-            (now - t).whole_seconds()
+            (
+                "gatehouse_signing_key_active_age_seconds",
+                "gauge",
+                "Seconds the active signing key has signed (no active key: absent).",
+            ),
+            (now - t).whole_seconds(),
         );
     }
-    family(
-        out,
-        "gatehouse_signing_key_next_activation_seconds",
-        "gauge",
-        "Seconds until the pending key starts signing (none pending: absent).",
-    );
     if let Some(t) = next_activation {
-        let _ = writeln!(
+        single(
             out,
-            "gatehouse_signing_key_next_activation_seconds {}",
-            (t - now).whole_seconds()
+            (
+                "gatehouse_signing_key_next_activation_seconds",
+                "gauge",
+                "Seconds until the pending key starts signing (none pending: absent).",
+            ),
+            (t - now).whole_seconds(),
         );
     }
 }

@@ -1,6 +1,5 @@
 //! Liveness, readiness (200 only while the store answers and takes writes, and the node is not
-//! draining), and the page
-//! `error_uri` points to.
+//! draining), and the page `error_uri` points to.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;

@@ -441,6 +441,21 @@ impl Journey {
 }
 
 /// Decodes a JWT's claims without checking anything (for assertions on what the server issued).
+/// Polls `check` every 20 ms until it holds, for at most `limit` (then fails, naming `what`); how
+/// long it took.
+pub async fn within<F: std::future::Future<Output = bool>>(
+    limit: std::time::Duration,
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    start.elapsed()
+}
+
 /// Every application's appId in the tenant, read page by page through Graph.
 pub async fn all_application_ids(app: &TestApp, admin: &str) -> Vec<String> {
     let mut ids = Vec::new();

@@ -1,12 +1,12 @@
 //! Keys that change under a validator, a store that goes away and comes back, and operator TLS files.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gatehouse_server::settings::TlsMode;
 use gatehouse_validate::{RemoteKeys, ValidationError, Validator};
 use serde_json::Value;
 
-use crate::helpers::{temp_dir, Journey, TestApp};
+use crate::helpers::{temp_dir, within, Journey, TestApp};
 
 #[tokio::test]
 async fn remote_keys_refetch_on_an_unknown_kid_only_after_the_cool_down() {
@@ -52,19 +52,6 @@ async fn remote_keys_refetch_on_an_unknown_kid_only_after_the_cool_down() {
         .expect("the previous key is still published and cached");
     app.stop().await;
 }
-
-async fn wait_for<F: std::future::Future<Output = bool>>(
-    limit: Duration,
-    mut check: impl FnMut() -> F,
-) -> Duration {
-    let start = Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < limit, "condition not reached within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    start.elapsed()
-}
-
 #[tokio::test]
 async fn a_store_outage_fails_closed_and_recovers_by_itself() {
     let app = TestApp::spawn_postgres().await;
@@ -73,7 +60,7 @@ async fn a_store_outage_fails_closed_and_recovers_by_itself() {
     let admin = app.admin_token().await;
     app.postgres().unwrap().set_reachable(false).await;
 
-    wait_for(Duration::from_secs(10), || async {
+    within(Duration::from_secs(10), "tokens fail closed", || async {
         app.token_form(&app.tenant(), &form).await.status() == 503
     })
     .await;
@@ -82,7 +69,7 @@ async fn a_store_outage_fails_closed_and_recovers_by_itself() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
     // Readiness reads the last proof of the store, made every second: it follows within seconds.
-    wait_for(Duration::from_secs(5), || async {
+    within(Duration::from_secs(5), "readiness turns 503", || async {
         app.status("/health/ready").await == 503
     })
     .await;
@@ -103,7 +90,7 @@ async fn a_store_outage_fails_closed_and_recovers_by_itself() {
     assert_eq!(s, 503);
 
     app.postgres().unwrap().set_reachable(true).await;
-    wait_for(Duration::from_secs(15), || async {
+    within(Duration::from_secs(15), "tokens are issued again", || async {
         app.token_form(&app.tenant(), &form).await.status() == 200
     })
     .await;

@@ -10,14 +10,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gatehouse_server::run::start;
 use gatehouse_server::settings::TlsMode;
 use reqwest::Method as M;
 use serde_json::json;
 
-use crate::helpers::{all_application_ids, settings, temp_dir, Journey, TestApp};
+use crate::helpers::{all_application_ids, settings, temp_dir, within, Journey, TestApp};
 
 /// A tmpfs of `size` mounted on a new folder, unmounted when dropped.
 struct SmallDisk(PathBuf);
@@ -64,20 +64,6 @@ impl Drop for SmallDisk {
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// Polls `check` until it holds, for at most `limit`.
-async fn within<F: std::future::Future<Output = bool>>(
-    limit: Duration,
-    what: &str,
-    mut check: impl FnMut() -> F,
-) -> Duration {
-    let start = Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    start.elapsed()
 }
 
 async fn create_app(app: &TestApp, admin: &str, name: &str) -> u16 {

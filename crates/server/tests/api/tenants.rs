@@ -9,23 +9,7 @@ use serde_json::{json, Value};
 
 use gatehouse_core::admin::bootstrap::BootstrapOutput;
 
-use crate::helpers::{claims, credentials, tenant_cli, tenant_cli_may_fail, Journey, TestApp};
-
-/// Polls `check` every 20 ms until it holds; panics after `limit`. Returns how long it took.
-async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    loop {
-        if check().await {
-            return start.elapsed();
-        }
-        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use crate::helpers::{claims, credentials, tenant_cli, tenant_cli_may_fail, within, Journey, TestApp};
 
 async fn discovery_status(app: &TestApp, tenant: &str) -> u16 {
     app.status(&format!("/{tenant}/v2.0/.well-known/openid-configuration"))
