@@ -1,6 +1,6 @@
 //! A new tenant's rows: the tenant, Microsoft Graph's service principal, and a management application
 //! with a fresh secret holding Application.ReadWrite.All, AppRoleAssignment.ReadWrite.All,
-//! Directory.Read.All, User.ReadWrite.All, RoleManagement.ReadWrite.Directory and
+//! AuditLog.Read.All, Directory.Read.All, User.ReadWrite.All, RoleManagement.ReadWrite.Directory and
 //! Policy.ReadWrite.Authorization. The first tenant of an empty store (`gatehouse init`, or `serve` on an empty
 //! store) also gets the first signing key, written at once; later ones come from `tenant create`.
 
@@ -26,9 +26,10 @@ use crate::store::{Conflict, Store, StoreError};
 pub const DEFAULT_DOMAIN: &str = "gatehouse.local";
 /// The tag that marks a tenant's management application, so `tenant credential reset` finds it.
 pub const MANAGEMENT_TAG: &str = "gatehouse:management";
-pub(crate) const MANAGEMENT_ROLES: [&str; 6] = [
+pub(crate) const MANAGEMENT_ROLES: [&str; 7] = [
     "Application.ReadWrite.All",
     "AppRoleAssignment.ReadWrite.All",
+    "AuditLog.Read.All",
     "Directory.Read.All",
     "User.ReadWrite.All",
     "RoleManagement.ReadWrite.Directory",

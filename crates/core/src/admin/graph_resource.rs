@@ -64,6 +64,11 @@ pub const GRAPH_APP_ROLES: &[(&str, &str, &str)] = &[
         "Read and write all directory RBAC settings",
     ),
     (
+        "AuditLog.Read.All",
+        "b0afded3-3588-46d8-8b3d-9842eff778da",
+        "Read all audit log data",
+    ),
+    (
         "Group.Read.All",
         "5b567255-7703-4780-807c-7be8301ae99b",
         "Read all groups",
@@ -118,6 +123,12 @@ pub const GRAPH_SCOPES: &[(&str, &str, &str, &str)] = &[
         "bdfbf15f-ee85-4955-8675-146e8e5296b5",
         "Admin",
         "Read and write all applications",
+    ),
+    (
+        "AuditLog.Read.All",
+        "e4c9e354-4dc5-45b8-9e7c-e1393b0b1a20",
+        "Admin",
+        "Read audit log data",
     ),
     (
         "openid",

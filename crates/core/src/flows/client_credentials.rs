@@ -214,6 +214,7 @@ mod tests {
             vec![
                 "AppRoleAssignment.ReadWrite.All",
                 "Application.ReadWrite.All",
+                "AuditLog.Read.All",
                 "Directory.Read.All",
                 "Policy.ReadWrite.Authorization",
                 "RoleManagement.ReadWrite.Directory",

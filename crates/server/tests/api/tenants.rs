@@ -267,6 +267,7 @@ async fn a_lost_management_secret_is_reset_against_the_store() {
         json!([
             "AppRoleAssignment.ReadWrite.All",
             "Application.ReadWrite.All",
+            "AuditLog.Read.All",
             "Directory.Read.All",
             "Policy.ReadWrite.Authorization",
             "RoleManagement.ReadWrite.Directory",
