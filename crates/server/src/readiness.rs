@@ -37,7 +37,10 @@ impl StoreReadiness {
 
     /// Whether the store answered and took a write within the last few seconds.
     pub fn ready(&self) -> bool {
-        let age = self.start.elapsed().as_millis() as u64 - self.last_good.load(Ordering::Acquire);
+        // A proof recorded between reading the clock and reading `last_good` is newer than "now":
+        // its age is zero, not an underflow.
+        let now = self.start.elapsed().as_millis() as u64;
+        let age = now.saturating_sub(self.last_good.load(Ordering::Acquire));
         !self.failing.load(Ordering::Acquire) && age <= STALE.as_millis() as u64
     }
 
