@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod admin_consent;
+pub mod audit;
 pub mod authorize;
 pub mod credentials;
 pub mod device;

@@ -8,6 +8,7 @@ use gatehouse_proto::graph::FederatedIdentityCredential;
 use gatehouse_proto::{AppId, ObjectId, TenantId, UserConsent};
 use uuid::Uuid;
 
+use crate::audit::{AuditEntry, LogKind, LogQuery, SignInEntry};
 use crate::model::{
     ApplicationRecord, Assignment, ChangeBatch, ClientRecord, DeviceCode, DeviceState, DirectoryData,
     DirectoryRoleAssignment, FederatedCredentialRecord, PasswordSecret, PermissionGrant, RefreshFamily,
@@ -446,6 +447,25 @@ pub trait DirectoryRoleStore: Send + Sync {
     ) -> Result<Vec<DirectoryRoleAssignment>, StoreError>;
 }
 
+/// The audit and sign-in logs (`crate::audit`). A successful Graph write's audit record is not
+/// written here: the store adds it in the write's own transaction.
+#[async_trait]
+pub trait LogStore: Send + Sync {
+    /// A record of its own: a refused write, which has no transaction to join.
+    async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Sign-in records, in one transaction.
+    async fn record_sign_ins(&self, entries: &[SignInEntry]) -> Result<(), StoreError>;
+    async fn audits(&self, query: &LogQuery) -> Result<Vec<AuditEntry>, StoreError>;
+    async fn sign_ins(&self, query: &LogQuery) -> Result<Vec<SignInEntry>, StoreError>;
+    /// Deletes up to `limit` of a log's records older than `before`; returns how many it deleted.
+    async fn prune_log(
+        &self,
+        kind: LogKind,
+        before: time::OffsetDateTime,
+        limit: i64,
+    ) -> Result<u64, StoreError>;
+}
+
 pub trait Store:
     TenantStore
     + ApplicationStore
@@ -463,6 +483,7 @@ pub trait Store:
     + FederatedCredentialStore
     + ReplayStore
     + DirectoryReader
+    + LogStore
     + Send
     + Sync
 {
@@ -485,6 +506,7 @@ impl<T> Store for T where
         + FederatedCredentialStore
         + ReplayStore
         + DirectoryReader
+        + LogStore
         + Send
         + Sync
 {

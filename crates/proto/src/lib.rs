@@ -10,6 +10,7 @@ pub mod error;
 pub mod graph;
 pub mod ids;
 pub mod jwk;
+pub mod logs;
 pub mod tenant;
 pub mod timefmt;
 pub mod token;

@@ -14,6 +14,7 @@ pub mod replay;
 pub mod routes;
 pub mod run;
 pub mod settings;
+pub mod sign_in_log;
 pub mod state;
 pub mod tls;
 pub mod watcher;

@@ -1,13 +1,17 @@
 //! Each node's housekeeping, once a second: start a scheduled signing-key rotation when it is due,
 //! delete keys that are no longer published, and (once a minute) forget expired assertion ids,
-//! changes older than an hour, old sign-in failures and refresh tokens past their lifetimes. The
+//! changes older than an hour, old sign-in failures, refresh tokens past their lifetimes, and audit and
+//! sign-in records past their retention. The
 //! decisions are core's (`keys::maintenance`); two nodes acting at once add one key between them,
 //! because the store adds a key only if none is pending.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use gatehouse_core::audit::LogKind;
 use gatehouse_core::keys::{self, RotationPolicy};
+
+use crate::settings::LogRetention;
 use gatehouse_core::store::{Rotation, Store};
 use gatehouse_core::Directory;
 use gatehouse_jose::kek::Kek;
@@ -26,6 +30,7 @@ pub fn spawn(
     kek: Kek,
     policy: RotationPolicy,
     refresh_idle: time::Duration,
+    logs: LogRetention,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks: u32 = 0;
@@ -49,6 +54,7 @@ pub fn spawn(
                 if let Err(e) = store.prune_refresh_tokens(now, now - refresh_idle).await {
                     tracing::warn!(error = %e, "pruning refresh tokens failed");
                 }
+                prune_logs(store.as_ref(), logs, now).await;
                 // A day late, so that a second redemption of an expired code still finds it and
                 // revokes what the first one issued.
                 if let Err(e) = store
@@ -60,6 +66,30 @@ pub fn spawn(
             }
         }
     })
+}
+
+/// Records pruned per statement, so that writers never wait long behind it.
+const LOG_PRUNE_BATCH: i64 = 10_000;
+
+/// Deletes the log records older than their retention, a batch at a time, at most a minute's worth of
+/// batches per pass (a node that was down a long time catches up over several passes).
+async fn prune_logs(store: &dyn Store, logs: LogRetention, now: OffsetDateTime) {
+    for (kind, days) in [
+        (LogKind::Audit, logs.audit_days),
+        (LogKind::SignIn, logs.sign_in_days),
+    ] {
+        let before = now - time::Duration::days(i64::from(days));
+        for _ in 0..60 {
+            match store.prune_log(kind, before, LOG_PRUNE_BATCH).await {
+                Ok(n) if n < LOG_PRUNE_BATCH as u64 => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, log = ?kind, "pruning a log failed");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 async fn pass(

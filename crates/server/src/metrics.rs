@@ -305,6 +305,15 @@ fn render_store(out: &mut String, st: &AppState) {
         ),
         u8::from(st.readiness.ready()),
     );
+    single(
+        out,
+        (
+            "gatehouse_sign_in_log_dropped_total",
+            "counter",
+            "Sign-in records dropped because the log's writer was behind (alert on any increase).",
+        ),
+        st.sign_ins.dropped(),
+    );
     let d = &st.directory;
     single(
         out,

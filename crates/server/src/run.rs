@@ -142,6 +142,11 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         admission: Arc::new(crate::admission::Admission::new(&settings.limits)),
         readiness: crate::readiness::StoreReadiness::new(),
         metrics: Arc::default(),
+        sign_ins: crate::sign_in_log::SignInLog::spawn(
+            Arc::clone(&directory),
+            settings.logs.sign_in_days > 0,
+        ),
+        audit: settings.logs.audit_days > 0,
     };
     let watcher = watcher::spawn(Arc::clone(&store), Arc::clone(&directory));
     let prover = crate::readiness::spawn(Arc::clone(&store), Arc::clone(&state.readiness));
@@ -151,6 +156,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         kek.clone(),
         settings.rotation,
         settings.policies.user_tokens.refresh_idle,
+        settings.logs,
     );
     let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();

@@ -52,6 +52,25 @@ pub struct Settings {
     pub metrics: MetricsListen,
     /// How much work of each kind is taken on at once, and how fast a client may ask (`admission`).
     pub limits: crate::admission::Limits,
+    /// How long the audit and sign-in logs keep their records.
+    pub logs: LogRetention,
+}
+
+/// Days each log keeps its records; 0 turns that log off (nothing is recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogRetention {
+    pub audit_days: u32,
+    pub sign_in_days: u32,
+}
+
+impl Default for LogRetention {
+    /// 30 days, as Entra keeps both logs with a P1 licence.
+    fn default() -> Self {
+        Self {
+            audit_days: 30,
+            sign_in_days: 30,
+        }
+    }
 }
 
 /// The default of `--body-timeout`.

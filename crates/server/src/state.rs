@@ -42,6 +42,10 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The gates and rate limits every request passes (`admission`).
     pub admission: Arc<crate::admission::Admission>,
+    /// Takes every token request for the sign-in log (`sign_in_log`).
+    pub sign_ins: crate::sign_in_log::SignInLog,
+    /// Whether Graph writes are audited (`--audit-log-days` above 0).
+    pub audit: bool,
 }
 
 impl AppState {

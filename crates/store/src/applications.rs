@@ -2,6 +2,7 @@
 //! table), a version for optimistic concurrency, and their identifier URIs claimed as names.
 
 use async_trait::async_trait;
+use gatehouse_core::audit::Touched;
 use gatehouse_core::model::{ApplicationRecord, Change};
 use gatehouse_core::store::{ApplicationStore, StoreError};
 use gatehouse_proto::{AppId, ObjectId, TenantId};
@@ -85,12 +86,22 @@ impl SqlStore {
 impl ApplicationStore for SqlStore {
     async fn insert_application(&self, app: &ApplicationRecord) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new(
+            "Application",
+            app.app.id,
+            Some(&app.app.display_name),
+        ));
         put_application(&mut tx, app).await?;
         tx.commit().await.map_err(map_err)
     }
 
     async fn update_application(&self, app: &ApplicationRecord) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new(
+            "Application",
+            app.app.id,
+            Some(&app.app.display_name),
+        ));
         let n = sqlx::query(
             "UPDATE applications SET doc = $1, version = version + 1 \
              WHERE id = $2 AND tenant_id = $3 AND version = $4",
@@ -123,6 +134,7 @@ impl ApplicationStore for SqlStore {
 
     async fn delete_application(&self, tenant_id: TenantId, id: ObjectId) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new("Application", id, None));
         let Some(row) = sqlx::query("SELECT app_id FROM applications WHERE id = $1 AND tenant_id = $2")
             .bind(id.to_string())
             .bind(tenant_id.to_string())

@@ -3,6 +3,7 @@
 //! table's principal is a foreign key to its own kind); both are read as one.
 
 use async_trait::async_trait;
+use gatehouse_core::audit::Touched;
 use gatehouse_core::model::{Assignment, Change};
 use gatehouse_core::store::{AssignmentStore, Conflict, StoreError};
 use gatehouse_proto::PrincipalType;
@@ -77,6 +78,12 @@ pub(crate) async fn assignments_where(
 impl AssignmentStore for SqlStore {
     async fn insert_assignment(&self, a: &Assignment) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        let kind = match a.principal_type {
+            PrincipalType::User => "User",
+            _ => "ServicePrincipal",
+        };
+        tx.touch(Touched::new(kind, a.principal_id, None));
+        tx.touch(Touched::new("ServicePrincipal", a.resource_id, None));
         put_assignment(&mut tx, a).await?;
         tx.commit().await.map_err(map_err)
     }

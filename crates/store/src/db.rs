@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use gatehouse_core::audit::Touched;
 use gatehouse_core::store::{Conflict, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Executor};
@@ -16,6 +17,11 @@ use tokio::sync::Notify;
 /// ends, holding the write lock, and every later write would fail with "database is locked".)
 pub(crate) struct Tx<'a> {
     conn: Option<PoolConnection<Any>>,
+    /// A change to the directory ([`SqlStore::begin_write`]): inside a Graph write, it carries the
+    /// write's audit record (`logs.rs`).
+    directory: bool,
+    /// The objects it changed, for that record.
+    touched: Vec<Touched>,
     _pool: std::marker::PhantomData<&'a AnyPool>,
 }
 
@@ -28,15 +34,36 @@ impl Tx<'_> {
         }
         Ok(Self {
             conn: Some(conn),
+            directory: false,
+            touched: Vec::new(),
             _pool: std::marker::PhantomData,
         })
+    }
+
+    /// Names an object this transaction changes, for the audit record it may carry.
+    pub(crate) fn touch(&mut self, t: Touched) {
+        if !self.touched.contains(&t) {
+            self.touched.push(t);
+        }
     }
 
     pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
         let Some(conn) = self.conn.as_mut() else {
             return Ok(());
         };
+        let audit = match self.directory {
+            true => crate::logs::pending(&self.touched, time::OffsetDateTime::now_utc()),
+            false => None,
+        };
+        if let Some(entry) = &audit {
+            crate::logs::insert_audit(conn, entry)
+                .await
+                .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        }
         conn.execute("COMMIT").await?;
+        if audit.is_some() {
+            crate::logs::committed();
+        }
         // Committed: the connection goes back to the pool as it is.
         drop(self.conn.take());
         Ok(())
@@ -118,6 +145,7 @@ impl SqlStore {
     /// Starts a write transaction and takes the write lock by bumping the revision.
     pub(crate) async fn begin_write(&self) -> Result<Tx<'_>, StoreError> {
         let mut tx = Tx::begin(&self.pool).await.map_err(map_err)?;
+        tx.directory = true;
         sqlx::query("UPDATE revision SET value = value + 1 WHERE id = 1")
             .execute(&mut *tx)
             .await
@@ -138,6 +166,7 @@ impl SqlStore {
         args: &[String],
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new("Application", application, None));
         crate::changes::record_application_object(&mut tx, application).await?;
         let mut q = sqlx::query(sql);
         for a in args {

@@ -1,6 +1,7 @@
 //! The directory roles users hold (Graph's `unifiedRoleAssignment` at directory scope `/`).
 
 use async_trait::async_trait;
+use gatehouse_core::audit::Touched;
 use gatehouse_core::model::DirectoryRoleAssignment;
 use gatehouse_core::store::{Conflict, DirectoryRoleStore, StoreError};
 use gatehouse_proto::{ObjectId, TenantId};
@@ -52,6 +53,7 @@ pub(crate) async fn all(conn: &mut sqlx::AnyConnection) -> Result<Vec<DirectoryR
 impl DirectoryRoleStore for SqlStore {
     async fn insert_role_assignment(&self, a: &DirectoryRoleAssignment) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new("User", a.principal_id, None));
         put_role_assignment(&mut tx, a).await?;
         tx.commit().await.map_err(map_err)
     }

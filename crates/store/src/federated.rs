@@ -2,6 +2,7 @@
 //! names and (issuer, subject) pairs are unique and there are at most Graph's limit.
 
 use async_trait::async_trait;
+use gatehouse_core::audit::Touched;
 use gatehouse_core::model::FederatedCredentialRecord;
 use gatehouse_core::store::{Conflict, FederatedCredentialStore, StoreError};
 use gatehouse_proto::graph::FederatedIdentityCredential;
@@ -67,6 +68,7 @@ impl FederatedCredentialStore for SqlStore {
         limit: usize,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new("Application", rec.application_id, None));
         check_siblings(&mut tx, rec, Some(limit)).await?;
         sqlx::query(
             "INSERT INTO federated_credentials (id, application_id, name, doc) VALUES ($1, $2, $3, $4)",
@@ -92,6 +94,7 @@ impl FederatedCredentialStore for SqlStore {
         read: &FederatedIdentityCredential,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new("Application", rec.application_id, None));
         let current =
             sqlx::query("SELECT doc FROM federated_credentials WHERE id = $1 AND application_id = $2")
                 .bind(rec.credential.id.to_string())

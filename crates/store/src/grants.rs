@@ -2,6 +2,7 @@
 //! may use for every user of the tenant, or for one.
 
 use async_trait::async_trait;
+use gatehouse_core::audit::Touched;
 use gatehouse_core::model::{Consent, PermissionGrant};
 use gatehouse_core::store::{Conflict, GrantStore, StoreError};
 use gatehouse_proto::{ObjectId, TenantId};
@@ -37,6 +38,7 @@ fn grant(r: &sqlx::any::AnyRow) -> Result<PermissionGrant, StoreError> {
 impl GrantStore for SqlStore {
     async fn insert_grant(&self, g: &PermissionGrant) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new("ServicePrincipal", g.client_id, None));
         sqlx::query(
             "INSERT INTO oauth2_permission_grants \
              (id, tenant_id, client_id, resource_id, consent_type, principal_id, scope) \

@@ -22,6 +22,7 @@ mod directory_roles;
 mod federated;
 mod grants;
 mod keys;
+pub mod logs;
 mod names;
 mod postgres;
 mod refresh;

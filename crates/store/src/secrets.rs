@@ -1,6 +1,7 @@
 //! Client secrets: their metadata and the SHA-256 of their value (hex), never the value.
 
 use async_trait::async_trait;
+use gatehouse_core::audit::Touched;
 use gatehouse_core::model::PasswordSecret;
 use gatehouse_core::store::{SecretStore, StoreError};
 use gatehouse_proto::{ObjectId, TenantId};
@@ -71,6 +72,7 @@ pub(crate) async fn secrets_of(
 impl SecretStore for SqlStore {
     async fn insert_secret(&self, secret: &PasswordSecret) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new("Application", secret.application_id, None));
         put_secret(&mut tx, secret).await?;
         tx.commit().await.map_err(map_err)
     }

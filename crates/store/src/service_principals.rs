@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use gatehouse_core::admin::graph_resource::current;
+use gatehouse_core::audit::Touched;
 use gatehouse_core::model::{Change, ServicePrincipalRecord};
 use gatehouse_core::store::{Conflict, ServicePrincipalStore, StoreError};
 use gatehouse_proto::{AppId, ObjectId, TenantId};
@@ -75,12 +76,18 @@ impl SqlStore {
 impl ServicePrincipalStore for SqlStore {
     async fn insert_service_principal(&self, sp: &ServicePrincipalRecord) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new(
+            "ServicePrincipal",
+            sp.sp.id,
+            Some(&sp.sp.display_name),
+        ));
         put_service_principal(&mut tx, sp).await?;
         tx.commit().await.map_err(map_err)
     }
 
     async fn delete_service_principal(&self, tenant_id: TenantId, id: ObjectId) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new("ServicePrincipal", id, None));
         let Some(row) =
             sqlx::query("DELETE FROM service_principals WHERE id = $1 AND tenant_id = $2 RETURNING app_id")
                 .bind(id.to_string())

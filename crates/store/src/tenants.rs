@@ -1,6 +1,7 @@
 //! Tenants and their verified domains; a new tenant's rows written at once; bootstrap.
 
 use async_trait::async_trait;
+use gatehouse_core::audit::Touched;
 use gatehouse_core::model::{Change, DirectoryData, Tenant};
 use gatehouse_core::store::{Conflict, StoreError, TenantStore};
 use gatehouse_proto::{TenantId, UserConsent};
@@ -183,6 +184,11 @@ impl TenantStore for SqlStore {
 
     async fn set_user_consent(&self, tenant_id: TenantId, setting: UserConsent) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new(
+            "Policy",
+            "authorizationPolicy",
+            Some("Authorization Policy"),
+        ));
         let n = sqlx::query("UPDATE tenants SET user_consent = $1 WHERE id = $2")
             .bind(setting.as_str())
             .bind(tenant_id.to_string())

@@ -2,6 +2,7 @@
 //! and the password hash beside it, never in the document.
 
 use async_trait::async_trait;
+use gatehouse_core::audit::Touched;
 use gatehouse_core::model::UserRecord;
 use gatehouse_core::passwords::PasswordHash;
 use gatehouse_core::store::{Conflict, StoreError, UserStore};
@@ -84,12 +85,14 @@ pub(crate) async fn all(conn: &mut sqlx::AnyConnection) -> Result<Vec<UserRecord
 impl UserStore for SqlStore {
     async fn insert_user(&self, u: &UserRecord) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new("User", u.user.id, Some(&u.user.display_name)));
         put_user(&mut tx, u).await?;
         tx.commit().await.map_err(map_err)
     }
 
     async fn update_user(&self, u: &UserRecord) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new("User", u.user.id, Some(&u.user.display_name)));
         let n = sqlx::query(
             "UPDATE users SET upn_key = $1, doc = $2, password_hash = $3, force_change_password = $4, \
              password_changed_at = $5, version = version + 1 \
@@ -123,6 +126,7 @@ impl UserStore for SqlStore {
 
     async fn delete_user(&self, tenant_id: TenantId, id: ObjectId) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new("User", id, None));
         // The user's own delegated grants go with it (an AllPrincipals grant names no user).
         sqlx::query("DELETE FROM oauth2_permission_grants WHERE tenant_id = $1 AND principal_id = $2")
             .bind(tenant_id.to_string())

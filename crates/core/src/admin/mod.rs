@@ -10,6 +10,7 @@ pub mod federated;
 pub mod grants;
 pub mod graph_resource;
 pub mod identifier_uris;
+pub mod logs;
 pub mod organization;
 pub mod service_principals;
 pub mod tenants;
@@ -28,6 +29,8 @@ pub struct Caller {
     /// The delegated permissions of a user's token. Until directory roles exist they reach only the
     /// user's own profile (`/me`); every other operation needs an application permission.
     pub scopes: Vec<String>,
+    /// The application that holds the token (`azp`/`appid`), named in the audit log.
+    pub client: Option<gatehouse_proto::AppId>,
 }
 
 /// Graph permissions, by the sets of roles that grant each kind of access.
@@ -47,6 +50,8 @@ pub enum Access {
     /// The tenant's authorization policy (user consent).
     ReadPolicies,
     WritePolicies,
+    /// The audit and sign-in logs.
+    ReadAuditLogs,
 }
 
 impl Access {
@@ -87,6 +92,7 @@ impl Access {
                 "Directory.ReadWrite.All",
             ],
             Self::WritePolicies => &["Policy.ReadWrite.Authorization"],
+            Self::ReadAuditLogs => &["AuditLog.Read.All"],
         }
     }
 }

@@ -588,6 +588,7 @@ pub fn answer(
     family: RefreshFamily,
     now: OffsetDateTime,
 ) -> Result<super::Issued, CoreError> {
+    let subject = subject(&family, granted);
     if scopes.has("offline_access") {
         let (value, stored) = new_refresh_token(family.id, now)?;
         user_tokens.refresh_token = Some(value);
@@ -599,7 +600,19 @@ pub fn answer(
         resource: granted.resource_name.clone(),
         user: user_tokens,
         single_use,
+        subject,
     })
+}
+
+/// The sign-in record's facts of a user's token.
+pub fn subject(family: &RefreshFamily, granted: &Granted<'_>) -> super::Subject {
+    super::Subject {
+        tenant_id: family.tenant_id,
+        client_id: family.client_id,
+        user_id: Some(family.user_id),
+        resource_id: granted.resource.sp.id,
+        resource_name: granted.resource.sp.display_name.clone(),
+    }
 }
 
 /// A new refresh token of `family`: `1.` and 32 random bytes in base64url (256 bits), and the record

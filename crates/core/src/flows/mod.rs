@@ -223,6 +223,14 @@ impl TokenRequest {
     }
 
     /// The grant's name, as metrics and logs give it.
+    /// The username of a password grant (the sign-in log names who tried).
+    pub fn username(&self) -> Option<&str> {
+        match self {
+            Self::Password(r) => Some(&r.username),
+            _ => None,
+        }
+    }
+
     pub fn grant_name(&self) -> &'static str {
         match self {
             Self::ClientCredentials(_) => "client_credentials",
@@ -271,6 +279,20 @@ pub struct Issued {
     pub user: UserTokens,
     /// Records to commit, in order, before the response leaves (commit, then respond).
     pub single_use: Vec<SingleUse>,
+    /// Who the token was issued to, for the sign-in log.
+    pub subject: Subject,
+}
+
+/// Whom a token was issued to, and for what: the facts of a sign-in record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub tenant_id: gatehouse_proto::TenantId,
+    pub client_id: gatehouse_proto::AppId,
+    /// The signed-in user, in a user's flows.
+    pub user_id: Option<gatehouse_proto::ObjectId>,
+    /// The resource's service principal: its object id and display name.
+    pub resource_id: gatehouse_proto::ObjectId,
+    pub resource_name: String,
 }
 
 /// A record the server makes durable before it answers.

@@ -122,6 +122,7 @@ pub fn issue(
         resource: granted.resource_name.clone(),
         user: user_tokens,
         single_use,
+        subject: delegated::subject(family, &granted),
     })
 }
 

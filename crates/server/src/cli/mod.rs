@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod az;
 mod keys;
+mod logs;
 mod output;
 mod session;
 mod tenant;
@@ -22,7 +23,7 @@ use gatehouse_core::keys::RotationPolicy;
 use gatehouse_core::signin::SignInPolicy;
 
 use crate::admission::{Limits, Rate};
-use crate::settings::{MetricsListen, Settings, TlsMode};
+use crate::settings::{LogRetention, MetricsListen, Settings, TlsMode};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,6 +56,9 @@ pub enum Command {
     /// Create, list, show and delete tenants, and add verified domains (against the store).
     #[command(subcommand)]
     Tenant(tenant::TenantCommand),
+    /// Read the audit and sign-in logs (against the store).
+    #[command(subcommand)]
+    Logs(logs::LogsCommand),
 }
 
 /// Where `login` goes when neither the flag nor an earlier login says.
@@ -283,6 +287,12 @@ pub struct ServeArgs {
     /// Requests one address may make at once beyond --address-rate-limit, before it refills.
     #[arg(long, env = "GATEHOUSE_ADDRESS_RATE_BURST", default_value_t = Limits::default().per_address.burst)]
     pub address_rate_burst: u32,
+    /// Days the audit log (GET /v1.0/auditLogs/directoryAudits) keeps a record; 0 records nothing.
+    #[arg(long, env = "GATEHOUSE_AUDIT_LOG_DAYS", default_value_t = LogRetention::default().audit_days, value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub audit_log_days: u32,
+    /// Days the sign-in log (GET /v1.0/auditLogs/signIns) keeps a record; 0 records nothing.
+    #[arg(long, env = "GATEHOUSE_SIGN_IN_LOG_DAYS", default_value_t = LogRetention::default().sign_in_days, value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub sign_in_log_days: u32,
     /// Where Prometheus metrics are served (GET /metrics, plain HTTP): HOST:PORT, or `off`. By default
     /// 127.0.0.1:9464, skipped with a warning when another process holds it.
     #[arg(long, env = "GATEHOUSE_METRICS_LISTEN", value_parser = parse_metrics_listen)]
@@ -330,6 +340,7 @@ impl StoreArgs {
             idle_timeout: crate::settings::IDLE_TIMEOUT,
             metrics: MetricsListen::Off,
             limits: Limits::default(),
+            logs: LogRetention::default(),
         }
     }
 
@@ -424,6 +435,10 @@ impl ServeArgs {
                 per_client: Rate::new(self.token_rate_limit, self.token_rate_burst),
                 per_address: Rate::new(self.address_rate_limit, self.address_rate_burst),
             },
+            logs: LogRetention {
+                audit_days: self.audit_log_days,
+                sign_in_days: self.sign_in_log_days,
+            },
             domain: self.domain.clone(),
             rotation: self.schedule.policy(),
             ..self.store.settings()
@@ -452,6 +467,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::User(a) => print(az::user(a.command).await, a.output.output),
         Command::Keys(cmd) => print_json(keys::run(cmd).await),
         Command::Tenant(cmd) => tenant::run(cmd).await,
+        Command::Logs(cmd) => logs::run(cmd).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

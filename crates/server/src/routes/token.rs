@@ -12,8 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use gatehouse_core::audit::SignInAttempt;
 use gatehouse_core::error::AssertionFailure;
-use gatehouse_core::flows::{self, Issued, Services, SingleUse, TokenContext, TokenRequest};
+use gatehouse_core::flows::{self, Issued, Services, SingleUse, Subject, TokenContext, TokenRequest};
 use gatehouse_core::CoreError;
 use gatehouse_proto::token::{Secret, TokenForm, TokenResponseV1, TokenResponseV2};
 use gatehouse_proto::Version;
@@ -44,18 +45,56 @@ async fn token(
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
-    let mut grant = "unknown";
-    let resp = match issue(&st, &tenant, &parts.headers, peer, body, endpoint, &mut grant).await {
-        Ok(resp) => {
-            st.metrics.grant(grant, "issued");
-            resp
+    let mut seen = Seen::default();
+    let address = peer.clone().unwrap_or_default();
+    let (resp, outcome) = match issue(&st, &tenant, &parts.headers, peer, body, endpoint, &mut seen).await {
+        Ok((resp, subject)) => {
+            st.metrics.grant(seen.grant, "issued");
+            (resp, Ok(subject))
         }
         Err(e) => {
-            st.metrics.grant(grant, e.oauth_error().as_str());
-            oauth_error_response(&e, &parts.headers, &st.base_url)
+            st.metrics.grant(seen.grant, e.oauth_error().as_str());
+            let resp = oauth_error_response(&e, &parts.headers, &st.base_url);
+            (resp, Err((e.aadsts(), e.to_string())))
         }
     };
+    st.sign_ins.record(SignInAttempt {
+        at: OffsetDateTime::now_utc(),
+        correlation_id: correlation_id(&parts.headers),
+        grant: seen.grant,
+        client_id: seen.client_id,
+        address,
+        username: seen.username,
+        tenant,
+        outcome,
+    });
     cors(&parts.headers, resp)
+}
+
+/// What the request said of itself, as far as it was read: the sign-in log's and the metrics' view.
+struct Seen {
+    grant: &'static str,
+    client_id: String,
+    username: Option<String>,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Self {
+            grant: "unknown",
+            client_id: String::new(),
+            username: None,
+        }
+    }
+}
+
+/// The client's `client-request-id` (MSAL sends one), or this request's own id.
+fn correlation_id(headers: &HeaderMap) -> uuid::Uuid {
+    headers
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| uuid::Uuid::parse_str(v).ok())
+        .unwrap_or_else(crate::metrics::request_id)
 }
 
 /// A browser's cross-origin call (a single-page application redeeming its code): the answer, error or
@@ -95,8 +134,8 @@ async fn issue(
     peer: Option<String>,
     body: Body,
     endpoint: Version,
-    grant: &mut &'static str,
-) -> Result<Response, CoreError> {
+    seen: &mut Seen,
+) -> Result<(Response, Subject), CoreError> {
     let mut ctx = TokenContext::new(endpoint, tenant_raw, &st.base_url, st.policies)?;
     ctx.client_address = peer.unwrap_or_default();
     ctx.origin = headers
@@ -105,7 +144,9 @@ async fn issue(
         .map(str::to_string);
     let form = read_form(headers, body).await?;
     let req = TokenRequest::parse(form, basic_credentials(headers)?)?;
-    *grant = req.grant_name();
+    seen.grant = req.grant_name();
+    seen.client_id = req.client_id().chars().take(64).collect();
+    seen.username = req.username().map(|u| u.chars().take(256).collect());
     // Before any hashing, signature check or store read: a client over its rate is refused cheaply.
     st.admission.check_client(req.client_id(), &ctx.client_address)?;
     let services = Services {
@@ -114,7 +155,8 @@ async fn issue(
     };
     let issued = flows::issue(&st.directory, services, req, &ctx, OffsetDateTime::now_utc).await?;
     commit(st, &issued.single_use).await?;
-    Ok(respond(endpoint, issued))
+    let subject = issued.subject.clone();
+    Ok((respond(endpoint, issued), subject))
 }
 
 /// Makes the single-use records durable, in order, before the token leaves (commit, then respond).

@@ -69,6 +69,7 @@ pub fn settings(data_dir: PathBuf, database_url: Option<String>, tls: TlsMode) -
         idle_timeout: gatehouse_server::settings::IDLE_TIMEOUT,
         metrics: gatehouse_server::settings::MetricsListen::Off,
         limits: Default::default(),
+        logs: Default::default(),
     }
 }
 

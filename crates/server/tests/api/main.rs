@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin_consent;
+mod audit_logs;
 mod browser;
 mod certificates;
 mod cli;

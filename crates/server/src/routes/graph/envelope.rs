@@ -80,6 +80,15 @@ impl Collection {
             origin: origin(&st.base_url),
         }
     }
+
+    /// A page made by its own query (the audit logs), under the context `{set}`.
+    pub fn of_page(st: &AppState, set: &str, page: Page) -> Self {
+        Self {
+            context: format!("{}/v1.0/$metadata#{set}", st.base_url),
+            page,
+            origin: origin(&st.base_url),
+        }
+    }
 }
 
 /// The scheme, host and port of the public URL, to which the request's path is appended.

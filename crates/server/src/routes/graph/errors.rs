@@ -180,6 +180,14 @@ impl IntoResponse for GraphFailure {
     }
 }
 
+/// The status and Graph error code of a failure on its way to [`render`], if the response is one.
+pub fn failure_of(resp: &Response) -> Option<(StatusCode, &'static str)> {
+    let pending = resp.extensions().get::<Pending>()?;
+    let failure = pending.0.lock().ok()?;
+    let (status, code, _) = failure.as_ref()?.status_code_message();
+    Some((status, code))
+}
+
 /// Writes every failure of the requests it wraps in Graph's envelope.
 pub async fn render(req: Request, next: Next) -> Response {
     let headers = req.headers().clone();

@@ -10,10 +10,13 @@
 //!    their own, before routing;
 //! 2. errors are rendered in Graph's envelope, with the request's `client-request-id`;
 //! 3. the bearer token is validated and the caller put in the request;
-//! 4. after a successful write, this node re-reads the directory, so its next request sees the write.
+//! 4. every write is audited (`audit.rs`): its record is stored with the change, or on its own when
+//!    nothing was changed;
+//! 5. after a successful write, this node re-reads the directory, so its next request sees the write.
 
 mod applications;
 mod assignments;
+mod audit;
 mod envelope;
 pub(crate) mod errors;
 mod extract;
@@ -21,6 +24,7 @@ mod federated;
 mod filter;
 mod grants;
 pub mod keys;
+mod logs;
 mod organization;
 mod query;
 mod roles;
@@ -67,9 +71,14 @@ pub fn service(state: AppState) -> axum::routing::Router {
         .merge(users::routes())
         .merge(organization::routes())
         .merge(roles::routes())
+        .merge(logs::routes())
         .fallback(unknown_segment)
         .method_not_allowed_fallback(|| async { GraphFailure::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), refresh_after_write))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            audit::record_writes,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn(errors::render))
         .with_state(state);
@@ -143,6 +152,11 @@ pub async fn caller(st: &AppState, headers: &HeaderMap) -> Result<Caller, GraphF
             .map(str::to_string)
             .collect(),
         roles: claims.roles,
+        client: claims
+            .azp
+            .as_deref()
+            .or(claims.appid.as_deref())
+            .and_then(gatehouse_proto::AppId::parse),
     })
 }
 
