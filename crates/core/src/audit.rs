@@ -224,7 +224,7 @@ impl AuditDraft {
             Outcome::Failure(reason) => ("failure", reason.clone()),
         };
         DirectoryAudit {
-            id: format!("Directory_{}", Uuid::new_v4()),
+            id: format!("Directory_{}", log_id(now)),
             category: self.activity.category.to_string(),
             correlation_id: self.correlation_id.to_string(),
             result: result.to_string(),
@@ -244,6 +244,27 @@ impl AuditDraft {
                 })
                 .collect(),
         }
+    }
+}
+
+/// A record's id: a version 7 UUID (its millisecond, then randomness), so that ids sort by time: a
+/// log's primary key grows at its end instead of at random pages, and also serves pruning by age
+/// ([`first_id_at`]), so the log needs no index on time of its own.
+fn log_id(at: OffsetDateTime) -> Uuid {
+    let nanos = at.unix_timestamp_nanos().max(0);
+    let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(0);
+    let sub = u32::try_from(nanos % 1_000_000_000).unwrap_or(0);
+    Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, secs, sub))
+}
+
+/// The smallest id a record of `kind` made at `at` or later can have: every record with a smaller id
+/// (compared as text) was made before `at`'s millisecond.
+pub fn first_id_at(kind: LogKind, at: OffsetDateTime) -> String {
+    let ms = u64::try_from(at.unix_timestamp_nanos().max(0) / 1_000_000).unwrap_or(0);
+    let uuid = format!("{:08x}-{:04x}-7000-8000-000000000000", ms >> 16, ms & 0xffff);
+    match kind {
+        LogKind::Audit => format!("Directory_{uuid}"),
+        LogKind::SignIn => uuid,
     }
 }
 
@@ -385,7 +406,7 @@ impl SignInAttempt {
         };
         let (resource_id, resource_display_name) = resource.unzip();
         SignIn {
-            id: Uuid::new_v4().to_string(),
+            id: log_id(self.at).to_string(),
             created_date_time: self.at,
             user_display_name: names.user_display_name,
             user_principal_name: names.user_principal_name.or_else(|| self.username.clone()),
@@ -440,6 +461,21 @@ mod tests {
         assert_eq!(Activity::target_in("/applications"), None);
         assert_eq!(Activity::target_in("/applications/$count"), None);
         assert_eq!(Activity::target_in("/policies/authorizationPolicy"), None);
+    }
+
+    #[test]
+    fn ids_sort_by_time_and_the_first_id_of_a_moment_bounds_them() {
+        let t = time::macros::datetime!(2026-12-02 10:00:00.123 UTC);
+        let later = t + time::Duration::milliseconds(1);
+        for _ in 0..100 {
+            let (a, b) = (log_id(t).to_string(), log_id(later).to_string());
+            assert!(a < b);
+            assert!(first_id_at(LogKind::SignIn, t) <= a);
+            assert!(first_id_at(LogKind::SignIn, later) > a);
+            assert!(first_id_at(LogKind::SignIn, later) <= b);
+        }
+        let audit = format!("Directory_{}", log_id(t));
+        assert!(first_id_at(LogKind::Audit, t) <= audit && audit < first_id_at(LogKind::Audit, later));
     }
 
     #[test]

@@ -305,6 +305,7 @@ impl RunningServer {
         self.state.accepting.store(false, Ordering::Release);
         self.handle.graceful_shutdown(Some(DRAIN));
         let _ = self.serving.await;
+        self.state.sign_ins.flush().await;
         self.watcher.abort();
         self.prover.abort();
         drop(self.metrics);

@@ -14,12 +14,12 @@ use gatehouse_core::audit::{
     AuditDraft, AuditEntry, Comparison, LogField, LogKind, LogQuery, LogValue, Outcome, SignInEntry, Touched,
 };
 use gatehouse_core::store::{LogStore, StoreError};
-use gatehouse_proto::logs::DirectoryAudit;
+use gatehouse_proto::logs::{DirectoryAudit, SignIn, SignInStatus};
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use crate::codec::{from_json, json, micros, uuid};
-use crate::db::{map_err, SqlStore};
+use crate::codec::{from_json, from_micros, json, micros, uuid};
+use crate::db::{map_err, SqlStore, Tx};
 
 struct Scope {
     draft: AuditDraft,
@@ -129,12 +129,12 @@ fn column(kind: LogKind, field: LogField) -> Option<&'static str> {
 }
 
 /// The rows of a log query: its conditions and page position as SQL over the log's columns.
-async fn select(store: &SqlStore, kind: LogKind, q: &LogQuery) -> Result<Vec<(String, String)>, StoreError> {
-    let table = match kind {
-        LogKind::Audit => "directory_audits",
-        LogKind::SignIn => "sign_ins",
+async fn select(store: &SqlStore, kind: LogKind, q: &LogQuery) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+    let (table, columns) = match kind {
+        LogKind::Audit => ("directory_audits", "tenant_id, body"),
+        LogKind::SignIn => ("sign_ins", SIGN_IN_COLUMNS),
     };
-    let mut sql = format!("SELECT tenant_id, body FROM {table} WHERE 1 = 1");
+    let mut sql = format!("SELECT {columns} FROM {table} WHERE 1 = 1");
     let mut args: Vec<Arg> = Vec::new();
     // Binds an argument; answers its placeholder number.
     let mut next = |a: Arg| {
@@ -181,18 +181,109 @@ async fn select(store: &SqlStore, kind: LogKind, q: &LogQuery) -> Result<Vec<(St
             Arg::Int(i) => query.bind(i),
         };
     }
-    query
-        .fetch_all(&store.pool)
-        .await
-        .map_err(map_err)?
-        .iter()
-        .map(|r| Ok((r.try_get(0).map_err(map_err)?, r.try_get(1).map_err(map_err)?)))
-        .collect()
+    query.fetch_all(&store.pool).await.map_err(map_err)
 }
 
 enum Arg {
     Text(String),
     Int(i64),
+}
+
+/// Sign-ins stored per statement.
+const CHUNK: usize = 500;
+
+/// A sign-in's columns, in the order [`insert_sign_ins`] writes and [`sign_in_from`] reads them.
+const SIGN_IN_COLUMNS: &str = "tenant_id, id, at, app_id, user_id, user_principal_name, error_code, \
+    correlation_id, ip_address, user_principal_name_as_given, user_display_name, app_display_name, \
+    service_principal_id, client_app_used, resource_id, resource_display_name, failure_reason, interactive";
+/// Which of them are numbers (the rest are text).
+const SIGN_IN_NUMBERS: [usize; 3] = [2, 6, 17];
+
+/// Stores sign-ins with one statement and one bound value: a JSON array of their columns, which the
+/// database takes apart ([`crate::db::Flavor::json_rows`]). Binding each value on its own cost more
+/// than the insert.
+async fn insert_sign_ins(
+    conn: &mut sqlx::AnyConnection,
+    flavor: &crate::db::Flavor,
+    entries: &[SignInEntry],
+) -> Result<(), StoreError> {
+    let lower = |v: &Option<String>| v.as_deref().unwrap_or_default().to_lowercase();
+    let rows = entries
+        .iter()
+        .map(|e| {
+            let r = &e.record;
+            serde_json::json!([
+                e.tenant_id.to_string(),
+                r.id,
+                micros(r.created_date_time),
+                r.app_id.to_lowercase(),
+                lower(&r.user_id),
+                lower(&r.user_principal_name),
+                r.status.error_code,
+                r.correlation_id.to_lowercase(),
+                lower(&r.ip_address),
+                r.user_principal_name,
+                r.user_display_name,
+                r.app_display_name,
+                r.service_principal_id,
+                r.client_app_used,
+                r.resource_id,
+                r.resource_display_name,
+                r.status.failure_reason,
+                i64::from(r.is_interactive),
+            ])
+        })
+        .collect::<Vec<_>>();
+    let count = SIGN_IN_COLUMNS.split(',').count();
+    let elements: Vec<String> = (0..count)
+        .map(|i| match SIGN_IN_NUMBERS.contains(&i) {
+            true => format!("CAST({}{i} AS BIGINT)", flavor.json_element),
+            false => format!("{}{i}", flavor.json_element),
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO sign_ins ({SIGN_IN_COLUMNS}) SELECT {} FROM {}",
+        elements.join(", "),
+        flavor.json_rows
+    );
+    sqlx::query(&sql)
+        .bind(json(&rows)?)
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+/// A sign-in as stored, read back in Graph's shape.
+fn sign_in_from(r: &sqlx::any::AnyRow) -> Result<SignInEntry, StoreError> {
+    let text = |i: usize| -> Result<Option<String>, StoreError> { r.try_get(i).map_err(map_err) };
+    let number = |i: usize| -> Result<i64, StoreError> { r.try_get(i).map_err(map_err) };
+    let some = |v: Option<String>| v.filter(|s| !s.is_empty());
+    Ok(SignInEntry {
+        tenant_id: uuid(&text(0)?.unwrap_or_default())?,
+        record: SignIn {
+            id: text(1)?.unwrap_or_default(),
+            created_date_time: from_micros(number(2)?)?,
+            app_id: text(3)?.unwrap_or_default(),
+            user_id: some(text(4)?),
+            status: SignInStatus {
+                error_code: number(6)?,
+                failure_reason: text(16)?,
+                additional_details: None,
+            },
+            correlation_id: text(7)?.unwrap_or_default(),
+            ip_address: some(text(8)?),
+            user_principal_name: text(9)?,
+            user_display_name: text(10)?,
+            app_display_name: text(11)?,
+            service_principal_id: text(12)?,
+            client_app_used: text(13)?.unwrap_or_default(),
+            resource_id: text(14)?,
+            resource_display_name: text(15)?,
+            is_interactive: number(17)? != 0,
+            conditional_access_status: "notApplied".into(),
+        },
+    })
 }
 
 #[async_trait]
@@ -206,47 +297,22 @@ impl LogStore for SqlStore {
         if entries.is_empty() {
             return Ok(());
         }
-        // One statement for the batch: one round trip, one commit.
-        const COLUMNS: usize = 10;
-        let mut sql = String::from(
-            "INSERT INTO sign_ins (id, tenant_id, at, app_id, user_id, user_principal_name, error_code, correlation_id, ip_address, body) VALUES ",
-        );
-        for i in 0..entries.len() {
-            sql.push_str(if i == 0 { "(" } else { ", (" });
-            for c in 1..=COLUMNS {
-                let sep = if c == 1 { "" } else { ", " };
-                let _ = write!(sql, "{sep}${}", COLUMNS * i + c);
-            }
-            sql.push(')');
+        // One transaction (one commit) for them all, in statements of `CHUNK` rows.
+        let mut tx = Tx::begin(&self.pool).await.map_err(map_err)?;
+        for chunk in entries.chunks(CHUNK) {
+            insert_sign_ins(&mut tx, &self.flavor, chunk).await?;
         }
-        let mut q = sqlx::query(&sql);
-        for e in entries {
-            let r = &e.record;
-            let lower = |v: &Option<String>| v.clone().unwrap_or_default().to_lowercase();
-            q = q
-                .bind(r.id.clone())
-                .bind(e.tenant_id.to_string())
-                .bind(micros(r.created_date_time))
-                .bind(r.app_id.to_lowercase())
-                .bind(lower(&r.user_id))
-                .bind(lower(&r.user_principal_name))
-                .bind(r.status.error_code)
-                .bind(r.correlation_id.to_lowercase())
-                .bind(lower(&r.ip_address))
-                .bind(json(r)?);
-        }
-        q.execute(&self.pool).await.map_err(map_err)?;
-        Ok(())
+        tx.commit().await.map_err(map_err)
     }
 
     async fn audits(&self, query: &LogQuery) -> Result<Vec<AuditEntry>, StoreError> {
         select(self, LogKind::Audit, query)
             .await?
-            .into_iter()
-            .map(|(t, body)| {
+            .iter()
+            .map(|r| {
                 Ok(AuditEntry {
-                    tenant_id: uuid(&t)?,
-                    record: from_json(&body)?,
+                    tenant_id: uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?,
+                    record: from_json(&r.try_get::<String, _>(1).map_err(map_err)?)?,
                 })
             })
             .collect()
@@ -255,13 +321,8 @@ impl LogStore for SqlStore {
     async fn sign_ins(&self, query: &LogQuery) -> Result<Vec<SignInEntry>, StoreError> {
         select(self, LogKind::SignIn, query)
             .await?
-            .into_iter()
-            .map(|(t, body)| {
-                Ok(SignInEntry {
-                    tenant_id: uuid(&t)?,
-                    record: from_json(&body)?,
-                })
-            })
+            .iter()
+            .map(sign_in_from)
             .collect()
     }
 
@@ -270,11 +331,12 @@ impl LogStore for SqlStore {
             LogKind::Audit => "directory_audits",
             LogKind::SignIn => "sign_ins",
         };
+        // Ids sort by time (`audit::first_id_at`): the primary key finds the oldest.
         let sql = format!(
-            "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE at < $1 ORDER BY at LIMIT $2)"
+            "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE id < $1 ORDER BY id LIMIT $2)"
         );
         Ok(sqlx::query(&sql)
-            .bind(micros(before))
+            .bind(gatehouse_core::audit::first_id_at(kind, before))
             .bind(limit)
             .execute(&self.pool)
             .await

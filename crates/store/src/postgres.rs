@@ -52,6 +52,8 @@ impl SqlStore {
                 begin_read: "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
                 notify: Some("SELECT pg_notify('gatehouse_directory', '')"),
                 on_close: None,
+                json_rows: "json_array_elements($1::json) AS r",
+                json_element: "r ->> ",
             },
             changed,
             listener: Some(listener),

@@ -65,6 +65,8 @@ impl SqlStore {
                 // Other processes' writes are seen by polling the revision only.
                 notify: None,
                 on_close: Some("PRAGMA wal_checkpoint(TRUNCATE)"),
+                json_rows: "json_each($1)",
+                json_element: "value ->> ",
             },
             changed: Arc::new(Notify::new()),
             listener: None,

@@ -468,3 +468,42 @@ async fn logs_kept_for_zero_days_record_nothing() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_draining_node_stores_the_sign_ins_it_gathered() {
+    use gatehouse_core::audit::LogQuery;
+    let dir = temp_dir();
+    let s = crate::helpers::settings(dir.clone(), None, gatehouse_server::settings::TlsMode::Insecure);
+    let server = gatehouse_server::run::start(s).await.unwrap();
+    let boot = server.bootstrap.clone().unwrap();
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", &boot.client_id.to_string()),
+        ("client_secret", boot.client_secret.expose()),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    let url = format!("{}/{}/oauth2/v2.0/token", server.base_url, boot.tenant_id);
+    let r = reqwest::Client::new()
+        .post(&url)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Stopped at once: the attempt is still being gathered, and the drain stores it.
+    server.shutdown().await;
+    let store = gatehouse_store::open(&dir.join("gatehouse.db").display().to_string())
+        .await
+        .unwrap();
+    let all = LogQuery {
+        tenant_id: Some(boot.tenant_id),
+        conditions: Vec::new(),
+        before: None,
+        limit: 10,
+    };
+    let stored = store.sign_ins(&all).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].record.app_id, boot.client_id.to_string());
+    store.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
