@@ -1,5 +1,6 @@
 //! Graph's OData query options (`$filter`, `$select`, `$top`, `$orderby`, `$count`, `$skiptoken`) on
-//! `/v1.0/applications`, parsed and applied to a few applications.
+//! `/v1.0/applications`, parsed and applied to a few applications; and the same text as the audit
+//! logs' query options.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 

@@ -324,7 +324,8 @@ fn split_and(text: &str) -> Vec<String> {
         if c == '\'' {
             quoted = !quoted;
         }
-        if !quoted && rest.len() >= 5 && rest[..5].eq_ignore_ascii_case(" and ") {
+        // `get`, not indexing: five bytes on may fall inside a character.
+        if !quoted && rest.get(..5).is_some_and(|w| w.eq_ignore_ascii_case(" and ")) {
             clauses.push(String::new());
             rest = &rest[5..];
             continue;
@@ -337,9 +338,29 @@ fn split_and(text: &str) -> Vec<String> {
     clauses
 }
 
+/// Parses a query string as both logs would (the OData fuzz target's entry).
+pub(super) fn fuzz(raw: &str) {
+    let _ = Options::parse(Some(raw), audit_field);
+    let _ = Options::parse(Some(raw), sign_in_field);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_in_any_script_is_split_and_refused_without_a_panic() {
+        for text in [
+            "abcdé",
+            "é and é",
+            "category eq 'é' and result eq 'ß'",
+            "ééé andé",
+        ] {
+            let _ = parse_filter(text, audit_field);
+        }
+        let c = parse_filter("category eq 'é' and result eq 'ß'", audit_field).unwrap();
+        assert_eq!(c[0].value, LogValue::Text("é".into()));
+    }
 
     #[test]
     fn filters_become_conditions() {

@@ -46,8 +46,8 @@ use crate::AppState;
 
 pub use errors::{render as render_errors, GraphFailure};
 
-/// Parses a collection's query string as `/v1.0/applications` would, and applies it to `items`
-/// (the fuzz target's entry; nothing else calls it).
+/// Parses a collection's query string as `/v1.0/applications` would, and applies it to `items`, then
+/// as the audit logs would (the fuzz target's entry; nothing else calls it).
 #[doc(hidden)]
 pub fn fuzz_query(raw: &str, items: Vec<gatehouse_proto::graph::Application>) {
     use gatehouse_proto::graph::Resource;
@@ -55,6 +55,7 @@ pub fn fuzz_query(raw: &str, items: Vec<gatehouse_proto::graph::Application>) {
     if let Ok(q) = query::Query::parse("/v1.0/applications", Some(raw), true, properties) {
         let _ = q.page(items);
     }
+    logs::fuzz(raw);
 }
 
 /// The largest request body `/v1.0` reads (axum's default limit, which `GraphJson` applies).
