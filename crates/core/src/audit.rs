@@ -384,8 +384,10 @@ pub struct SignInNames {
 impl SignInAttempt {
     pub fn record(&self, names: SignInNames) -> SignIn {
         use gatehouse_proto::logs::SignInStatus;
-        let (user_id, resource, status) = match &self.outcome {
+        let (app_id, user_id, resource, status) = match &self.outcome {
+            // Issued: the client authenticated, so its appId is known for sure.
             Ok(s) => (
+                s.client_id.to_string(),
                 s.user_id.map(|u| u.to_string()),
                 Some((s.resource_id.to_string(), s.resource_name.clone())),
                 SignInStatus {
@@ -395,6 +397,7 @@ impl SignInAttempt {
                 },
             ),
             Err((code, reason)) => (
+                self.client_id.clone(),
                 None,
                 None,
                 SignInStatus {
@@ -411,7 +414,7 @@ impl SignInAttempt {
             user_display_name: names.user_display_name,
             user_principal_name: names.user_principal_name.or_else(|| self.username.clone()),
             user_id,
-            app_id: self.client_id.clone(),
+            app_id,
             app_display_name: names.app_display_name,
             service_principal_id: names.service_principal_id,
             ip_address: Some(self.address.clone()).filter(|a| !a.is_empty()),

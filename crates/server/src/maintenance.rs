@@ -1,9 +1,9 @@
 //! Each node's housekeeping, once a second: start a scheduled signing-key rotation when it is due,
 //! delete keys that are no longer published, and (once a minute) forget expired assertion ids,
-//! changes older than an hour, old sign-in failures, refresh tokens past their lifetimes, and audit and
-//! sign-in records past their retention. The
-//! decisions are core's (`keys::maintenance`); two nodes acting at once add one key between them,
-//! because the store adds a key only if none is pending.
+//! changes older than an hour, old sign-in failures, refresh tokens past their lifetimes, and audit
+//! and sign-in records past their retention. The decisions are core's (`keys::maintenance`); two
+//! nodes acting at once add one key between them, because the store adds a key only if none is
+//! pending.
 
 use std::sync::Arc;
 use std::time::Duration;

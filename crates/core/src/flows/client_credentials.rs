@@ -95,7 +95,13 @@ pub fn issue(
     let v2 = format == Version::V2;
     let tid = tenant.id.to_string();
     let (iat, exp) = mint::lifetime(now);
-    let client_app_id_typed = client_app_id;
+    let subject = super::Subject {
+        tenant_id: tenant.id,
+        client_id: client_app_id,
+        user_id: None,
+        resource_id: resource_sp.sp.id,
+        resource_name: resource_sp.sp.display_name.clone(),
+    };
     let client_app_id = client_app_id.to_string();
     let oid = client_sp.sp.id.to_string();
     let claims = AccessTokenClaims {
@@ -136,13 +142,7 @@ pub fn issue(
             .into_iter()
             .map(SingleUse::AssertionId)
             .collect(),
-        subject: super::Subject {
-            tenant_id: tenant.id,
-            client_id: client_app_id_typed,
-            user_id: None,
-            resource_id: resource_sp.sp.id,
-            resource_name: resource_sp.sp.display_name.clone(),
-        },
+        subject,
     })
 }
 

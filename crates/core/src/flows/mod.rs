@@ -222,7 +222,6 @@ impl TokenRequest {
         }
     }
 
-    /// The grant's name, as metrics and logs give it.
     /// The username of a password grant (the sign-in log names who tried).
     pub fn username(&self) -> Option<&str> {
         match self {
@@ -231,6 +230,7 @@ impl TokenRequest {
         }
     }
 
+    /// The grant's name, as metrics and logs give it.
     pub fn grant_name(&self) -> &'static str {
         match self {
             Self::ClientCredentials(_) => "client_credentials",
