@@ -181,18 +181,19 @@ async fn suite(store: &dyn Store) {
     assert_eq!(ids.len(), 9);
 
     // Sign-ins: one statement for a batch; filters on the app, the status and the time.
+    let app = |i: i64| format!("{:08}-0000-0000-0000-000000000000", i % 3);
     let attempt = |i: i64, ok: bool| SignInAttempt {
         at: base + Duration::minutes(i),
         correlation_id: Uuid::new_v4(),
         grant: "client_credentials",
-        client_id: format!("{:08}-0000-0000-0000-000000000000", i % 3),
+        client_id: app(i),
         address: "127.0.0.1".into(),
         username: None,
         tenant: tenant.to_string(),
         outcome: if ok {
             Ok(gatehouse_core::flows::Subject {
                 tenant_id: tenant,
-                client_id: gatehouse_proto::AppId::new(),
+                client_id: gatehouse_proto::AppId::parse(&app(i)).unwrap(),
                 user_id: None,
                 resource_id: gatehouse_proto::ObjectId::new(),
                 resource_name: "api".into(),
