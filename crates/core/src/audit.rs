@@ -74,6 +74,14 @@ impl Activity {
         }
     }
 
+    /// Consent given on the sign-in pages (a user's, or an administrator's for the organisation).
+    pub const CONSENT: Activity = Activity::new(
+        "ApplicationManagement",
+        "Consent to application",
+        "Assign",
+        "ServicePrincipal",
+    );
+
     /// The activity of a Graph write: its method and path below `/v1.0`, entity sets already in their
     /// canonical case. Paths no write route serves get a generic name, so that a refused attempt at
     /// one is still recorded.

@@ -122,6 +122,22 @@ async fn default_asks_consent_for_what_the_client_lists_in_required_resource_acc
         "Orders.Read",
         "{t}"
     );
+    // The consent is in the audit log, by Alice, on the client's service principal.
+    let (_, audits) = app
+        .graph(
+            M::GET,
+            "auditLogs/directoryAudits?$filter=activityDisplayName%20eq%20'Consent%20to%20application'",
+            &admin,
+            None,
+        )
+        .await;
+    let consents = audits["value"].as_array().unwrap();
+    assert_eq!(consents.len(), 1, "{audits}");
+    assert_eq!(
+        consents[0]["initiatedBy"]["user"]["userPrincipalName"],
+        "alice@contoso.example"
+    );
+    assert_eq!(consents[0]["targetResources"][0]["type"], "ServicePrincipal");
 
     // The client asks for more: the next sign-in asks again, for what is new.
     let more = json!({"requiredResourceAccess": [{"resourceAppId": api["appId"], "resourceAccess": [

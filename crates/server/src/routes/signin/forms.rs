@@ -231,9 +231,21 @@ pub async fn consent_post(State(st): State<AppState>, Path(_tenant): Path<String
         }
         return refuse(&st, &p.req, &CoreError::ConsentDeclined);
     }
-    let recorded = match admin_consent::asked(&p.req) {
-        true => admin_consent::record(&st, &p.req, &user, now).await,
-        false => record_consent(&st, &p.req, &user).await,
+    let by_admin = admin_consent::asked(&p.req);
+    let consent = async {
+        match by_admin {
+            true => admin_consent::record(&st, &p.req, &user, now).await,
+            false => record_consent(&st, &p.req, &user).await,
+        }
+    };
+    // Consent is a change to the directory: the audit log has it, stored with its first write.
+    let recorded = match st.audit {
+        true => {
+            gatehouse_store::logs::audited(consent_draft(&p.req, &user), consent)
+                .await
+                .0
+        }
+        false => consent.await,
     };
     match recorded {
         Ok(()) => {}
@@ -288,4 +300,36 @@ fn change_password_page(st: &AppState, p: &Posted, username: &str, error: Option
         username,
         error,
     })
+}
+
+/// The audit record of consent given on these pages, by the signed-in user.
+fn consent_draft(
+    req: &AuthorizationRequest,
+    user: &gatehouse_core::model::UserRecord,
+) -> gatehouse_core::audit::AuditDraft {
+    use gatehouse_proto::logs::{AuditActivityInitiator, UserIdentity};
+    gatehouse_core::audit::AuditDraft {
+        tenant_id: req.tenant_id,
+        activity: gatehouse_core::audit::Activity::CONSENT,
+        correlation_id: crate::metrics::request_id(),
+        initiated_by: AuditActivityInitiator {
+            app: None,
+            user: Some(UserIdentity {
+                id: Some(user.user.id.to_string()),
+                display_name: Some(user.user.display_name.clone()),
+                ip_address: None,
+                user_principal_name: Some(user.user.user_principal_name.clone()),
+            }),
+        },
+        // Entra's names for what consent sets (values are never recorded).
+        modified_properties: [
+            "ConsentContext.IsAdminConsent",
+            "ConsentContext.OnBehalfOfAll",
+            "ConsentAction.Permissions",
+        ]
+        .map(String::from)
+        .to_vec(),
+        target: None,
+        user_agent: None,
+    }
 }
