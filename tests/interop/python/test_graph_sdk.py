@@ -80,3 +80,53 @@ def test_msgraph_sdk_drives_applications_with_paging_select_filter_and_count():
                     filter=f"startswith(displayName,'{prefix}')")))
             assert left.value == []
     asyncio.run(run())
+
+
+def test_msgraph_sdk_reads_the_audit_and_sign_in_logs():
+    """The SDK's own models parse both logs: a write it made is in the audit log, with its target and
+    who made it, paged by its PageIterator; the token its credential got is in the sign-in log."""
+    from msgraph.generated.audit_logs.directory_audits.directory_audits_request_builder import (
+        DirectoryAuditsRequestBuilder)
+    from msgraph.generated.audit_logs.sign_ins.sign_ins_request_builder import SignInsRequestBuilder
+
+    async def run():
+        async with credential() as cred:
+            client = graph(cred)
+            name = f"audited-{uuid.uuid4().hex[:6]}"
+            app = await client.applications.post(Application(display_name=name))
+            await client.applications.by_application_id(app.id).delete()
+
+            query = DirectoryAuditsRequestBuilder.DirectoryAuditsRequestBuilderGetQueryParameters(
+                filter=f"initiatedBy/app/appId eq '{FIX['admin_id']}' and category eq 'ApplicationManagement'",
+                top=2)
+            first = await client.audit_logs.directory_audits.get(
+                request_configuration=RequestConfiguration(query_parameters=query))
+            assert len(first.value) == 2 and first.odata_next_link.startswith(FIX["base"])
+            records = []
+            await PageIterator(first, client.request_adapter).iterate(lambda r: records.append(r) or True)
+            added = [r for r in records if r.activity_display_name == "Add application"
+                     and r.target_resources and r.target_resources[0].display_name == name]
+            assert len(added) == 1, [r.activity_display_name for r in records]
+            record = added[0]
+            assert record.target_resources[0].id == app.id
+            assert record.initiated_by.app.app_id == FIX["admin_id"]
+            assert record.result.value == "success"
+            assert record.activity_date_time is not None
+            deleted = [r for r in records if r.activity_display_name == "Delete application"
+                       and r.target_resources and r.target_resources[0].id == app.id]
+            assert len(deleted) == 1
+
+            # The sign-in log is written a moment after the token: wait for it.
+            query = SignInsRequestBuilder.SignInsRequestBuilderGetQueryParameters(
+                filter=f"appId eq '{FIX['admin_id']}' and status/errorCode eq 0", top=5)
+            for _ in range(50):
+                sign_ins = await client.audit_logs.sign_ins.get(
+                    request_configuration=RequestConfiguration(query_parameters=query))
+                if sign_ins.value:
+                    break
+                await asyncio.sleep(0.1)
+            assert sign_ins.value, "the credential's token is in the sign-in log"
+            s = sign_ins.value[0]
+            assert s.app_id == FIX["admin_id"] and s.status.error_code == 0
+            assert s.client_app_used == "client_credentials" and s.created_date_time is not None
+    asyncio.run(run())
