@@ -51,10 +51,10 @@ impl Tx<'_> {
         let Some(conn) = self.conn.as_mut() else {
             return Ok(());
         };
-        let audit = match self.directory {
-            true => crate::logs::pending(&self.touched, time::OffsetDateTime::now_utc()),
-            false => None,
-        };
+        let audit = self
+            .directory
+            .then(|| crate::logs::pending(&self.touched, time::OffsetDateTime::now_utc()))
+            .flatten();
         if let Some(entry) = &audit {
             crate::logs::insert_audit(conn, entry)
                 .await

@@ -66,9 +66,10 @@ pub(crate) fn committed() {
 }
 
 /// The filter columns an audit record is stored with (lower-cased where filters compare text).
-fn audit_columns(r: &DirectoryAudit) -> [String; 6] {
+fn audit_columns(r: &DirectoryAudit) -> [String; 7] {
     let app = r.initiated_by.app.as_ref().and_then(|a| a.app_id.clone());
     let user = r.initiated_by.user.as_ref();
+    let upn = user.and_then(|u| u.user_principal_name.clone());
     [
         r.category.to_lowercase(),
         r.activity_display_name.to_lowercase(),
@@ -76,19 +77,13 @@ fn audit_columns(r: &DirectoryAudit) -> [String; 6] {
         r.correlation_id.to_lowercase(),
         app.unwrap_or_default().to_lowercase(),
         user.and_then(|u| u.id.clone()).unwrap_or_default().to_lowercase(),
+        upn.unwrap_or_default().to_lowercase(),
     ]
 }
 
 pub(crate) async fn insert_audit(conn: &mut sqlx::AnyConnection, e: &AuditEntry) -> Result<(), StoreError> {
     let r = &e.record;
-    let [category, activity, result, correlation, app, user] = audit_columns(r);
-    let upn = r
-        .initiated_by
-        .user
-        .as_ref()
-        .and_then(|u| u.user_principal_name.clone())
-        .unwrap_or_default()
-        .to_lowercase();
+    let [category, activity, result, correlation, app, user, upn] = audit_columns(r);
     sqlx::query(
         "INSERT INTO directory_audits (id, tenant_id, at, category, activity, result, correlation_id, app_id, user_id, user_principal_name, body) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",

@@ -26,13 +26,14 @@ pub fn status_of(e: &CoreError) -> StatusCode {
     }
 }
 
-/// The correlation id Entra echoes: the client's `client-request-id` when it is a GUID.
+/// The correlation id Entra echoes: the client's `client-request-id` when it is a GUID, else this
+/// request's id, so that the error body, the sign-in log and the audit log name the same one.
 pub fn correlation_id(headers: &HeaderMap) -> Uuid {
     headers
         .get("client-request-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| Uuid::parse_str(v).ok())
-        .unwrap_or_else(Uuid::new_v4)
+        .unwrap_or_else(crate::metrics::request_id)
 }
 
 pub fn oauth_error_response(e: &CoreError, headers: &HeaderMap, base_url: &str) -> Response {

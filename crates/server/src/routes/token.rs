@@ -60,7 +60,7 @@ async fn token(
     };
     st.sign_ins.record(SignInAttempt {
         at: OffsetDateTime::now_utc(),
-        correlation_id: correlation_id(&parts.headers),
+        correlation_id: super::oauth_error::correlation_id(&parts.headers),
         grant: seen.grant,
         client_id: seen.client_id,
         address,
@@ -86,15 +86,6 @@ impl Default for Seen {
             username: None,
         }
     }
-}
-
-/// The client's `client-request-id` (MSAL sends one), or this request's own id.
-fn correlation_id(headers: &HeaderMap) -> uuid::Uuid {
-    headers
-        .get("client-request-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| uuid::Uuid::parse_str(v).ok())
-        .unwrap_or_else(crate::metrics::request_id)
 }
 
 /// A browser's cross-origin call (a single-page application redeeming its code): the answer, error or

@@ -11,7 +11,6 @@ use gatehouse_core::admin::Caller;
 use gatehouse_core::audit::{Activity, AuditDraft, AuditEntry, Outcome, Touched};
 use gatehouse_proto::logs::{AppIdentity, AuditActivityInitiator, UserIdentity};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::errors::GraphFailure;
 use crate::AppState;
@@ -76,9 +75,7 @@ async fn draft(
     AuditDraft {
         tenant_id: caller.tenant_id,
         activity,
-        correlation_id: header("client-request-id")
-            .and_then(|v| Uuid::parse_str(v).ok())
-            .unwrap_or_else(crate::metrics::request_id),
+        correlation_id: crate::routes::oauth_error::correlation_id(headers),
         initiated_by: initiator(st, caller).await,
         modified_properties,
         target: Activity::target_in(path).map(|id| Touched {
