@@ -100,3 +100,104 @@ impl PgDatabase {
         }
     }
 }
+
+/// A PostgreSQL server of the test's own: a new cluster (`initdb`) in a temporary folder, listening on
+/// a free loopback port, so that a test may stop and restart the server without disturbing the tests
+/// that share the machine's. It runs as the `postgres` user, which needs root; `start` says why it
+/// could not, for the test to skip (or fail under CI).
+pub struct PgCluster {
+    dir: std::path::PathBuf,
+    bin: std::path::PathBuf,
+    port: u16,
+}
+
+impl PgCluster {
+    pub fn start() -> Result<Self, String> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .map_err(|e| format!("no PostgreSQL binaries in /usr/lib/postgresql: {e}"))?
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .find(|p| p.join("initdb").exists())
+            .ok_or("no initdb under /usr/lib/postgresql")?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let dir = std::env::temp_dir().join(format!("gatehouse-pg-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let cluster = Self { dir, bin, port };
+        cluster.run(
+            "chown",
+            &["postgres:postgres", &cluster.dir.display().to_string()],
+        )?;
+        let data = cluster.data();
+        cluster.as_postgres(
+            "initdb",
+            &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+        )?;
+        cluster.pg_ctl("start")?;
+        Ok(cluster)
+    }
+
+    /// The cluster's `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops the server (ending every session at once, as `-m fast` does) and starts it again; returns
+    /// when it accepts connections.
+    pub fn restart(&self) -> Result<(), String> {
+        self.pg_ctl("restart")
+    }
+
+    fn data(&self) -> String {
+        self.dir.join("data").display().to_string()
+    }
+
+    fn pg_ctl(&self, action: &str) -> Result<(), String> {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={}",
+            self.port,
+            self.dir.display()
+        );
+        let log = self.dir.join("log").display().to_string();
+        let data = self.data();
+        self.as_postgres(
+            "pg_ctl",
+            &[
+                action, "-D", &data, "-m", "fast", "-w", "-t", "30", "-l", &log, "-o", &options,
+            ],
+        )
+    }
+
+    fn as_postgres(&self, tool: &str, args: &[&str]) -> Result<(), String> {
+        let tool = self.bin.join(tool).display().to_string();
+        let mut all = vec!["-u", "postgres", "--", tool.as_str()];
+        all.extend_from_slice(args);
+        self.run("runuser", &all)
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> Result<(), String> {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .map_err(|e| format!("{program}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{program} {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = self.as_postgres("pg_ctl", &["stop", "-D", &data, "-m", "immediate", "-w"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

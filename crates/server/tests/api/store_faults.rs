@@ -1,5 +1,6 @@
 //! Store faults (issue #11, item 3): a full disk under the embedded SQLite store and under a
-//! PostgreSQL database's tables, and PostgreSQL ending every connection under load. Writes are refused with 503 (never a 5xx of another kind, never a panic),
+//! PostgreSQL database's tables, and PostgreSQL ending every connection, or restarting, under load.
+//! Writes are refused with 503 (never a 5xx of another kind, never a panic),
 //! reads and tokens that need no write go on, `/health/ready` says the store cannot write, and once
 //! space (or write access) returns the node recovers by itself: no stuck connection, no restart.
 //!
@@ -129,19 +130,27 @@ async fn a_full_disk_refuses_writes_with_503_and_recovers_when_space_returns() {
     server.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_ending_every_connection_under_load_loses_nothing_and_recovers() {
-    let app = std::sync::Arc::new(TestApp::spawn_postgres().await);
-    let admin = std::sync::Arc::new(app.admin_token().await);
-    let j = std::sync::Arc::new(Journey::create(&app, Some(2)).await);
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+/// Graph writes and token requests from four workers while `fault` runs; then the oracle: every
+/// acknowledged write is stored, nothing but 503 (or a rate limit's 429) was refused, and the node
+/// takes writes and reports ready again within `recovery`.
+async fn under_load<F: std::future::Future<Output = ()>>(
+    app: TestApp,
+    fault: impl FnOnce(std::sync::Arc<TestApp>) -> F,
+    recovery: Duration,
+) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let app = Arc::new(app);
+    let admin = Arc::new(app.admin_token().await);
+    let j = Arc::new(Journey::create(&app, Some(2)).await);
+    let stop = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::new();
     for w in 0..4 {
         let (app, admin, j, stop) = (app.clone(), admin.clone(), j.clone(), stop.clone());
         workers.push(tokio::spawn(async move {
             let (mut created, mut unavailable, mut tokens) = (Vec::new(), 0, 0);
             let mut i = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            while !stop.load(Ordering::Relaxed) {
                 i += 1;
                 let (s, v) = app
                     .graph(
@@ -167,12 +176,9 @@ async fn postgres_ending_every_connection_under_load_loses_nothing_and_recovers(
             (created, unavailable, tokens)
         }));
     }
-    for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        app.postgres().unwrap().kill_connections().await;
-    }
+    fault(app.clone()).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
     let (mut created, mut unavailable, mut tokens) = (Vec::new(), 0, 0);
     for w in workers {
         let (c, u, t) = w.await.unwrap();
@@ -185,13 +191,60 @@ async fn postgres_ending_every_connection_under_load_loses_nothing_and_recovers(
         created.len()
     );
     assert!(!created.is_empty() && tokens > 0);
-    // Every acknowledged write is there, and the node takes writes at once.
+    let took = within(recovery, "a write succeeds again", || async {
+        create_app(&app, &admin, "after").await == 201
+    })
+    .await;
+    eprintln!("writes succeeded again {took:?} after the load stopped");
+    assert_eq!(app.status("/health/ready").await, 200);
+    // Every acknowledged write is there.
     let stored: std::collections::HashSet<String> =
         all_application_ids(&app, &admin).await.into_iter().collect();
     let lost: Vec<_> = created.iter().filter(|id| !stored.contains(*id)).collect();
     assert!(lost.is_empty(), "acknowledged writes were lost: {lost:?}");
-    assert_eq!(create_app(&app, &admin, "after").await, 201);
-    assert_eq!(app.status("/health/ready").await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_ending_every_connection_under_load_loses_nothing_and_recovers() {
+    let app = TestApp::spawn_postgres().await;
+    let fault = |app: std::sync::Arc<TestApp>| async move {
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            app.postgres().unwrap().kill_connections().await;
+        }
+    };
+    // The next write succeeds at once.
+    under_load(app, fault, Duration::ZERO).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restarting_under_load_loses_nothing_and_recovers() {
+    // A cluster of the test's own, so that restarting it disturbs no other test.
+    let cluster = match gatehouse_store::testing::PgCluster::start() {
+        Ok(c) => std::sync::Arc::new(c),
+        Err(why) => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "under CI the restart test must run: {why}"
+            );
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let app = TestApp::spawn_configured(Some(cluster.url()), TlsMode::Insecure, |_| {}).await;
+    let restarts = cluster.clone();
+    let fault = |_app| async move {
+        for _ in 0..2 {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let c = restarts.clone();
+            tokio::task::spawn_blocking(move || c.restart())
+                .await
+                .unwrap()
+                .expect("PostgreSQL restarts");
+        }
+    };
+    // The pool finds the restarted server by itself: no restart of Gatehouse.
+    under_load(app, fault, Duration::from_secs(5)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
