@@ -27,6 +27,7 @@ impl SqlStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Unavailable(format!("{}: {e}", dir.display())))?;
+            writable(dir)?;
         }
         let absolute = std::path::absolute(path)
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
@@ -72,6 +73,20 @@ impl SqlStore {
             listener: None,
         })
     }
+}
+
+/// SQLite writes its journal beside the file, so the folder must take writes. Said at once, in words,
+/// rather than after the pool's connect timeout as "unable to open database file".
+fn writable(dir: &Path) -> Result<(), StoreError> {
+    let probe = dir.join(".gatehouse-write-check");
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            StoreError::Unavailable(format!(
+                "{}: the data folder cannot be written ({e}); the database and its journal live there",
+                dir.display()
+            ))
+        })
 }
 
 #[cfg(unix)]

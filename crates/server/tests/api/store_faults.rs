@@ -5,9 +5,10 @@
 //! space (or write access) returns the node recovers by itself: no stuck connection, no restart.
 //!
 //! The data folder is a small tmpfs mounted for the test, which needs root (as CI runs). Elsewhere the
-//! test says so and passes without running; under `CI=true` it must run. (A file that turns read-only
-//! under a running server cannot be staged here: a file system with files open for writing refuses
-//! to be remounted read-only, and root ignores file modes. The same proof covers it: the write fails.)
+//! test says so and passes without running; under `CI=true` it must run. A data folder that is
+//! read-only when the server starts is refused at once, in words. (A file that turns read-only under
+//! a running server cannot be staged here: a file system with files open for writing refuses to be
+//! remounted read-only, and root ignores file modes. The full disk covers it: the write fails.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -127,6 +128,58 @@ async fn a_full_disk_refuses_writes_with_503_and_recovers_when_space_returns() {
             "write {i} after space returned ({took:?})"
         );
     }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_data_folder_stops_the_start_with_a_clear_error() {
+    let Some(disk) = SmallDisk::mount("16m") else {
+        return;
+    };
+    let dir = disk.path().join("data");
+    let (server, app) = attached(&disk).await;
+    let admin = app.admin_token().await;
+    assert_eq!(create_app(&app, &admin, "before").await, 201);
+    server.shutdown().await;
+    let remounted = Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(disk.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(remounted, "the stopped server's disk remounts read-only");
+
+    let started = tokio::time::timeout(
+        Duration::from_secs(3),
+        start(settings(dir.clone(), None, TlsMode::Insecure)),
+    )
+    .await
+    .expect("a read-only data folder is reported at once, not after the pool's timeout");
+    let Err(e) = started else {
+        panic!("a server started on a read-only data folder");
+    };
+    let said = format!("{e:#}");
+    assert!(
+        said.contains("cannot be written") && said.contains("Read-only file system"),
+        "{said}"
+    );
+    // Nothing stored was touched: write access back, the store opens with its application.
+    assert!(Command::new("mount")
+        .args(["-o", "remount,rw"])
+        .arg(disk.path())
+        .status()
+        .is_ok_and(|s| s.success()));
+    let server = start(settings(dir.clone(), None, TlsMode::Insecure))
+        .await
+        .unwrap();
+    let app = TestApp::attach(server.base_url.clone(), app.boot.clone(), dir);
+    let admin = app.admin_token().await;
+    let (status, apps) = app.graph(M::GET, "applications", &admin, None).await;
+    assert_eq!(status, 200);
+    assert!(apps["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["displayName"] == "before"));
     server.shutdown().await;
 }
 
