@@ -275,6 +275,9 @@ pub struct ServicePrincipal {
     pub id: crate::ObjectId,
     pub deleted_date_time: Option<String>,
     pub account_enabled: bool,
+    /// A managed identity's resource id (and `isExplicit=True` for a user-assigned one), as Entra lists.
+    #[serde(default)]
+    pub alternative_names: Vec<String>,
     pub app_display_name: Option<String>,
     pub app_id: crate::AppId,
     pub app_owner_organization_id: Option<crate::TenantId>,
@@ -603,6 +606,7 @@ impl Resource for ServicePrincipal {
         "id",
         "deletedDateTime",
         "accountEnabled",
+        "alternativeNames",
         "appDisplayName",
         "appId",
         "appOwnerOrganizationId",

@@ -1,16 +1,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Upgrading a store written before resource names were unique (migration 0003, issue #7): a tenant
 //! whose application had claimed Microsoft Graph's identifier gets Graph's names back for Graph, and
-//! the older of two applications sharing a URI keeps it.
+//! the older of two applications sharing a URI keeps it. Later migrations run over the same rows
+//! (0017 adds Azure's resources to the old tenant).
 
 use std::path::{Path, PathBuf};
 
 use gatehouse_core::admin::applications::new_application;
+use gatehouse_core::admin::azure_resources::AZURE_RESOURCES;
 use gatehouse_core::admin::graph_resource::graph_service_principal;
 use gatehouse_core::admin::service_principals::new_service_principal;
 use gatehouse_core::store::Store;
 use gatehouse_core::Snapshot;
 use gatehouse_proto::graph::{Application, ServicePrincipal};
+use gatehouse_proto::AppId;
 use gatehouse_store::testing::PgDatabase;
 use gatehouse_store::SqlStore;
 use sqlx::migrate::Migrator;
@@ -103,6 +106,24 @@ async fn check_upgraded(store: &dyn Store, rows: &OldRows) {
         let sp = snap.resource(rows.tenant, name).expect(name);
         assert_eq!(sp.sp.app_id.to_string(), GRAPH_APP_ID, "{name}");
     }
+    // Migration 0017: Azure's resources join a tenant made before them, whole when read.
+    for r in AZURE_RESOURCES {
+        for name in r.names {
+            let sp = snap.resource(rows.tenant, name).expect(name);
+            assert_eq!(sp.sp.app_id.to_string(), r.app_id, "{name}");
+            assert_eq!(sp.sp.display_name, r.display_name);
+        }
+    }
+    let vault = AppId::parse(AZURE_RESOURCES[1].app_id).unwrap();
+    let vault = store
+        .find_service_principal_by_app_id(rows.tenant, vault)
+        .await
+        .unwrap()
+        .expect("Key Vault's service principal");
+    assert_eq!(vault.sp.oauth2_permission_scopes[0].value, "user_impersonation");
+    assert_eq!(vault.sp.service_principal_names[1], "https://vault.azure.net");
+    assert_eq!(vault.sp.app_owner_organization_id, Some(rows.tenant));
+    assert!(Uuid::parse_str(&vault.sp.id.to_string()).is_ok());
     let shared = data
         .names
         .iter()

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use super::applications::{new_application, new_password};
 use super::assignments::assignment_id;
+use super::azure_resources::AZURE_RESOURCES;
 use super::directory_roles::{new_assignment, DirectoryRole};
 use super::graph_resource::{graph_role_id, graph_service_principal};
 use super::service_principals::new_service_principal;
@@ -102,8 +103,13 @@ pub fn new_tenant(
         sp: graph_service_principal(ObjectId::new(), tenant.id),
     };
     let (mut data, output) = management_application(tenant.id, &domain, graph.sp.id, now)?;
-    data.names = graph.resource_names().collect();
-    data.service_principals.insert(0, graph);
+    let azure = AZURE_RESOURCES.iter().map(|r| ServicePrincipalRecord {
+        tenant_id: tenant.id,
+        sp: r.service_principal(ObjectId::new(), tenant.id),
+    });
+    let microsoft: Vec<ServicePrincipalRecord> = std::iter::once(graph).chain(azure).collect();
+    data.names = microsoft.iter().flat_map(|sp| sp.resource_names()).collect();
+    data.service_principals.splice(0..0, microsoft);
     data.tenants = vec![tenant];
     Ok((data, output))
 }

@@ -180,10 +180,13 @@ pub const GRAPH_NAMES: &[&str] = &[
     "00000003-0000-0000-c000-000000000000/ags.windows.net",
 ];
 
-/// Microsoft Graph's service principal as stored, with the permissions this version of Gatehouse
-/// offers: they are the program's, not data, so a tenant made by an earlier version gets the current
-/// list when its Graph service principal is read. Any other service principal is returned as it is.
+/// Microsoft's service principals as stored (Graph's and Azure's resources), with the permissions this
+/// version of Gatehouse offers: they are the program's, not data, so a tenant made by an earlier
+/// version gets the current list when one is read. Any other service principal is returned as it is.
 pub fn current(mut sp: ServicePrincipal) -> ServicePrincipal {
+    if let Some(azure) = super::azure_resources::azure_resource(sp.app_id) {
+        return azure.refresh(sp);
+    }
     if Some(sp.app_id) == AppId::parse(GRAPH_APP_ID) {
         let fresh = graph_service_principal(sp.id, sp.app_owner_organization_id.unwrap_or_default());
         sp.oauth2_permission_scopes = fresh.oauth2_permission_scopes;
@@ -198,6 +201,7 @@ pub fn graph_service_principal(id: ObjectId, tenant_id: TenantId) -> ServicePrin
         id,
         deleted_date_time: None,
         account_enabled: true,
+        alternative_names: vec![],
         app_display_name: Some("Microsoft Graph".into()),
         app_id,
         app_owner_organization_id: Some(tenant_id),

@@ -3,6 +3,7 @@
 
 pub mod applications;
 pub mod assignments;
+pub mod azure_resources;
 pub mod bootstrap;
 pub mod certificates;
 pub mod directory_roles;

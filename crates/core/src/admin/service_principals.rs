@@ -22,6 +22,7 @@ pub fn new_service_principal(
         id: ObjectId::new(),
         deleted_date_time: None,
         account_enabled: true,
+        alternative_names: vec![],
         app_display_name: Some(app.display_name.clone()),
         app_id: app.app_id,
         app_owner_organization_id: Some(owner_tenant),

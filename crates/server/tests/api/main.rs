@@ -3,6 +3,7 @@
 
 mod admin_consent;
 mod audit_logs;
+mod azure_resources;
 mod browser;
 mod certificates;
 mod cli;
