@@ -483,3 +483,37 @@ mod tests {
         assert_eq!(earlier.auth_time.unix_timestamp(), 1_790_000_000);
     }
 }
+
+/// A user-assigned managed identity (issue #12): a service principal of type `ManagedIdentity` with no
+/// application, named in its tenant. `client_id` is its service principal's appId, `principal_id` its
+/// object id. Processes prove they may use it with a header secret (`IDENTITY_HEADER`), stored hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedIdentity {
+    pub tenant_id: TenantId,
+    pub principal_id: ObjectId,
+    pub client_id: AppId,
+    pub name: String,
+    pub created: OffsetDateTime,
+}
+
+impl ManagedIdentity {
+    /// Its Azure resource id, the `mi_res_id` / `msi_res_id` a client may select it by. Gatehouse has
+    /// no subscriptions: the tenant id stands in for one, in a resource group named `gatehouse`.
+    pub fn resource_id(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourcegroups/gatehouse/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",
+            self.tenant_id, self.name
+        )
+    }
+}
+
+/// How a managed identity is looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityKey {
+    ClientId(AppId),
+    PrincipalId(ObjectId),
+    /// By name in a tenant (any case).
+    Name(TenantId, String),
+    /// By the SHA-256 of a header secret it was given.
+    Header([u8; 32]),
+}

@@ -11,8 +11,9 @@ use uuid::Uuid;
 use crate::audit::{AuditEntry, LogKind, LogQuery, SignInEntry};
 use crate::model::{
     ApplicationRecord, Assignment, ChangeBatch, ClientRecord, DeviceCode, DeviceState, DirectoryData,
-    DirectoryRoleAssignment, FederatedCredentialRecord, PasswordSecret, PermissionGrant, RefreshFamily,
-    ServicePrincipalRecord, Session, StoredCode, StoredKey, StoredRefreshToken, Tenant, UserRecord,
+    DirectoryRoleAssignment, FederatedCredentialRecord, IdentityKey, ManagedIdentity, PasswordSecret,
+    PermissionGrant, RefreshFamily, ServicePrincipalRecord, Session, StoredCode, StoredKey,
+    StoredRefreshToken, Tenant, UserRecord,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,6 +65,9 @@ pub enum Conflict {
     /// The application holds as many federated credentials as it may (the limit is in the text).
     #[error("An application can hold at most {0} federated identity credentials.")]
     TooManyFederatedCredentials(usize),
+    /// Another managed identity of the tenant has this name.
+    #[error("A managed identity named '{0}' already exists in the tenant.")]
+    IdentityName(String),
     /// A verified domain belongs to a tenant already.
     #[error("The domain '{0}' is already verified by a tenant.")]
     Domain(String),
@@ -373,6 +377,31 @@ pub trait DeviceCodeStore: Send + Sync {
     async fn prune_device_codes(&self, before: time::OffsetDateTime) -> Result<u64, StoreError>;
 }
 
+/// Managed identities (issue #12). An identity is deleted with its service principal
+/// ([`ServicePrincipalStore::delete_service_principal`]), which takes its header secrets with it.
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    /// Its service principal and the identity, in one transaction; `Conflict::IdentityName` if the
+    /// tenant has one of that name.
+    async fn insert_identity(
+        &self,
+        identity: &ManagedIdentity,
+        sp: &ServicePrincipalRecord,
+    ) -> Result<(), StoreError>;
+    /// The identities of one tenant, or of all, oldest first.
+    async fn list_identities(&self, tenant_id: Option<TenantId>) -> Result<Vec<ManagedIdentity>, StoreError>;
+    async fn find_identity(&self, key: &IdentityKey) -> Result<Option<ManagedIdentity>, StoreError>;
+    /// Adds a header secret's hash to the identity, keeping its newest `keep`; `false` if the identity
+    /// is gone.
+    async fn add_identity_header(
+        &self,
+        principal_id: ObjectId,
+        hash: &[u8; 32],
+        now: time::OffsetDateTime,
+        keep: usize,
+    ) -> Result<bool, StoreError>;
+}
+
 /// Single-use client assertion ids (OIDC Core §9). Not part of the directory: recording one bumps no
 /// change, so no node drops anything.
 #[async_trait]
@@ -481,6 +510,7 @@ pub trait Store:
     + DeviceCodeStore
     + KeyStore
     + FederatedCredentialStore
+    + IdentityStore
     + ReplayStore
     + DirectoryReader
     + LogStore
@@ -504,6 +534,7 @@ impl<T> Store for T where
         + DeviceCodeStore
         + KeyStore
         + FederatedCredentialStore
+        + IdentityStore
         + ReplayStore
         + DirectoryReader
         + LogStore

@@ -21,7 +21,7 @@ use crate::federation::FederationKeys;
 use crate::limit::ConnectionLimit;
 use crate::replay::ReplayLedger;
 use crate::routes::graph::keys::DirectoryKeys;
-use crate::settings::{load_kek, MetricsListen, Settings, TlsMode};
+use crate::settings::{load_kek, Listen, Settings, TlsMode};
 use crate::{maintenance, routes, watcher, AppState};
 
 /// How long in-flight requests may take to finish after SIGTERM.
@@ -42,6 +42,9 @@ pub struct RunningServer {
     /// Where `/metrics` is served, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
     metrics: Option<MetricsThread>,
+    /// Where managed identities get tokens, if anywhere.
+    pub identity_addr: Option<SocketAddr>,
+    identity: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Opens the store and bootstraps it if it holds no tenant.
@@ -184,6 +187,8 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         }
     };
     let (metrics_addr, metrics) = serve_metrics(settings.metrics, state.clone())?;
+    let (identity_addr, identity) =
+        serve_identity(settings.identity, settings.identity_policy, state.clone())?;
     tracing::info!(%addr, %base_url, "listening");
     Ok(RunningServer {
         addr,
@@ -197,6 +202,8 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         maintenance,
         metrics_addr,
         metrics,
+        identity_addr,
+        identity,
     })
 }
 
@@ -204,21 +211,11 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
 /// on it from a thread and runtime of its own: however many requests the main runtime is working
 /// through, a probe here waits behind none of them.
 fn serve_metrics(
-    listen: MetricsListen,
+    listen: Listen,
     state: AppState,
 ) -> Result<(Option<SocketAddr>, Option<MetricsThread>), String> {
-    let (at, required) = match listen {
-        MetricsListen::Off => return Ok((None, None)),
-        MetricsListen::Default(at) => (at, false),
-        MetricsListen::At(at) => (at, true),
-    };
-    let listener = match TcpListener::bind(at) {
-        Ok(l) => l,
-        Err(e) if !required => {
-            tracing::warn!(%at, error = %e, "metrics are not served: give --metrics-listen another address");
-            return Ok((None, None));
-        }
-        Err(e) => return Err(format!("cannot serve metrics on {at}: {e}")),
+    let Some(listener) = bind_side(listen, "metrics", "--metrics-listen")? else {
+        return Ok((None, None));
     };
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
@@ -250,6 +247,51 @@ fn serve_metrics(
         .map_err(|e| e.to_string())?;
     tracing::info!(%bound, "metrics at /metrics, health at /health/live and /health/ready");
     Ok((Some(bound), Some(MetricsThread { _stop: stop })))
+}
+
+/// Binds a side listener, if it is on: an address the operator chose must bind; the default may be
+/// held by another process (a second node on one machine), and then the node goes on without it.
+fn bind_side(listen: Listen, what: &str, flag: &str) -> Result<Option<TcpListener>, String> {
+    let (at, required) = match listen {
+        Listen::Off => return Ok(None),
+        Listen::Default(at) => (at, false),
+        Listen::At(at) => (at, true),
+    };
+    match TcpListener::bind(at) {
+        Ok(l) => Ok(Some(l)),
+        Err(e) if !required => {
+            tracing::warn!(%at, error = %e, "{what} not served: give {flag} another address, or off");
+            Ok(None)
+        }
+        Err(e) => Err(format!("cannot serve {what} on {at}: {e}")),
+    }
+}
+
+/// Binds the managed-identity listener, if any, and serves it on the node's runtime (its requests
+/// are tokens, decided like any other). Plain HTTP, as Azure's own endpoints are.
+fn serve_identity(
+    listen: Listen,
+    policy: routes::identity::IdentityPolicy,
+    state: AppState,
+) -> Result<(Option<SocketAddr>, Option<tokio::sync::oneshot::Sender<()>>), String> {
+    let Some(listener) = bind_side(listen, "managed identities", "--identity-listen")? else {
+        return Ok((None, None));
+    };
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+    let app = routes::identity::router(state, policy).into_make_service_with_connect_info::<SocketAddr>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let serving = axum::serve(listener, app).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        if let Err(e) = serving.await {
+            tracing::warn!(error = %e, "the managed-identity listener stopped");
+        }
+    });
+    tracing::info!(%bound, imds = policy.imds, "managed identities at /msi/token");
+    Ok((Some(bound), Some(stop)))
 }
 
 /// Stops the metrics listener's thread when dropped.
@@ -309,6 +351,7 @@ impl RunningServer {
         self.watcher.abort();
         self.prover.abort();
         drop(self.metrics);
+        drop(self.identity);
         self.maintenance.abort();
         self.state.store.close().await;
     }

@@ -48,8 +48,11 @@ pub struct Settings {
     /// How long a connection's peer may stall (send nothing while awaited, or read nothing while
     /// written to) before the connection is closed.
     pub idle_timeout: std::time::Duration,
-    /// Where `/metrics` is served, if anywhere (`Metrics::Off` in tests).
-    pub metrics: MetricsListen,
+    /// Where `/metrics` is served, if anywhere (`Listen::Off` in tests).
+    pub metrics: Listen,
+    /// Where the managed-identity protocols are served, if anywhere, and to whom.
+    pub identity: Listen,
+    pub identity_policy: crate::routes::identity::IdentityPolicy,
     /// How much work of each kind is taken on at once, and how fast a client may ask (`admission`).
     pub limits: crate::admission::Limits,
     /// How long the audit and sign-in logs keep their records.
@@ -137,16 +140,20 @@ mod hsts_tests {
     }
 }
 
-/// Where the Prometheus listener binds.
+/// Where a side listener (metrics, managed identities) binds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetricsListen {
+pub enum Listen {
     Off,
     /// The default address: if another process holds it (a second node on one machine), the node
-    /// serves without metrics and says so.
+    /// serves without that listener and says so.
     Default(SocketAddr),
     /// An address the operator chose: failing to bind it fails the start.
     At(SocketAddr),
 }
+
+/// The default of `--identity-listen`: loopback only, the port of Azure Arc's identity endpoint.
+pub const IDENTITY_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40342);
 
 /// The default of `--metrics-listen`: loopback only, the port of OpenTelemetry's Prometheus exporter.
 pub const METRICS_LISTEN: SocketAddr =

@@ -21,6 +21,7 @@ mod directory;
 mod directory_roles;
 mod federated;
 mod grants;
+mod identities;
 mod keys;
 pub mod logs;
 mod names;

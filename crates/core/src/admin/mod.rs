@@ -11,6 +11,7 @@ pub mod federated;
 pub mod grants;
 pub mod graph_resource;
 pub mod identifier_uris;
+pub mod identities;
 pub mod logs;
 pub mod organization;
 pub mod service_principals;

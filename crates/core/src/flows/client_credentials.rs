@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 use super::client_auth::PresentedClient;
 use super::mint;
 use super::{Issued, SingleUse, TokenContext, Version};
-use crate::model::effective_app_roles;
 use crate::model::name_key;
+use crate::model::{effective_app_roles, ServicePrincipalRecord, Tenant};
 use crate::scope::DefaultScope;
 use crate::store::StoreError;
 use crate::{CoreError, Directory, Snapshot};
@@ -62,7 +62,6 @@ pub fn issue(
     let base_url = ctx.base_url.as_str();
 
     let (app, client_sp) = super::client_in(snap, tenant, &req.client.client_id)?;
-    let client_app_id = app.app.app_id;
     let auth = req
         .client
         .authenticate(snap, app, tenant, base_url, &ctx.policies.assertions, now)?;
@@ -73,12 +72,34 @@ pub fn issue(
         });
     }
 
+    let mut issued = app_only(snap, tenant, client_sp, wanted, acr, base_url, now)?;
+    issued.single_use = auth
+        .replay_guard
+        .into_iter()
+        .map(SingleUse::AssertionId)
+        .collect();
+    Ok(issued)
+}
+
+/// An app-only token for `client_sp` to the resource `wanted` names: the resource's app roles it holds,
+/// in the resource's token format. Client credentials and managed identities (`managed_identity.rs`)
+/// both end here. It consumes nothing: the caller adds what must be durable first.
+pub(super) fn app_only(
+    snap: &Snapshot,
+    tenant: &Tenant,
+    client_sp: &ServicePrincipalRecord,
+    wanted: String,
+    acr: &str,
+    base_url: &str,
+    now: OffsetDateTime,
+) -> Result<Issued, CoreError> {
+    let client_app_id = client_sp.sp.app_id;
     let resource_sp = super::resource_in(snap, tenant, &wanted, &wanted)?;
     let resource_app = snap.application(resource_sp.sp.app_id).map(|a| &a.app);
     let assigned = snap.roles_held(client_sp.sp.id, resource_sp.sp.id);
     if resource_sp.sp.app_role_assignment_required && assigned.is_empty() {
         return Err(CoreError::AssignmentRequired {
-            client_id: req.client.client_id.clone(),
+            client_id: client_app_id.to_string(),
             resource: wanted,
         });
     }
@@ -137,11 +158,7 @@ pub fn issue(
         resource: wanted,
         scope: None,
         user: UserTokens::default(),
-        single_use: auth
-            .replay_guard
-            .into_iter()
-            .map(SingleUse::AssertionId)
-            .collect(),
+        single_use: vec![],
         subject,
     })
 }

@@ -13,6 +13,7 @@ pub mod client_auth;
 pub mod client_credentials;
 pub mod delegated;
 pub mod device_code;
+pub mod managed_identity;
 pub mod mint;
 pub mod on_behalf_of;
 pub mod password;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod az;
+mod identity;
 mod keys;
 mod logs;
 mod output;
@@ -23,7 +24,7 @@ use gatehouse_core::keys::RotationPolicy;
 use gatehouse_core::signin::SignInPolicy;
 
 use crate::admission::{Limits, Rate};
-use crate::settings::{LogRetention, MetricsListen, Settings, TlsMode};
+use crate::settings::{Listen, LogRetention, Settings, TlsMode};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,6 +60,10 @@ pub enum Command {
     /// Read the audit and sign-in logs (against the store).
     #[command(subcommand)]
     Logs(logs::LogsCommand),
+    /// Create, list, show and delete managed identities, and print the environment that uses one
+    /// (against the store).
+    #[command(subcommand)]
+    Identity(identity::IdentityCommand),
 }
 
 /// Where `login` goes when neither the flag nor an earlier login says.
@@ -119,12 +124,12 @@ fn parse_public_url(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
-/// `off`, or HOST:PORT for the metrics listener.
-fn parse_metrics_listen(s: &str) -> Result<MetricsListen, String> {
+/// `off`, or HOST:PORT for a side listener (metrics, managed identities).
+fn parse_side_listen(s: &str) -> Result<Listen, String> {
     if s.eq_ignore_ascii_case("off") {
-        return Ok(MetricsListen::Off);
+        return Ok(Listen::Off);
     }
-    parse_listen(s).map(MetricsListen::At)
+    parse_listen(s).map(Listen::At)
 }
 
 /// How many requests of a kind run at once: at least 1.
@@ -295,8 +300,20 @@ pub struct ServeArgs {
     pub sign_in_log_days: u32,
     /// Where Prometheus metrics are served (GET /metrics, plain HTTP): HOST:PORT, or `off`. By default
     /// 127.0.0.1:9464, skipped with a warning when another process holds it.
-    #[arg(long, env = "GATEHOUSE_METRICS_LISTEN", value_parser = parse_metrics_listen)]
-    pub metrics_listen: Option<MetricsListen>,
+    #[arg(long, env = "GATEHOUSE_METRICS_LISTEN", value_parser = parse_side_listen)]
+    pub metrics_listen: Option<Listen>,
+    /// Where managed identities get tokens (the App Service protocol at /msi/token, plain HTTP):
+    /// HOST:PORT, or `off`. By default 127.0.0.1:40342, skipped with a warning when another process
+    /// holds it.
+    #[arg(long, env = "GATEHOUSE_IDENTITY_LISTEN", value_parser = parse_side_listen)]
+    pub identity_listen: Option<Listen>,
+    /// Also serve the instance-metadata protocol (/metadata/identity/oauth2/token) there. It has no
+    /// secret: any process that can reach the listener may use any identity, as on an Azure VM.
+    #[arg(long, env = "GATEHOUSE_IDENTITY_IMDS")]
+    pub identity_imds: bool,
+    /// Answer managed-identity requests from other machines too (by default loopback callers only).
+    #[arg(long, env = "GATEHOUSE_IDENTITY_ALLOW_REMOTE")]
+    pub identity_allow_remote: bool,
     /// A CA certificate (PEM) to trust when fetching federated issuers' keys.
     #[arg(long, env = "GATEHOUSE_FEDERATION_CA_FILE")]
     pub federation_ca_file: Option<PathBuf>,
@@ -338,7 +355,9 @@ impl StoreArgs {
             max_connections: crate::settings::MAX_CONNECTIONS,
             body_timeout: crate::settings::BODY_TIMEOUT,
             idle_timeout: crate::settings::IDLE_TIMEOUT,
-            metrics: MetricsListen::Off,
+            metrics: Listen::Off,
+            identity: Listen::Off,
+            identity_policy: Default::default(),
             limits: Limits::default(),
             logs: LogRetention::default(),
         }
@@ -425,7 +444,14 @@ impl ServeArgs {
             idle_timeout: std::time::Duration::from_secs(self.idle_timeout),
             metrics: self
                 .metrics_listen
-                .unwrap_or(MetricsListen::Default(crate::settings::METRICS_LISTEN)),
+                .unwrap_or(Listen::Default(crate::settings::METRICS_LISTEN)),
+            identity: self
+                .identity_listen
+                .unwrap_or(Listen::Default(crate::settings::IDENTITY_LISTEN)),
+            identity_policy: crate::routes::identity::IdentityPolicy {
+                imds: self.identity_imds,
+                allow_remote: self.identity_allow_remote,
+            },
             limits: Limits {
                 token_concurrency: self.token_concurrency,
                 graph_read_concurrency: self.graph_read_concurrency,
@@ -468,6 +494,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Keys(cmd) => print_json(keys::run(cmd).await),
         Command::Tenant(cmd) => tenant::run(cmd).await,
         Command::Logs(cmd) => logs::run(cmd).await,
+        Command::Identity(cmd) => identity::run(cmd).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@ pub mod compat;
 pub mod discovery;
 pub mod graph;
 pub mod health;
+pub mod identity;
 pub mod oauth_error;
 pub mod signin;
 pub mod token;

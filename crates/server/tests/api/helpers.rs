@@ -67,7 +67,9 @@ pub fn settings(data_dir: PathBuf, database_url: Option<String>, tls: TlsMode) -
         max_connections: gatehouse_server::settings::MAX_CONNECTIONS,
         body_timeout: gatehouse_server::settings::BODY_TIMEOUT,
         idle_timeout: gatehouse_server::settings::IDLE_TIMEOUT,
-        metrics: gatehouse_server::settings::MetricsListen::Off,
+        metrics: gatehouse_server::settings::Listen::Off,
+        identity: gatehouse_server::settings::Listen::Off,
+        identity_policy: Default::default(),
         limits: Default::default(),
         logs: Default::default(),
     }

@@ -15,6 +15,7 @@ mod graph;
 mod helpers;
 mod id_tokens;
 mod integrity;
+mod managed_identities;
 mod metrics;
 mod multi_tenant;
 mod nodes;

@@ -1,7 +1,7 @@
 //! Metrics and request ids (issue #11, item 5): Prometheus text on its own listener, never on the
 //! protocol listener; every response carries its request id, which is also the trace id of an error.
 
-use gatehouse_server::settings::{MetricsListen, TlsMode};
+use gatehouse_server::settings::{Listen, TlsMode};
 use serde_json::Value;
 
 use crate::helpers::{Journey, TestApp};
@@ -9,7 +9,7 @@ use crate::helpers::{Journey, TestApp};
 #[tokio::test]
 async fn metrics_count_requests_grants_and_report_the_store_and_keys() {
     let app = TestApp::spawn_configured(None, TlsMode::Insecure, |s| {
-        s.metrics = MetricsListen::At("127.0.0.1:0".parse().unwrap());
+        s.metrics = Listen::At("127.0.0.1:0".parse().unwrap());
     })
     .await;
     let j = Journey::create(&app, None).await;

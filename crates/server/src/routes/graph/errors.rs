@@ -52,6 +52,7 @@ fn conflict_status_code(c: &Conflict) -> (StatusCode, &'static str) {
         | Conflict::FederatedCredentialName(_)
         | Conflict::FederatedCredentialSubject
         | Conflict::Domain(_)
+        | Conflict::IdentityName(_)
         | Conflict::RoleAssignment
         | Conflict::Bootstrapped
         | Conflict::Key => (StatusCode::CONFLICT, "Request_MultipleObjectsWithSameKeyValue"),
