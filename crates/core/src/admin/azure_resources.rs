@@ -9,9 +9,9 @@
 //! Microsoft's APIs (`aud` is the resource as requested). What they offer is the program's: a tenant
 //! made by an earlier version gets the current list when the service principal is read.
 
-use gatehouse_proto::graph::{PermissionScope, ServicePrincipal};
+use super::graph_resource::microsoft_scope;
+use gatehouse_proto::graph::ServicePrincipal;
 use gatehouse_proto::{AppId, ObjectId, SignInAudience, TenantId};
-use uuid::Uuid;
 
 /// One of Microsoft's resource applications.
 pub struct AzureResource {
@@ -152,16 +152,7 @@ impl AzureResource {
             oauth2_permission_scopes: self
                 .scopes
                 .iter()
-                .map(|(value, id, text)| PermissionScope {
-                    id: Uuid::parse_str(id).unwrap_or_default(),
-                    value: value.to_string(),
-                    r#type: "User".into(),
-                    admin_consent_display_name: Some(text.to_string()),
-                    admin_consent_description: None,
-                    user_consent_display_name: Some(text.to_string()),
-                    user_consent_description: None,
-                    is_enabled: true,
-                })
+                .map(|(value, id, text)| microsoft_scope(value, id, "User", text))
                 .collect(),
             password_credentials: vec![],
         }
@@ -194,7 +185,7 @@ mod tests {
                 assert!(names.insert(crate::model::name_key(n)), "{n} twice");
             }
             for (_, id, _) in r.scopes {
-                Uuid::parse_str(id).expect(id);
+                uuid::Uuid::parse_str(id).expect(id);
             }
         }
         assert!(azure_resource(AppId::new()).is_none());

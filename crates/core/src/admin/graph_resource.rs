@@ -229,18 +229,24 @@ pub fn graph_service_principal(id: ObjectId, tenant_id: TenantId) -> ServicePrin
         key_credentials: vec![],
         oauth2_permission_scopes: GRAPH_SCOPES
             .iter()
-            .map(|(value, id, kind, text)| PermissionScope {
-                id: Uuid::parse_str(id).unwrap_or_default(),
-                value: value.to_string(),
-                r#type: kind.to_string(),
-                admin_consent_display_name: Some(text.to_string()),
-                admin_consent_description: None,
-                user_consent_display_name: Some(text.to_string()),
-                user_consent_description: None,
-                is_enabled: true,
-            })
+            .map(|(value, id, kind, text)| microsoft_scope(value, id, kind, text))
             .collect(),
         password_credentials: vec![],
+    }
+}
+
+/// One of Microsoft's delegated permissions, as its resource offers it: `kind` is who may consent
+/// ("User" or "Admin"), `text` what the consent page calls it.
+pub(crate) fn microsoft_scope(value: &str, id: &str, kind: &str, text: &str) -> PermissionScope {
+    PermissionScope {
+        id: Uuid::parse_str(id).unwrap_or_default(),
+        value: value.to_string(),
+        r#type: kind.to_string(),
+        admin_consent_display_name: Some(text.to_string()),
+        admin_consent_description: None,
+        user_consent_display_name: Some(text.to_string()),
+        user_consent_description: None,
+        is_enabled: true,
     }
 }
 
