@@ -60,7 +60,10 @@ ext_base="https://localhost:$ext_port"
 port="${GATEHOUSE_INTEROP_PORT:-443}"
 base="https://localhost:$port"
 [ "$port" = 443 ] && base="https://localhost"
-start main "$port" --federation-ca-file "$work/ext/tls/ca.pem" --public-url "$base"
+# Its managed-identity listener serves both protocols (the instance-metadata one is off by default).
+id_port="$(free_port)"
+start main "$port" --federation-ca-file "$work/ext/tls/ca.pem" --public-url "$base" \
+  --identity-listen "127.0.0.1:$id_port" --identity-imds
 ca="$work/main/tls/ca.pem"
 
 # A second organisation in the same store, for the multi-tenant journey (the node learns of it within
@@ -80,12 +83,17 @@ export GATEHOUSE_CONFIG_DIR="$work/cli"
 read -r boot_id boot_secret tid client_id < <(python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); f=json.load(open(sys.argv[2])); print(b["clientId"], b["clientSecret"], b["tenantId"], f["client_id"])' "$work/main.boot.json" "$work/fixture.json")
 "$bin" login --service-principal -u "$boot_id" -p "$boot_secret" --tenant "$tid" --server "$base" --ca-file "$ca" >/dev/null
 "$bin" app credential reset --id "$client_id" --create-cert --append --cert-file "$work/client.pem" >"$work/cert.json"
-python3 - "$work/fixture.json" "$work/client.pem" "$bin" "$work/main" "$boot_id" "$boot_secret" "$work/az" <<'PY'
+# A user-assigned managed identity, made as the README shows.
+"$bin" identity create --name interop-worker --tenant "$tid" --json --data-dir "$work/main" >"$work/identity.json"
+python3 - "$work/fixture.json" "$work/client.pem" "$bin" "$work/main" "$boot_id" "$boot_secret" "$work/az" \
+  "$work/identity.json" "http://127.0.0.1:$id_port" <<'PY'
 import json, sys
-path, pem, binary, data, admin_id, admin_secret, az_config = sys.argv[1:8]
+path, pem, binary, data, admin_id, admin_secret, az_config, identity, endpoint = sys.argv[1:10]
 fix = json.load(open(path))
+made = json.load(open(identity))
 fix.update({"client_pem": pem, "gatehouse_bin": binary, "data_dir": data, "admin_id": admin_id,
-            "admin_secret": admin_secret, "az_config_dir": az_config})
+            "admin_secret": admin_secret, "az_config_dir": az_config, "identity_name": made["name"],
+            "identity_principal_id": made["principalId"], "identity_endpoint": endpoint})
 json.dump(fix, open(path, "w"), indent=2)
 PY
 
@@ -93,7 +101,7 @@ PY
 export GATEHOUSE_BROWSER="$venv/bin/python $here/python/browser.py"
 "$venv/bin/python" -m pytest -p no:cacheprovider -q -W ignore::DeprecationWarning "$here/python"
 (cd "$here/node" && node --test --test-reporter=spec clients.test.mjs graph.test.mjs users.test.mjs spa.test.mjs \
-  multi_tenant.test.mjs api_validators.test.mjs)
+  multi_tenant.test.mjs api_validators.test.mjs managed_identity.test.mjs)
 
 # The server saw only loopback traffic and logged no secret.
 for field in client_secret user_password b_user_password b_admin_password; do

@@ -13,7 +13,7 @@ const VAULT: &str = "https://vault.azure.net";
 
 /// A server whose managed-identity listener is on a free port (the instance-metadata protocol too
 /// when `imds`), and that listener's address.
-async fn with_listener(imds: bool) -> (TestApp, SocketAddr) {
+pub(crate) async fn with_listener(imds: bool) -> (TestApp, SocketAddr) {
     let app = TestApp::spawn_configured(None, TlsMode::Insecure, |s| {
         s.identity = Listen::At(SocketAddr::from(([127, 0, 0, 1], 0)));
         s.identity_policy.imds = imds;
@@ -37,21 +37,21 @@ async fn identity(app: &TestApp, args: &[&str]) -> (bool, Value, String) {
     gatehouse(&temp_dir(), &refs).await
 }
 
-async fn created(app: &TestApp, name: &str) -> Value {
+pub(crate) async fn created(app: &TestApp, name: &str) -> Value {
     let (ok, v, err) = identity(app, &["create", "--name", name, "--json"]).await;
     assert!(ok, "{err}");
     v
 }
 
 /// `identity env --json`: the variables a process is given.
-async fn env(app: &TestApp, name: &str) -> Value {
+pub(crate) async fn env(app: &TestApp, name: &str) -> Value {
     let (ok, v, err) = identity(app, &["env", "--name", name, "--json"]).await;
     assert!(ok, "{err}");
     v
 }
 
 /// The App Service protocol: GET {IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=… with the header.
-async fn app_service(at: SocketAddr, header: Option<&str>, query: &str) -> (u16, Value) {
+pub(crate) async fn app_service(at: SocketAddr, header: Option<&str>, query: &str) -> (u16, Value) {
     let mut r = reqwest::Client::new().get(format!("http://{at}/msi/token?{query}"));
     if let Some(h) = header {
         r = r.header("X-IDENTITY-HEADER", h);
@@ -69,7 +69,7 @@ async fn imds(at: SocketAddr, metadata: bool, query: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
-fn vault_query() -> String {
+pub(crate) fn vault_query() -> String {
     format!("api-version=2019-08-01&resource={}", urlencode(VAULT))
 }
 

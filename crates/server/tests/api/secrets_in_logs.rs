@@ -1,10 +1,11 @@
-//! No secret or token ever appears in a log line: the whole journey runs with TRACE logging into a
-//! buffer, which is then searched for every secret and token the test saw.
+//! No secret or token ever appears in a log line (a managed identity's header secret included): the
+//! whole journey runs with TRACE logging into a buffer, which is then searched for every secret and
+//! token the test saw.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::helpers::{Journey, TestApp};
+use crate::helpers::Journey;
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -36,7 +37,8 @@ fn capture() -> Buffer {
 #[tokio::test]
 async fn no_secret_or_token_is_logged() {
     let logs = capture();
-    let app = TestApp::spawn().await;
+    // With the managed-identity listener on, so that its header secret is searched for too.
+    let (app, identity_at) = crate::managed_identities::with_listener(false).await;
     let bootstrap_secret = app.boot.client_secret.expose().to_string();
     let j = Journey::create(&app, Some(2)).await;
     let admin = app.admin_token().await;
@@ -72,6 +74,19 @@ async fn no_secret_or_token_is_logged() {
             .await;
         assert_eq!(s, expected);
     }
+    // A managed identity's token, with its header secret, and a refused wrong header.
+    crate::managed_identities::created(&app, "worker").await;
+    let header = crate::managed_identities::env(&app, "worker").await["IDENTITY_HEADER"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let query = crate::managed_identities::vault_query();
+    let (s, v) = crate::managed_identities::app_service(identity_at, Some(&header), &query).await;
+    assert_eq!(s, 200, "{v}");
+    let identity_token = v["access_token"].as_str().unwrap().to_string();
+    let wrong = "canary-wrong-identity-header";
+    let (s, _) = crate::managed_identities::app_service(identity_at, Some(wrong), &query).await;
+    assert_eq!(s, 401);
     app.stop().await;
 
     let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
@@ -86,6 +101,9 @@ async fn no_secret_or_token_is_logged() {
             admin.rsplit('.').next().unwrap().to_string(),
         ),
         ("daemon token", token.clone()),
+        ("identity header", header.clone()),
+        ("wrong identity header", wrong.to_string()),
+        ("identity token", identity_token.clone()),
         ("client assertion", assertion.clone()),
         (
             "client assertion signature",
