@@ -7,6 +7,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 bin="${1:-$root/target/debug/gatehouse}"
 [ -x "$bin" ] || { echo "interop: no gatehouse binary at $bin (build it first)"; exit 1; }
+bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"  # the Node suites run from node/
 
 # Clients, installed by package name into a local virtualenv and node_modules.
 venv="$here/.venv"

@@ -25,7 +25,7 @@ from test_clients import FIX
 from test_credentials import external_assertion
 
 VAULT = "https://vault.azure.net"
-STORAGE = "https://storage.azure.com/"
+STORAGE = "https://storage.azure.com"
 # Variables that would make azure-identity pick another source than the one a test means.
 SOURCES = ["IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "MSI_ENDPOINT",
            "MSI_SECRET", "AZURE_POD_IDENTITY_AUTHORITY_HOST", "AZURE_CLIENT_ID", "AZURE_TENANT_ID",
@@ -65,7 +65,7 @@ def verify(token, resource, appid):
                         issuer=f"{FIX['base']}/{FIX['tenant_id']}/")
     assert claims["appid"] == appid and claims["ver"] == "1.0"
     # A token for one resource is no good at another.
-    other = STORAGE if resource != STORAGE else VAULT
+    other = VAULT if "storage" in resource else STORAGE
     with pytest.raises(jwt.InvalidAudienceError):
         jwt.decode(token, key, algorithms=["RS256"], audience=other, issuer=f"{FIX['base']}/{FIX['tenant_id']}/")
     return claims
@@ -75,8 +75,8 @@ def test_default_azure_credential_uses_the_printed_environment(environment):
     env = environment(identity_env(FIX["identity_name"]))
     cred = DefaultAzureCredential()
     for resource in (VAULT, STORAGE):
-        token = cred.get_token(resource.rstrip("/") + "/.default")
-        claims = verify(token.token, resource.rstrip("/"), env["AZURE_CLIENT_ID"])
+        token = cred.get_token(f"{resource}/.default")
+        claims = verify(token.token, resource, env["AZURE_CLIENT_ID"])
         assert claims["oid"] == FIX["identity_principal_id"]
 
 
@@ -87,8 +87,8 @@ def test_managed_identity_credential_sync_and_async(environment):
 
     async def get():
         async with AsyncManagedIdentityCredential(client_id=env["AZURE_CLIENT_ID"]) as cred:
-            return await cred.get_token("https://storage.azure.com/.default")
-    verify(asyncio.run(get()).token, "https://storage.azure.com", env["AZURE_CLIENT_ID"])
+            return await cred.get_token(f"{STORAGE}/.default")
+    verify(asyncio.run(get()).token, STORAGE, env["AZURE_CLIENT_ID"])
 
     async def default():
         async with AsyncDefaultAzureCredential() as cred:
@@ -109,7 +109,7 @@ def test_msal_managed_identity_client(environment):
 def test_the_instance_metadata_protocol_through_the_pod_identity_host(environment):
     env = identity_env(FIX["identity_name"])
     environment({"AZURE_POD_IDENTITY_AUTHORITY_HOST": FIX["identity_endpoint"]})
-    token = ManagedIdentityCredential(client_id=env["AZURE_CLIENT_ID"]).get_token(f"{STORAGE}.default")
+    token = ManagedIdentityCredential(client_id=env["AZURE_CLIENT_ID"]).get_token(f"{STORAGE}/.default")
     verify(token.token, STORAGE, env["AZURE_CLIENT_ID"])
     client = msal.ManagedIdentityClient(
         msal.UserAssignedManagedIdentity(client_id=env["AZURE_CLIENT_ID"]), http_client=requests.Session())
@@ -140,5 +140,5 @@ def test_default_azure_credential_with_a_federated_token_file(environment, tmp_p
     token_file.write_text(external_assertion())
     environment({"AZURE_TENANT_ID": FIX["tenant_id"], "AZURE_CLIENT_ID": FIX["client_id"],
                  "AZURE_FEDERATED_TOKEN_FILE": str(token_file), "AZURE_AUTHORITY_HOST": FIX["base"]})
-    token = DefaultAzureCredential().get_token(f"{STORAGE}.default")
+    token = DefaultAzureCredential().get_token(f"{STORAGE}/.default")
     verify(token.token, STORAGE, FIX["client_id"])
