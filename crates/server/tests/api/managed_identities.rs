@@ -77,6 +77,17 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// The resource-server library, set up as an Azure resource is: trusting the tenant's v1 issuer
+/// (its v1 discovery document and keys) for `audience`.
+async fn v1_validator(app: &TestApp, audience: &str) -> gatehouse_validate::Validator {
+    let authority = format!("{}/{}", app.base, app.tenant());
+    let keys = gatehouse_validate::RemoteKeys::discover(&authority, None)
+        .await
+        .unwrap();
+    assert_eq!(keys.issuer(), format!("{authority}/"));
+    gatehouse_validate::Validator::new(keys.issuer().to_string(), vec![audience.to_string()], keys)
+}
+
 #[tokio::test]
 async fn an_identity_is_a_service_principal_that_graph_lists_and_roles_can_be_assigned_to() {
     let (app, at) = with_listener(false).await;
@@ -210,6 +221,19 @@ async fn the_app_service_protocol_gives_a_v1_token_in_the_shape_every_sdk_reads(
     assert_eq!(c["oid"], made["principalId"]);
     assert_eq!(c["tid"], app.tenant());
     assert_eq!(v["expires_on"].as_str().unwrap(), c["exp"].to_string());
+    // The resource-server library takes it for Key Vault, with the v1 issuer, and not for Storage.
+    let token = v["access_token"].as_str().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    v1_validator(&app, VAULT)
+        .await
+        .validate(token, now)
+        .await
+        .unwrap();
+    let storage = v1_validator(&app, "https://storage.azure.com").await;
+    assert_eq!(
+        storage.validate(token, now).await.err(),
+        Some(gatehouse_validate::ValidationError::Audience)
+    );
 
     // Selecting the identity by any of its names, in any of the spellings the SDKs send.
     for selector in [
