@@ -540,6 +540,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         );
     }
     println!("Gatehouse listening on {} ({})", server.base_url, server.addr);
+    if let Some(at) = server.identity_addr {
+        println!("Managed identities: http://{at}/msi/token (gatehouse identity env --name NAME)");
+    }
     server.wait_for_signal_then_drain().await;
     Ok(())
 }
