@@ -3,11 +3,12 @@
 
 use std::net::SocketAddr;
 
+use gatehouse_server::run::start;
 use gatehouse_server::settings::{Listen, TlsMode};
 use reqwest::Method as M;
 use serde_json::{json, Value};
 
-use crate::helpers::{claims, gatehouse, temp_dir, TestApp};
+use crate::helpers::{claims, gatehouse, settings, temp_dir, TestApp};
 
 const VAULT: &str = "https://vault.azure.net";
 
@@ -245,6 +246,19 @@ async fn the_app_service_protocol_gives_a_v1_token_in_the_shape_every_sdk_reads(
         let (s, v) = app_service(at, Some(header), &format!("{}&{selector}", vault_query())).await;
         assert_eq!(s, 200, "{selector}: {v}");
     }
+    // The sign-in log has it, as a managed identity's.
+    let admin = app.admin_token().await;
+    let filter = urlencode(&format!("appId eq '{}'", made["clientId"].as_str().unwrap()));
+    let path = format!("auditLogs/signIns?$filter={filter}");
+    crate::helpers::within(
+        std::time::Duration::from_secs(5),
+        "the sign-in is logged",
+        || async {
+            let (_, v) = app.graph(M::GET, &path, &admin, None).await;
+            v["value"][0]["clientAppUsed"] == "managed_identity" && v["value"][0]["status"]["errorCode"] == 0
+        },
+    )
+    .await;
     // An earlier header keeps working after another `env`.
     let second = env(&app, "worker").await;
     assert_ne!(second["IDENTITY_HEADER"], vars["IDENTITY_HEADER"]);
@@ -252,7 +266,7 @@ async fn the_app_service_protocol_gives_a_v1_token_in_the_shape_every_sdk_reads(
 }
 
 #[tokio::test]
-async fn refusals_are_4xx_in_the_protocols_shape_and_a_deleted_identity_gets_nothing() {
+async fn refusals_are_4xx_in_the_protocols_shape_and_a_deleted_identity_gets_nothing_from_any_node() {
     let (app, at) = with_listener(false).await;
     created(&app, "worker").await;
     created(&app, "other").await;
@@ -309,21 +323,33 @@ async fn refusals_are_4xx_in_the_protocols_shape_and_a_deleted_identity_gets_not
     let (s, v) = imds(at, true, &vault_query()).await;
     refused(s, &v, 400, "invalid_request");
 
-    assert_eq!(app_service(at, Some(&header), &vault_query()).await.0, 200);
+    // A second node on the same store, with a listener of its own.
+    let mut config = settings(app.data_dir.clone(), None, TlsMode::Insecure);
+    config.public_url = Some(app.base.clone());
+    config.identity = Listen::At(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let second = start(config).await.unwrap();
+    let second_at = second.identity_addr.unwrap();
+    for node in [at, second_at] {
+        assert_eq!(app_service(node, Some(&header), &vault_query()).await.0, 200);
+    }
     let (ok, _, err) = identity(&app, &["delete", "--name", "worker"]).await;
     assert!(ok, "{err}");
-    // At once: the listener reads identities from the store.
-    let (s, v) = app_service(at, Some(&header), &vault_query()).await;
-    refused(s, &v, 401, "unauthorized_client");
+    // At once, on every node: the listener reads identities from the store.
+    for node in [at, second_at] {
+        let (s, v) = app_service(node, Some(&header), &vault_query()).await;
+        refused(s, &v, 401, "unauthorized_client");
+    }
+    second.shutdown().await;
     let admin = app.admin_token().await;
     let (_, list) = app.graph(M::GET, "servicePrincipals", &admin, None).await;
-    let names: Vec<&str> = list["value"]
+    let mut names: Vec<&str> = list["value"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|sp| sp["servicePrincipalType"] == "ManagedIdentity")
         .map(|sp| sp["displayName"].as_str().unwrap())
         .collect();
+    names.sort();
     assert_eq!(names, ["other", "third"]);
 }
 
