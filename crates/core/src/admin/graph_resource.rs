@@ -180,6 +180,11 @@ pub const GRAPH_NAMES: &[&str] = &[
     "00000003-0000-0000-c000-000000000000/ags.windows.net",
 ];
 
+/// Whether `app_id` is one of Microsoft's resources every tenant holds (Graph, or one of Azure's).
+pub fn is_microsofts(app_id: AppId) -> bool {
+    Some(app_id) == AppId::parse(GRAPH_APP_ID) || super::azure_resources::azure_resource(app_id).is_some()
+}
+
 /// Microsoft's service principals as stored (Graph's and Azure's resources), with the permissions this
 /// version of Gatehouse offers: they are the program's, not data, so a tenant made by an earlier
 /// version gets the current list when one is read. Any other service principal is returned as it is.

@@ -161,6 +161,11 @@ pub(crate) async fn named(
 pub async fn delete(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<(), AdminError> {
     caller.require(Access::WriteApplications)?;
     let rec = find(store, caller.tenant_id, key).await?;
+    // Microsoft's own (Graph's, Azure's resources'): deleting one would free its names for any
+    // application to claim, and break every client of it in the tenant.
+    if super::graph_resource::is_microsofts(rec.sp.app_id) {
+        return Err(AdminError::Denied);
+    }
     if !store
         .delete_service_principal(caller.tenant_id, rec.sp.id)
         .await?

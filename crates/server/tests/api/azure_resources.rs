@@ -186,3 +186,19 @@ async fn no_application_can_take_an_azure_resources_name() {
     assert_eq!(c["aud"], "https://vault.azure.net");
     assert_eq!(c["ver"], "1.0");
 }
+
+#[tokio::test]
+async fn microsofts_service_principals_cannot_be_deleted() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    for app_id in [
+        "00000003-0000-0000-c000-000000000000",
+        "cfa8b339-82a2-471a-a3c9-0fc0be7a4093",
+    ] {
+        let path = format!("servicePrincipals(appId='{app_id}')");
+        let (s, e) = app.graph(M::DELETE, &path, &admin, None).await;
+        assert_eq!(s, 403, "{app_id}: {e}");
+        assert_eq!(e["error"]["code"], "Authorization_RequestDenied");
+        assert_eq!(app.graph(M::GET, &path, &admin, None).await.0, 200);
+    }
+}
