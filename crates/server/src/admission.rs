@@ -293,6 +293,17 @@ impl Admission {
         }
     }
 
+    /// A turn at `class`'s gate for a request that does not pass the middleware (the managed-identity
+    /// listener's tokens take the token endpoint's turns); `None` when the node is at capacity.
+    pub async fn turn(&self, class: Class) -> Option<SemaphorePermit<'_>> {
+        let gate = self.gate(class);
+        let permit = gate.enter().await;
+        if permit.is_none() {
+            gate.refused_busy.fetch_add(1, Ordering::Relaxed);
+        }
+        permit
+    }
+
     /// Counts a token request of `client_id` from `address` (checked once the form is read, before
     /// the client is authenticated). Keyed by both, so that a caller elsewhere who names someone
     /// else's client id spends its own budget, not that client's.

@@ -44,7 +44,7 @@ pub struct RunningServer {
     metrics: Option<MetricsThread>,
     /// Where managed identities get tokens, if anywhere.
     pub identity_addr: Option<SocketAddr>,
-    identity: Option<tokio::sync::oneshot::Sender<()>>,
+    identity: Option<axum_server::Handle<SocketAddr>>,
 }
 
 /// Opens the store and bootstraps it if it holds no tenant.
@@ -187,8 +187,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         }
     };
     let (metrics_addr, metrics) = serve_metrics(settings.metrics, state.clone())?;
-    let (identity_addr, identity) =
-        serve_identity(settings.identity, settings.identity_policy, state.clone())?;
+    let (identity_addr, identity) = serve_identity(&settings, state.clone())?;
     tracing::info!(%addr, %base_url, "listening");
     Ok(RunningServer {
         addr,
@@ -268,30 +267,33 @@ fn bind_side(listen: Listen, what: &str, flag: &str) -> Result<Option<TcpListene
 }
 
 /// Binds the managed-identity listener, if any, and serves it on the node's runtime (its requests
-/// are tokens, decided like any other). Plain HTTP, as Azure's own endpoints are.
+/// are tokens, decided like any other), with the protocol listener's connection discipline (header
+/// timeout and size, idle timeout, connection cap). Plain HTTP, as Azure's own endpoints are.
 fn serve_identity(
-    listen: Listen,
-    policy: routes::identity::IdentityPolicy,
+    settings: &Settings,
     state: AppState,
-) -> Result<(Option<SocketAddr>, Option<tokio::sync::oneshot::Sender<()>>), String> {
-    let Some(listener) = bind_side(listen, "managed identities", "--identity-listen")? else {
+) -> Result<(Option<SocketAddr>, Option<axum_server::Handle<SocketAddr>>), String> {
+    let Some(listener) = bind_side(settings.identity, "managed identities", "--identity-listen")? else {
         return Ok((None, None));
     };
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+    let policy = settings.identity_policy;
     let app = routes::identity::router(state, policy).into_make_service_with_connect_info::<SocketAddr>();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = axum_server::Handle::new();
+    let limit = ConnectionLimit::new(DefaultAcceptor, settings.max_connections, settings.idle_timeout);
+    let mut server = axum_server::from_tcp(listener)
+        .map_err(|e| e.to_string())?
+        .acceptor(limit)
+        .handle(handle.clone());
+    limit_http(server.http_builder(), settings);
     tokio::spawn(async move {
-        let serving = axum::serve(listener, app).with_graceful_shutdown(async {
-            let _ = stopped.await;
-        });
-        if let Err(e) = serving.await {
+        if let Err(e) = server.serve(app).await {
             tracing::warn!(error = %e, "the managed-identity listener stopped");
         }
     });
     tracing::info!(%bound, imds = policy.imds, "managed identities at /msi/token");
-    Ok((Some(bound), Some(stop)))
+    Ok((Some(bound), Some(handle)))
 }
 
 /// Stops the metrics listener's thread when dropped.
@@ -346,12 +348,14 @@ impl RunningServer {
     pub async fn shutdown(self) {
         self.state.accepting.store(false, Ordering::Release);
         self.handle.graceful_shutdown(Some(DRAIN));
+        if let Some(identity) = &self.identity {
+            identity.graceful_shutdown(Some(DRAIN));
+        }
         let _ = self.serving.await;
         self.state.sign_ins.flush().await;
         self.watcher.abort();
         self.prover.abort();
         drop(self.metrics);
-        drop(self.identity);
         self.maintenance.abort();
         self.state.store.close().await;
     }

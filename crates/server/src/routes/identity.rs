@@ -110,6 +110,11 @@ async fn token(
     identity: &ManagedIdentity,
     resource: &str,
 ) -> Result<Json<Value>, Refusal> {
+    // A managed identity's token takes a turn like any token request, so the listener cannot
+    // overload the node.
+    let Some(_turn) = st.admission.turn(crate::admission::Class::Token).await else {
+        return Err(Refusal::Token(CoreError::Busy));
+    };
     let issued = managed_identity::issue(
         &st.directory,
         identity,
@@ -346,11 +351,11 @@ impl IntoResponse for Refusal {
                 "invalid_request",
                 "Identity not found: no managed identity matches the client_id, object_id or resource id given.".into(),
             ),
-            Self::Token(CoreError::Unavailable) => {
+            Self::Token(CoreError::Unavailable | CoreError::Busy) => {
                 let mut r = body(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "temporarily_unavailable",
-                    "The directory is temporarily unavailable; retry shortly.",
+                    "The server is temporarily unavailable or at capacity; retry shortly.",
                 );
                 r.headers_mut()
                     .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));

@@ -323,6 +323,15 @@ async fn refusals_are_4xx_in_the_protocols_shape_and_a_deleted_identity_gets_not
     let (s, v) = imds(at, true, &vault_query()).await;
     refused(s, &v, 400, "invalid_request");
 
+    // The listener has the protocol listener's limits: an oversized header is refused with 431.
+    let big = reqwest::Client::new()
+        .get(format!("http://{at}/msi/token?{}", vault_query()))
+        .header("X-IDENTITY-HEADER", &header)
+        .header("x-padding", "a".repeat(200 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 431);
     // A second node on the same store, with a listener of its own.
     let mut config = settings(app.data_dir.clone(), None, TlsMode::Insecure);
     config.public_url = Some(app.base.clone());
