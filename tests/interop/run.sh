@@ -102,7 +102,8 @@ PY
 export GATEHOUSE_BROWSER="$venv/bin/python $here/python/browser.py"
 "$venv/bin/python" -m pytest -p no:cacheprovider -q -W ignore::DeprecationWarning "$here/python"
 (cd "$here/node" && node --test --test-reporter=spec clients.test.mjs graph.test.mjs users.test.mjs spa.test.mjs \
-  multi_tenant.test.mjs api_validators.test.mjs managed_identity.test.mjs)
+  multi_tenant.test.mjs api_validators.test.mjs managed_identity.test.mjs workload_identity.test.mjs \
+  environment_credential.test.mjs)
 
 # The server saw only loopback traffic and logged no secret.
 for field in client_secret user_password b_user_password b_admin_password; do
