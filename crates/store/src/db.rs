@@ -140,7 +140,7 @@ pub(crate) struct Flavor {
     /// Run on graceful shutdown (SQLite checkpoints its WAL into the main file).
     pub on_close: Option<&'static str>,
     /// The rows of a JSON array of arrays bound as `$1`, and how a row's element `i` is read (this,
-    /// then `i`): how a whole batch of log records goes in with one bound value (`logs.rs`).
+    /// then `i`): how a whole batch of rows goes in with one bound value (`logs.rs`, `replay.rs`).
     pub json_rows: &'static str,
     pub json_element: &'static str,
 }
