@@ -239,6 +239,16 @@ impl Query {
     }
 }
 
+/// For the fuzz target: a managed-identity request's query as both protocols parse it, and what its
+/// selector names.
+pub fn fuzz_query(raw: &str) {
+    for oldest in ["2018-02-01", "2019-08-01"] {
+        if let Ok(q) = Query::parse(Some(raw), oldest) {
+            let _ = q.key();
+        }
+    }
+}
+
 /// The tenant and name in `/subscriptions/{tenant}/resourcegroups/gatehouse/providers/
 /// Microsoft.ManagedIdentity/userAssignedIdentities/{name}` (any case).
 fn parse_resource_id(id: &str) -> Option<(gatehouse_proto::TenantId, String)> {
