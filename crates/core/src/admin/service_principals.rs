@@ -166,6 +166,13 @@ pub async fn delete(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<(
     if super::graph_resource::is_microsofts(rec.sp.app_id) {
         return Err(AdminError::Denied);
     }
+    // A managed identity's lifecycle is its own (Azure Resource Manager's in Entra).
+    if rec.sp.service_principal_type == "ManagedIdentity" {
+        return Err(AdminError::BadRequest(format!(
+            "The service principal {} is a managed identity's: delete the identity (gatehouse identity delete).",
+            rec.sp.id
+        )));
+    }
     if !store
         .delete_service_principal(caller.tenant_id, rec.sp.id)
         .await?

@@ -164,6 +164,17 @@ async fn an_identity_is_a_service_principal_that_graph_lists_and_roles_can_be_as
     let mi_token = v["access_token"].as_str().unwrap();
     let (s, _) = app.graph(M::GET, "applications", mi_token, None).await;
     assert_eq!(s, 200);
+    // Graph does not delete it: the identity's lifecycle is its own.
+    let path = format!("servicePrincipals/{principal_id}");
+    let (s, e) = app.graph(M::DELETE, &path, &admin, None).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("identity delete"),
+        "{e}"
+    );
     // It has no application, so the token endpoint does not know it as a client.
     let r = app
         .token_form(
