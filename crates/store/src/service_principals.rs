@@ -1,9 +1,10 @@
 //! Service principals: an application's presence in a tenant, as a Graph-shaped JSON document. One
 //! per (tenant, appId); names of one whose application lives elsewhere are claimed in its tenant.
-//! Microsoft Graph's is read with the permissions of this version (`graph_resource::current`).
+//! Microsoft's (Graph's, Azure's resources') are stored without their permissions and read with those
+//! of this version (`graph_resource::stored`, `graph_resource::current`).
 
 use async_trait::async_trait;
-use gatehouse_core::admin::graph_resource::current;
+use gatehouse_core::admin::graph_resource::{current, stored};
 use gatehouse_core::audit::Touched;
 use gatehouse_core::model::{Change, ServicePrincipalRecord};
 use gatehouse_core::store::{Conflict, ServicePrincipalStore, StoreError};
@@ -22,7 +23,7 @@ pub(crate) async fn put_service_principal(
         .bind(s.sp.id.to_string())
         .bind(s.tenant_id.to_string())
         .bind(s.sp.app_id.to_string())
-        .bind(json(&s.sp)?)
+        .bind(json(stored(&s.sp).as_ref())?)
         .execute(&mut **tx)
         .await
         .map_err(|e| conflict_as(e, || Conflict::ServicePrincipal(s.sp.app_id)))?;

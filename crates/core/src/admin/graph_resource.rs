@@ -185,6 +185,19 @@ pub fn is_microsofts(app_id: AppId) -> bool {
     Some(app_id) == AppId::parse(GRAPH_APP_ID) || super::azure_resources::azure_resource(app_id).is_some()
 }
 
+/// A service principal as the store keeps it: Microsoft's without the permissions [`current`] puts
+/// back when it is read (they are the program's), which keeps several kilobytes a tenant out of the
+/// store; any other as it is.
+pub fn stored(sp: &ServicePrincipal) -> std::borrow::Cow<'_, ServicePrincipal> {
+    if !is_microsofts(sp.app_id) {
+        return std::borrow::Cow::Borrowed(sp);
+    }
+    let mut skeleton = sp.clone();
+    skeleton.app_roles.clear();
+    skeleton.oauth2_permission_scopes.clear();
+    std::borrow::Cow::Owned(skeleton)
+}
+
 /// Microsoft's service principals as stored (Graph's and Azure's resources), with the permissions this
 /// version of Gatehouse offers: they are the program's, not data, so a tenant made by an earlier
 /// version gets the current list when one is read. Any other service principal is returned as it is.
