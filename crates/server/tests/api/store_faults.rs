@@ -141,12 +141,20 @@ async fn a_read_only_data_folder_stops_the_start_with_a_clear_error() {
     let admin = app.admin_token().await;
     assert_eq!(create_app(&app, &admin, "before").await, 201);
     server.shutdown().await;
-    let remounted = Command::new("mount")
-        .args(["-o", "remount,ro"])
-        .arg(disk.path())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(remounted, "the stopped server's disk remounts read-only");
+    // The store's connections close on their own threads after shutdown returns; until the last one
+    // has, the file system is busy and refuses to become read-only.
+    within(
+        Duration::from_secs(5),
+        "the stopped server's disk remounts read-only",
+        || async {
+            Command::new("mount")
+                .args(["-o", "remount,ro"])
+                .arg(disk.path())
+                .status()
+                .is_ok_and(|s| s.success())
+        },
+    )
+    .await;
 
     let started = tokio::time::timeout(
         Duration::from_secs(3),
