@@ -49,6 +49,12 @@ pub async fn create(
     }
     let (principal_type, principal_name) = principal(store, caller, input.principal_id).await?;
     let resource = service_principals::named(store, caller, input.resource_id).await?;
+    // Granting an application permission is consent for the tenant: Application and Cloud Application
+    // Administrators may not grant Microsoft Graph's.
+    let graph = resource.app_id.to_string() == gatehouse_proto::GRAPH_APP_ID;
+    if principal_type == PrincipalType::ServicePrincipal && !caller.may_grant(graph) {
+        return Err(AdminError::Denied);
+    }
     let member = match principal_type {
         PrincipalType::User => "User",
         _ => "Application",

@@ -84,6 +84,42 @@ impl DirectoryRole {
     }
 }
 
+/// Whether a user holding `roles` may do what `access` names (with a delegated permission that grants
+/// it). Every member may read the organization and other users, as Entra's default user permissions
+/// allow; Global Administrators may do anything; Application and Cloud Application Administrators
+/// manage applications, service principals, their assignments and consent, and read the logs;
+/// Privileged Role Administrators manage roles, consent and the consent policy.
+pub fn user_may(roles: &[DirectoryRole], access: Access) -> bool {
+    use Access::*;
+    let member = matches!(access, ReadUsers | ReadOrganization);
+    member
+        || roles.iter().any(|role| match role {
+            DirectoryRole::GlobalAdministrator => true,
+            DirectoryRole::ApplicationAdministrator | DirectoryRole::CloudApplicationAdministrator => {
+                matches!(
+                    access,
+                    ReadApplications
+                        | WriteApplications
+                        | WriteAssignments
+                        | WriteGrants
+                        | ReadRoles
+                        | ReadPolicies
+                        | ReadAuditLogs
+                )
+            }
+            DirectoryRole::PrivilegedRoleAdministrator => matches!(
+                access,
+                ReadApplications
+                    | WriteAssignments
+                    | WriteGrants
+                    | ReadRoles
+                    | WriteRoles
+                    | ReadPolicies
+                    | WritePolicies
+            ),
+        })
+}
+
 /// The directory roles a user holds.
 pub async fn roles_of(
     store: &dyn Store,

@@ -131,6 +131,36 @@ pub const GRAPH_SCOPES: &[(&str, &str, &str, &str)] = &[
         "Read audit log data",
     ),
     (
+        "Directory.ReadWrite.All",
+        "c5366453-9fb0-48a5-a156-24f0c49a4b84",
+        "Admin",
+        "Read and write directory data",
+    ),
+    (
+        "AppRoleAssignment.ReadWrite.All",
+        "84bccea3-f856-4a8a-967b-dbe0a3d53a64",
+        "Admin",
+        "Manage app permission grants and app role assignments",
+    ),
+    (
+        "DelegatedPermissionGrant.ReadWrite.All",
+        "41ce6ca6-6826-4807-84f1-1c82854f7ee5",
+        "Admin",
+        "Manage all delegated permission grants",
+    ),
+    (
+        "RoleManagement.Read.Directory",
+        "741c54c3-0c1e-44a1-818b-3f97ab4e8c83",
+        "Admin",
+        "Read your company's directory access settings",
+    ),
+    (
+        "Policy.Read.All",
+        "572fea84-0151-49b2-9301-11cb16974376",
+        "Admin",
+        "Read your organization's policies",
+    ),
+    (
         "openid",
         "37f7f235-527c-4136-accd-4a02d197296e",
         "User",

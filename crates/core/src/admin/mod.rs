@@ -28,9 +28,11 @@ pub struct Caller {
     pub roles: Vec<String>,
     /// The signed-in user of a delegated token.
     pub user: Option<gatehouse_proto::ObjectId>,
-    /// The delegated permissions of a user's token. Until directory roles exist they reach only the
-    /// user's own profile (`/me`); every other operation needs an application permission.
+    /// The delegated permissions of a user's token. Each reaches only as far as the user's directory
+    /// roles do (`directory_roles`), as in Entra; the user's own profile (`/me`) needs none.
     pub scopes: Vec<String>,
+    /// The directory roles the signed-in user holds, read when the request began.
+    pub directory_roles: Vec<directory_roles::DirectoryRole>,
     /// The application that holds the token (`azp`/`appid`), named in the audit log.
     pub client: Option<gatehouse_proto::AppId>,
 }
@@ -121,16 +123,28 @@ impl Caller {
             .ok_or_else(|| not_found("organization", self.tenant_id))
     }
 
+    /// An application's token needs an application permission (`roles`) that grants `access`. A user's
+    /// needs a delegated permission (`scp`) that grants it and a directory role that allows it: a
+    /// delegated permission never reaches further than its user could go (Entra's effective permission).
     pub fn require(&self, access: Access) -> Result<(), AdminError> {
-        if self
-            .roles
-            .iter()
-            .any(|r| access.granted_by().contains(&r.as_str()))
-        {
-            Ok(())
-        } else {
-            Err(AdminError::Denied)
+        let granted = |held: &[String]| held.iter().any(|r| access.granted_by().contains(&r.as_str()));
+        let allowed = match self.user {
+            None => granted(&self.roles),
+            Some(_) => granted(&self.scopes) && directory_roles::user_may(&self.directory_roles, access),
+        };
+        match allowed {
+            true => Ok(()),
+            false => Err(AdminError::Denied),
         }
+    }
+
+    /// Whether this caller may grant `access` to an application for the whole tenant on Microsoft
+    /// Graph's application permissions (`graph`), or on any other API's: an application with the
+    /// permission to write assignments may; a user only through a role that may ([`DirectoryRole::may_grant`]).
+    ///
+    /// [`DirectoryRole::may_grant`]: directory_roles::DirectoryRole::may_grant
+    pub fn may_grant(&self, graph: bool) -> bool {
+        self.user.is_none() || self.directory_roles.iter().any(|r| r.may_grant(graph))
     }
 }
 

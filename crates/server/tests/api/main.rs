@@ -10,6 +10,7 @@ mod cli;
 mod cluster;
 mod connections;
 mod consent;
+mod delegated_graph;
 mod federation;
 mod graph;
 mod helpers;

@@ -122,6 +122,12 @@ async fn authenticate(
 /// The caller a bearer token for Microsoft Graph names, refused as Graph refuses it.
 pub async fn caller(st: &AppState, headers: &HeaderMap) -> Result<Caller, GraphFailure> {
     let token = bearer_token(headers).map_err(GraphFailure::Auth)?;
+    token_caller(st, token).await
+}
+
+/// The caller a Graph access token names (the portal's too): its tenant, its application permissions
+/// or its user's delegated ones, and that user's directory roles, read now.
+pub async fn token_caller(st: &AppState, token: &str) -> Result<Caller, GraphFailure> {
     let claims = st
         .graph_validator
         .validate(token, OffsetDateTime::now_utc())
@@ -138,13 +144,19 @@ pub async fn caller(st: &AppState, headers: &HeaderMap) -> Result<Caller, GraphF
     }
     // A user's token names its user (`idtyp` user, with `scp`); an app's names its service principal.
     let delegated = claims.scp.is_some();
+    let user = claims
+        .oid
+        .as_deref()
+        .and_then(gatehouse_proto::ObjectId::parse)
+        .filter(|_| delegated);
+    let directory_roles = match user {
+        Some(u) => gatehouse_core::admin::directory_roles::roles_of(st.store.as_ref(), tenant_id, u).await?,
+        None => vec![],
+    };
     Ok(Caller {
         tenant_id,
-        user: claims
-            .oid
-            .as_deref()
-            .and_then(gatehouse_proto::ObjectId::parse)
-            .filter(|_| delegated),
+        user,
+        directory_roles,
         scopes: claims
             .scp
             .as_deref()
