@@ -110,6 +110,9 @@ pub struct Directory {
     names: Lookups<(TenantId, String), Option<AppId>>,
     /// principal SP id → (resource SP id, app role id) pairs it holds.
     roles: Lookups<ObjectId, Arc<Vec<(ObjectId, Uuid)>>>,
+    /// Gatehouse's own first-party client, served for every tenant (`first_party`), when this node
+    /// serves the portal.
+    portal: Option<Arc<ClientEntry>>,
     /// Bumped by every invalidation; see the module docs.
     epoch: Epoch,
     /// The change-feed position every cached entry reflects.
@@ -131,6 +134,7 @@ impl Directory {
             principals: Lookups::new(cache_entries),
             names: Lookups::new(cache_entries),
             roles: Lookups::new(cache_entries),
+            portal: None,
             epoch: Mutex::new(0),
             position: AtomicI64::new(0),
             started: Instant::now(),
@@ -138,6 +142,13 @@ impl Directory {
         };
         dir.reload_all().await?;
         Ok(dir)
+    }
+
+    /// Serves the portal's first-party client, whose redirect URI is under `base_url`
+    /// ([`crate::first_party`]).
+    pub fn with_portal(mut self, base_url: &str) -> Self {
+        self.portal = Some(Arc::new(crate::first_party::portal_client(base_url)));
+        self
     }
 
     /// The store behind the directory, for what is read by key on every request and never cached
@@ -195,6 +206,9 @@ impl Directory {
     }
 
     pub async fn client(&self, app_id: AppId) -> Result<Option<Arc<ClientEntry>>, StoreError> {
+        if let Some(portal) = self.portal.as_ref().filter(|p| p.app.app.app_id == app_id) {
+            return Ok(Some(Arc::clone(portal)));
+        }
         let store = &self.store;
         self.clients
             .get_or_fetch(&self.epoch, app_id, async move {
@@ -211,6 +225,10 @@ impl Directory {
         tenant: TenantId,
         app_id: AppId,
     ) -> Result<Option<Arc<ServicePrincipalRecord>>, StoreError> {
+        if let Some(portal) = self.portal.as_ref().filter(|p| p.app.app.app_id == app_id) {
+            let known = self.tenants.load().get(tenant).is_some();
+            return Ok(known.then(|| Arc::new(crate::first_party::portal_service_principal(portal, tenant))));
+        }
         let store = &self.store;
         self.principals
             .get_or_fetch(&self.epoch, (tenant, app_id), async move {

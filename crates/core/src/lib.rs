@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod device;
 pub mod directory;
 pub mod error;
+pub mod first_party;
 pub mod flows;
 pub mod keys;
 pub mod model;

@@ -95,7 +95,8 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
     let directory = Arc::new(
         Directory::load(Arc::clone(&store), kek.clone(), settings.directory_cache_entries)
             .await
-            .map_err(|e| format!("directory: {e}"))?,
+            .map_err(|e| format!("directory: {e}"))?
+            .with_portal(&base_url),
     );
     let keys = directory.keys();
     let now = OffsetDateTime::now_utc();
@@ -140,6 +141,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, String> {
         replay: ReplayLedger::spawn(Arc::clone(&store)),
         passwords: crate::passwords::PasswordPool::new(),
         sealer: Arc::new(crate::routes::signin::FlowSealer::new(&kek)?),
+        portal: Arc::new(crate::routes::portal::PortalSealer::new(&kek)?),
         hsts: crate::settings::hsts(&base_url, settings.hsts_max_age).map(Into::into),
         body_timeout: settings.body_timeout,
         admission: Arc::new(crate::admission::Admission::new(&settings.limits)),

@@ -341,6 +341,8 @@ fn held_scopes(
     consented: &[String],
 ) -> Vec<String> {
     let mut held = consented.to_vec();
+    let first_party = crate::first_party::preauthorized(client.app.app_id, resource.sp.app_id);
+    held.extend(first_party.iter().map(|s| s.to_string()));
     let Some(resource_app) = snap.application(resource.sp.app_id) else {
         return held;
     };
