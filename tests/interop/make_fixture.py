@@ -125,6 +125,7 @@ json.dump({
     "workload_id": workload["appId"], "workload_secret": workload_pw["secretText"],
     "exchange_scope": "api://AzureADTokenExchange/.default",
     "base": base, "tenant_id": tid, "domain": boot["domain"], "ca": ca,
+    "admin_upn": boot.get("adminUserPrincipalName"), "admin_password": boot.get("adminPassword"),
     "client_id": daemon["appId"], "client_secret": pw["secretText"], "client_sp_id": daemon_sp["id"],
     "api_app_id": api["appId"], "api_scope": "api://reports/.default",
     "issuer_v2": f"{base}/{tid}/v2.0", "jwks_uri": f"{base}/{tid}/discovery/v2.0/keys",

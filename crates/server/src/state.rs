@@ -30,6 +30,8 @@ pub struct AppState {
     pub replay: ReplayLedger,
     /// Hashes and checks user passwords off the async runtime.
     pub passwords: PasswordPool,
+    /// Seals the portal's session and sign-in cookies.
+    pub portal: Arc<crate::routes::portal::PortalSealer>,
     /// Seals the authorization request the sign-in pages carry.
     pub sealer: Arc<crate::routes::signin::FlowSealer>,
     /// The `Strict-Transport-Security` value every response carries, if any (`settings::hsts`).

@@ -6,6 +6,7 @@ pub mod graph;
 pub mod health;
 pub mod identity;
 pub mod oauth_error;
+pub mod portal;
 pub mod signin;
 pub mod token;
 pub mod userinfo;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
                 .fallback(token::token_wrong_method),
         )
         .merge(signin::routes())
+        .merge(portal::routes())
         .merge(userinfo::routes())
         .merge(compat::routes())
         .nest_service("/v1.0", graph::service(state.clone()))

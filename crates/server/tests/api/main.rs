@@ -22,6 +22,7 @@ mod multi_tenant;
 mod nodes;
 mod on_behalf_of;
 mod overload;
+mod portal;
 mod protocol;
 mod queries;
 mod resilience;

@@ -614,7 +614,7 @@ async fn app_name(st: &AppState, app_id: AppId) -> String {
 }
 
 /// The form's CSRF token: the browser's CSRF cookie if it has one, else a new one to set.
-pub(super) fn csrf_token(st: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+pub fn csrf_token(st: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     let names = CookieNames::for_base(&st.base_url);
     if let Some(v) = cookie(headers, names.csrf).filter(|v| v.len() >= 32) {
         return (v.to_string(), None);

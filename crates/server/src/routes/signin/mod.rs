@@ -12,7 +12,7 @@ mod authorize;
 mod device;
 mod forms;
 mod logout;
-mod pages;
+pub(crate) mod pages;
 
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
@@ -26,6 +26,7 @@ use time::OffsetDateTime;
 
 use crate::AppState;
 
+pub use authorize::csrf_token;
 pub use pages::error_page;
 
 pub fn routes() -> Router<AppState> {

@@ -202,7 +202,7 @@ pub async fn signed_out_script() -> Response {
     asset("text/javascript", include_str!("../../../static/signed_out.js"))
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+pub(crate) fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type),

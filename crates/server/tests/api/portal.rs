@@ -1,0 +1,349 @@
+//! The portal (`/portal/`) driven by a browser without JavaScript: sign-in through the real
+//! authorization-code flow, who may do what, and that what it does is Graph's (the same objects, the
+//! same refusals). The headless-Chromium journeys are in tests/interop/node/portal.test.mjs.
+
+use reqwest::Method as M;
+use serde_json::{json, Value};
+
+use crate::browser::{through_password, Browser, Page, PASSWORD};
+use crate::helpers::TestApp;
+
+const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+const APPLICATION_ADMINISTRATOR: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3";
+const GRAPH: &str = "00000003-0000-0000-c000-000000000000";
+const APPLICATION_READ_ALL: &str = "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30";
+
+/// A user of the test tenant, with `role` if given.
+async fn user(app: &TestApp, admin: &str, name: &str, role: Option<&str>) -> Value {
+    let u = app
+        .create(
+            admin,
+            "users",
+            json!({"accountEnabled": true, "displayName": name, "mailNickname": name,
+                   "userPrincipalName": format!("{name}@contoso.example"),
+                   "passwordProfile": {"password": PASSWORD, "forceChangePasswordNextSignIn": false}}),
+        )
+        .await;
+    if let Some(role) = role {
+        app.create(
+            admin,
+            "roleManagement/directory/roleAssignments",
+            json!({"principalId": u["id"], "roleDefinitionId": role, "directoryScopeId": "/"}),
+        )
+        .await;
+    }
+    u
+}
+
+/// Follows the portal's redirect to sign in as `name`, through the sign-in pages and back: the page
+/// the portal then sends the browser to.
+async fn sign_in(b: &mut Browser<'_>, name: &str, start: &str) -> Page {
+    let first = b.get(start).await;
+    assert_eq!(first.status, 303, "{}", first.html);
+    let authorize = first.location.clone().unwrap();
+    assert!(
+        authorize.starts_with("/organizations/oauth2/v2.0/authorize?"),
+        "{authorize}"
+    );
+    assert!(authorize.contains("code_challenge_method=S256"), "{authorize}");
+    let done = through_password(b, &authorize, &format!("{name}@contoso.example")).await;
+    assert_eq!(done.status, 302, "{}", done.html);
+    let back = url::Url::parse(done.location.as_deref().unwrap()).unwrap();
+    assert_eq!(back.path(), "/portal/signin");
+    let landed = b.get(&format!("{}?{}", back.path(), back.query().unwrap())).await;
+    assert_eq!(landed.status, 303, "{}", landed.html);
+    assert_eq!(landed.location.as_deref(), Some(start), "back where it started");
+    b.get(start).await
+}
+
+async fn organization_name(app: &TestApp, admin: &str) -> String {
+    let (_, org) = app.graph(M::GET, "organization", admin, None).await;
+    org["value"][0]["displayName"].as_str().unwrap().to_string()
+}
+
+/// A form's CSRF field value on a portal page.
+fn canary(page: &Page) -> String {
+    page.field("canary")
+}
+
+async fn post(b: &mut Browser<'_>, path: &str, form: &[(&str, &str)]) -> Page {
+    let req = b.app.http.post(b.app.url(path)).form(form);
+    b.send(req).await
+}
+
+#[tokio::test]
+async fn an_administrator_registers_an_app_adds_a_secret_and_grants_graph_permission_and_graph_sees_it_all() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    user(&app, &admin, "gina", Some(GLOBAL_ADMINISTRATOR)).await;
+    let mut b = Browser::new(&app);
+    let overview = sign_in(&mut b, "gina", "/portal/").await;
+    assert_eq!(overview.status, 200, "{}", overview.html);
+    assert!(
+        overview.html.contains(&app.tenant()),
+        "the Tenant ID: {}",
+        overview.html
+    );
+    assert!(overview.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+
+    // New registration: the app and its service principal, then its Overview.
+    let form = b.get("/portal/applications/new").await;
+    assert!(form.html.contains("Supported account types"), "{}", form.html);
+    let c = canary(&form);
+    let made = post(
+        &mut b,
+        "/portal/applications/new",
+        &[
+            ("canary", &c),
+            ("name", "app-sec-reg"),
+            ("audience", "AzureADMyOrg"),
+            ("platform", "web"),
+            ("redirect_uri", ""),
+        ],
+    )
+    .await;
+    assert_eq!(made.status, 303, "{}", made.html);
+    let at = made.location.clone().unwrap();
+    let page = b.get(&at).await;
+    assert!(page.html.contains("Application (client) ID"), "{}", page.html);
+    let object_id = at.rsplit('/').next().unwrap().to_string();
+    let (s, graph_app) = app
+        .graph(M::GET, &format!("applications/{object_id}"), &admin, None)
+        .await;
+    assert_eq!(s, 200, "Graph sees the registration");
+    let client_id = graph_app["appId"].as_str().unwrap().to_string();
+    assert!(page.html.contains(&client_id));
+    assert!(
+        page.html
+            .contains(&format!("/{}/oauth2/v2.0/token", app.tenant())),
+        "Endpoints"
+    );
+    let (_, sps) = app
+        .graph(
+            M::GET,
+            &format!("servicePrincipals?$filter=appId eq '{client_id}'"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        sps["value"].as_array().unwrap().len(),
+        1,
+        "Register made the service principal"
+    );
+
+    // New client secret: its value on that one page, and it works.
+    let creds = b.get(&format!("{at}/credentials")).await;
+    let added = post(
+        &mut b,
+        &format!("{at}/credentials/secrets"),
+        &[
+            ("canary", &canary(&creds)),
+            ("description", "ci"),
+            ("months", "6"),
+        ],
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.html);
+    let value = added.field("newSecretValue");
+    assert!(value.len() > 30);
+    let again = b.get(&format!("{at}/credentials")).await;
+    assert!(!again.html.contains(&value), "the value is never shown again");
+    let r = app
+        .token_form(
+            &app.tenant(),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &client_id),
+                ("client_secret", &value),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "the secret works");
+
+    // Add Application.Read.All (Application), grant admin consent: the next token carries the role.
+    let perms = b.get(&format!("{at}/permissions/add?type=Application")).await;
+    assert!(perms.html.contains("Application.Read.All"), "{}", perms.html);
+    let added = post(
+        &mut b,
+        &format!("{at}/permissions/add"),
+        &[
+            ("canary", &canary(&perms)),
+            ("resource", GRAPH),
+            ("type", "Application"),
+            ("id", APPLICATION_READ_ALL),
+        ],
+    )
+    .await;
+    assert_eq!(added.status, 303, "{}", added.html);
+    let listed = b.get(&format!("{at}/permissions")).await;
+    let tenant_name = organization_name(&app, &admin).await;
+    assert!(
+        listed.html.contains(&format!("Not granted for {tenant_name}")),
+        "{}",
+        listed.html
+    );
+    let confirm = b.get(&format!("{at}/permissions/grant")).await;
+    assert!(
+        confirm.html.contains("Grant admin consent confirmation."),
+        "{}",
+        confirm.html
+    );
+    let granted = post(
+        &mut b,
+        &format!("{at}/permissions/grant"),
+        &[("canary", &canary(&confirm))],
+    )
+    .await;
+    assert_eq!(granted.status, 200, "{}", granted.html);
+    assert!(
+        granted.html.contains(&format!(">Granted for {tenant_name}")),
+        "{}",
+        granted.html
+    );
+    let token = app
+        .token(&client_id, &value, "https://graph.microsoft.com/.default")
+        .await;
+    let claims = crate::helpers::claims(&token);
+    assert_eq!(claims["roles"], json!(["Application.Read.All"]));
+}
+
+#[tokio::test]
+async fn a_user_without_a_role_manages_nothing_and_a_form_without_its_token_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    user(&app, &admin, "gina", Some(GLOBAL_ADMINISTRATOR)).await;
+    user(&app, &admin, "nora", None).await;
+    let mine = app
+        .create(&admin, "applications", json!({"displayName": "Someone else's"}))
+        .await;
+
+    let mut b = Browser::new(&app);
+    let list = sign_in(&mut b, "nora", "/portal/applications").await;
+    assert_eq!(list.status, 403, "{}", list.html);
+    assert!(!list.html.contains("Someone else"), "{}", list.html);
+    let page = b
+        .get(&format!("/portal/applications/{}", mine["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(page.status, 403);
+    let form = b.get("/portal/applications/new").await;
+    let refused = post(
+        &mut b,
+        "/portal/applications/new",
+        &[
+            ("canary", &canary(&form)),
+            ("name", "nora's"),
+            ("audience", "AzureADMyOrg"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+
+    // An administrator's form posted without its CSRF token is refused and changes nothing.
+    let mut g = Browser::new(&app);
+    sign_in(&mut g, "gina", "/portal/applications").await;
+    let forged = post(
+        &mut g,
+        "/portal/applications/new",
+        &[("name", "forged"), ("audience", "AzureADMyOrg")],
+    )
+    .await;
+    assert_eq!(forged.status, 403);
+    let (_, all) = app.graph(M::GET, "applications", &admin, None).await;
+    assert!(
+        !all.to_string().contains("forged") && !all.to_string().contains("nora's"),
+        "{all}"
+    );
+}
+
+#[tokio::test]
+async fn an_application_administrator_may_not_grant_graphs_application_permissions() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    user(&app, &admin, "ava", Some(APPLICATION_ADMINISTRATOR)).await;
+    let made = app
+        .create(
+            &admin,
+            "applications",
+            json!({"displayName": "daemon", "requiredResourceAccess": [{"resourceAppId": GRAPH,
+                   "resourceAccess": [{"id": APPLICATION_READ_ALL, "type": "Role"}]}]}),
+        )
+        .await;
+    let at = format!("/portal/applications/{}", made["id"].as_str().unwrap());
+    let mut b = Browser::new(&app);
+    let page = sign_in(&mut b, "ava", &at).await;
+    assert_eq!(
+        page.status, 200,
+        "an Application Administrator manages applications: {}",
+        page.html
+    );
+    let confirm = b.get(&format!("{at}/permissions/grant")).await;
+    let refused = post(
+        &mut b,
+        &format!("{at}/permissions/grant"),
+        &[("canary", &canary(&confirm))],
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    let tenant_name = organization_name(&app, &admin).await;
+    assert!(
+        refused.html.contains(&format!("Not granted for {tenant_name}")),
+        "{}",
+        refused.html
+    );
+    let (_, sp) = app
+        .graph(
+            M::GET,
+            &format!(
+                "servicePrincipals?$filter=appId eq '{}'",
+                made["appId"].as_str().unwrap()
+            ),
+            &admin,
+            None,
+        )
+        .await;
+    let sp_id = sp["value"][0]["id"].as_str().unwrap();
+    let (_, held) = app
+        .graph(
+            M::GET,
+            &format!("servicePrincipals/{sp_id}/appRoleAssignments"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(held["value"], json!([]), "nothing was granted");
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_portal_session() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    user(&app, &admin, "gina", Some(GLOBAL_ADMINISTRATOR)).await;
+    let mut b = Browser::new(&app);
+    let page = sign_in(&mut b, "gina", "/portal/").await;
+    let portal_cookie: Vec<(String, String)> = b
+        .cookies
+        .iter()
+        .filter(|(k, _)| k.contains("portal"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let out = post(&mut b, "/portal/signout", &[("canary", &canary(&page))]).await;
+    assert_eq!(out.status, 303);
+    let logout = out.location.clone().unwrap();
+    assert!(
+        logout.starts_with("/organizations/oauth2/v2.0/logout?"),
+        "{logout}"
+    );
+    let ended = b.get(&logout).await;
+    assert!(matches!(ended.status, 200 | 302), "{}", ended.html);
+    // The portal cookie copied from before sign-out opens nothing: its sign-in session has ended.
+    for (k, v) in portal_cookie {
+        b.cookies.insert(k, v);
+    }
+    let after = b.get("/portal/").await;
+    assert_eq!(after.status, 303, "signed out: {}", after.html);
+}
