@@ -210,6 +210,26 @@ async fn an_administrator_registers_an_app_adds_a_secret_and_grants_graph_permis
         .await;
     let claims = crate::helpers::claims(&token);
     assert_eq!(claims["roles"], json!(["Application.Read.All"]));
+
+    // Each change left the audit record Graph's would, by gina.
+    let (_, audits) = app.graph(M::GET, "auditLogs/directoryAudits", &admin, None).await;
+    let by_gina: Vec<&str> = audits["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["initiatedBy"]["user"]["userPrincipalName"] == "gina@contoso.example")
+        .map(|r| r["activityDisplayName"].as_str().unwrap())
+        .collect();
+    for activity in [
+        "Add application",
+        "Add service principal",
+        "Update application – Certificates and secrets management ",
+        "Update application",
+        "Add app role assignment to service principal",
+    ] {
+        assert!(by_gina.contains(&activity), "{activity} in {by_gina:?}");
+    }
+    assert!(!audits.to_string().contains(&value), "no secret in the audit log");
 }
 
 #[tokio::test]

@@ -40,19 +40,51 @@ pub async fn record_writes(State(st): State<AppState>, req: Request, next: Next)
     let req = Request::from_parts(parts, axum::body::Body::from(bytes));
     let (resp, recorded) = gatehouse_store::logs::audited(draft.clone(), next.run(req)).await;
     if !recorded {
-        let outcome = match super::errors::failure_of(&resp) {
-            Some((status, code)) => Outcome::Failure(format!("{code} ({})", status.as_u16())),
-            None => Outcome::Success,
-        };
-        let entry = AuditEntry {
-            tenant_id: draft.tenant_id,
-            record: draft.finish(&[], &outcome, OffsetDateTime::now_utc()),
-        };
-        if let Err(e) = st.store.record_audit(&entry).await {
-            tracing::warn!(error = %e, activity = draft.activity.name, "could not record an audit entry");
-        }
+        record_alone(&st, &draft, super::errors::failure_of(&resp)).await;
     }
     resp
+}
+
+/// Runs a write made elsewhere than `/v1.0` (the portal's) inside the audit scope, named as the Graph
+/// request it stands for (`method`, `path`, the properties it sets), so that it leaves the same
+/// record; a refusal is recorded as a failure with Graph's code.
+pub async fn audit_write<T>(
+    st: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    (method, path, properties): (Method, &str, &[&str]),
+    write: impl std::future::Future<Output = Result<T, gatehouse_core::admin::AdminError>>,
+) -> Result<T, gatehouse_core::admin::AdminError> {
+    if !st.audit {
+        return write.await;
+    }
+    let mut draft = draft(st, caller, &method, path, headers, b"").await;
+    draft.modified_properties = properties.iter().map(|p| p.to_string()).collect();
+    let (result, recorded) = gatehouse_store::logs::audited(draft.clone(), write).await;
+    if !recorded {
+        let failure = result
+            .as_ref()
+            .err()
+            .map(|e| GraphFailure::from(e.clone()).status_code());
+        record_alone(st, &draft, failure).await;
+    }
+    result
+}
+
+/// Stores the record of a write whose transaction stored none: it was refused (`failure`, Graph's
+/// status and code) or changed nothing.
+async fn record_alone(st: &AppState, draft: &AuditDraft, failure: Option<(axum::http::StatusCode, &str)>) {
+    let outcome = match failure {
+        Some((status, code)) => Outcome::Failure(format!("{code} ({})", status.as_u16())),
+        None => Outcome::Success,
+    };
+    let entry = AuditEntry {
+        tenant_id: draft.tenant_id,
+        record: draft.finish(&[], &outcome, OffsetDateTime::now_utc()),
+    };
+    if let Err(e) = st.store.record_audit(&entry).await {
+        tracing::warn!(error = %e, activity = draft.activity.name, "could not record an audit entry");
+    }
 }
 
 /// What is known of a write before it runs.

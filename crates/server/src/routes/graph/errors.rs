@@ -61,6 +61,12 @@ fn conflict_status_code(c: &Conflict) -> (StatusCode, &'static str) {
 }
 
 impl GraphFailure {
+    /// Graph's status and error code for this failure (the audit log's `resultReason`).
+    pub fn status_code(&self) -> (StatusCode, &'static str) {
+        let (status, code, _) = self.status_code_message();
+        (status, code)
+    }
+
     fn status_code_message(&self) -> (StatusCode, &'static str, String) {
         match self {
             Self::Auth(e) if e.status() == 403 => (

@@ -17,6 +17,7 @@
 mod applications;
 mod assignments;
 mod audit;
+pub use audit::audit_write;
 mod envelope;
 pub(crate) mod errors;
 mod extract;

@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -104,11 +104,6 @@ pub(super) fn failed(p: &Portal, e: &AdminError) -> Response {
 struct Failure<'a> {
     c: Chrome<'a>,
     message: String,
-}
-
-/// After a write: this node sees it at once (others through the change feed), as after Graph's.
-pub(super) async fn written(st: &AppState) {
-    st.refresh().await;
 }
 
 /// `POST /servicePrincipals` for an application of this tenant.
@@ -259,7 +254,9 @@ async fn register(State(st): State<AppState>, headers: HeaderMap, p: Portal, bod
         .and_then(|t| t.domains.first().cloned());
     let now = OffsetDateTime::now_utc();
     let store = st.store.as_ref();
-    let app = match applications::create(store, &p.caller, input, publisher, now).await {
+    let create = applications::create(store, &p.caller, input, publisher, now);
+    let set = ["displayName", "signInAudience", platform];
+    let app = match p.write(&st, (Method::POST, "/applications", &set), create).await {
         Ok(app) => app,
         Err(AdminError::Denied) => return failed(&p, &AdminError::Denied),
         Err(e) => {
@@ -276,8 +273,10 @@ async fn register(State(st): State<AppState>, headers: HeaderMap, p: Portal, bod
             )
         }
     };
-    let made = service_principals::create(store, &p.caller, principal_of(&app)).await;
-    written(&st).await;
+    let create = service_principals::create(store, &p.caller, principal_of(&app));
+    let made = p
+        .write(&st, (Method::POST, "/servicePrincipals", &["appId"]), create)
+        .await;
     if let Err(e) = made {
         return failed(&p, &e);
     }
@@ -448,11 +447,14 @@ async fn add_secret(
             ..PasswordCredentialInput::default()
         }),
     };
-    let added = match key(&id) {
-        Ok(k) => applications::add_password(st.store.as_ref(), &p.caller, k, input, now).await,
-        Err(e) => Err(e),
+    let path = format!("/applications/{id}/addPassword");
+    let add = async {
+        let k = key(&id)?;
+        applications::add_password(st.store.as_ref(), &p.caller, k, input, now).await
     };
-    written(&st).await;
+    let added = p
+        .write(&st, (Method::POST, &path, &["passwordCredential"]), add)
+        .await;
     match added {
         Ok(cred) => {
             let value = cred.secret_text.map(|s| s.expose().to_string());
@@ -473,11 +475,14 @@ async fn delete_secret(
     if checked(&st, &headers, &body).is_none() {
         return crate::routes::signin::forbidden();
     }
-    let removed = match (key(&id), Uuid::parse_str(&key_id)) {
-        (Ok(k), Ok(key_id)) => applications::remove_password(st.store.as_ref(), &p.caller, k, key_id).await,
-        _ => Err(AdminError::BadRequest("No such client secret.".into())),
+    let path = format!("/applications/{id}/removePassword");
+    let remove = async {
+        let k = key(&id)?;
+        let key_id =
+            Uuid::parse_str(&key_id).map_err(|_| AdminError::BadRequest("No such client secret.".into()))?;
+        applications::remove_password(st.store.as_ref(), &p.caller, k, key_id).await
     };
-    written(&st).await;
+    let removed = p.write(&st, (Method::POST, &path, &["keyId"]), remove).await;
     match removed {
         Ok(()) => redirect(&format!("/portal/applications/{id}/credentials")),
         Err(AdminError::BadRequest(why)) => credentials_page(&st, &p, &id, Some(why), None).await,

@@ -107,9 +107,24 @@ pub struct Portal {
     /// The CSRF token the page's forms carry, and the cookie to set if the browser had none.
     pub canary: String,
     set_csrf: Option<HeaderValue>,
+    /// The request's headers, for the audit record of a write (correlation id, user agent).
+    headers: HeaderMap,
 }
 
 impl Portal {
+    /// Runs one write as this user, audited as the Graph request it stands for (`graph`: method,
+    /// path under `/v1.0`, the properties it sets), then lets this node see it at once.
+    pub async fn write<T>(
+        &self,
+        st: &AppState,
+        graph: (axum::http::Method, &str, &[&str]),
+        write: impl std::future::Future<Output = Result<T, AdminError>>,
+    ) -> Result<T, AdminError> {
+        let result = super::graph::audit_write(st, &self.caller, &self.headers, graph, write).await;
+        st.refresh().await;
+        result
+    }
+
     /// A rendered portal page, with the CSRF cookie if this browser needs one.
     pub fn render(&self, t: &impl askama::Template) -> Response {
         self.render_status(StatusCode::OK, t)
@@ -162,6 +177,7 @@ impl axum::extract::FromRequestParts<AppState> for Portal {
             username: user.user.user_principal_name,
             canary,
             set_csrf,
+            headers: parts.headers.clone(),
         })
     }
 }

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -21,7 +21,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::apps::{checked, failed, field, principal_of, read, written};
+use super::apps::{checked, failed, field, principal_of, read};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
@@ -322,7 +322,7 @@ async fn add_permissions(
         .filter(|(k, _)| k == "id")
         .filter_map(|(_, v)| Uuid::parse_str(v).ok())
         .collect();
-    let result = edit_required(&st, &p.caller, &id, |required| {
+    let result = edit_required(&st, &p, &id, |required| {
         let of_resource = |r: &RequiredResourceAccess| r.resource_app_id.eq_ignore_ascii_case(&resource);
         if !required.iter().any(of_resource) {
             required.push(RequiredResourceAccess {
@@ -366,7 +366,7 @@ async fn remove_permission(
     };
     let resource = field(&f, "resource").unwrap_or_default().to_string();
     let perm = field(&f, "id").and_then(|v| Uuid::parse_str(v).ok());
-    let result = edit_required(&st, &p.caller, &id, |required| {
+    let result = edit_required(&st, &p, &id, |required| {
         for r in required
             .iter_mut()
             .filter(|r| r.resource_app_id.eq_ignore_ascii_case(&resource))
@@ -386,10 +386,11 @@ async fn remove_permission(
 /// PATCH (which retries on a concurrent change).
 async fn edit_required(
     st: &AppState,
-    caller: &Caller,
+    p: &Portal,
     id: &str,
     change: impl FnOnce(&mut Vec<RequiredResourceAccess>),
 ) -> Result<(), AdminError> {
+    let caller = &p.caller;
     let app = read(st, caller, id).await?;
     let mut required = app.required_resource_access;
     change(&mut required);
@@ -397,16 +398,16 @@ async fn edit_required(
         required_resource_access: Some(required),
         ..ApplicationInput::default()
     };
-    let done = applications::update(
+    let path = format!("/applications/{}", app.id);
+    let update = applications::update(
         st.store.as_ref(),
         caller,
         AppKey::Id(app.id),
         input,
         OffsetDateTime::now_utc(),
-    )
-    .await;
-    written(st).await;
-    done
+    );
+    p.write(st, (Method::PATCH, &path, &["requiredResourceAccess"]), update)
+        .await
 }
 
 #[derive(Template)]
@@ -451,9 +452,7 @@ async fn grant_consent(
     if checked(&st, &headers, &body).is_none() {
         return crate::routes::signin::forbidden();
     }
-    let result = grant_all(&st, &p.caller, &id).await;
-    written(&st).await;
-    match result {
+    match grant_all(&st, &p, &id).await {
         Ok(()) => {
             let message = "Successfully granted admin consent for the requested permissions.".to_string();
             permissions_page(&st, &p, &id, None, Some(message)).await
@@ -466,13 +465,17 @@ async fn grant_consent(
     }
 }
 
-async fn grant_all(st: &AppState, caller: &Caller, id: &str) -> Result<(), AdminError> {
-    let store = st.store.as_ref();
+async fn grant_all(st: &AppState, p: &Portal, id: &str) -> Result<(), AdminError> {
+    let (store, caller) = (st.store.as_ref(), &p.caller);
     let app = read(st, caller, id).await?;
     let (own, apis) = principals(st, caller, &app).await?;
     let own = match own {
         Some(sp) => sp,
-        None => service_principals::create(store, caller, principal_of(&app)).await?,
+        None => {
+            let create = service_principals::create(store, caller, principal_of(&app));
+            p.write(st, (Method::POST, "/servicePrincipals", &["appId"]), create)
+                .await?
+        }
     };
     let rows = configured(st, caller, &app).await?;
     let now = OffsetDateTime::now_utc();
@@ -488,7 +491,10 @@ async fn grant_all(st: &AppState, caller: &Caller, id: &str) -> Result<(), Admin
                 resource_id: api.id,
                 app_role_id: role.id,
             };
-            assignments::create(store, caller, Side::Resource, api.id, input, now).await?;
+            let path = format!("/servicePrincipals/{}/appRoleAssignedTo", api.id);
+            let create = assignments::create(store, caller, Side::Resource, api.id, input, now);
+            let set = ["principalId", "resourceId", "appRoleId"];
+            p.write(st, (Method::POST, &path, &set), create).await?;
         }
         let scopes: Vec<&str> = rows
             .iter()
@@ -511,7 +517,10 @@ async fn grant_all(st: &AppState, caller: &Caller, id: &str) -> Result<(), Admin
                         .iter()
                         .filter(|s| !g.scope.split_whitespace().any(|h| h.eq_ignore_ascii_case(s))),
                 );
-                grants::update(store, caller, &g.id, &all.join(" ")).await?;
+                let path = format!("/oauth2PermissionGrants/{}", g.id);
+                let scope = all.join(" ");
+                let update = grants::update(store, caller, &g.id, &scope);
+                p.write(st, (Method::PATCH, &path, &["scope"]), update).await?;
             }
             None => {
                 let input = OAuth2PermissionGrantInput {
@@ -524,7 +533,10 @@ async fn grant_all(st: &AppState, caller: &Caller, id: &str) -> Result<(), Admin
                     start_time: None,
                     expiry_time: None,
                 };
-                grants::create(store, caller, input).await?;
+                let create = grants::create(store, caller, input);
+                let set = ["clientId", "consentType", "resourceId", "scope"];
+                p.write(st, (Method::POST, "/oauth2PermissionGrants", &set), create)
+                    .await?;
             }
         }
     }
