@@ -61,6 +61,13 @@ async fn organization_name(app: &TestApp, admin: &str) -> String {
     org["value"][0]["displayName"].as_str().unwrap().to_string()
 }
 
+/// The application as Graph reads it.
+async fn read_app(app: &TestApp, admin: &str, id: &str) -> Value {
+    app.graph(M::GET, &format!("applications/{id}"), admin, None)
+        .await
+        .1
+}
+
 /// A form's CSRF field value on a portal page.
 fn canary(page: &Page) -> String {
     page.field("canary")
@@ -366,4 +373,211 @@ async fn signing_out_ends_the_portal_session() {
     }
     let after = b.get("/portal/").await;
     assert_eq!(after.status, 303, "signed out: {}", after.html);
+}
+
+#[tokio::test]
+async fn an_application_is_configured_on_its_pages_with_graphs_rules() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    user(&app, &admin, "gina", Some(GLOBAL_ADMINISTRATOR)).await;
+    let made = app
+        .create(&admin, "applications", json!({"displayName": "reports"}))
+        .await;
+    let (object_id, app_id) = (made["id"].as_str().unwrap(), made["appId"].as_str().unwrap());
+    let at = format!("/portal/applications/{object_id}");
+    let mut b = Browser::new(&app);
+    let page = sign_in(&mut b, "gina", &format!("{at}/authentication")).await;
+
+    // Authentication: platforms, logout URL, ID tokens, public client flows.
+    let c = canary(&page);
+    let saved = post(
+        &mut b,
+        &format!("{at}/authentication"),
+        &[
+            ("canary", &c),
+            ("web", "https://app.example/signin-oidc\r\n\r\n"),
+            ("logout_url", "https://app.example/out"),
+            ("id_tokens", "yes"),
+            ("spa", ""),
+            ("public_client", "http://localhost"),
+            ("audience", "AzureADMyOrg"),
+            ("public_flows", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.html);
+    let g = read_app(&app, &admin, object_id).await;
+    assert_eq!(
+        g["web"]["redirectUris"],
+        json!(["https://app.example/signin-oidc"])
+    );
+    assert_eq!(g["web"]["logoutUrl"], "https://app.example/out");
+    assert_eq!(g["web"]["implicitGrantSettings"]["enableIdTokenIssuance"], true);
+    assert_eq!(g["publicClient"]["redirectUris"], json!(["http://localhost"]));
+    assert_eq!(g["isFallbackPublicClient"], true);
+    let refused = post(
+        &mut b,
+        &format!("{at}/authentication"),
+        &[("canary", &c), ("web", "not a URI"), ("audience", "AzureADMyOrg")],
+    )
+    .await;
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    assert_eq!(
+        read_app(&app, &admin, object_id).await["web"]["redirectUris"],
+        json!(["https://app.example/signin-oidc"])
+    );
+
+    // Expose an API: the default Application ID URI, a scope, disabled then deleted.
+    let expose = b.get(&format!("{at}/expose")).await;
+    assert!(
+        expose
+            .html
+            .contains(&format!("value=\"api:&#x2f;&#x2f;{app_id}\""))
+            || expose.html.contains(&format!("api://{app_id}")),
+        "{}",
+        expose.html
+    );
+    let uri = format!("api://{app_id}");
+    let done = post(
+        &mut b,
+        &format!("{at}/expose/uri"),
+        &[("canary", &c), ("uri", &uri)],
+    )
+    .await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    let taken = post(
+        &mut b,
+        &format!("{at}/expose/uri"),
+        &[("canary", &c), ("uri", "https://graph.microsoft.com")],
+    )
+    .await;
+    assert_eq!(
+        taken.status, 400,
+        "Graph's identifier URI is not for the taking: {}",
+        taken.html
+    );
+    let added = post(
+        &mut b,
+        &format!("{at}/expose/scopes"),
+        &[
+            ("canary", &c),
+            ("value", "access_as_user"),
+            ("type", "User"),
+            ("admin_name", "Access"),
+            ("admin_description", "Access it"),
+        ],
+    )
+    .await;
+    assert_eq!(added.status, 303, "{}", added.html);
+    let g = read_app(&app, &admin, object_id).await;
+    assert_eq!(g["identifierUris"], json!([uri]));
+    let scope_id = g["api"]["oauth2PermissionScopes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let early = post(
+        &mut b,
+        &format!("{at}/expose/scopes/{scope_id}"),
+        &[("canary", &c), ("action", "delete")],
+    )
+    .await;
+    assert_eq!(early.status, 400, "an enabled scope is not deleted");
+    post(
+        &mut b,
+        &format!("{at}/expose/scopes/{scope_id}"),
+        &[("canary", &c), ("action", "disable")],
+    )
+    .await;
+    post(
+        &mut b,
+        &format!("{at}/expose/scopes/{scope_id}"),
+        &[("canary", &c), ("action", "delete")],
+    )
+    .await;
+    assert_eq!(
+        read_app(&app, &admin, object_id).await["api"]["oauth2PermissionScopes"],
+        json!([])
+    );
+
+    // App roles: made, refused deletion while enabled (Graph's rule), disabled, deleted.
+    let created = post(
+        &mut b,
+        &format!("{at}/roles"),
+        &[
+            ("canary", &c),
+            ("display_name", "Read reports"),
+            ("members", "Application"),
+            ("value", "Reports.Read"),
+            ("description", "Read them"),
+            ("enabled", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status, 303, "{}", created.html);
+    let role = read_app(&app, &admin, object_id).await["appRoles"][0].clone();
+    assert_eq!(role["allowedMemberTypes"], json!(["Application"]));
+    let role_id = role["id"].as_str().unwrap().to_string();
+    let refused = post(&mut b, &format!("{at}/roles/{role_id}/delete"), &[("canary", &c)]).await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.html.contains("CannotDeleteOrUpdateEnabledEntitlement"),
+        "{}",
+        refused.html
+    );
+    post(
+        &mut b,
+        &format!("{at}/roles"),
+        &[
+            ("canary", &c),
+            ("id", &role_id),
+            ("display_name", "Read reports"),
+            ("members", "Application"),
+            ("value", "Reports.Read"),
+            ("description", "Read them"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        read_app(&app, &admin, object_id).await["appRoles"][0]["isEnabled"],
+        false
+    );
+    post(&mut b, &format!("{at}/roles/{role_id}/delete"), &[("canary", &c)]).await;
+    assert_eq!(read_app(&app, &admin, object_id).await["appRoles"], json!([]));
+
+    // Manifest: saved as a PATCH; Graph's refusals shown beside it, nothing changed.
+    let manifest = b.get(&format!("{at}/manifest")).await;
+    let text = crate::browser::unescape(&manifest.html);
+    assert!(text.contains("\"displayName\": \"reports\""), "{text}");
+    let edited =
+        json!({"id": "ignored", "displayName": "reports v2", "notes": "edited in the manifest"}).to_string();
+    let saved = post(
+        &mut b,
+        &format!("{at}/manifest"),
+        &[("canary", &c), ("manifest", &edited)],
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.html);
+    let g = read_app(&app, &admin, object_id).await;
+    assert_eq!(
+        (g["displayName"].as_str(), g["notes"].as_str()),
+        (Some("reports v2"), Some("edited in the manifest"))
+    );
+    for bad in [
+        "{",
+        r#"{"signInAudience": "Everyone"}"#,
+        r#"{"unknownProperty": 1}"#,
+    ] {
+        let refused = post(
+            &mut b,
+            &format!("{at}/manifest"),
+            &[("canary", &c), ("manifest", bad)],
+        )
+        .await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.html);
+        assert!(refused.html.contains("id=\"manifestError\""), "{}", refused.html);
+    }
+    assert_eq!(
+        read_app(&app, &admin, object_id).await["displayName"],
+        "reports v2"
+    );
 }

@@ -46,7 +46,7 @@ pub fn routes() -> Router<AppState> {
 const PAGE: usize = 50;
 
 /// Entra's four choices of supported account types, with the portal's words for each.
-const AUDIENCES: [(&str, &str); 4] = [
+pub(super) const AUDIENCES: [(&str, &str); 4] = [
     ("AzureADMyOrg", "Accounts in this organizational directory only (Single tenant)"),
     ("AzureADMultipleOrgs", "Accounts in any organizational directory (Any Microsoft Entra ID tenant - Multitenant)"),
     ("AzureADandPersonalMicrosoftAccount", "Accounts in any organizational directory (Any Microsoft Entra ID tenant - Multitenant) and personal Microsoft accounts (e.g. Skype, Xbox)"),
@@ -368,6 +368,21 @@ fn endpoints(base: &str, tenant: &str) -> Vec<(&'static str, &'static str, Strin
             format!("{base}/{tenant}/discovery/v2.0/keys"),
         ),
     ]
+}
+
+/// `PATCH /applications/{id}` as the user: Graph's validation and retry on a concurrent change,
+/// audited as "Update application" with the properties `input` sets.
+pub(super) async fn patch(
+    st: &AppState,
+    p: &Portal,
+    id: ObjectId,
+    input: ApplicationInput,
+    set: &[&str],
+) -> Result<(), AdminError> {
+    let path = format!("/applications/{id}");
+    let now = OffsetDateTime::now_utc();
+    let update = applications::update(st.store.as_ref(), &p.caller, AppKey::Id(id), input, now);
+    p.write(st, (Method::PATCH, &path, set), update).await
 }
 
 pub(super) async fn read(st: &AppState, caller: &Caller, id: &str) -> Result<Application, AdminError> {

@@ -10,7 +10,9 @@
 //! sign-in session (`sid`), which must still be open, so signing out anywhere ends the portal's too.
 
 mod apps;
+mod expose;
 mod permissions;
+mod settings;
 mod views;
 
 use axum::body::{to_bytes, Body};
@@ -36,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/signout", post(sign_out))
         .merge(apps::routes())
         .merge(permissions::routes())
+        .merge(settings::routes())
+        .merge(expose::routes())
         .route("/static/portal.css", get(views::stylesheet))
         .route("/static/portal.js", get(views::script))
 }

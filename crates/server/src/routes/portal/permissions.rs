@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use gatehouse_core::admin::applications::{self, AppKey};
+use gatehouse_core::admin::applications::AppKey;
 use gatehouse_core::admin::assignments::{self, Side};
 use gatehouse_core::admin::{grants, service_principals, AdminError, Caller};
 use gatehouse_proto::graph::{
@@ -398,16 +398,7 @@ async fn edit_required(
         required_resource_access: Some(required),
         ..ApplicationInput::default()
     };
-    let path = format!("/applications/{}", app.id);
-    let update = applications::update(
-        st.store.as_ref(),
-        caller,
-        AppKey::Id(app.id),
-        input,
-        OffsetDateTime::now_utc(),
-    );
-    p.write(st, (Method::PATCH, &path, &["requiredResourceAccess"]), update)
-        .await
+    super::apps::patch(st, p, app.id, input, &["requiredResourceAccess"]).await
 }
 
 #[derive(Template)]
