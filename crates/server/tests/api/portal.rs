@@ -61,6 +61,38 @@ async fn organization_name(app: &TestApp, admin: &str) -> String {
     org["value"][0]["displayName"].as_str().unwrap().to_string()
 }
 
+const BOUNDARY: &str = "gatehouse-test-boundary";
+
+/// A `multipart/form-data` body: (field, file name, bytes).
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes(),
+        );
+        if let Some(f) = file {
+            body.extend_from_slice(
+                format!("; filename=\"{f}\"\r\nContent-Type: application/octet-stream").as_bytes(),
+            );
+        }
+        body.extend_from_slice(b"\r\n\r\n");
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+fn upload(app: &TestApp, path: &str, body: Vec<u8>) -> reqwest::RequestBuilder {
+    app.http
+        .post(app.url(path))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+}
+
 /// The application as Graph reads it.
 async fn read_app(app: &TestApp, admin: &str, id: &str) -> Value {
     app.graph(M::GET, &format!("applications/{id}"), admin, None)
@@ -580,4 +612,120 @@ async fn an_application_is_configured_on_its_pages_with_graphs_rules() {
         read_app(&app, &admin, object_id).await["displayName"],
         "reports v2"
     );
+}
+
+#[tokio::test]
+async fn certificates_are_uploaded_and_federated_credentials_added_as_graph_would() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    user(&app, &admin, "gina", Some(GLOBAL_ADMINISTRATOR)).await;
+    let made = app
+        .create(&admin, "applications", json!({"displayName": "daemon"}))
+        .await;
+    let object_id = made["id"].as_str().unwrap();
+    let at = format!("/portal/applications/{object_id}");
+    let mut b = Browser::new(&app);
+    let page = sign_in(&mut b, "gina", &format!("{at}/credentials")).await;
+    let c = canary(&page);
+
+    // A CER (DER) and a PEM file, each a multipart upload with the form's CSRF token.
+    let der = crate::certificates::ClientCert::new();
+    let pem = crate::certificates::ClientCert::new();
+    let pem_text = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        gatehouse_jose::b64std(pem.der())
+    );
+    for (file, bytes) in [
+        ("daemon.cer", der.der().to_vec()),
+        ("daemon.pem", pem_text.into_bytes()),
+    ] {
+        let form = multipart(&[
+            ("canary", None, c.as_bytes()),
+            ("description", None, file.as_bytes()),
+            ("certificate", Some(file), &bytes),
+        ]);
+        let req = upload(&app, &format!("{at}/credentials/certificates"), form);
+        let done = b.send(req).await;
+        assert_eq!(done.status, 303, "{file}: {}", done.html);
+    }
+    let listed = b.get(&format!("{at}/credentials")).await;
+    assert!(
+        listed.html.contains(&der.sha1_hex().to_uppercase()) || listed.html.contains(&der.sha1_hex()),
+        "{}",
+        listed.html
+    );
+    let g = read_app(&app, &admin, object_id).await;
+    let keys = g["keyCredentials"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "{g}");
+    // Not a certificate: Graph's refusal on the page, nothing added.
+    let form = multipart(&[
+        ("canary", None, c.as_bytes()),
+        ("certificate", Some("x.cer"), b"hello"),
+    ]);
+    let req = upload(&app, &format!("{at}/credentials/certificates"), form);
+    let refused = b.send(req).await;
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    assert!(refused.html.contains("role=\"alert\""), "{}", refused.html);
+    // Without the CSRF token: refused, nothing added.
+    let form = multipart(&[("certificate", Some("x.cer"), der.der())]);
+    let req = upload(&app, &format!("{at}/credentials/certificates"), form);
+    assert_eq!(b.send(req).await.status, 403);
+    // Delete one.
+    let first = keys[0]["keyId"].as_str().unwrap();
+    let gone = post(
+        &mut b,
+        &format!("{at}/credentials/certificates/{first}/delete"),
+        &[("canary", &c)],
+    )
+    .await;
+    assert_eq!(gone.status, 303, "{}", gone.html);
+    assert_eq!(
+        read_app(&app, &admin, object_id).await["keyCredentials"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A federated credential, then a second with the same name (Graph's conflict on the page).
+    let fic = [
+        ("canary", c.as_str()),
+        ("issuer", "https://token.actions.githubusercontent.com"),
+        ("subject", "repo:contoso/app:ref:refs/heads/main"),
+        ("name", "main-branch"),
+    ];
+    let added = post(&mut b, &format!("{at}/credentials/federated"), &fic).await;
+    assert_eq!(added.status, 303, "{}", added.html);
+    let again = post(&mut b, &format!("{at}/credentials/federated"), &fic).await;
+    assert_eq!(again.status, 400, "{}", again.html);
+    let (_, fics) = app
+        .graph(
+            M::GET,
+            &format!("applications/{object_id}/federatedIdentityCredentials"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(fics["value"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        fics["value"][0]["audiences"],
+        json!(["api://AzureADTokenExchange"])
+    );
+    let fic_id = fics["value"][0]["id"].as_str().unwrap();
+    let gone = post(
+        &mut b,
+        &format!("{at}/credentials/federated/{fic_id}/delete"),
+        &[("canary", &c)],
+    )
+    .await;
+    assert_eq!(gone.status, 303);
+    let (_, fics) = app
+        .graph(
+            M::GET,
+            &format!("applications/{object_id}/federatedIdentityCredentials"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(fics["value"], json!([]));
 }

@@ -6,24 +6,20 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use gatehouse_core::admin::applications::{self, AppKey};
-use gatehouse_core::admin::{federated, service_principals, AdminError, Caller};
-use gatehouse_proto::graph::{
-    AddPasswordInput, Application, ApplicationInput, FederatedIdentityCredential, PasswordCredentialInput,
-    RedirectUris, ServicePrincipalInput,
-};
-use gatehouse_proto::{ObjectId, SignInAudience};
+use gatehouse_core::admin::applications;
+use gatehouse_core::admin::{service_principals, AdminError};
+use gatehouse_proto::graph::{Application, ApplicationInput, RedirectUris};
+use gatehouse_proto::SignInAudience;
 use serde::Deserialize;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
+use super::shared::{checked, failed, field, principal_of, read};
 use super::views::Chrome;
 use super::{redirect, refusal, Portal};
-use crate::routes::signin::csrf_ok;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -31,15 +27,6 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/applications", get(list))
         .route("/portal/applications/new", get(new_form).post(register))
         .route("/portal/applications/{id}", get(overview))
-        .route("/portal/applications/{id}/credentials", get(credentials))
-        .route(
-            "/portal/applications/{id}/credentials/secrets",
-            axum::routing::post(add_secret),
-        )
-        .route(
-            "/portal/applications/{id}/credentials/secrets/{key}/delete",
-            axum::routing::post(delete_secret),
-        )
 }
 
 /// Applications on one page of the list.
@@ -65,65 +52,6 @@ fn audience_words(a: SignInAudience) -> &'static str {
             _ => words,
         })
         .unwrap_or("My organization only")
-}
-
-/// The fields of a posted form (a name may repeat, as checkboxes do).
-fn fields(body: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body).into_owned().collect()
-}
-
-pub(super) fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
-
-/// The posted form, if it carries this browser's CSRF token. Without it the handler answers
-/// `signin::forbidden()` and changes nothing.
-pub(super) fn checked(st: &AppState, headers: &HeaderMap, body: &[u8]) -> Option<Vec<(String, String)>> {
-    let f = fields(body);
-    csrf_ok(st, headers, field(&f, "canary")).then_some(f)
-}
-
-/// A page for a Graph failure, inside the portal's layout.
-pub(super) fn failed(p: &Portal, e: &AdminError) -> Response {
-    let (status, message) = refusal(e);
-    let message = match e {
-        AdminError::Denied => "You don't have access to this. Ask an administrator of your organization for a role that allows it (Application Administrator, Cloud Application Administrator or Global Administrator).".to_string(),
-        _ => message,
-    };
-    p.render_status(
-        status,
-        &Failure {
-            c: p.chrome("apps"),
-            message,
-        },
-    )
-}
-
-#[derive(Template)]
-#[template(path = "portal/failure.html")]
-struct Failure<'a> {
-    c: Chrome<'a>,
-    message: String,
-}
-
-/// `POST /servicePrincipals` for an application of this tenant.
-pub(super) fn principal_of(app: &Application) -> ServicePrincipalInput {
-    ServicePrincipalInput {
-        odata_type: None,
-        app_id: app.app_id.to_string(),
-        account_enabled: None,
-        app_role_assignment_required: None,
-        tags: None,
-    }
-}
-
-pub(super) fn key(id: &str) -> Result<AppKey, AdminError> {
-    ObjectId::parse(id).map(AppKey::Id).ok_or_else(|| {
-        AdminError::NotFound(format!(
-            "Resource '{}' does not exist.",
-            id.chars().take(64).collect::<String>()
-        ))
-    })
 }
 
 struct Row {
@@ -368,139 +296,4 @@ fn endpoints(base: &str, tenant: &str) -> Vec<(&'static str, &'static str, Strin
             format!("{base}/{tenant}/discovery/v2.0/keys"),
         ),
     ]
-}
-
-/// `PATCH /applications/{id}` as the user: Graph's validation and retry on a concurrent change,
-/// audited as "Update application" with the properties `input` sets.
-pub(super) async fn patch(
-    st: &AppState,
-    p: &Portal,
-    id: ObjectId,
-    input: ApplicationInput,
-    set: &[&str],
-) -> Result<(), AdminError> {
-    let path = format!("/applications/{id}");
-    let now = OffsetDateTime::now_utc();
-    let update = applications::update(st.store.as_ref(), &p.caller, AppKey::Id(id), input, now);
-    p.write(st, (Method::PATCH, &path, set), update).await
-}
-
-pub(super) async fn read(st: &AppState, caller: &Caller, id: &str) -> Result<Application, AdminError> {
-    applications::get(st.store.as_ref(), caller, key(id)?).await
-}
-
-#[derive(Template)]
-#[template(path = "portal/app_credentials.html")]
-struct Credentials<'a> {
-    c: Chrome<'a>,
-    app: Application,
-    page: &'static str,
-    federated: Vec<FederatedIdentityCredential>,
-    error: Option<String>,
-    adding: bool,
-    /// A secret's value, on the one page that shows it: the answer to adding it.
-    new_value: Option<String>,
-}
-
-async fn credentials(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -> Response {
-    credentials_page(&st, &p, &id, None, None).await
-}
-
-async fn credentials_page(
-    st: &AppState,
-    p: &Portal,
-    id: &str,
-    error: Option<String>,
-    new_value: Option<String>,
-) -> Response {
-    let app = match read(st, &p.caller, id).await {
-        Ok(a) => a,
-        Err(e) => return failed(p, &e),
-    };
-    let federated = federated::list(st.store.as_ref(), &p.caller, AppKey::Id(app.id))
-        .await
-        .unwrap_or_default();
-    let status = match &error {
-        Some(_) => StatusCode::BAD_REQUEST,
-        None => StatusCode::OK,
-    };
-    p.render_status(
-        status,
-        &Credentials {
-            c: p.chrome("apps"),
-            adding: error.is_some(),
-            app,
-            page: "credentials",
-            federated,
-            error,
-            new_value,
-        },
-    )
-}
-
-/// `POST …/credentials/secrets`: New client secret. Its value is on this one response only.
-async fn add_secret(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
-    let now = OffsetDateTime::now_utc();
-    let months: i64 = field(&f, "months")
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(24)
-        .clamp(1, 24);
-    let description = field(&f, "description").map(str::trim).filter(|d| !d.is_empty());
-    let input = AddPasswordInput {
-        password_credential: Some(PasswordCredentialInput {
-            display_name: description.map(str::to_string),
-            end_date_time: Some(now + time::Duration::days(months * 365 / 12)),
-            ..PasswordCredentialInput::default()
-        }),
-    };
-    let path = format!("/applications/{id}/addPassword");
-    let add = async {
-        let k = key(&id)?;
-        applications::add_password(st.store.as_ref(), &p.caller, k, input, now).await
-    };
-    let added = p
-        .write(&st, (Method::POST, &path, &["passwordCredential"]), add)
-        .await;
-    match added {
-        Ok(cred) => {
-            let value = cred.secret_text.map(|s| s.expose().to_string());
-            credentials_page(&st, &p, &id, None, value).await
-        }
-        Err(AdminError::BadRequest(why)) => credentials_page(&st, &p, &id, Some(why), None).await,
-        Err(e) => failed(&p, &e),
-    }
-}
-
-async fn delete_secret(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path((id, key_id)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    if checked(&st, &headers, &body).is_none() {
-        return crate::routes::signin::forbidden();
-    }
-    let path = format!("/applications/{id}/removePassword");
-    let remove = async {
-        let k = key(&id)?;
-        let key_id =
-            Uuid::parse_str(&key_id).map_err(|_| AdminError::BadRequest("No such client secret.".into()))?;
-        applications::remove_password(st.store.as_ref(), &p.caller, k, key_id).await
-    };
-    let removed = p.write(&st, (Method::POST, &path, &["keyId"]), remove).await;
-    match removed {
-        Ok(()) => redirect(&format!("/portal/applications/{id}/credentials")),
-        Err(AdminError::BadRequest(why)) => credentials_page(&st, &p, &id, Some(why), None).await,
-        Err(e) => failed(&p, &e),
-    }
 }

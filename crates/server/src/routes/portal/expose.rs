@@ -15,7 +15,7 @@ use gatehouse_proto::graph::{ApiApplication, AppRole, Application, ApplicationIn
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::apps::{checked, failed, field, patch, read};
+use super::shared::{checked, failed, field, patch, read};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;

@@ -10,9 +10,11 @@
 //! sign-in session (`sid`), which must still be open, so signing out anywhere ends the portal's too.
 
 mod apps;
+mod credentials;
 mod expose;
 mod permissions;
 mod settings;
+mod shared;
 mod views;
 
 use axum::body::{to_bytes, Body};
@@ -37,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/signin", get(signed_in))
         .route("/portal/signout", post(sign_out))
         .merge(apps::routes())
+        .merge(credentials::routes())
         .merge(permissions::routes())
         .merge(settings::routes())
         .merge(expose::routes())

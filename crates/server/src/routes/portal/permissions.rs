@@ -21,7 +21,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::apps::{checked, failed, field, principal_of, read};
+use super::shared::{checked, failed, field, principal_of, read};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
@@ -398,7 +398,7 @@ async fn edit_required(
         required_resource_access: Some(required),
         ..ApplicationInput::default()
     };
-    super::apps::patch(st, p, app.id, input, &["requiredResourceAccess"]).await
+    super::shared::patch(st, p, app.id, input, &["requiredResourceAccess"]).await
 }
 
 #[derive(Template)]

@@ -14,7 +14,8 @@ use gatehouse_proto::graph::{
     Application, ApplicationInput, ImplicitGrantSettings, RedirectUris, WebApplication,
 };
 
-use super::apps::{checked, failed, field, patch, read, AUDIENCES};
+use super::apps::AUDIENCES;
+use super::shared::{checked, failed, field, patch, read};
 use super::views::Chrome;
 use super::Portal;
 use crate::AppState;
