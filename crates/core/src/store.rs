@@ -149,6 +149,14 @@ pub trait ServicePrincipalStore: Send + Sync {
     /// tenant already). Its names are claimed in the tenant beside its application's identifier URIs;
     /// a name held by another appId is `Conflict::IdentifierUri`.
     async fn insert_service_principal(&self, sp: &ServicePrincipalRecord) -> Result<(), StoreError>;
+    /// Applies `update` to the stored service principal inside the write's transaction (writers are
+    /// serialised, so nothing read in it can change before the write); `None` if there is none.
+    async fn update_service_principal(
+        &self,
+        tenant_id: TenantId,
+        id: ObjectId,
+        update: &gatehouse_proto::graph::ServicePrincipalUpdate,
+    ) -> Result<Option<ServicePrincipalRecord>, StoreError>;
     /// Deletes the service principal and every assignment it holds or grants.
     async fn delete_service_principal(&self, tenant_id: TenantId, id: ObjectId) -> Result<bool, StoreError>;
     async fn get_service_principal(

@@ -311,6 +311,36 @@ pub struct ServicePrincipalInput {
     pub tags: Option<Vec<String>>,
 }
 
+/// `PATCH /servicePrincipals/{id}` body: the properties a tenant sets on its service principal.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServicePrincipalUpdate {
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: Option<String>,
+    /// "Enabled for users to sign in?": a disabled one gets no tokens.
+    #[serde(default)]
+    pub account_enabled: Option<bool>,
+    /// "Assignment required?": only users assigned an app role may sign in.
+    #[serde(default)]
+    pub app_role_assignment_required: Option<bool>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+}
+
+impl ServicePrincipalUpdate {
+    pub fn apply(&self, sp: &mut ServicePrincipal) {
+        if let Some(v) = self.account_enabled {
+            sp.account_enabled = v;
+        }
+        if let Some(v) = self.app_role_assignment_required {
+            sp.app_role_assignment_required = v;
+        }
+        if let Some(tags) = &self.tags {
+            sp.tags = tags.clone();
+        }
+    }
+}
+
 /// The `appRoleAssignment` resource (§5.3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -8,6 +8,7 @@ use gatehouse_core::admin::graph_resource::{current, stored};
 use gatehouse_core::audit::Touched;
 use gatehouse_core::model::{Change, ServicePrincipalRecord};
 use gatehouse_core::store::{Conflict, ServicePrincipalStore, StoreError};
+use gatehouse_proto::graph::ServicePrincipalUpdate;
 use gatehouse_proto::{AppId, ObjectId, TenantId};
 use sqlx::{AnyConnection, Row};
 
@@ -84,6 +85,42 @@ impl ServicePrincipalStore for SqlStore {
         ));
         put_service_principal(&mut tx, sp).await?;
         tx.commit().await.map_err(map_err)
+    }
+
+    async fn update_service_principal(
+        &self,
+        tenant_id: TenantId,
+        id: ObjectId,
+        update: &ServicePrincipalUpdate,
+    ) -> Result<Option<ServicePrincipalRecord>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT doc FROM service_principals WHERE id = $1 AND tenant_id = $2")
+            .bind(id.to_string())
+            .bind(tenant_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut sp: gatehouse_proto::graph::ServicePrincipal =
+            current(from_json(&row.try_get::<String, _>(0).map_err(map_err)?)?);
+        update.apply(&mut sp);
+        tx.touch(Touched::new("ServicePrincipal", id, Some(&sp.display_name)));
+        sqlx::query("UPDATE service_principals SET doc = $1 WHERE id = $2 AND tenant_id = $3")
+            .bind(json(stored(&sp).as_ref())?)
+            .bind(id.to_string())
+            .bind(tenant_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let change = Change::ServicePrincipal {
+            tenant: tenant_id,
+            app_id: sp.app_id,
+        };
+        changes::record(&mut tx, &change).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(Some(ServicePrincipalRecord { tenant_id, sp }))
     }
 
     async fn delete_service_principal(&self, tenant_id: TenantId, id: ObjectId) -> Result<bool, StoreError> {

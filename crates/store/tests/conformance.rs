@@ -269,6 +269,42 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         store.insert_service_principal(&dup).await,
         Err(StoreError::Conflict(Conflict::ServicePrincipal(app.app_id)))
     );
+    // A PATCH is applied inside the write, and seen by the other node.
+    let pos = store.change_position().await.unwrap();
+    let off = gatehouse_proto::graph::ServicePrincipalUpdate {
+        account_enabled: Some(false),
+        ..Default::default()
+    };
+    let updated = store
+        .update_service_principal(tenant, sp.sp.id, &off)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!updated.sp.account_enabled && !updated.sp.app_role_assignment_required);
+    assert!(
+        !second
+            .get_service_principal(tenant, sp.sp.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .sp
+            .account_enabled
+    );
+    assert!(store.change_position().await.unwrap() > pos, "in the change feed");
+    assert_eq!(
+        store
+            .update_service_principal(tenant, ObjectId::new(), &off)
+            .await,
+        Ok(None)
+    );
+    let on = gatehouse_proto::graph::ServicePrincipalUpdate {
+        account_enabled: Some(true),
+        ..Default::default()
+    };
+    store
+        .update_service_principal(tenant, sp.sp.id, &on)
+        .await
+        .unwrap();
     let graph_sp = data.service_principals[0].sp.id;
     let a = Assignment {
         id: "assignment-1".into(),

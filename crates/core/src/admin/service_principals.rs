@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use gatehouse_proto::graph::{Application, ServicePrincipal, ServicePrincipalInput};
+use gatehouse_proto::graph::{Application, ServicePrincipal, ServicePrincipalInput, ServicePrincipalUpdate};
 use gatehouse_proto::{AppId, ObjectId, TenantId};
 
 use super::applications::AppKey;
@@ -156,6 +156,28 @@ pub(crate) async fn named(
     id: ObjectId,
 ) -> Result<ServicePrincipal, AdminError> {
     get(store, &caller.as_application_reader(), AppKey::Id(id)).await
+}
+
+/// `PATCH /servicePrincipals/{id}`: enabled for sign-in, assignment required, tags. Microsoft's and
+/// managed identities' are not the tenant's to change.
+pub async fn update(
+    store: &dyn Store,
+    caller: &Caller,
+    key: AppKey,
+    update: ServicePrincipalUpdate,
+) -> Result<(), AdminError> {
+    caller.require(Access::WriteApplications)?;
+    let rec = find(store, caller.tenant_id, key).await?;
+    if super::graph_resource::is_microsofts(rec.sp.app_id) {
+        return Err(AdminError::Denied);
+    }
+    match store
+        .update_service_principal(caller.tenant_id, rec.sp.id, &update)
+        .await?
+    {
+        Some(_) => Ok(()),
+        None => Err(not_found("servicePrincipal", rec.sp.id)),
+    }
 }
 
 pub async fn delete(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<(), AdminError> {

@@ -459,3 +459,64 @@ async fn every_failure_is_answered_in_graphs_envelope_and_alternate_keys_address
     assert!(pw["secretText"].is_string());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_service_principal_is_disabled_and_made_assignment_only_by_patch() {
+    let app = TestApp::spawn().await;
+    let j = Journey::create(&app, None).await;
+    let admin = app.admin_token().await;
+    let path = format!("servicePrincipals/{}", j.daemon_sp_id);
+    let (s, e) = app
+        .graph(M::PATCH, &path, &admin, Some(json!({"displayName": "renamed"})))
+        .await;
+    assert_eq!(s, 400, "only what a tenant sets on its service principal: {e}");
+    let (s, _) = app
+        .graph(
+            M::PATCH,
+            &path,
+            &admin,
+            Some(json!({"accountEnabled": false, "appRoleAssignmentRequired": true})),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (_, sp) = app.graph(M::GET, &path, &admin, None).await;
+    assert_eq!(
+        (
+            sp["accountEnabled"].as_bool(),
+            sp["appRoleAssignmentRequired"].as_bool()
+        ),
+        (Some(false), Some(true))
+    );
+    let r = app.token_form(&app.tenant(), &j.form()).await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["error_codes"][0], 7000112,
+        "a disabled service principal gets no token: {body}"
+    );
+    let (s, _) = app
+        .graph(M::PATCH, &path, &admin, Some(json!({"accountEnabled": true})))
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(
+        app.token_form(&app.tenant(), &j.form()).await.status(),
+        200,
+        "and enabled again"
+    );
+    let (_, graph) = app
+        .graph(
+            M::GET,
+            "servicePrincipals(appId='00000003-0000-0000-c000-000000000000')",
+            &admin,
+            None,
+        )
+        .await;
+    let (s, _) = app
+        .graph(
+            M::PATCH,
+            &format!("servicePrincipals/{}", graph["id"].as_str().unwrap()),
+            &admin,
+            Some(json!({"accountEnabled": false})),
+        )
+        .await;
+    assert_eq!(s, 403, "Microsoft's are not the tenant's to change");
+}

@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use gatehouse_core::admin::service_principals;
-use gatehouse_proto::graph::{ServicePrincipal, ServicePrincipalInput};
+use gatehouse_proto::graph::{ServicePrincipal, ServicePrincipalInput, ServicePrincipalUpdate};
 
 use super::envelope::{self, Collection, Entity};
 use super::errors::GraphFailure;
@@ -21,7 +21,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/servicePrincipals", get(list).post(create))
         .route("/servicePrincipals/$count", get(count))
-        .route("/servicePrincipals/{key}", get(read).delete(remove))
+        .route("/servicePrincipals/{key}", get(read).patch(update).delete(remove))
 }
 
 async fn list(
@@ -60,6 +60,16 @@ async fn read(
 ) -> Result<Entity, GraphFailure> {
     let sp = service_principals::get(st.store.as_ref(), &caller, key).await?;
     Ok(Entity::selected(&st, SET, sp, &query))
+}
+
+async fn update(
+    State(st): State<AppState>,
+    GraphCaller(caller): GraphCaller,
+    EntityKey(key): EntityKey,
+    GraphJson(input): GraphJson<ServicePrincipalUpdate>,
+) -> Result<StatusCode, GraphFailure> {
+    service_principals::update(st.store.as_ref(), &caller, key, input).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn remove(
