@@ -729,3 +729,240 @@ async fn certificates_are_uploaded_and_federated_credentials_added_as_graph_woul
         .await;
     assert_eq!(fics["value"], json!([]));
 }
+
+#[tokio::test]
+async fn enterprise_applications_are_managed_and_deleted_with_graphs_revocation() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    user(&app, &admin, "gina", Some(GLOBAL_ADMINISTRATOR)).await;
+    let j = crate::helpers::Journey::create(&app, None).await;
+    let mut b = Browser::new(&app);
+    let list = sign_in(&mut b, "gina", "/portal/enterpriseApps").await;
+    assert_eq!(list.status, 200, "{}", list.html);
+    assert!(
+        list.html.contains(&j.daemon_sp_id),
+        "the daemon is an enterprise application: {}",
+        list.html
+    );
+    assert!(
+        !list.html.contains(">Microsoft Graph<"),
+        "Microsoft's are under their own filter"
+    );
+    let microsoft = b.get("/portal/enterpriseApps?type=microsoft").await;
+    assert!(microsoft.html.contains(">Microsoft Graph<"), "{}", microsoft.html);
+
+    // Properties: disabled for sign-in, the daemon's token is refused; enabled again.
+    let at = format!("/portal/enterpriseApps/{}", j.daemon_sp_id);
+    let page = b.get(&at).await;
+    let c = canary(&page);
+    let saved = post(
+        &mut b,
+        &at,
+        &[("canary", &c), ("enabled", "no"), ("assignment", "no")],
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.html);
+    let refused: Value = app
+        .token_form(&app.tenant(), &j.form())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused["error_codes"][0], 7000112, "{refused}");
+    post(
+        &mut b,
+        &at,
+        &[("canary", &c), ("enabled", "yes"), ("assignment", "no")],
+    )
+    .await;
+    assert_eq!(app.token_form(&app.tenant(), &j.form()).await.status(), 200);
+
+    // Permissions: the API's role granted to the daemon is listed, and revoked from here.
+    let perms = b.get(&format!("{at}/permissions")).await;
+    assert!(perms.html.contains("Reports.Read"), "{}", perms.html);
+    let assignment = perms.field("grant");
+    let revoked = post(
+        &mut b,
+        &format!("{at}/permissions/revoke"),
+        &[
+            ("canary", &c),
+            ("grant", &assignment),
+            ("kind", "Application"),
+            ("value", "Reports.Read"),
+        ],
+    )
+    .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.html);
+    let token = app
+        .token(&j.daemon_app_id, &j.secret, "api://reports/.default")
+        .await;
+    assert_eq!(
+        crate::helpers::claims(&token)["roles"],
+        Value::Null,
+        "the role is gone"
+    );
+
+    // Users and groups: a user assigned Default Access on the API's service principal.
+    user(&app, &admin, "uma", None).await;
+    let api_at = format!("/portal/enterpriseApps/{}", j.api_sp_id);
+    let page = b.get(&format!("{api_at}/users")).await;
+    assert!(
+        page.html.contains("Default Access"),
+        "an API without user roles offers Default Access: {}",
+        page.html
+    );
+    let nil = "00000000-0000-0000-0000-000000000000";
+    let assigned = post(
+        &mut b,
+        &format!("{api_at}/users"),
+        &[("canary", &c), ("user", "uma@contoso.example"), ("role", nil)],
+    )
+    .await;
+    assert_eq!(assigned.status, 303, "{}", assigned.html);
+    assert!(
+        b.get(&format!("{api_at}/users")).await.html.contains("uma"),
+        "listed"
+    );
+    let role_for_apps = post(
+        &mut b,
+        &format!("{api_at}/users"),
+        &[
+            ("canary", &c),
+            ("user", "uma@contoso.example"),
+            ("role", &j.read_role),
+        ],
+    )
+    .await;
+    assert_eq!(
+        role_for_apps.status, 400,
+        "a role for applications only: {}",
+        role_for_apps.html
+    );
+    let unknown = post(
+        &mut b,
+        &format!("{api_at}/users"),
+        &[("canary", &c), ("user", "nobody@contoso.example")],
+    )
+    .await;
+    assert_eq!(unknown.status, 400, "{}", unknown.html);
+
+    // Delete: the daemon's tokens are refused at once; Graph no longer has it.
+    let gone = post(&mut b, &format!("{at}/delete"), &[("canary", &c)]).await;
+    assert_eq!(gone.status, 303, "{}", gone.html);
+    let refused: Value = app
+        .token_form(&app.tenant(), &j.form())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(refused["error"].is_string(), "{refused}");
+    assert_eq!(
+        app.graph(
+            M::GET,
+            &format!("servicePrincipals/{}", j.daemon_sp_id),
+            &admin,
+            None
+        )
+        .await
+        .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn users_are_made_with_a_password_shown_once_blocked_reset_and_deleted() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    user(&app, &admin, "gina", Some(GLOBAL_ADMINISTRATOR)).await;
+    let mut b = Browser::new(&app);
+    let form = sign_in(&mut b, "gina", "/portal/users/new").await;
+    let c = canary(&form);
+    let made = post(
+        &mut b,
+        "/portal/users/new",
+        &[
+            ("canary", &c),
+            ("name", "ursula"),
+            ("domain", "contoso.example"),
+            ("display_name", "Ursula"),
+            ("enabled", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(made.status, 200, "{}", made.html);
+    let password = made.field("newPassword");
+    let (_, u) = app
+        .graph(M::GET, "users/ursula@contoso.example", &admin, None)
+        .await;
+    let id = u["id"].as_str().unwrap().to_string();
+    let again = b.get(&format!("/portal/users/{id}")).await;
+    assert!(!again.html.contains(&password), "shown once");
+    // The password works, and must be changed first (Entra's 50055 on the password grant).
+    let cli = app
+        .create(
+            &admin,
+            "applications",
+            json!({"displayName": "cli", "isFallbackPublicClient": true}),
+        )
+        .await;
+    let cli_id = cli["appId"].as_str().unwrap();
+    app.create(&admin, "servicePrincipals", json!({"appId": cli_id}))
+        .await;
+    let ropc = |pw: String| {
+        let app = &app;
+        async move {
+            let form = [
+                ("grant_type", "password"),
+                ("client_id", cli_id),
+                ("username", "ursula@contoso.example"),
+                ("password", pw.as_str()),
+                ("scope", "openid"),
+            ];
+            app.token_form(&app.tenant(), &form)
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(ropc(password.clone()).await["error_codes"][0], 50055);
+
+    let blocked = post(
+        &mut b,
+        &format!("/portal/users/{id}/signIn"),
+        &[("canary", &c), ("enabled", "no")],
+    )
+    .await;
+    assert_eq!(blocked.status, 200, "{}", blocked.html);
+    assert_eq!(
+        app.graph(M::GET, &format!("users/{id}"), &admin, None).await.1["accountEnabled"],
+        false
+    );
+    let reset = post(
+        &mut b,
+        &format!("/portal/users/{id}/resetPassword"),
+        &[("canary", &c)],
+    )
+    .await;
+    let second = reset.field("newPassword");
+    assert_ne!(second, password);
+    assert_eq!(
+        ropc(password).await["error_codes"][0],
+        50126,
+        "the old password is gone"
+    );
+    let list = b.get("/portal/users?search=urs").await;
+    assert!(list.html.contains("ursula@contoso.example"), "{}", list.html);
+    let gone = post(&mut b, &format!("/portal/users/{id}/delete"), &[("canary", &c)]).await;
+    assert_eq!(gone.status, 303);
+    assert_eq!(
+        app.graph(M::GET, &format!("users/{id}"), &admin, None).await.0,
+        404
+    );
+    let audit = app
+        .graph(M::GET, "auditLogs/directoryAudits", &admin, None)
+        .await
+        .1
+        .to_string();
+    assert!(!audit.contains(&second), "no password in the audit log");
+}

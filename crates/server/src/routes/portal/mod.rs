@@ -11,10 +11,12 @@
 
 mod apps;
 mod credentials;
+mod enterprise;
 mod expose;
 mod permissions;
 mod settings;
 mod shared;
+mod users;
 mod views;
 
 use axum::body::{to_bytes, Body};
@@ -43,6 +45,8 @@ pub fn routes() -> Router<AppState> {
         .merge(permissions::routes())
         .merge(settings::routes())
         .merge(expose::routes())
+        .merge(enterprise::routes())
+        .merge(users::routes())
         .route("/static/portal.css", get(views::stylesheet))
         .route("/static/portal.js", get(views::script))
 }
