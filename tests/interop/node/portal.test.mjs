@@ -10,7 +10,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { FIX, SHOTS, launchChromium } from './browser.mjs';
+import http from 'node:http';
+import { ConfidentialClientApplication } from '@azure/msal-node';
+import { FIX, HOST, SHOTS, launchChromium } from './browser.mjs';
 
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const claims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'));
@@ -24,6 +26,23 @@ async function check(page, name) {
   assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [],
     `axe on ${name} (${page.url()})`);
   await page.screenshot({ path: path.join(SHOTS, `portal-${name}.png`), fullPage: true });
+}
+
+/** Signs in on Gatehouse's pages as `user` (the portal sends the browser there). */
+async function signIn(page, user, password) {
+  await page.fill('#i0116', user);
+  await page.click('#idSIButton9');
+  await page.fill('#i0118', password);
+  await page.click('#idSIButton9');
+}
+
+/** A page that only says it was reached: the multi-tenant app's redirect URI. */
+function serveCallback() {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<!DOCTYPE html><html lang="en"><title>Contoso Partner Portal</title><main>Signed in</main></html>');
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
 /** A Graph token by MSAL Python's client-credentials flow, from the three values the portal showed. */
@@ -86,9 +105,10 @@ test('the first seed in the portal: register, copy both IDs and a secret, a toke
 
     // Certificates & secrets > New client secret: its value, copied before leaving the page.
     await page.getByRole('link', { name: 'Certificates & secrets' }).click();
-    await page.getByText('New client secret').click();
-    await page.getByLabel('Description').fill('seed');
-    await page.getByRole('button', { name: 'Add' }).click();
+    const secrets = page.getByRole('region', { name: /Client secrets/ });
+    await secrets.getByText('New client secret').click();
+    await secrets.getByLabel('Description').fill('seed');
+    await secrets.getByRole('button', { name: 'Add' }).click();
     await page.getByText("You won't be able to retrieve it").waitFor();
     await page.getByRole('button', { name: 'Copy Value' }).click();
     const secret = await page.evaluate(() => navigator.clipboard.readText());
@@ -120,12 +140,31 @@ test('the first seed in the portal: register, copy both IDs and a secret, a toke
     const second = msalPythonToken(tokenEndpoint, clientId, secret);
     assert.deepEqual(claims(second).roles, ['Application.Read.All']);
 
+    // The same form posted without its CSRF token (as another site's page would post it): refused, and
+    // no secret is added.
+    await page.getByRole('link', { name: 'Certificates & secrets' }).click();
+    const credentialsUrl = page.url();
+    const before = await page.getByRole('button', { name: /^Delete client secret/ }).count();
+    await page.evaluate(() => document.querySelector('main form[action$="/secrets"] input[name=canary]').remove());
+    await page.getByRole('region', { name: /Client secrets/ }).getByText('New client secret').click();
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/credentials/secrets')),
+      page.getByRole('region', { name: /Client secrets/ }).getByRole('button', { name: 'Add' }).click(),
+    ]);
+    assert.equal(refused.status(), 403);
+    await page.goto(credentialsUrl);
+    assert.equal(await page.getByRole('button', { name: /^Delete client secret/ }).count(), before);
+    await page.getByRole('link', { name: 'API permissions' }).click();
+
     // At 320 px wide the pages still fit: nothing scrolls sideways.
     await page.setViewportSize({ width: 320, height: 640 });
     await page.reload();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert.ok(overflow <= 0, `the page is ${overflow}px wider than 320px`);
     await page.screenshot({ path: path.join(SHOTS, 'portal-320px.png'), fullPage: true });
+    const overflow = await page.evaluate(() => {
+      const wide = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1);
+      return { by: document.documentElement.scrollWidth - window.innerWidth, wide: wide.slice(0, 5).map((e) => e.outerHTML.slice(0, 120)) };
+    });
+    assert.ok(overflow.by <= 0, `the page is ${overflow.by}px wider than 320px: ${overflow.wide.join('\n')}`);
 
     // Sign out: back to the sign-in page, and the portal asks again.
     await page.setViewportSize({ width: 1280, height: 800 });
@@ -133,6 +172,113 @@ test('the first seed in the portal: register, copy both IDs and a secret, a toke
     await page.goto(`${FIX.base}/portal/`);
     await page.locator('#i0116').waitFor();
     assert.deepEqual(csp, [], 'no page broke its Content-Security-Policy');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the consent journey: a multi-tenant app registered in Contoso, consented by Fabrikam\'s admin, deleted there in its portal', async () => {
+  const server = await serveCallback();
+  server.unref();
+  const redirectUri = `http://localhost:${server.address().port}/callback`;
+  const browser = await launchChromium();
+  try {
+    // Contoso's administrator registers the app in the portal: multi-tenant, a web redirect URI, an
+    // exposed scope, Graph's Application.Read.All, and a secret.
+    const contoso = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+    contoso.on('dialog', (d) => d.accept());
+    await contoso.goto(`${FIX.base}/portal/applications/new`);
+    await signIn(contoso, FIX.admin_upn, FIX.admin_password);
+    await contoso.getByRole('heading', { name: 'Register an application' }).waitFor();
+    await contoso.getByLabel('Name', { exact: false }).first().fill('Contoso Partner Portal');
+    await contoso.getByLabel('Accounts in any organizational directory (Any Microsoft Entra ID tenant - Multitenant)', { exact: true }).check();
+    await contoso.getByLabel('Select a platform').selectOption('web');
+    await contoso.getByLabel('Redirect URI', { exact: true }).fill(redirectUri);
+    await contoso.getByRole('button', { name: 'Register' }).click();
+    await contoso.getByRole('heading', { level: 1, name: 'Contoso Partner Portal' }).waitFor();
+    const clientId = (await contoso.locator('#appId').textContent()).trim();
+
+    await contoso.getByRole('link', { name: 'Expose an API' }).click();
+    await contoso.getByRole('button', { name: 'Save' }).click();
+    await contoso.getByText('Add a scope').click();
+    await contoso.getByLabel('Scope name').fill('access_as_user');
+    await contoso.getByLabel('Admin consent display name').fill('Access Contoso Partner Portal');
+    await contoso.getByLabel('Admin consent description').fill('Lets the app act for the signed-in user.');
+    await contoso.getByRole('button', { name: 'Add scope' }).click();
+    await contoso.getByRole('cell', { name: `api://${clientId}/access_as_user` }).waitFor();
+    await check(contoso, 'expose-an-api');
+
+    await contoso.getByRole('link', { name: 'API permissions' }).click();
+    await contoso.getByRole('link', { name: 'Add a permission' }).click();
+    await contoso.getByRole('link', { name: 'Application permissions' }).click();
+    await contoso.getByLabel(/^Application\.Read\.All/).check();
+    await contoso.getByRole('button', { name: 'Add permissions' }).click();
+    await contoso.getByRole('link', { name: 'Certificates & secrets' }).click();
+    const secrets = contoso.getByRole('region', { name: /Client secrets/ });
+    await secrets.getByText('New client secret').click();
+    await secrets.getByRole('button', { name: 'Add' }).click();
+    const secret = await contoso.locator('#newSecretValue').inputValue();
+
+    const cca = (tenant) => new ConfidentialClientApplication({
+      auth: { clientId, clientSecret: secret, authority: `${FIX.base}/${tenant}`, knownAuthorities: [HOST] },
+    });
+    const graphScope = ['https://graph.microsoft.com/.default'];
+
+    // Fabrikam's administrator consents at the v2 admin-consent URL.
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const fabrikam = await context.newPage();
+    fabrikam.on('dialog', (d) => d.accept());
+    const q = new URLSearchParams({ client_id: clientId, scope: 'https://graph.microsoft.com/.default',
+      redirect_uri: redirectUri, state: 'portal-mt' });
+    await fabrikam.goto(`${FIX.base}/organizations/v2.0/adminconsent?${q}`);
+    await signIn(fabrikam, FIX.b_admin_upn, FIX.b_admin_password);
+    await fabrikam.waitForSelector('#forOrganization');
+    await fabrikam.click('#idSIButton9');
+    await fabrikam.waitForURL((u) => u.href.startsWith(redirectUri));
+    assert.equal(new URL(fabrikam.url()).searchParams.get('admin_consent'), 'True');
+    const granted = await cca(FIX.b_tenant_id).acquireTokenByClientCredential({ scopes: graphScope });
+    assert.deepEqual(claims(granted.accessToken).roles, ['Application.Read.All']);
+
+    // In Fabrikam's portal (the same browser, so no password again): Enterprise applications lists it,
+    // with the permission Fabrikam granted; Delete.
+    await fabrikam.goto(`${FIX.base}/portal/enterpriseApps`);
+    await fabrikam.getByRole('heading', { name: /Enterprise applications/ }).waitFor();
+    await check(fabrikam, 'enterprise-applications');
+    await fabrikam.getByRole('link', { name: 'Contoso Partner Portal' }).click();
+    await fabrikam.getByRole('heading', { name: 'Contoso Partner Portal | Properties' }).waitFor();
+    assert.ok((await fabrikam.locator('main').textContent()).includes('Contoso'), 'its home tenant');
+    await check(fabrikam, 'enterprise-application');
+    await fabrikam.getByRole('link', { name: 'Permissions' }).click();
+    await fabrikam.getByRole('cell', { name: 'Application.Read.All', exact: true }).waitFor();
+    await check(fabrikam, 'enterprise-application-permissions');
+    await fabrikam.getByRole('link', { name: 'Properties' }).click();
+    await fabrikam.getByRole('button', { name: 'Delete' }).click();
+    await fabrikam.getByRole('heading', { name: /Enterprise applications/ }).waitFor();
+    assert.equal(await fabrikam.getByRole('link', { name: 'Contoso Partner Portal' }).count(), 0);
+
+    // Its tokens are refused in Fabrikam at once.
+    await assert.rejects(cca(FIX.b_tenant_id).acquireTokenByClientCredential({ scopes: graphScope, skipCache: true }),
+      (e) => /AADSTS700016/.test(e.errorMessage));
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
+
+test('a user without a role sees no one else\'s applications and cannot register one', async () => {
+  const browser = await launchChromium();
+  try {
+    const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+    await page.goto(`${FIX.base}/portal/applications`);
+    await signIn(page, FIX.user_upn, FIX.user_password);
+    await page.getByText("You don't have access to this.").waitFor();
+    assert.equal(await page.getByRole('link', { name: 'app-sec-reg' }).count(), 0);
+    await check(page, 'no-access');
+    // The form's own post is refused too (the server decides, not the page).
+    await page.goto(`${FIX.base}/portal/applications/new`);
+    await page.getByLabel('Name', { exact: false }).first().fill('not allowed');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.getByText("You don't have access to this.").waitFor();
   } finally {
     await browser.close();
   }

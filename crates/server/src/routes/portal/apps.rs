@@ -257,7 +257,8 @@ async fn overview(State(st): State<AppState>, p: Portal, Path(id): Path<String>)
     })
 }
 
-/// Every URL an application of `tenant` needs, as the portal's Endpoints pane lists them.
+/// Every URL an application of `tenant` needs, as the portal's Endpoints pane lists them (without
+/// the SAML and WS-Federation ones: Gatehouse speaks OAuth 2.0 and OpenID Connect only).
 fn endpoints(base: &str, tenant: &str) -> Vec<(&'static str, &'static str, String)> {
     vec![
         (
@@ -289,11 +290,6 @@ fn endpoints(base: &str, tenant: &str) -> Vec<(&'static str, &'static str, Strin
             "Microsoft Graph API endpoint",
             "graphEndpoint",
             format!("{base}/v1.0"),
-        ),
-        (
-            "Federation metadata document",
-            "federationMetadata",
-            format!("{base}/{tenant}/discovery/v2.0/keys"),
         ),
     ]
 }
