@@ -156,6 +156,19 @@ test('the first seed in the portal: register, copy both IDs and a secret, a toke
     assert.equal(await page.getByRole('button', { name: /^Delete client secret/ }).count(), before);
     await page.getByRole('link', { name: 'API permissions' }).click();
 
+    // The logs: the secret's token requests and the registration, by the administrator.
+    await page.getByRole('link', { name: 'Sign-in logs' }).click();
+    await page.getByLabel('Application (client) ID').fill(clientId);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByRole('cell', { name: 'Success', exact: true }).first().waitFor();
+    await check(page, 'sign-in-logs');
+    await page.getByRole('link', { name: 'Audit logs' }).click();
+    await page.getByRole('cell', { name: 'Add application', exact: true }).first().waitFor();
+    await check(page, 'audit-logs');
+    await page.getByRole('link', { name: 'Users' }).click();
+    await check(page, 'users');
+    await page.goBack();
+
     // At 320 px wide the pages still fit: nothing scrolls sideways.
     await page.setViewportSize({ width: 320, height: 640 });
     await page.reload();

@@ -966,3 +966,73 @@ async fn users_are_made_with_a_password_shown_once_blocked_reset_and_deleted() {
         .to_string();
     assert!(!audit.contains(&second), "no password in the audit log");
 }
+
+#[tokio::test]
+async fn sign_in_and_audit_logs_are_filtered_by_date_application_and_status() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    user(&app, &admin, "gina", Some(GLOBAL_ADMINISTRATOR)).await;
+    user(&app, &admin, "nora", None).await;
+    let j = crate::helpers::Journey::create(&app, None).await;
+    let bad = [
+        ("grant_type", "client_credentials"),
+        ("client_id", j.daemon_app_id.as_str()),
+        ("client_secret", "wrong"),
+        ("scope", "api://reports/.default"),
+    ];
+    assert_eq!(app.token_form(&app.tenant(), &bad).await.status(), 401);
+    assert_eq!(app.token_form(&app.tenant(), &j.form()).await.status(), 200);
+    let mut b = Browser::new(&app);
+    sign_in(&mut b, "gina", "/portal/").await;
+
+    // The sign-in log is written a moment after the request.
+    let filtered = format!("/portal/signIns?days=1&app={}&status=failure", j.daemon_app_id);
+    let mut page = b.get(&filtered).await;
+    for _ in 0..50 {
+        if page.html.contains("Failure (7000215)") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        page = b.get(&filtered).await;
+    }
+    assert!(page.html.contains("Failure (7000215)"), "{}", page.html);
+    assert!(
+        !page.html.contains("<td>Success</td>"),
+        "only failures: {}",
+        page.html
+    );
+    let success = b
+        .get(&format!(
+            "/portal/signIns?days=1&app={}&status=success",
+            j.daemon_app_id
+        ))
+        .await;
+    assert!(
+        success.html.contains("<td>Success</td>") && !success.html.contains("Failure ("),
+        "{}",
+        success.html
+    );
+    let other = b
+        .get("/portal/signIns?days=1&app=00000000-0000-0000-0000-000000000001")
+        .await;
+    assert!(
+        other.html.contains("No records for these filters."),
+        "{}",
+        other.html
+    );
+
+    let audits = b.get("/portal/auditLogs?days=7&status=success").await;
+    assert!(audits.html.contains("Add application"), "{}", audits.html);
+    assert!(
+        b.get("/portal/auditLogs?status=failure")
+            .await
+            .html
+            .contains("No records"),
+        "nothing failed"
+    );
+
+    // Without a role that reads logs: refused, as Graph refuses it.
+    let mut n = Browser::new(&app);
+    let refused = sign_in(&mut n, "nora", "/portal/signIns").await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+}

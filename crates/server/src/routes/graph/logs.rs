@@ -219,11 +219,11 @@ impl Options {
     }
 }
 
-fn encode_position(at: OffsetDateTime, id: &str) -> String {
+pub(crate) fn encode_position(at: OffsetDateTime, id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}|{id}", graph_datetime(at)))
 }
 
-fn decode_position(token: &str) -> Result<LogPosition, GraphFailure> {
+pub(crate) fn decode_position(token: &str) -> Result<LogPosition, GraphFailure> {
     let bad = || {
         GraphFailure::BadInput("The $skiptoken is not valid: use the @odata.nextLink as it was given.".into())
     };

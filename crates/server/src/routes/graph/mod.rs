@@ -25,7 +25,7 @@ mod federated;
 mod filter;
 mod grants;
 pub mod keys;
-mod logs;
+pub(crate) mod logs;
 mod organization;
 mod query;
 mod roles;

@@ -13,6 +13,7 @@ mod apps;
 mod credentials;
 mod enterprise;
 mod expose;
+mod logs;
 mod permissions;
 mod settings;
 mod shared;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .merge(expose::routes())
         .merge(enterprise::routes())
         .merge(users::routes())
+        .merge(logs::routes())
         .route("/static/portal.css", get(views::stylesheet))
         .route("/static/portal.js", get(views::script))
 }
