@@ -18,6 +18,12 @@ else
 fi
 
 bash tests/interop/run.sh target/debug/gatehouse
+# The portal's journeys again with the server on PostgreSQL, in a database of its own (dropped after).
+db="gatehouse_interop_$$"
+psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
+trap 'psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true' EXIT
+GATEHOUSE_INTEROP_NODE=portal.test.mjs GATEHOUSE_INTEROP_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" \
+  GATEHOUSE_SCREENSHOTS="$PWD/target/interop-screenshots-postgres" bash tests/interop/run.sh target/debug/gatehouse
 
 # A short fuzz run of every parser target over its corpus (fuzz/README.md). It needs the nightly
 # toolchain and cargo-fuzz: CI has both (cargo-fuzz is installed if missing); elsewhere, without

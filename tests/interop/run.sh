@@ -23,7 +23,7 @@ export GATEHOUSE_AZ="$az_venv/bin/az"
 # Debian's Chromium for the single-page application (playwright-core drives it; it downloads no browser).
 command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 # Screenshots of the sign-in pages, kept after the run.
-export GATEHOUSE_SCREENSHOTS="$root/target/interop-screenshots"
+export GATEHOUSE_SCREENSHOTS="${GATEHOUSE_SCREENSHOTS:-$root/target/interop-screenshots}"
 rm -rf "$GATEHOUSE_SCREENSHOTS"
 
 work="$(mktemp -d)"
@@ -31,6 +31,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
+
+# GATEHOUSE_INTEROP_DATABASE_URL: the server under test keeps its directory in that PostgreSQL database
+# (an empty one) instead of SQLite in its data folder; the external issuer stays on SQLite.
+main_store=()
+if [ -n "${GATEHOUSE_INTEROP_DATABASE_URL:-}" ]; then main_store=(--database-url "$GATEHOUSE_INTEROP_DATABASE_URL"); fi
 
 # start NAME PORT [serve flags...]: a gatehouse node with its own data folder, waited on until ready,
 # with the bootstrap credentials it printed once saved as $work/NAME.boot.json.
@@ -64,13 +69,17 @@ base="https://localhost:$port"
 # Its managed-identity listener serves both protocols (the instance-metadata one is off by default).
 id_port="$(free_port)"
 start main "$port" --federation-ca-file "$work/ext/tls/ca.pem" --public-url "$base" \
-  --identity-listen "127.0.0.1:$id_port" --identity-imds
+  --identity-listen "127.0.0.1:$id_port" --identity-imds "${main_store[@]}"
 ca="$work/main/tls/ca.pem"
 
 # A second organisation in the same store, for the multi-tenant journey (the node learns of it within
 # a second; the fixture's first call to it waits for that).
-"$bin" tenant create --domain fabrikam.example --display-name Fabrikam --json --data-dir "$work/main" \
+"$bin" tenant create --domain fabrikam.example --display-name Fabrikam --json --data-dir "$work/main" "${main_store[@]}" \
   >"$work/fabrikam.boot.json"
+if [ -n "${GATEHOUSE_INTEROP_DATABASE_URL:-}" ]; then
+  tenants="$(psql "$GATEHOUSE_INTEROP_DATABASE_URL" -tAc "SELECT count(*) FROM tenants")"
+  [ "$tenants" -ge 2 ] || { echo "interop: the server does not keep its tenants in $GATEHOUSE_INTEROP_DATABASE_URL"; exit 1; }
+fi
 
 # Clients trust only the local CA.
 export REQUESTS_CA_BUNDLE="$ca" CURL_CA_BUNDLE="$ca" SSL_CERT_FILE="$ca" NODE_EXTRA_CA_CERTS="$ca"
@@ -85,7 +94,8 @@ read -r boot_id boot_secret tid client_id < <(python3 -c 'import json,sys; b=jso
 "$bin" login --service-principal -u "$boot_id" -p "$boot_secret" --tenant "$tid" --server "$base" --ca-file "$ca" >/dev/null
 "$bin" app credential reset --id "$client_id" --create-cert --append --cert-file "$work/client.pem" >"$work/cert.json"
 # A user-assigned managed identity, made as the README shows.
-"$bin" identity create --name interop-worker --tenant "$tid" --json --data-dir "$work/main" >"$work/identity.json"
+"$bin" identity create --name interop-worker --tenant "$tid" --json --data-dir "$work/main" "${main_store[@]}" \
+  >"$work/identity.json"
 python3 - "$work/fixture.json" "$work/client.pem" "$bin" "$work/main" "$boot_id" "$boot_secret" "$work/az" \
   "$work/identity.json" "http://127.0.0.1:$id_port" <<'PY'
 import json, sys
