@@ -20,8 +20,10 @@ import tempfile
 import time
 import urllib.parse
 
-BIN, SECS, CONNS, SIZES, BACKENDS = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4].split(), sys.argv[5].split()
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The binaries' folder, the load's seconds and connections: set by main(), or by a driver that imports
+# this module for its Node (bench/portal.py).
+BIN = SECS = CONNS = None
 CLIENTS = 10_000
 GRAPH_OPS = 100
 PG_ADMIN = os.environ.get("GATEHOUSE_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -202,11 +204,14 @@ def run(backend, tenants, apps):
 
 
 def main():
+    global BIN, SECS, CONNS
+    BIN, SECS, CONNS = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    sizes, backends = sys.argv[4].split(), sys.argv[5].split()
     sign = float(subprocess.run([f"{BIN}/examples/sign_rate", "5"], capture_output=True, text=True).stdout)
     ceiling = sign * os.cpu_count()
     rows = []
-    for backend in BACKENDS:
-        for size in SIZES:
+    for backend in backends:
+        for size in sizes:
             tenants, apps = map(int, size.split(":"))
             rows.append(run(backend, tenants, apps))
     cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True,
@@ -225,4 +230,5 @@ def main():
               f"| {r['patch'] / base['patch']:.2f} | {r['ready']:.0f} | {r['rss']:.1f} | {r['prop']:.0f} |")
 
 
-main()
+if __name__ == "__main__":
+    main()
