@@ -16,6 +16,21 @@ use crate::model::{
     StoredRefreshToken, Tenant, UserRecord,
 };
 
+/// A page of a tenant's applications or service principals in display-name order (lower-cased, then
+/// object id): those after `after`, whose name starts with `prefix` if given, at most `limit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamePage {
+    pub prefix: Option<String>,
+    /// The last row of the previous page: its name key and id.
+    pub after: Option<(String, ObjectId)>,
+    pub limit: usize,
+}
+
+/// The key a name sorts and is searched by.
+pub fn name_key(display_name: &str) -> String {
+    display_name.to_lowercase()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached or timed out; callers fail closed (503).
@@ -127,6 +142,13 @@ pub trait ApplicationStore: Send + Sync {
         id: ObjectId,
     ) -> Result<Option<ApplicationRecord>, StoreError>;
     async fn list_applications(&self, tenant_id: TenantId) -> Result<Vec<ApplicationRecord>, StoreError>;
+    /// One page of the tenant's applications (an index range, not the whole list).
+    async fn application_page(
+        &self,
+        tenant_id: TenantId,
+        page: &NamePage,
+    ) -> Result<Vec<ApplicationRecord>, StoreError>;
+    async fn count_applications(&self, tenant_id: TenantId) -> Result<u64, StoreError>;
     async fn find_application_by_app_id(
         &self,
         tenant_id: TenantId,
@@ -173,6 +195,12 @@ pub trait ServicePrincipalStore: Send + Sync {
         tenant_id: TenantId,
         app_id: AppId,
     ) -> Result<Option<ServicePrincipalRecord>, StoreError>;
+    /// One page of the tenant's service principals (an index range, not the whole list).
+    async fn service_principal_page(
+        &self,
+        tenant_id: TenantId,
+        page: &NamePage,
+    ) -> Result<Vec<ServicePrincipalRecord>, StoreError>;
 }
 
 /// Users. Their principal names are unique per tenant in any case (the store keeps them lower-cased in
@@ -192,6 +220,7 @@ pub trait UserStore: Send + Sync {
         upn: &str,
     ) -> Result<Option<UserRecord>, StoreError>;
     async fn list_users(&self, tenant_id: TenantId) -> Result<Vec<UserRecord>, StoreError>;
+    async fn count_users(&self, tenant_id: TenantId) -> Result<u64, StoreError>;
 }
 
 /// Delegated permission grants. Delegated flows read them from the store on every request (not from a

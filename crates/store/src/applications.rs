@@ -4,13 +4,13 @@
 use async_trait::async_trait;
 use gatehouse_core::audit::Touched;
 use gatehouse_core::model::{ApplicationRecord, Change};
-use gatehouse_core::store::{ApplicationStore, StoreError};
+use gatehouse_core::store::{name_key, ApplicationStore, NamePage, StoreError};
 use gatehouse_proto::{AppId, ObjectId, TenantId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::codec::{from_json, json, uuid};
-use crate::db::{map_err, select_rows, SqlStore, Tx};
+use crate::db::{map_err, name_page, select_rows, SqlStore, Tx};
 use crate::{changes, names};
 
 const COLUMNS: &str = "SELECT tenant_id, doc, version FROM applications";
@@ -31,12 +31,15 @@ fn from_row(r: &AnyRow) -> Result<ApplicationRecord, StoreError> {
 }
 
 pub(crate) async fn put_application(tx: &mut Tx<'_>, a: &ApplicationRecord) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO applications (id, tenant_id, app_id, doc, version) VALUES ($1, $2, $3, $4, $5)")
-        .bind(a.app.id.to_string())
-        .bind(a.tenant_id.to_string())
-        .bind(a.app.app_id.to_string())
-        .bind(document(a)?)
-        .bind(a.version)
+    sqlx::query(
+        "INSERT INTO applications (id, tenant_id, app_id, doc, version, name_key) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(a.app.id.to_string())
+    .bind(a.tenant_id.to_string())
+    .bind(a.app.app_id.to_string())
+    .bind(document(a)?)
+    .bind(a.version)
+    .bind(name_key(&a.app.display_name))
         .execute(&mut **tx)
         .await
         .map_err(map_err)?;
@@ -103,13 +106,14 @@ impl ApplicationStore for SqlStore {
             Some(&app.app.display_name),
         ));
         let n = sqlx::query(
-            "UPDATE applications SET doc = $1, version = version + 1 \
+            "UPDATE applications SET doc = $1, version = version + 1, name_key = $5 \
              WHERE id = $2 AND tenant_id = $3 AND version = $4",
         )
         .bind(document(app)?)
         .bind(app.app.id.to_string())
         .bind(app.tenant_id.to_string())
         .bind(app.version)
+        .bind(name_key(&app.app.display_name))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?
@@ -185,6 +189,25 @@ impl ApplicationStore for SqlStore {
     async fn list_applications(&self, tenant_id: TenantId) -> Result<Vec<ApplicationRecord>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         applications_where(&mut conn, Some(tenant_id)).await
+    }
+
+    async fn application_page(
+        &self,
+        tenant_id: TenantId,
+        page: &NamePage,
+    ) -> Result<Vec<ApplicationRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let rows = name_page(&mut conn, COLUMNS, tenant_id, page).await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    async fn count_applications(&self, tenant_id: TenantId) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT count(*) FROM applications WHERE tenant_id = $1")
+            .bind(tenant_id.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(row.try_get::<i64, _>(0).map_err(map_err)?.max(0) as u64)
     }
 
     async fn find_application_by_app_id(

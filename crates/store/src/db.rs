@@ -232,6 +232,47 @@ pub(crate) async fn select_rows(
     .map_err(map_err)
 }
 
+/// One page of a tenant's rows of `table` in name order (its `name_key` column, then `id`), as `page`
+/// asks: an index range over (tenant_id, name_key, id). `select` names the columns.
+pub(crate) async fn name_page(
+    conn: &mut sqlx::AnyConnection,
+    select: &str,
+    tenant: gatehouse_proto::TenantId,
+    page: &gatehouse_core::store::NamePage,
+) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+    let pattern = match page.prefix.as_deref().map(gatehouse_core::store::name_key) {
+        Some(p) if !p.is_empty() => {
+            let escaped: String = p
+                .chars()
+                .flat_map(|c| match c {
+                    '!' | '%' | '_' => vec!['!', c],
+                    c => vec![c],
+                })
+                .collect();
+            format!("{escaped}%")
+        }
+        _ => String::new(),
+    };
+    let (after_name, after_id) = page
+        .after
+        .as_ref()
+        .map(|(n, id)| (n.clone(), id.to_string()))
+        .unwrap_or_default();
+    let sql = format!(
+        "{select} WHERE tenant_id = $1 AND ($2 = '' OR name_key LIKE $2 ESCAPE '!') \
+         AND (name_key > $3 OR (name_key = $3 AND id > $4)) ORDER BY name_key, id LIMIT {}",
+        page.limit.min(1000)
+    );
+    sqlx::query(&sql)
+        .bind(tenant.to_string())
+        .bind(pattern)
+        .bind(after_name)
+        .bind(after_id)
+        .fetch_all(conn)
+        .await
+        .map_err(map_err)
+}
+
 /// Maps a database error onto the store's error kinds: the one conversion from the driver's error.
 /// Constraint violations are the caller's doing; everything else means the database is not answering
 /// as it should, and callers fail closed. The database's own words go to the log, never further.

@@ -7,27 +7,30 @@ use async_trait::async_trait;
 use gatehouse_core::admin::graph_resource::{current, stored};
 use gatehouse_core::audit::Touched;
 use gatehouse_core::model::{Change, ServicePrincipalRecord};
-use gatehouse_core::store::{Conflict, ServicePrincipalStore, StoreError};
+use gatehouse_core::store::{name_key, Conflict, NamePage, ServicePrincipalStore, StoreError};
 use gatehouse_proto::graph::ServicePrincipalUpdate;
 use gatehouse_proto::{AppId, ObjectId, TenantId};
 use sqlx::{AnyConnection, Row};
 
 use crate::codec::{from_json, json, uuid};
-use crate::db::{conflict_as, map_err, select_rows, SqlStore, Tx};
+use crate::db::{conflict_as, map_err, name_page, select_rows, SqlStore, Tx};
 use crate::{changes, names};
 
 pub(crate) async fn put_service_principal(
     tx: &mut Tx<'_>,
     s: &ServicePrincipalRecord,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO service_principals (id, tenant_id, app_id, doc) VALUES ($1, $2, $3, $4)")
-        .bind(s.sp.id.to_string())
-        .bind(s.tenant_id.to_string())
-        .bind(s.sp.app_id.to_string())
-        .bind(json(stored(&s.sp).as_ref())?)
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| conflict_as(e, || Conflict::ServicePrincipal(s.sp.app_id)))?;
+    sqlx::query(
+        "INSERT INTO service_principals (id, tenant_id, app_id, doc, name_key) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(s.sp.id.to_string())
+    .bind(s.tenant_id.to_string())
+    .bind(s.sp.app_id.to_string())
+    .bind(json(stored(&s.sp).as_ref())?)
+    .bind(name_key(&s.sp.display_name))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| conflict_as(e, || Conflict::ServicePrincipal(s.sp.app_id)))?;
     let change = Change::ServicePrincipal {
         tenant: s.tenant_id,
         app_id: s.sp.app_id,
@@ -44,14 +47,15 @@ pub(crate) async fn service_principals_where(
     const COLUMNS: &str = "SELECT tenant_id, doc FROM service_principals";
     let filter = tenant.map(|t| ("tenant_id = $1", t.to_string()));
     let rows = select_rows(conn, COLUMNS, filter, "id").await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ServicePrincipalRecord {
-                tenant_id: uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?,
-                sp: current(from_json(&r.try_get::<String, _>(1).map_err(map_err)?)?),
-            })
-        })
-        .collect()
+    rows.iter().map(record).collect()
+}
+
+/// A row of (tenant_id, doc) as a service principal with this version's permissions.
+fn record(r: &sqlx::any::AnyRow) -> Result<ServicePrincipalRecord, StoreError> {
+    Ok(ServicePrincipalRecord {
+        tenant_id: uuid(&r.try_get::<String, _>(0).map_err(map_err)?)?,
+        sp: current(from_json(&r.try_get::<String, _>(1).map_err(map_err)?)?),
+    })
 }
 
 impl SqlStore {
@@ -121,6 +125,22 @@ impl ServicePrincipalStore for SqlStore {
         changes::record(&mut tx, &change).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(Some(ServicePrincipalRecord { tenant_id, sp }))
+    }
+
+    async fn service_principal_page(
+        &self,
+        tenant_id: TenantId,
+        page: &NamePage,
+    ) -> Result<Vec<ServicePrincipalRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let rows = name_page(
+            &mut conn,
+            "SELECT tenant_id, doc FROM service_principals",
+            tenant_id,
+            page,
+        )
+        .await?;
+        rows.iter().map(record).collect()
     }
 
     async fn delete_service_principal(&self, tenant_id: TenantId, id: ObjectId) -> Result<bool, StoreError> {

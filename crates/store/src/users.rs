@@ -163,6 +163,15 @@ impl UserStore for SqlStore {
             .pop())
     }
 
+    async fn count_users(&self, tenant_id: TenantId) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT count(*) FROM users WHERE tenant_id = $1")
+            .bind(tenant_id.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(row.try_get::<i64, _>(0).map_err(map_err)?.max(0) as u64)
+    }
+
     async fn list_users(&self, tenant_id: TenantId) -> Result<Vec<UserRecord>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         let rows = select_rows(

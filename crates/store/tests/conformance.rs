@@ -29,6 +29,99 @@ fn now() -> OffsetDateTime {
     t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap()
 }
 
+/// Pages by name: a tenant's applications in name order (case-insensitively, then id), a prefix that
+/// matches literally (no wildcards), each page after the last, counts; renaming moves an application.
+async fn paging(store: &dyn Store, tenant: TenantId, t0: OffsetDateTime) {
+    use gatehouse_core::store::{name_key, NamePage};
+    let before = store.count_applications(tenant).await.unwrap();
+    for name in ["Zeta", "alpha 2", "Alpha 1", "al%pha", "Beta"] {
+        let app = gatehouse_core::admin::applications::new_application(name, None, t0);
+        store
+            .insert_application(&ApplicationRecord {
+                tenant_id: tenant,
+                app,
+                version: 0,
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.count_applications(tenant).await.unwrap(), before + 5);
+    let page = |prefix: Option<&str>, after: Option<(String, ObjectId)>, limit| NamePage {
+        prefix: prefix.map(str::to_string),
+        after,
+        limit,
+    };
+    let names = |apps: &[ApplicationRecord]| {
+        apps.iter()
+            .map(|a| a.app.display_name.clone())
+            .collect::<Vec<_>>()
+    };
+    let al = store
+        .application_page(tenant, &page(Some("AL"), None, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&al),
+        vec!["al%pha", "Alpha 1", "alpha 2"],
+        "a prefix in any case, % taken literally"
+    );
+    let pct = store
+        .application_page(tenant, &page(Some("al%"), None, 10))
+        .await
+        .unwrap();
+    assert_eq!(names(&pct), vec!["al%pha"]);
+    let first = store
+        .application_page(tenant, &page(Some("al"), None, 2))
+        .await
+        .unwrap();
+    let last = first.last().unwrap();
+    let after = Some((name_key(&last.app.display_name), last.app.id));
+    let rest = store
+        .application_page(tenant, &page(Some("al"), after, 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&rest),
+        vec!["alpha 2"],
+        "the next page starts after the last row"
+    );
+    assert!(store
+        .application_page(TenantId::new(), &page(None, None, 10))
+        .await
+        .unwrap()
+        .is_empty());
+    let mut beta = store
+        .application_page(tenant, &page(Some("beta"), None, 10))
+        .await
+        .unwrap()
+        .remove(0);
+    beta.app.display_name = "Omega".into();
+    assert!(store.update_application(&beta).await.unwrap());
+    assert!(store
+        .application_page(tenant, &page(Some("beta"), None, 10))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .application_page(tenant, &page(Some("omega"), None, 10))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    for a in store
+        .application_page(tenant, &page(None, None, 1000))
+        .await
+        .unwrap()
+    {
+        if ["Zeta", "alpha 2", "Alpha 1", "al%pha", "Omega"].contains(&a.app.display_name.as_str()) {
+            store.delete_application(tenant, a.app.id).await.unwrap();
+        }
+    }
+    assert_eq!(store.count_applications(tenant).await.unwrap(), before);
+}
+
 async fn suite(store: &dyn Store, second: &dyn Store) {
     let kek = Kek::generate().unwrap();
     let t0 = now();
@@ -202,6 +295,7 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         "tenant-scoped"
     );
     assert_eq!(store.list_applications(tenant).await.unwrap().len(), 2);
+    paging(store, tenant, t0).await;
     assert_eq!(
         second
             .find_application_by_app_id(tenant, app.app_id)

@@ -114,6 +114,33 @@ async fn check_upgraded(store: &dyn Store, rows: &OldRows) {
             assert_eq!(sp.sp.display_name, r.display_name);
         }
     }
+    // Migration 0019: rows written before it are paged by name like new ones.
+    let page = gatehouse_core::store::NamePage {
+        prefix: Some("NEW".into()),
+        after: None,
+        limit: 10,
+    };
+    let found = store.application_page(rows.tenant, &page).await.unwrap();
+    assert_eq!(
+        found
+            .iter()
+            .map(|a| a.app.display_name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["newer"]
+    );
+    let page = gatehouse_core::store::NamePage {
+        prefix: Some("Azure Key".into()),
+        after: None,
+        limit: 10,
+    };
+    assert_eq!(
+        store
+            .service_principal_page(rows.tenant, &page)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let vault = AppId::parse(AZURE_RESOURCES[1].app_id).unwrap();
     let vault = store
         .find_service_principal_by_app_id(rows.tenant, vault)

@@ -13,7 +13,7 @@ use super::{certificates, identifier_uris, not_found, Access, AdminError, Caller
 use crate::credentials::{generate_secret, hash_secret};
 use crate::model::{ApplicationRecord, PasswordSecret};
 use crate::redirect_uri::RedirectUri;
-use crate::store::{Store, StoreError};
+use crate::store::{NamePage, Store, StoreError};
 
 /// How often a PATCH re-reads and re-applies itself when other writes to the same application commit
 /// between its read and its write. Each round at least one of the competing writers succeeds.
@@ -109,6 +109,26 @@ pub async fn list(store: &dyn Store, caller: &Caller) -> Result<Vec<Application>
             with_credentials(rec.app, own)
         })
         .collect())
+}
+
+/// One page of the tenant's applications by display name (without their secrets): what a list shows.
+pub async fn page(
+    store: &dyn Store,
+    caller: &Caller,
+    page: &NamePage,
+) -> Result<Vec<Application>, AdminError> {
+    caller.require(Access::ReadApplications)?;
+    Ok(store
+        .application_page(caller.tenant_id, page)
+        .await?
+        .into_iter()
+        .map(|rec| rec.app)
+        .collect())
+}
+
+pub async fn count(store: &dyn Store, caller: &Caller) -> Result<u64, AdminError> {
+    caller.require(Access::ReadApplications)?;
+    Ok(store.count_applications(caller.tenant_id).await?)
 }
 
 pub async fn get(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<Application, AdminError> {

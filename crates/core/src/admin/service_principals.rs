@@ -139,6 +139,22 @@ pub async fn list(
         .collect())
 }
 
+/// One page of the tenant's service principals by display name: what a list shows (their permissions
+/// as stored, not refreshed from their applications).
+pub async fn page(
+    store: &dyn Store,
+    caller: &Caller,
+    page: &crate::store::NamePage,
+) -> Result<Vec<ServicePrincipal>, AdminError> {
+    caller.require(Access::ReadApplications)?;
+    Ok(store
+        .service_principal_page(caller.tenant_id, page)
+        .await?
+        .into_iter()
+        .map(|rec| rec.sp)
+        .collect())
+}
+
 pub async fn get(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<ServicePrincipal, AdminError> {
     caller.require(Access::ReadApplications)?;
     let rec = find(store, caller.tenant_id, key).await?;

@@ -98,6 +98,11 @@ pub async fn list(store: &dyn Store, caller: &Caller) -> Result<Vec<User>, Admin
         .collect())
 }
 
+pub async fn count(store: &dyn Store, caller: &Caller) -> Result<u64, AdminError> {
+    caller.require(Access::ReadUsers)?;
+    Ok(store.count_users(caller.tenant_id).await?)
+}
+
 pub async fn get(store: &dyn Store, caller: &Caller, key: &UserKey) -> Result<User, AdminError> {
     caller.require(Access::ReadUsers)?;
     Ok(find(store, caller, key).await?.user)

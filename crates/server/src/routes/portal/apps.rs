@@ -10,14 +10,15 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use gatehouse_core::admin::applications;
+use gatehouse_core::admin::applications::{self, AppKey};
 use gatehouse_core::admin::{service_principals, AdminError};
+use gatehouse_core::store::NamePage;
 use gatehouse_proto::graph::{Application, ApplicationInput, RedirectUris};
 use gatehouse_proto::SignInAudience;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::shared::{checked, failed, field, principal_of, read};
+use super::shared::{self, checked, failed, field, principal_of, read};
 use super::views::Chrome;
 use super::{redirect, refusal, Portal};
 use crate::AppState;
@@ -80,37 +81,39 @@ struct ListQuery {
 /// `GET /portal/applications`: by display name, searched by the start of the name or the whole
 /// Application (client) ID, a page at a time.
 async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>) -> Response {
-    let apps = match applications::list(st.store.as_ref(), &p.caller).await {
+    let search = q.search.unwrap_or_default().trim().to_string();
+    let store = st.store.as_ref();
+    // A whole Application (client) ID finds that one application; anything else is a name's start.
+    let found = match gatehouse_proto::AppId::parse(&search) {
+        Some(app_id) => match applications::get(store, &p.caller, AppKey::AppId(app_id)).await {
+            Ok(app) => Ok(vec![app]),
+            Err(AdminError::NotFound(_)) => Ok(vec![]),
+            Err(e) => Err(e),
+        },
+        None => {
+            let page = NamePage {
+                prefix: Some(search.clone()).filter(|s| !s.is_empty()),
+                after: q.after.as_deref().and_then(shared::page_position),
+                limit: PAGE + 1,
+            };
+            applications::page(store, &p.caller, &page).await
+        }
+    };
+    let mut apps = match found {
         Ok(a) => a,
         Err(e) => return failed(&p, &e),
     };
-    let search = q.search.unwrap_or_default().trim().to_string();
-    let wanted = search.to_lowercase();
-    let mut found: Vec<Application> = apps
-        .into_iter()
-        .filter(|a| {
-            wanted.is_empty()
-                || a.display_name.to_lowercase().starts_with(&wanted)
-                || a.app_id.to_string() == wanted
-        })
-        .collect();
-    let sort_key = |a: &Application| format!("{}\u{1f}{}", a.display_name.to_lowercase(), a.id);
-    found.sort_by_key(sort_key);
-    let after = q.after.unwrap_or_default();
-    let mut page: Vec<&Application> = found
-        .iter()
-        .filter(|a| sort_key(a) > after)
-        .take(PAGE + 1)
-        .collect();
-    let next = (page.len() > PAGE).then(|| {
-        page.truncate(PAGE);
-        page.last().map(|a| sort_key(a)).unwrap_or_default()
+    let next = (apps.len() > PAGE).then(|| {
+        apps.truncate(PAGE);
+        apps.last()
+            .map(|a| shared::next_position(&a.display_name, a.id))
+            .unwrap_or_default()
     });
-    let rows = page
+    let rows = apps
         .into_iter()
         .map(|a| Row {
             id: a.id.to_string(),
-            name: a.display_name.clone(),
+            name: a.display_name,
             app_id: a.app_id.to_string(),
             created: a.created_date_time.date().to_string(),
         })

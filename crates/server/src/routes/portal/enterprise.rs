@@ -21,10 +21,11 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::shared::{checked, failed, field};
+use super::shared::{checked, failed, field, next_position, page_position};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
+use gatehouse_core::store::{name_key, NamePage};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -88,42 +89,55 @@ struct ListQuery {
 }
 
 async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>) -> Response {
-    let all = match service_principals::list(st.store.as_ref(), &p.caller, None).await {
-        Ok(a) => a,
-        Err(e) => return failed(&p, &e),
-    };
     let kind = q.kind.unwrap_or_else(|| "enterprise".into());
     let search = q.search.unwrap_or_default().trim().to_string();
-    let wanted = search.to_lowercase();
-    let mut found: Vec<&ServicePrincipal> = all
-        .iter()
-        .filter(|sp| match (kind.as_str(), kind_of(sp)) {
-            ("all", _) => true,
-            ("microsoft", k) => k == "Microsoft Application",
-            ("managed", k) => k == "Managed Identity",
-            (_, k) => k == "Enterprise Application",
-        })
-        .filter(|sp| {
-            wanted.is_empty()
-                || sp.display_name.to_lowercase().starts_with(&wanted)
-                || sp.id.to_string() == wanted
-                || sp.app_id.to_string() == wanted
-        })
-        .collect();
-    let sort_key = |sp: &ServicePrincipal| format!("{}\u{1f}{}", sp.display_name.to_lowercase(), sp.id);
-    found.sort_by_key(|sp| sort_key(sp));
-    let after = q.after.unwrap_or_default();
-    let mut page: Vec<&ServicePrincipal> = found
-        .into_iter()
-        .filter(|sp| sort_key(sp) > after)
-        .take(PAGE + 1)
-        .collect();
-    let next = (page.len() > PAGE).then(|| {
-        page.truncate(PAGE);
-        page.last().map(|sp| sort_key(sp)).unwrap_or_default()
+    let wanted = |sp: &ServicePrincipal| match (kind.as_str(), kind_of(sp)) {
+        ("all", _) => true,
+        ("microsoft", k) => k == "Microsoft Application",
+        ("managed", k) => k == "Managed Identity",
+        (_, k) => k == "Enterprise Application",
+    };
+    // Store pages in name order, filtered by type, until this page is full (or the list ends). An
+    // object id or appId finds that one.
+    let mut found: Vec<ServicePrincipal> = Vec::new();
+    let exact = ObjectId::parse(&search)
+        .map(AppKey::Id)
+        .or_else(|| gatehouse_proto::AppId::parse(&search).map(AppKey::AppId));
+    if let Some(key) = exact {
+        match service_principals::get(st.store.as_ref(), &p.caller, key).await {
+            Ok(sp) => found.push(sp),
+            Err(AdminError::NotFound(_)) => {}
+            Err(e) => return failed(&p, &e),
+        }
+    } else {
+        let mut page = NamePage {
+            prefix: Some(search.clone()).filter(|s| !s.is_empty()),
+            after: q.after.as_deref().and_then(page_position),
+            limit: 200,
+        };
+        loop {
+            let batch = match service_principals::page(st.store.as_ref(), &p.caller, &page).await {
+                Ok(b) => b,
+                Err(e) => return failed(&p, &e),
+            };
+            let last = batch.last().map(|sp| (name_key(&sp.display_name), sp.id));
+            let ended = batch.len() < page.limit;
+            found.extend(batch.into_iter().filter(|sp| wanted(sp)));
+            if ended || found.len() > PAGE {
+                break;
+            }
+            page.after = last;
+        }
+    }
+    let next = (found.len() > PAGE).then(|| {
+        found.truncate(PAGE);
+        found
+            .last()
+            .map(|sp| next_position(&sp.display_name, sp.id))
+            .unwrap_or_default()
     });
-    let rows = page
-        .into_iter()
+    let rows = found
+        .iter()
         .map(|sp| Row {
             id: sp.id.to_string(),
             name: sp.display_name.clone(),

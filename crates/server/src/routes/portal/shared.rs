@@ -92,3 +92,14 @@ pub async fn patch(
 pub async fn read(st: &AppState, caller: &Caller, id: &str) -> Result<Application, AdminError> {
     applications::get(st.store.as_ref(), caller, key(id)?).await
 }
+
+/// A list's "next page" position: the last row's name key and id, as the link carries it.
+pub fn next_position(display_name: &str, id: ObjectId) -> String {
+    format!("{}\u{1f}{id}", gatehouse_core::store::name_key(display_name))
+}
+
+/// The position a "next page" link carries, if it is one.
+pub fn page_position(raw: &str) -> Option<(String, ObjectId)> {
+    let (name, id) = raw.rsplit_once('\u{1f}')?;
+    Some((name.to_string(), ObjectId::parse(id)?))
+}

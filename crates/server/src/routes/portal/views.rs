@@ -36,16 +36,16 @@ struct Overview<'a> {
     tenant_id: String,
     primary_domain: String,
     /// Counts, where the user may read them.
-    users: Option<usize>,
-    applications: Option<usize>,
+    users: Option<u64>,
+    applications: Option<u64>,
 }
 
 /// `GET /portal/`: the tenant's Overview.
 pub async fn overview(State(st): State<AppState>, p: Portal) -> Response {
     let tenant = st.directory.tenants().get(p.caller.tenant_id).cloned();
     let store = st.store.as_ref();
-    let users = users::list(store, &p.caller).await.ok().map(|u| u.len());
-    let applications = applications::list(store, &p.caller).await.ok().map(|a| a.len());
+    let users = users::count(store, &p.caller).await.ok();
+    let applications = applications::count(store, &p.caller).await.ok();
     let t = Overview {
         c: p.chrome("overview"),
         tenant_name: tenant
