@@ -12,7 +12,7 @@ use sqlx::Row;
 use time::OffsetDateTime;
 
 use crate::codec::{from_micros, hex, micros, uuid};
-use crate::db::{conflict_as, map_err, SqlStore, Tx};
+use crate::db::{conflict_as, map_err, select_rows, SqlStore, Tx};
 use crate::service_principals::put_service_principal;
 
 const COLUMNS: &str = "SELECT i.tenant_id, i.id, i.client_id, i.name, i.created_at FROM managed_identities i";
@@ -55,22 +55,9 @@ impl IdentityStore for SqlStore {
     }
 
     async fn list_identities(&self, tenant_id: Option<TenantId>) -> Result<Vec<ManagedIdentity>, StoreError> {
-        let rows = match tenant_id {
-            Some(t) => {
-                sqlx::query(&format!(
-                    "{COLUMNS} WHERE i.tenant_id = $1 ORDER BY i.created_at, i.id"
-                ))
-                .bind(t.to_string())
-                .fetch_all(&self.pool)
-                .await
-            }
-            None => {
-                sqlx::query(&format!("{COLUMNS} ORDER BY i.created_at, i.id"))
-                    .fetch_all(&self.pool)
-                    .await
-            }
-        }
-        .map_err(map_err)?;
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let filter = tenant_id.map(|t| ("i.tenant_id = $1", t.to_string()));
+        let rows = select_rows(&mut conn, COLUMNS, filter, "i.created_at, i.id").await?;
         rows.iter().map(record).collect()
     }
 

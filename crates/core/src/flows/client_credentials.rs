@@ -34,12 +34,24 @@ pub async fn prefetch(
         return Ok(snap);
     };
     let resource = requested_resource(ctx, req).ok();
-    let (client_sp, _) =
-        super::fill(dir, &mut snap, tenant, &req.client.client_id, resource.as_deref()).await?;
+    fill_app_only(dir, &mut snap, tenant, &req.client.client_id, resource.as_deref()).await?;
+    Ok(snap)
+}
+
+/// What an app-only token is decided from: the client's entries and the resource's (`fill`), and the
+/// app roles the client's service principal holds. Managed identities read the same.
+pub(crate) async fn fill_app_only(
+    dir: &Directory,
+    snap: &mut Snapshot,
+    tenant: gatehouse_proto::TenantId,
+    client_id: &str,
+    resource: Option<&str>,
+) -> Result<(), StoreError> {
+    let (client_sp, _) = super::fill(dir, snap, tenant, client_id, resource).await?;
     if let Some(sp) = client_sp {
         snap.add_roles(sp, &dir.roles_held(sp).await?);
     }
-    Ok(snap)
+    Ok(())
 }
 
 /// Issues an app-only token.

@@ -7,7 +7,7 @@
 use time::OffsetDateTime;
 
 use super::client_credentials::{app_only, graph_alias};
-use super::{fill, unavailable, Issued};
+use super::{unavailable, Issued};
 use crate::model::ManagedIdentity;
 use crate::{CoreError, Directory, Snapshot};
 
@@ -22,13 +22,9 @@ pub async fn issue(
     let wanted = graph_alias(resource, base_url).unwrap_or_else(|| resource.to_string());
     let mut snap = dir.snapshot()?;
     let client_id = identity.client_id.to_string();
-    let (sp, _) = fill(dir, &mut snap, identity.tenant_id, &client_id, Some(&wanted))
+    super::client_credentials::fill_app_only(dir, &mut snap, identity.tenant_id, &client_id, Some(&wanted))
         .await
         .map_err(unavailable)?;
-    if let Some(sp) = sp {
-        let held = dir.roles_held(sp).await.map_err(unavailable)?;
-        snap.add_roles(sp, &held);
-    }
     decide(&snap, identity, wanted, base_url, clock())
 }
 

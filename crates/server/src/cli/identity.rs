@@ -90,7 +90,7 @@ async fn execute(store: &dyn Store, cmd: IdentityCommand) -> Result<(), String> 
         IdentityCommand::List { tenant, json, .. } => {
             let all = identities::list(store, tenant.as_deref()).await.map_err(fail)?;
             if json {
-                return print(&Value::Array(all.iter().map(describe).collect()));
+                return super::print_json(Ok(Value::Array(all.iter().map(describe).collect())));
             }
             for i in &all {
                 println!("{}  {}  {}  {}", i.name, i.client_id, i.principal_id, i.tenant_id);
@@ -140,7 +140,7 @@ async fn execute(store: &dyn Store, cmd: IdentityCommand) -> Result<(), String> 
                     .into_iter()
                     .map(|(k, v)| (k.to_string(), Value::String(v)))
                     .collect();
-                return print(&Value::Object(object));
+                return super::print_json(Ok(Value::Object(object)));
             }
             for (k, v) in vars {
                 println!("export {k}='{v}'");
@@ -163,17 +163,12 @@ fn describe(i: &ManagedIdentity) -> Value {
 
 fn show(i: &ManagedIdentity, json: bool) -> Result<(), String> {
     if json {
-        return print(&describe(i));
+        return super::print_json(Ok(describe(i)));
     }
     println!("Managed identity {}", i.name);
     println!("Client ID:    {}", i.client_id);
     println!("Principal ID: {}", i.principal_id);
     println!("Tenant ID:    {}", i.tenant_id);
     println!("Resource ID:  {}", i.resource_id());
-    Ok(())
-}
-
-fn print(v: &Value) -> Result<(), String> {
-    println!("{}", serde_json::to_string_pretty(v).map_err(|e| e.to_string())?);
     Ok(())
 }

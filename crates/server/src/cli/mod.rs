@@ -512,7 +512,7 @@ fn print(r: Result<serde_json::Value, String>, format: output::Format) -> Result
     Ok(())
 }
 
-fn print_json(r: Result<serde_json::Value, String>) -> Result<(), String> {
+pub(super) fn print_json(r: Result<serde_json::Value, String>) -> Result<(), String> {
     let v = r?;
     if !v.is_null() {
         println!("{}", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?);

@@ -133,7 +133,7 @@ async fn execute(store: &dyn Store, cmd: TenantCommand) -> Result<(), String> {
         TenantCommand::List { json, .. } => {
             let all = tenants::list(store).await.map_err(fail)?;
             if json {
-                print(&Value::Array(all.iter().map(describe).collect()))
+                super::print_json(Ok(Value::Array(all.iter().map(describe).collect())))
             } else {
                 for t in &all {
                     println!("{}  {}  {}", t.id, t.domains.join(","), t.display_name);
@@ -155,7 +155,7 @@ async fn execute(store: &dyn Store, cmd: TenantCommand) -> Result<(), String> {
             let t = tenants::add_domain(store, &a.tenant, &a.domain)
                 .await
                 .map_err(fail)?;
-            print(&describe(&t))
+            super::print_json(Ok(describe(&t)))
         }
         TenantCommand::Delete { tenant, yes, .. } => {
             if !yes {
@@ -183,15 +183,10 @@ fn describe(t: &Tenant) -> Value {
 
 fn show(t: &Tenant, json: bool) -> Result<(), String> {
     if json {
-        return print(&describe(t));
+        return super::print_json(Ok(describe(t)));
     }
     println!("Tenant {} ({})", t.id, t.display_name);
     println!("Verified domains: {}", t.domains.join(", "));
     println!("Created: {}", graph_datetime(t.created));
-    Ok(())
-}
-
-fn print(v: &Value) -> Result<(), String> {
-    println!("{}", serde_json::to_string_pretty(v).map_err(|e| e.to_string())?);
     Ok(())
 }
