@@ -106,6 +106,16 @@ impl Activity {
                 "Update",
                 "Application",
             ),
+            ["applications", _, "owners", ..] => Self::new(
+                APPS,
+                verb(
+                    "Add owner to application",
+                    "Update application",
+                    "Remove owner from application",
+                ),
+                verb("Assign", "Update", "Unassign"),
+                "Application",
+            ),
             ["applications", _, "federatedIdentityCredentials", ..] => {
                 Self::new(APPS, "Update application", "Update", "Application")
             }

@@ -16,6 +16,9 @@ pub struct Tenant {
     pub created: OffsetDateTime,
     /// Whether users may consent to applications themselves (Graph's authorizationPolicy).
     pub user_consent: gatehouse_proto::UserConsent,
+    /// Whether users without a directory role may register applications (Graph's
+    /// `defaultUserRolePermissions.allowedToCreateApps`; on by default, as in Entra).
+    pub users_can_register_apps: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

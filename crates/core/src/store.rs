@@ -21,6 +21,8 @@ use crate::model::{
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NamePage {
     pub prefix: Option<String>,
+    /// Only the applications this user owns (ignored for service principals).
+    pub owner: Option<ObjectId>,
     /// The last row of the previous page: its name key and id.
     pub after: Option<(String, ObjectId)>,
     pub limit: usize,
@@ -117,6 +119,12 @@ pub trait TenantStore: Send + Sync {
     /// Sets whether users may consent themselves; `false` if the tenant does not exist. Every node
     /// sees it within a second (a tenant change).
     async fn set_user_consent(&self, tenant_id: TenantId, setting: UserConsent) -> Result<bool, StoreError>;
+    /// Sets whether users without a role may register applications; as [`TenantStore::set_user_consent`].
+    async fn set_users_can_register_apps(
+        &self,
+        tenant_id: TenantId,
+        allowed: bool,
+    ) -> Result<bool, StoreError>;
     async fn delete_tenant(&self, id: TenantId) -> Result<bool, StoreError>;
     async fn tenant_count(&self) -> Result<i64, StoreError>;
     /// Writes a first directory (the rows of [`TenantStore::create_tenant`] and signing keys) in one
@@ -130,6 +138,31 @@ pub trait ApplicationStore: Send + Sync {
     /// Stores a new application and claims its identifier URIs in its tenant, in one transaction
     /// (`Conflict::IdentifierUri` if another object of the tenant holds one).
     async fn insert_application(&self, app: &ApplicationRecord) -> Result<(), StoreError>;
+    /// [`ApplicationStore::insert_application`] with `owner` (a user of its tenant) as its first owner,
+    /// in the same transaction.
+    async fn insert_owned_application(
+        &self,
+        app: &ApplicationRecord,
+        owner: ObjectId,
+    ) -> Result<(), StoreError>;
+    /// Adds a user as an owner of an application; `false` if they already are one. A user or
+    /// application that does not exist is `MissingReference`.
+    async fn add_owner(
+        &self,
+        tenant_id: TenantId,
+        application: ObjectId,
+        user: ObjectId,
+    ) -> Result<bool, StoreError>;
+    /// `false` if the user was not an owner.
+    async fn remove_owner(
+        &self,
+        tenant_id: TenantId,
+        application: ObjectId,
+        user: ObjectId,
+    ) -> Result<bool, StoreError>;
+    /// The users owning an application.
+    async fn owners(&self, application: ObjectId) -> Result<Vec<ObjectId>, StoreError>;
+    async fn is_owner(&self, application: ObjectId, user: ObjectId) -> Result<bool, StoreError>;
     /// Replaces the stored application if it is still at `app.version` (else `Stale`), and its
     /// identifier URI claims with it; `false` if it does not exist. The stored version goes up by one.
     async fn update_application(&self, app: &ApplicationRecord) -> Result<bool, StoreError>;

@@ -535,6 +535,8 @@ pub struct AuthorizationPolicy {
 #[serde(rename_all = "camelCase")]
 pub struct DefaultUserRolePermissions {
     pub permission_grant_policies_assigned: Vec<String>,
+    /// Whether users without a directory role may register applications.
+    pub allowed_to_create_apps: bool,
 }
 
 /// A PATCH of the authorization policy: either spelling of the list.
@@ -552,6 +554,8 @@ pub struct AuthorizationPolicyUpdate {
 pub struct DefaultUserRolePermissionsUpdate {
     #[serde(default)]
     pub permission_grant_policies_assigned: Option<Vec<String>>,
+    #[serde(default)]
+    pub allowed_to_create_apps: Option<bool>,
 }
 
 /// `addPassword` body: `{"passwordCredential":{...}}`, all optional.

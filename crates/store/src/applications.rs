@@ -15,6 +15,18 @@ use crate::{changes, names};
 
 const COLUMNS: &str = "SELECT tenant_id, doc, version FROM applications";
 
+/// Records a user as an owner of an application. Owners are not in the change feed: they are read
+/// from the store whenever a write is authorized.
+async fn put_owner(tx: &mut Tx<'_>, application: ObjectId, user: ObjectId) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO application_owners (application_id, user_id) VALUES ($1, $2)")
+        .bind(application.to_string())
+        .bind(user.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
 /// The stored document: the Graph shape without password credentials.
 fn document(a: &ApplicationRecord) -> Result<String, StoreError> {
     let mut doc = a.app.clone();
@@ -189,6 +201,105 @@ impl ApplicationStore for SqlStore {
     async fn list_applications(&self, tenant_id: TenantId) -> Result<Vec<ApplicationRecord>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         applications_where(&mut conn, Some(tenant_id)).await
+    }
+
+    async fn insert_owned_application(
+        &self,
+        app: &ApplicationRecord,
+        owner: ObjectId,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new(
+            "Application",
+            app.app.id,
+            Some(&app.app.display_name),
+        ));
+        put_application(&mut tx, app).await?;
+        put_owner(&mut tx, app.app.id, owner).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn add_owner(
+        &self,
+        tenant_id: TenantId,
+        application: ObjectId,
+        user: ObjectId,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new("Application", application, None));
+        let same_tenant = sqlx::query(
+            "SELECT 1 FROM applications a JOIN users u ON u.tenant_id = a.tenant_id \
+             WHERE a.id = $1 AND u.id = $2 AND a.tenant_id = $3",
+        )
+        .bind(application.to_string())
+        .bind(user.to_string())
+        .bind(tenant_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if same_tenant.is_none() {
+            return Err(StoreError::MissingReference(
+                "owner or application not in the tenant".into(),
+            ));
+        }
+        let exists =
+            sqlx::query("SELECT 1 FROM application_owners WHERE application_id = $1 AND user_id = $2")
+                .bind(application.to_string())
+                .bind(user.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        if exists.is_some() {
+            return Ok(false);
+        }
+        put_owner(&mut tx, application, user).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn remove_owner(
+        &self,
+        tenant_id: TenantId,
+        application: ObjectId,
+        user: ObjectId,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new("Application", application, None));
+        let n = sqlx::query(
+            "DELETE FROM application_owners WHERE application_id = $1 AND user_id = $2 \
+             AND application_id IN (SELECT id FROM applications WHERE tenant_id = $3)",
+        )
+        .bind(application.to_string())
+        .bind(user.to_string())
+        .bind(tenant_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        tx.commit().await.map_err(map_err)?;
+        Ok(n == 1)
+    }
+
+    async fn owners(&self, application: ObjectId) -> Result<Vec<ObjectId>, StoreError> {
+        let rows =
+            sqlx::query("SELECT user_id FROM application_owners WHERE application_id = $1 ORDER BY user_id")
+                .bind(application.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        rows.iter()
+            .map(|r| uuid(&r.try_get::<String, _>(0).map_err(map_err)?))
+            .collect()
+    }
+
+    async fn is_owner(&self, application: ObjectId, user: ObjectId) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM application_owners WHERE application_id = $1 AND user_id = $2")
+            .bind(application.to_string())
+            .bind(user.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(row.is_some())
     }
 
     async fn application_page(

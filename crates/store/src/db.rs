@@ -258,19 +258,24 @@ pub(crate) async fn name_page(
         .as_ref()
         .map(|(n, id)| (n.clone(), id.to_string()))
         .unwrap_or_default();
+    let owned = match page.owner {
+        Some(_) => " AND id IN (SELECT application_id FROM application_owners WHERE user_id = $5)",
+        None => "",
+    };
     let sql = format!(
         "{select} WHERE tenant_id = $1 AND ($2 = '' OR name_key LIKE $2 ESCAPE '!') \
-         AND (name_key > $3 OR (name_key = $3 AND id > $4)) ORDER BY name_key, id LIMIT {}",
+         AND (name_key > $3 OR (name_key = $3 AND id > $4)){owned} ORDER BY name_key, id LIMIT {}",
         page.limit.min(1000)
     );
-    sqlx::query(&sql)
+    let mut query = sqlx::query(&sql)
         .bind(tenant.to_string())
         .bind(pattern)
         .bind(after_name)
-        .bind(after_id)
-        .fetch_all(conn)
-        .await
-        .map_err(map_err)
+        .bind(after_id);
+    if let Some(owner) = page.owner {
+        query = query.bind(owner.to_string());
+    }
+    query.fetch_all(conn).await.map_err(map_err)
 }
 
 /// Maps a database error onto the store's error kinds: the one conversion from the driver's error.

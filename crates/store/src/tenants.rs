@@ -12,14 +12,18 @@ use crate::db::{conflict_as, map_err, SqlStore, Tx};
 use crate::{applications, assignments, changes, directory_roles, keys, secrets, service_principals, users};
 
 pub(crate) async fn put_tenant(tx: &mut Tx<'_>, t: &Tenant) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO tenants (id, display_name, created_at, user_consent) VALUES ($1, $2, $3, $4)")
-        .bind(t.id.to_string())
-        .bind(&t.display_name)
-        .bind(micros(t.created))
-        .bind(t.user_consent.as_str())
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?;
+    sqlx::query(
+        "INSERT INTO tenants (id, display_name, created_at, user_consent, users_can_register_apps) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(t.id.to_string())
+    .bind(&t.display_name)
+    .bind(micros(t.created))
+    .bind(t.user_consent.as_str())
+    .bind(i64::from(t.users_can_register_apps))
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
     for (i, d) in t.domains.iter().enumerate() {
         let domain = d.to_ascii_lowercase();
         sqlx::query("INSERT INTO domains (name, tenant_id, position) VALUES ($1, $2, $3)")
@@ -65,7 +69,7 @@ pub(crate) async fn tenants_in(conn: &mut AnyConnection) -> Result<Vec<Tenant>, 
     let mut tenants = Vec::new();
     let mut index = std::collections::HashMap::new();
     let rows =
-        sqlx::query("SELECT id, display_name, created_at, user_consent FROM tenants ORDER BY created_at, id")
+        sqlx::query("SELECT id, display_name, created_at, user_consent, users_can_register_apps FROM tenants ORDER BY created_at, id")
             .fetch_all(&mut *conn)
             .await
             .map_err(map_err)?;
@@ -78,6 +82,7 @@ pub(crate) async fn tenants_in(conn: &mut AnyConnection) -> Result<Vec<Tenant>, 
             domains: Vec::new(),
             created: from_micros(r.try_get(2).map_err(map_err)?)?,
             user_consent: user_consent(&r, 3)?,
+            users_can_register_apps: r.try_get::<i64, _>(4).map_err(map_err)? != 0,
         });
     }
     let rows = sqlx::query("SELECT name, tenant_id FROM domains ORDER BY position, name")
@@ -117,7 +122,7 @@ impl TenantStore for SqlStore {
     }
 
     async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>, StoreError> {
-        let Some(r) = sqlx::query("SELECT display_name, created_at, user_consent FROM tenants WHERE id = $1")
+        let Some(r) = sqlx::query("SELECT display_name, created_at, user_consent, users_can_register_apps FROM tenants WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await
@@ -139,6 +144,7 @@ impl TenantStore for SqlStore {
             domains,
             created: from_micros(r.try_get(1).map_err(map_err)?)?,
             user_consent: user_consent(&r, 2)?,
+            users_can_register_apps: r.try_get::<i64, _>(3).map_err(map_err)? != 0,
         }))
     }
 
@@ -191,6 +197,31 @@ impl TenantStore for SqlStore {
         ));
         let n = sqlx::query("UPDATE tenants SET user_consent = $1 WHERE id = $2")
             .bind(setting.as_str())
+            .bind(tenant_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        if n == 1 {
+            changes::record(&mut tx, &Change::Tenant(tenant_id)).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(n == 1)
+    }
+
+    async fn set_users_can_register_apps(
+        &self,
+        tenant_id: TenantId,
+        allowed: bool,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new(
+            "Policy",
+            "authorizationPolicy",
+            Some("Authorization Policy"),
+        ));
+        let n = sqlx::query("UPDATE tenants SET users_can_register_apps = $1 WHERE id = $2")
+            .bind(i64::from(allowed))
             .bind(tenant_id.to_string())
             .execute(&mut *tx)
             .await

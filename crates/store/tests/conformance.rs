@@ -50,6 +50,7 @@ async fn paging(store: &dyn Store, tenant: TenantId, t0: OffsetDateTime) {
         prefix: prefix.map(str::to_string),
         after,
         limit,
+        owner: None,
     };
     let names = |apps: &[ApplicationRecord]| {
         apps.iter()
@@ -486,6 +487,74 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
             "alice@contoso.example".into()
         )))
     );
+    // Owners: a user of the tenant owns an application, seen from the other node; pages of what a
+    // user owns; an owner deleted with the user; the tenant's switch for members' registrations.
+    let owned = gatehouse_core::admin::applications::new_application("owned", None, t0);
+    let owned = ApplicationRecord {
+        tenant_id: tenant,
+        app: owned,
+        version: 0,
+    };
+    store
+        .insert_owned_application(&owned, user.user.id)
+        .await
+        .unwrap();
+    assert!(second.is_owner(owned.app.id, user.user.id).await.unwrap());
+    assert!(!second.is_owner(owned.app.id, twin.user.id).await.unwrap());
+    assert!(second
+        .add_owner(tenant, owned.app.id, twin.user.id)
+        .await
+        .unwrap());
+    assert!(
+        !store.add_owner(tenant, owned.app.id, twin.user.id).await.unwrap(),
+        "already an owner"
+    );
+    assert!(matches!(
+        store.add_owner(TenantId::new(), owned.app.id, twin.user.id).await,
+        Err(StoreError::MissingReference(_))
+    ));
+    let mut both = vec![user.user.id, twin.user.id];
+    both.sort_by_key(|id| id.to_string());
+    assert_eq!(store.owners(owned.app.id).await.unwrap(), both);
+    let theirs = gatehouse_core::store::NamePage {
+        owner: Some(twin.user.id),
+        limit: 10,
+        ..Default::default()
+    };
+    let page = store.application_page(tenant, &theirs).await.unwrap();
+    assert_eq!(
+        page.iter().map(|a| a.app.id).collect::<Vec<_>>(),
+        vec![owned.app.id]
+    );
+    assert!(store
+        .remove_owner(tenant, owned.app.id, twin.user.id)
+        .await
+        .unwrap());
+    assert!(!store
+        .remove_owner(tenant, owned.app.id, twin.user.id)
+        .await
+        .unwrap());
+    assert!(store.application_page(tenant, &theirs).await.unwrap().is_empty());
+    assert!(
+        store
+            .get_tenant(tenant)
+            .await
+            .unwrap()
+            .unwrap()
+            .users_can_register_apps,
+        "on by default"
+    );
+    assert!(store.set_users_can_register_apps(tenant, false).await.unwrap());
+    assert!(
+        !second
+            .get_tenant(tenant)
+            .await
+            .unwrap()
+            .unwrap()
+            .users_can_register_apps
+    );
+    assert!(store.set_users_can_register_apps(tenant, true).await.unwrap());
+    store.delete_application(tenant, owned.app.id).await.unwrap();
     let listed = store.list_users(tenant).await.unwrap();
     assert_eq!(
         listed

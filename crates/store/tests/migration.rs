@@ -119,6 +119,7 @@ async fn check_upgraded(store: &dyn Store, rows: &OldRows) {
         prefix: Some("NEW".into()),
         after: None,
         limit: 10,
+        owner: None,
     };
     let found = store.application_page(rows.tenant, &page).await.unwrap();
     assert_eq!(
@@ -132,6 +133,7 @@ async fn check_upgraded(store: &dyn Store, rows: &OldRows) {
         prefix: Some("Azure Key".into()),
         after: None,
         limit: 10,
+        owner: None,
     };
     assert_eq!(
         store

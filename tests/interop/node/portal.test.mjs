@@ -278,20 +278,31 @@ test('the consent journey: a multi-tenant app registered in Contoso, consented b
   }
 });
 
-test('a user without a role sees no one else\'s applications and cannot register one', async () => {
+test('a user without a role sees only the applications they register, and cannot grant consent', async () => {
   const browser = await launchChromium();
   try {
     const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
     await page.goto(`${FIX.base}/portal/applications`);
     await signIn(page, FIX.user_upn, FIX.user_password);
-    await page.getByText("You don't have access to this.").waitFor();
-    assert.equal(await page.getByRole('link', { name: 'app-sec-reg' }).count(), 0);
-    await check(page, 'no-access');
-    // The form's own post is refused too (the server decides, not the page).
-    await page.goto(`${FIX.base}/portal/applications/new`);
-    await page.getByLabel('Name', { exact: false }).first().fill('not allowed');
+    await page.getByRole('heading', { name: 'App registrations' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'app-sec-reg' }).count(), 0, 'not someone else\'s');
+    await page.getByRole('link', { name: 'New registration' }).click();
+    await page.getByLabel('Name', { exact: false }).first().fill('alice-app');
     await page.getByRole('button', { name: 'Register' }).click();
-    await page.getByText("You don't have access to this.").waitFor();
+    await page.getByRole('heading', { level: 1, name: 'alice-app' }).waitFor();
+    await page.getByRole('link', { name: 'API permissions' }).click();
+    await page.getByRole('link', { name: 'Add a permission' }).click();
+    await page.getByRole('link', { name: 'Application permissions' }).click();
+    await page.getByLabel(/^Application\.Read\.All/).check();
+    await page.getByRole('button', { name: 'Add permissions' }).click();
+    await page.getByRole('link', { name: /Grant admin consent for/ }).click();
+    await page.getByRole('button', { name: 'Yes' }).click();
+    await page.getByText("You don't have permission to grant admin consent").waitFor();
+    await page.getByText(/^Not granted for /).waitFor();
+    await check(page, 'no-consent-for-a-member');
+    await page.getByRole('navigation', { name: 'Directory' }).getByRole('link', { name: 'App registrations' }).click();
+    await page.getByRole('heading', { name: 'App registrations' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'alice-app' }).count(), 1, 'hers is listed');
   } finally {
     await browser.close();
   }

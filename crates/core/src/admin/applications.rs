@@ -83,25 +83,42 @@ pub async fn create(
     publisher_domain: Option<String>,
     now: OffsetDateTime,
 ) -> Result<Application, AdminError> {
-    caller.require(Access::WriteApplications)?;
+    let tenant = caller.tenant(store).await?;
+    // Any member may register applications while the tenant allows it (Entra's default).
+    let as_member = caller.holds_scope(Access::WriteApplications) && tenant.users_can_register_apps;
+    if caller.require(Access::WriteApplications).is_err() && !as_member {
+        return Err(AdminError::Denied);
+    }
     let app = proposed(input, publisher_domain, now)?;
-    identifier_uris::check(&caller.tenant(store).await?, None, &app)?;
-    store
-        .insert_application(&ApplicationRecord {
-            tenant_id: caller.tenant_id,
-            app: app.clone(),
-            version: 0,
-        })
-        .await?;
+    identifier_uris::check(&tenant, None, &app)?;
+    let record = ApplicationRecord {
+        tenant_id: caller.tenant_id,
+        app: app.clone(),
+        version: 0,
+    };
+    // Whoever registers it with their own token owns it, as in Entra.
+    match caller.user {
+        Some(user) => store.insert_owned_application(&record, user).await?,
+        None => store.insert_application(&record).await?,
+    }
     Ok(with_credentials(app, std::iter::empty()))
 }
 
+/// The tenant's applications; for a member without a role, the ones they own.
 pub async fn list(store: &dyn Store, caller: &Caller) -> Result<Vec<Application>, AdminError> {
-    caller.require(Access::ReadApplications)?;
+    let records = match caller.require(Access::ReadApplications) {
+        Ok(()) => store.list_applications(caller.tenant_id).await?,
+        Err(_) => {
+            let owned = NamePage {
+                owner: Some(caller.owner_reader()?),
+                limit: usize::MAX,
+                ..NamePage::default()
+            };
+            store.application_page(caller.tenant_id, &owned).await?
+        }
+    };
     let secrets = store.list_tenant_secrets(caller.tenant_id).await?;
-    Ok(store
-        .list_applications(caller.tenant_id)
-        .await?
+    Ok(records
         .into_iter()
         .map(|rec| {
             let id = rec.app.id;
@@ -117,9 +134,13 @@ pub async fn page(
     caller: &Caller,
     page: &NamePage,
 ) -> Result<Vec<Application>, AdminError> {
-    caller.require(Access::ReadApplications)?;
+    let mut page = page.clone();
+    if caller.require(Access::ReadApplications).is_err() {
+        // A member without a role sees the applications they own.
+        page.owner = Some(caller.owner_reader()?);
+    }
     Ok(store
-        .application_page(caller.tenant_id, page)
+        .application_page(caller.tenant_id, &page)
         .await?
         .into_iter()
         .map(|rec| rec.app)
@@ -132,8 +153,7 @@ pub async fn count(store: &dyn Store, caller: &Caller) -> Result<u64, AdminError
 }
 
 pub async fn get(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<Application, AdminError> {
-    caller.require(Access::ReadApplications)?;
-    let rec = find(store, caller.tenant_id, key).await?;
+    let rec = readable(store, caller, key).await?;
     let secrets = store.list_secrets(rec.app.id).await?;
     Ok(with_credentials(rec.app, secrets.iter()))
 }
@@ -145,7 +165,7 @@ pub async fn update(
     input: ApplicationInput,
     now: OffsetDateTime,
 ) -> Result<(), AdminError> {
-    caller.require(Access::WriteApplications)?;
+    writable(store, caller, key).await?;
     let tenant = caller.tenant(store).await?;
     for _ in 0..UPDATE_ATTEMPTS {
         let mut rec = find(store, caller.tenant_id, key).await?;
@@ -164,8 +184,7 @@ pub async fn update(
 }
 
 pub async fn delete(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<(), AdminError> {
-    caller.require(Access::WriteApplications)?;
-    let rec = find(store, caller.tenant_id, key).await?;
+    let rec = writable(store, caller, key).await?;
     if !store.delete_application(caller.tenant_id, rec.app.id).await? {
         return Err(not_found("application", rec.app.id));
     }
@@ -180,8 +199,7 @@ pub async fn add_password(
     input: AddPasswordInput,
     now: OffsetDateTime,
 ) -> Result<PasswordCredential, AdminError> {
-    caller.require(Access::WriteApplications)?;
-    let rec = find(store, caller.tenant_id, key).await?;
+    let rec = writable(store, caller, key).await?;
     let (stored, credential) = new_password(rec.app.id, input, now)?;
     store.insert_secret(&stored).await?;
     Ok(credential)
@@ -230,14 +248,92 @@ pub async fn remove_password(
     key: AppKey,
     key_id: Uuid,
 ) -> Result<(), AdminError> {
-    caller.require(Access::WriteApplications)?;
-    let rec = find(store, caller.tenant_id, key).await?;
+    let rec = writable(store, caller, key).await?;
     if !store.delete_secret(rec.app.id, key_id).await? {
         return Err(AdminError::BadRequest(format!(
             "No password credential found with keyId {key_id}."
         )));
     }
     Ok(())
+}
+
+/// The application `key` names, if the caller may change it: with a permission that writes every
+/// application, or as one of its owners holding a delegated permission to write applications (what
+/// Entra lets any member do with what they own).
+pub(crate) async fn writable(
+    store: &dyn Store,
+    caller: &Caller,
+    key: AppKey,
+) -> Result<ApplicationRecord, AdminError> {
+    let everyone = caller.require(Access::WriteApplications).is_ok();
+    let owner = match everyone {
+        true => None,
+        false => Some(caller.owner_writer()?),
+    };
+    let rec = find(store, caller.tenant_id, key).await?;
+    match owner {
+        Some(user) if !store.is_owner(rec.app.id, user).await? => Err(AdminError::Denied),
+        _ => Ok(rec),
+    }
+}
+
+/// The application `key` names, if the caller may read it: with a permission that reads every
+/// application, or as one of its owners.
+pub(crate) async fn readable(
+    store: &dyn Store,
+    caller: &Caller,
+    key: AppKey,
+) -> Result<ApplicationRecord, AdminError> {
+    let everyone = caller.require(Access::ReadApplications).is_ok();
+    let owner = match everyone {
+        true => None,
+        false => Some(caller.owner_reader()?),
+    };
+    let rec = find(store, caller.tenant_id, key).await?;
+    match owner {
+        Some(user) if !store.is_owner(rec.app.id, user).await? => Err(AdminError::Denied),
+        _ => Ok(rec),
+    }
+}
+
+/// The owners of an application, for `GET /applications/{id}/owners`.
+pub async fn owners(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<Vec<ObjectId>, AdminError> {
+    let rec = readable(store, caller, key).await?;
+    Ok(store.owners(rec.app.id).await?)
+}
+
+/// Adds a user of the tenant as an owner (`POST /applications/{id}/owners/$ref`); an owner may.
+pub async fn add_owner(
+    store: &dyn Store,
+    caller: &Caller,
+    key: AppKey,
+    user: ObjectId,
+) -> Result<(), AdminError> {
+    let rec = writable(store, caller, key).await?;
+    if store.get_user(caller.tenant_id, user).await?.is_none() {
+        return Err(AdminError::BadRequest(format!(
+            "'{user}' is not a user of this tenant."
+        )));
+    }
+    match store.add_owner(caller.tenant_id, rec.app.id, user).await? {
+        true => Ok(()),
+        false => Err(AdminError::BadRequest(
+            "One or more added object references already exist for the following modified properties: 'owners'.".into(),
+        )),
+    }
+}
+
+pub async fn remove_owner(
+    store: &dyn Store,
+    caller: &Caller,
+    key: AppKey,
+    user: ObjectId,
+) -> Result<(), AdminError> {
+    let rec = writable(store, caller, key).await?;
+    match store.remove_owner(caller.tenant_id, rec.app.id, user).await? {
+        true => Ok(()),
+        false => Err(not_found("owner", user)),
+    }
 }
 
 pub(crate) async fn find(

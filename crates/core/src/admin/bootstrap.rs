@@ -97,6 +97,7 @@ pub fn new_tenant(
         domains: vec![domain.clone()],
         created: now,
         user_consent: Default::default(),
+        users_can_register_apps: true,
     };
     let graph = ServicePrincipalRecord {
         tenant_id: tenant.id,

@@ -5,8 +5,8 @@
 use gatehouse_proto::graph::{FederatedIdentityCredential, FederatedIdentityCredentialInput};
 use uuid::Uuid;
 
-use super::applications::{find, AppKey};
-use super::{not_found, Access, AdminError, Caller};
+use super::applications::{readable, writable, AppKey};
+use super::{not_found, AdminError, Caller};
 use crate::model::FederatedCredentialRecord;
 use crate::store::{Store, StoreError};
 
@@ -23,8 +23,7 @@ pub async fn create(
     app: AppKey,
     input: FederatedIdentityCredentialInput,
 ) -> Result<FederatedIdentityCredential, AdminError> {
-    caller.require(Access::WriteApplications)?;
-    let rec = find(store, caller.tenant_id, app).await?;
+    let rec = writable(store, caller, app).await?;
     let mut fic = FederatedIdentityCredential {
         id: Uuid::new_v4(),
         name: String::new(),
@@ -50,8 +49,7 @@ pub async fn list(
     caller: &Caller,
     app: AppKey,
 ) -> Result<Vec<FederatedIdentityCredential>, AdminError> {
-    caller.require(Access::ReadApplications)?;
-    let rec = find(store, caller.tenant_id, app).await?;
+    let rec = readable(store, caller, app).await?;
     Ok(store
         .list_federated(rec.app.id)
         .await?
@@ -66,8 +64,7 @@ pub async fn get(
     app: AppKey,
     id_or_name: &str,
 ) -> Result<FederatedIdentityCredential, AdminError> {
-    caller.require(Access::ReadApplications)?;
-    let rec = find(store, caller.tenant_id, app).await?;
+    let rec = readable(store, caller, app).await?;
     Ok(lookup(store, rec.app.id, id_or_name).await?.credential)
 }
 
@@ -80,8 +77,7 @@ pub async fn update(
     id_or_name: &str,
     input: FederatedIdentityCredentialInput,
 ) -> Result<(), AdminError> {
-    caller.require(Access::WriteApplications)?;
-    let rec = find(store, caller.tenant_id, app).await?;
+    let rec = writable(store, caller, app).await?;
     for _ in 0..UPDATE_ATTEMPTS {
         let mut fic = lookup(store, rec.app.id, id_or_name).await?;
         let read = fic.credential.clone();
@@ -107,8 +103,7 @@ pub async fn delete(
     app: AppKey,
     id_or_name: &str,
 ) -> Result<(), AdminError> {
-    caller.require(Access::WriteApplications)?;
-    let rec = find(store, caller.tenant_id, app).await?;
+    let rec = writable(store, caller, app).await?;
     let fic = lookup(store, rec.app.id, id_or_name).await?;
     if !store.delete_federated(rec.app.id, fic.credential.id).await? {
         return Err(not_found("federatedIdentityCredential", id_or_name));

@@ -103,6 +103,7 @@ mod tests {
             domains: vec!["contoso.example".into(), "gatehouse.local".into()],
             created: OffsetDateTime::now_utc(),
             user_consent: Default::default(),
+            users_can_register_apps: true,
         }
     }
 

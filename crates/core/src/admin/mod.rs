@@ -138,6 +138,32 @@ impl Caller {
         }
     }
 
+    /// Whether a user's token holds a delegated permission granting `access`, whatever their roles
+    /// (what an owner needs for the objects they own).
+    pub(crate) fn holds_scope(&self, access: Access) -> bool {
+        self.user.is_some()
+            && self
+                .scopes
+                .iter()
+                .any(|s| access.granted_by().contains(&s.as_str()))
+    }
+
+    /// The user who may write what they own with this token, or `Denied`.
+    pub(crate) fn owner_writer(&self) -> Result<gatehouse_proto::ObjectId, AdminError> {
+        match self.user {
+            Some(u) if self.holds_scope(Access::WriteApplications) => Ok(u),
+            _ => Err(AdminError::Denied),
+        }
+    }
+
+    /// The user who may read what they own with this token, or `Denied`.
+    pub(crate) fn owner_reader(&self) -> Result<gatehouse_proto::ObjectId, AdminError> {
+        match self.user {
+            Some(u) if self.holds_scope(Access::ReadApplications) => Ok(u),
+            _ => Err(AdminError::Denied),
+        }
+    }
+
     /// Whether this caller may grant `access` to an application for the whole tenant on Microsoft
     /// Graph's application permissions (`graph`), or on any other API's: an application with the
     /// permission to write assignments may; a user only through a role that may ([`DirectoryRole::may_grant`]).

@@ -50,36 +50,44 @@ pub fn authorization_policy(
         permission_grant_policy_ids_assigned_to_default_user_role: ids.clone(),
         default_user_role_permissions: DefaultUserRolePermissions {
             permission_grant_policies_assigned: ids,
+            allowed_to_create_apps: t.users_can_register_apps,
         },
     })
 }
 
 /// Sets whether users may consent themselves, from either spelling of Graph's list (both given must
-/// agree). An empty list turns user consent off.
+/// agree; an empty list turns user consent off), and whether users may register applications
+/// (`defaultUserRolePermissions.allowedToCreateApps`). Checked whole before anything is written.
 pub async fn update_authorization_policy(
     store: &dyn Store,
     caller: &Caller,
     input: AuthorizationPolicyUpdate,
 ) -> Result<(), AdminError> {
     caller.require(Access::WritePolicies)?;
-    let nested = input
-        .default_user_role_permissions
-        .and_then(|d| d.permission_grant_policies_assigned);
+    let defaults = input.default_user_role_permissions.unwrap_or_default();
     let top = input.permission_grant_policy_ids_assigned_to_default_user_role;
-    let ids = match (top, nested) {
+    let ids = match (top, defaults.permission_grant_policies_assigned) {
         (Some(a), Some(b)) if a != b => {
             return Err(AdminError::BadRequest(
                 "permissionGrantPolicyIdsAssignedToDefaultUserRole and defaultUserRolePermissions.permissionGrantPoliciesAssigned differ.".into(),
             ))
         }
-        (Some(a), _) | (None, Some(a)) => a,
-        (None, None) => return Ok(()),
+        (Some(a), _) | (None, Some(a)) => Some(a),
+        (None, None) => None,
     };
-    if !store
-        .set_user_consent(caller.tenant_id, UserConsent::from_policy_ids(&ids))
-        .await?
-    {
-        return Err(AdminError::Unavailable);
+    let tenant = caller.tenant_id;
+    if let Some(allowed) = defaults.allowed_to_create_apps {
+        if !store.set_users_can_register_apps(tenant, allowed).await? {
+            return Err(AdminError::Unavailable);
+        }
+    }
+    if let Some(ids) = ids {
+        if !store
+            .set_user_consent(tenant, UserConsent::from_policy_ids(&ids))
+            .await?
+        {
+            return Err(AdminError::Unavailable);
+        }
     }
     Ok(())
 }

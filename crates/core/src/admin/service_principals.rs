@@ -47,9 +47,14 @@ pub async fn create(
     caller: &Caller,
     input: ServicePrincipalInput,
 ) -> Result<ServicePrincipal, AdminError> {
-    caller.require(Access::WriteApplications)?;
+    let everyone = caller.require(Access::WriteApplications);
     let app_id = AppId::parse(&input.app_id)
         .ok_or_else(|| AdminError::BadRequest(format!("'{}' is not a valid appId.", input.app_id)))?;
+    if everyone.is_err() {
+        // The owner of one of the tenant's own applications may add its service principal, as Entra's
+        // portal does at registration.
+        super::applications::writable(store, caller, AppKey::AppId(app_id)).await?;
+    }
     // The tenant's own application, or a multi-tenant one from anywhere (how an organisation adds
     // another's application without a sign-in, as Graph allows).
     let app = store
@@ -155,9 +160,24 @@ pub async fn page(
         .collect())
 }
 
+/// One service principal. A member without a role reads Microsoft's and those of the applications
+/// they own (what registering and configuring their own applications needs).
 pub async fn get(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<ServicePrincipal, AdminError> {
-    caller.require(Access::ReadApplications)?;
+    let everyone = caller.require(Access::ReadApplications);
     let rec = find(store, caller.tenant_id, key).await?;
+    if everyone.is_err() {
+        let user = caller.owner_reader()?;
+        let owned = match store
+            .find_application_by_app_id(caller.tenant_id, rec.sp.app_id)
+            .await?
+        {
+            Some(app) => store.is_owner(app.app.id, user).await?,
+            None => false,
+        };
+        if !owned && !super::graph_resource::is_microsofts(rec.sp.app_id) {
+            return Err(AdminError::Denied);
+        }
+    }
     let app = store
         .find_application_by_app_id(caller.tenant_id, rec.sp.app_id)
         .await?;

@@ -86,8 +86,99 @@ async fn a_delegated_permission_reaches_only_as_far_as_the_users_directory_role(
     let global = token_of(&app, &admin, &client, "gina", Some(GLOBAL_ADMINISTRATOR)).await;
     let new_app = json!({"displayName": "made with a user's token"});
 
-    // Every member reads users; only a role reaches applications.
+    // Every member reads users, and registers applications, which they then own: they see and change
+    // those, and no other (Entra's default user permissions).
     assert_eq!(app.graph(M::GET, "users", &member, None).await.0, 200);
+    let theirs = app
+        .create(
+            &admin,
+            "applications",
+            json!({"displayName": "an administrator's"}),
+        )
+        .await;
+    let (s, mine) = app
+        .graph(
+            M::POST,
+            "applications",
+            &member,
+            Some(json!({"displayName": "mia's app"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{mine}");
+    let mine_path = format!("applications/{}", mine["id"].as_str().unwrap());
+    let (_, owners) = app
+        .graph(M::GET, &format!("{mine_path}/owners"), &member, None)
+        .await;
+    assert_eq!(
+        owners["value"][0]["userPrincipalName"], "mia@contoso.example",
+        "{owners}"
+    );
+    let (s, listed) = app.graph(M::GET, "applications", &member, None).await;
+    assert_eq!(s, 200);
+    let names: Vec<&str> = listed["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["displayName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["mia's app"], "only what they own");
+    let notes = Some(json!({"notes": "mine"}));
+    assert_eq!(
+        app.graph(M::PATCH, &mine_path, &member, notes.clone()).await.0,
+        204
+    );
+    let theirs_path = format!("applications/{}", theirs["id"].as_str().unwrap());
+    let (s, e) = app.graph(M::PATCH, &theirs_path, &member, notes.clone()).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (403, Some("Authorization_RequestDenied")),
+        "{e}"
+    );
+    assert_eq!(app.graph(M::GET, &theirs_path, &member, None).await.0, 403);
+    // An owner adds another owner; the new one may change it too.
+    let (_, gina) = app
+        .graph(M::GET, "users/gina@contoso.example", &admin, None)
+        .await;
+    let reference = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{}", gina["id"].as_str().unwrap())});
+    assert_eq!(
+        app.graph(
+            M::POST,
+            &format!("{mine_path}/owners/$ref"),
+            &member,
+            Some(reference.clone())
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        app.graph(
+            M::POST,
+            &format!("{mine_path}/owners/$ref"),
+            &member,
+            Some(reference)
+        )
+        .await
+        .0,
+        400,
+        "already one"
+    );
+    let (_, owners) = app
+        .graph(M::GET, &format!("{mine_path}/owners"), &admin, None)
+        .await;
+    assert_eq!(owners["value"].as_array().unwrap().len(), 2);
+    // The tenant can turn registration by members off.
+    let policy = json!({"defaultUserRolePermissions": {"allowedToCreateApps": false}});
+    assert_eq!(
+        app.graph(M::PATCH, "policies/authorizationPolicy", &admin, Some(policy))
+            .await
+            .0,
+        204
+    );
+    let (_, read) = app
+        .graph(M::GET, "policies/authorizationPolicy", &admin, None)
+        .await;
+    assert_eq!(read["defaultUserRolePermissions"]["allowedToCreateApps"], false);
     let (s, e) = app
         .graph(M::POST, "applications", &member, Some(new_app.clone()))
         .await;
@@ -96,7 +187,11 @@ async fn a_delegated_permission_reaches_only_as_far_as_the_users_directory_role(
         (403, Some("Authorization_RequestDenied")),
         "{e}"
     );
-    assert_eq!(app.graph(M::GET, "applications", &member, None).await.0, 403);
+    assert_eq!(
+        app.graph(M::PATCH, &mine_path, &member, notes).await.0,
+        204,
+        "what they own stays theirs"
+    );
 
     let (s, made) = app
         .graph(M::POST, "applications", &app_admin, Some(new_app.clone()))

@@ -272,37 +272,90 @@ async fn an_administrator_registers_an_app_adds_a_secret_and_grants_graph_permis
 }
 
 #[tokio::test]
-async fn a_user_without_a_role_manages_nothing_and_a_form_without_its_token_changes_nothing() {
+async fn a_user_without_a_role_sees_and_manages_only_their_own_applications_and_grants_nothing() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     user(&app, &admin, "gina", Some(GLOBAL_ADMINISTRATOR)).await;
     user(&app, &admin, "nora", None).await;
-    let mine = app
+    let theirs = app
         .create(&admin, "applications", json!({"displayName": "Someone else's"}))
         .await;
 
+    // Nora registers an application (the tenant allows it, as Entra does by default) and owns it.
     let mut b = Browser::new(&app);
-    let list = sign_in(&mut b, "nora", "/portal/applications").await;
-    assert_eq!(list.status, 403, "{}", list.html);
-    assert!(!list.html.contains("Someone else"), "{}", list.html);
+    let form = sign_in(&mut b, "nora", "/portal/applications/new").await;
+    let c = canary(&form);
+    let made = post(
+        &mut b,
+        "/portal/applications/new",
+        &[
+            ("canary", &c),
+            ("name", "nora's"),
+            ("audience", "AzureADMyOrg"),
+            ("platform", "web"),
+            ("redirect_uri", ""),
+        ],
+    )
+    .await;
+    assert_eq!(made.status, 303, "{}", made.html);
+    let at = made.location.clone().unwrap();
+    let list = b.get("/portal/applications").await;
+    assert_eq!(list.status, 200, "{}", list.html);
+    assert!(
+        list.html.contains("nora&#39;s") || list.html.contains("nora's"),
+        "{}",
+        list.html
+    );
+    assert!(!list.html.contains("Someone else"), "only her own: {}", list.html);
     let page = b
-        .get(&format!("/portal/applications/{}", mine["id"].as_str().unwrap()))
+        .get(&format!(
+            "/portal/applications/{}",
+            theirs["id"].as_str().unwrap()
+        ))
         .await;
-    assert_eq!(page.status, 403);
-    let form = b.get("/portal/applications/new").await;
+    assert_eq!(page.status, 403, "{}", page.html);
+    // She may configure hers, but not grant consent for it.
+    let added = post(
+        &mut b,
+        &format!("{at}/permissions/add"),
+        &[
+            ("canary", &c),
+            ("resource", GRAPH),
+            ("type", "Application"),
+            ("id", APPLICATION_READ_ALL),
+        ],
+    )
+    .await;
+    assert_eq!(added.status, 303, "{}", added.html);
+    let refused = post(&mut b, &format!("{at}/permissions/grant"), &[("canary", &c)]).await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    let overview = b.get("/portal/").await;
+    assert!(
+        overview.html.contains("<dt>Applications</dt><dd>—</dd>"),
+        "no count of others': {}",
+        overview.html
+    );
+
+    // Turned off for the tenant, registration is refused; and an administrator's form posted without
+    // its CSRF token is refused and changes nothing.
+    let policy = json!({"defaultUserRolePermissions": {"allowedToCreateApps": false}});
+    assert_eq!(
+        app.graph(M::PATCH, "policies/authorizationPolicy", &admin, Some(policy))
+            .await
+            .0,
+        204
+    );
     let refused = post(
         &mut b,
         "/portal/applications/new",
         &[
-            ("canary", &canary(&form)),
-            ("name", "nora's"),
+            ("canary", &c),
+            ("name", "nora's second"),
             ("audience", "AzureADMyOrg"),
         ],
     )
     .await;
     assert_eq!(refused.status, 403, "{}", refused.html);
-
-    // An administrator's form posted without its CSRF token is refused and changes nothing.
     let mut g = Browser::new(&app);
     sign_in(&mut g, "gina", "/portal/applications").await;
     let forged = post(
@@ -314,7 +367,7 @@ async fn a_user_without_a_role_manages_nothing_and_a_form_without_its_token_chan
     assert_eq!(forged.status, 403);
     let (_, all) = app.graph(M::GET, "applications", &admin, None).await;
     assert!(
-        !all.to_string().contains("forged") && !all.to_string().contains("nora's"),
+        !all.to_string().contains("forged") && !all.to_string().contains("nora's second"),
         "{all}"
     );
 }

@@ -5,10 +5,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
-use gatehouse_core::admin::applications;
+use gatehouse_core::admin::{applications, AdminError};
+use gatehouse_proto::graph::User;
 use gatehouse_proto::graph::{AddPasswordInput, Application, ApplicationInput, RemovePasswordInput};
+use gatehouse_proto::ObjectId;
 use time::OffsetDateTime;
 
 use super::envelope::{self, Collection, Entity};
@@ -26,6 +28,68 @@ pub fn routes() -> Router<AppState> {
         .route("/applications/{key}", get(read).patch(update).delete(remove))
         .route("/applications/{key}/addPassword", post(add_password))
         .route("/applications/{key}/removePassword", post(remove_password))
+        .route("/applications/{key}/owners", get(owners))
+        .route("/applications/{key}/owners/$ref", post(add_owner))
+        .route("/applications/{key}/owners/{owner}/$ref", delete(remove_owner))
+}
+
+/// `GET /applications/{id}/owners`: the users who own it.
+async fn owners(
+    State(st): State<AppState>,
+    GraphCaller(caller): GraphCaller,
+    EntityKey(key): EntityKey,
+    GraphQuery(query, _): GraphQuery<User>,
+) -> Result<Collection, GraphFailure> {
+    let store = st.store.as_ref();
+    let mut users = Vec::new();
+    for id in applications::owners(store, &caller, key).await? {
+        if let Some(u) = store
+            .get_user(caller.tenant_id, id)
+            .await
+            .map_err(AdminError::from)?
+        {
+            users.push(u.user);
+        }
+    }
+    Ok(Collection::new(&st, "directoryObjects", &query, users))
+}
+
+/// `POST /applications/{id}/owners/$ref` with `{"@odata.id": "…/directoryObjects/{userId}"}`.
+async fn add_owner(
+    State(st): State<AppState>,
+    GraphCaller(caller): GraphCaller,
+    EntityKey(key): EntityKey,
+    GraphJson(body): GraphJson<serde_json::Value>,
+) -> Result<StatusCode, GraphFailure> {
+    let reference = body["@odata.id"].as_str().unwrap_or_default();
+    let user = reference
+        .rsplit('/')
+        .next()
+        .and_then(ObjectId::parse)
+        .ok_or_else(|| {
+            GraphFailure::BadInput(
+                "The '@odata.id' must name a directory object: …/directoryObjects/{id}.".into(),
+            )
+        })?;
+    applications::add_owner(st.store.as_ref(), &caller, key, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /applications/{id}/owners/{userId}/$ref`.
+async fn remove_owner(
+    State(st): State<AppState>,
+    GraphCaller(caller): GraphCaller,
+    EntityKey(key): EntityKey,
+    axum::extract::Path((_, owner)): axum::extract::Path<(String, String)>,
+) -> Result<StatusCode, GraphFailure> {
+    let user = ObjectId::parse(&owner).ok_or_else(|| {
+        GraphFailure::BadInput(format!(
+            "Invalid object identifier '{}'.",
+            owner.chars().take(100).collect::<String>()
+        ))
+    })?;
+    applications::remove_owner(st.store.as_ref(), &caller, key, user).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list(

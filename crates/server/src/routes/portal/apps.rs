@@ -95,6 +95,7 @@ async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>)
                 prefix: Some(search.clone()).filter(|s| !s.is_empty()),
                 after: q.after.as_deref().and_then(shared::page_position),
                 limit: PAGE + 1,
+                owner: None,
             };
             applications::page(store, &p.caller, &page).await
         }

@@ -114,6 +114,7 @@ async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>)
             prefix: Some(search.clone()).filter(|s| !s.is_empty()),
             after: q.after.as_deref().and_then(page_position),
             limit: 200,
+            owner: None,
         };
         loop {
             let batch = match service_principals::page(st.store.as_ref(), &p.caller, &page).await {

@@ -101,7 +101,10 @@ async fn configured(
     let (own, apis) = principals(st, caller, app).await?;
     let (held, consented) = match &own {
         Some(sp) => (
-            assignments::list(store, caller, Side::Principal, sp.id).await?,
+            // What the caller may not read shows as not granted.
+            assignments::list(store, caller, Side::Principal, sp.id)
+                .await
+                .unwrap_or_default(),
             grants::list(store, caller)
                 .await
                 .unwrap_or_default()
