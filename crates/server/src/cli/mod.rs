@@ -540,6 +540,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         );
     }
     println!("Gatehouse listening on {} ({})", server.base_url, server.addr);
+    println!("Portal: {}/portal/", server.base_url);
     if let Some(at) = server.identity_addr {
         println!("Managed identities: http://{at}/msi/token (gatehouse identity env --name NAME)");
     }

@@ -1089,3 +1089,38 @@ async fn sign_in_and_audit_logs_are_filtered_by_date_application_and_status() {
     let refused = sign_in(&mut n, "nora", "/portal/signIns").await;
     assert_eq!(refused.status, 403, "{}", refused.html);
 }
+
+#[tokio::test]
+async fn a_change_in_the_portal_holds_on_another_node_within_a_second() {
+    let app = TestApp::spawn_postgres().await;
+    let admin = app.admin_token().await;
+    user(&app, &admin, "gina", Some(GLOBAL_ADMINISTRATOR)).await;
+    let j = crate::helpers::Journey::create(&app, None).await;
+    let (node_b, b) = app.second_node().await;
+    assert_eq!(
+        b.token_form(&b.tenant(), &j.form()).await.status(),
+        200,
+        "node B serves the daemon"
+    );
+    let mut browser = Browser::new(&app);
+    let at = format!("/portal/enterpriseApps/{}", j.daemon_sp_id);
+    let page = sign_in(&mut browser, "gina", &at).await;
+    let saved = post(
+        &mut browser,
+        &at,
+        &[
+            ("canary", &canary(&page)),
+            ("enabled", "no"),
+            ("assignment", "no"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.html);
+    crate::helpers::within(
+        std::time::Duration::from_secs(1),
+        "node B refuses the disabled application",
+        || async { b.token_form(&b.tenant(), &j.form()).await.status() != 200 },
+    )
+    .await;
+    node_b.shutdown().await;
+}
