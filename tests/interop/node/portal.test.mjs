@@ -300,6 +300,9 @@ test('a user without a role sees only the applications they register, and cannot
     await page.getByText("You don't have permission to grant admin consent").waitFor();
     await page.getByText(/^Not granted for /).waitFor();
     await check(page, 'no-consent-for-a-member');
+    await page.getByRole('link', { name: 'Owners' }).click();
+    await page.getByRole('cell', { name: FIX.user_upn, exact: true }).waitFor();
+    await check(page, 'owners');
     await page.getByRole('navigation', { name: 'Directory' }).getByRole('link', { name: 'App registrations' }).click();
     await page.getByRole('heading', { name: 'App registrations' }).waitFor();
     assert.equal(await page.getByRole('link', { name: 'alice-app' }).count(), 1, 'hers is listed');

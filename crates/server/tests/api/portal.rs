@@ -335,6 +335,28 @@ async fn a_user_without_a_role_sees_and_manages_only_their_own_applications_and_
         "no count of others': {}",
         overview.html
     );
+    // Owners: nora, and whoever she adds.
+    let owners = b.get(&format!("{at}/owners")).await;
+    assert!(owners.html.contains("nora@contoso.example"), "{}", owners.html);
+    let added = post(
+        &mut b,
+        &format!("{at}/owners"),
+        &[("canary", &c), ("user", "gina@contoso.example")],
+    )
+    .await;
+    assert_eq!(added.status, 303, "{}", added.html);
+    let unknown = post(
+        &mut b,
+        &format!("{at}/owners"),
+        &[("canary", &c), ("user", "nobody@contoso.example")],
+    )
+    .await;
+    assert_eq!(unknown.status, 400, "{}", unknown.html);
+    let object_id = at.rsplit('/').next().unwrap();
+    let (_, listed) = app
+        .graph(M::GET, &format!("applications/{object_id}/owners"), &admin, None)
+        .await;
+    assert_eq!(listed["value"].as_array().unwrap().len(), 2, "{listed}");
 
     // Turned off for the tenant, registration is refused; and an administrator's form posted without
     // its CSRF token is refused and changes nothing.

@@ -14,6 +14,7 @@ mod credentials;
 mod enterprise;
 mod expose;
 mod logs;
+mod owners;
 mod permissions;
 mod settings;
 mod shared;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .merge(enterprise::routes())
         .merge(users::routes())
         .merge(logs::routes())
+        .merge(owners::routes())
         .route("/static/portal.css", get(views::stylesheet))
         .route("/static/portal.js", get(views::script))
 }
