@@ -310,3 +310,54 @@ test('a user without a role sees only the applications they register, and cannot
     await browser.close();
   }
 });
+
+/** Presses Tab until the focused element's accessible text matches `name` (at most 60 times). */
+async function tabTo(page, name) {
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const e = document.activeElement;
+      const label = e.labels && e.labels[0] ? e.labels[0].textContent : '';
+      return `${e.getAttribute('aria-label') || ''}|${e.textContent || ''}|${label}|${e.value || ''}`;
+    });
+    if (name.test(focused)) return;
+  }
+  throw new Error(`no element matching ${name} is reachable with Tab`);
+}
+
+test('the registration journey by keyboard alone', async () => {
+  const browser = await launchChromium();
+  try {
+    const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+    // The sign-in pages put the focus in their one field (autofocus); typing goes there.
+    const focusIn = (id) => page.waitForFunction((i) => document.activeElement?.id === i, id);
+    await page.goto(`${FIX.base}/portal/`);
+    await focusIn('i0116');
+    await page.keyboard.type(FIX.admin_upn);
+    await page.keyboard.press('Enter');
+    await focusIn('i0118');
+    await page.keyboard.type(FIX.admin_password);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: /Overview/ }).waitFor();
+    await tabTo(page, /\|App registrations\|/);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'App registrations' }).waitFor();
+    await tabTo(page, /\|New registration\|/);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Register an application' }).waitFor();
+    await tabTo(page, /^\|\|Name/);
+    await page.keyboard.type('keyboard-app');
+    await tabTo(page, /Single tenant/);
+    await page.keyboard.press('Space');
+    await tabTo(page, /\|Register\|/);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'keyboard-app' }).waitFor();
+    // The copy buttons and the blade's links are reachable too.
+    await tabTo(page, /Copy Application \(client\) ID/);
+    await tabTo(page, /\|Certificates & secrets\|/);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /Certificates & secrets/ }).waitFor();
+  } finally {
+    await browser.close();
+  }
+});
