@@ -113,6 +113,34 @@ async fn count(conn: &mut AnyConnection) -> Result<i64, StoreError> {
         .map_err(map_err)
 }
 
+impl SqlStore {
+    /// Sets one of the tenant's authorization-policy columns; every node sees it within a second (a
+    /// tenant change). `false` if the tenant does not exist.
+    async fn set_policy<V>(&self, tenant_id: TenantId, column: &str, value: V) -> Result<bool, StoreError>
+    where
+        V: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send,
+    {
+        let mut tx = self.begin_write().await?;
+        tx.touch(Touched::new(
+            "Policy",
+            "authorizationPolicy",
+            Some("Authorization Policy"),
+        ));
+        let n = sqlx::query(&format!("UPDATE tenants SET {column} = $1 WHERE id = $2"))
+            .bind(value)
+            .bind(tenant_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        if n == 1 {
+            changes::record(&mut tx, &Change::Tenant(tenant_id)).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(n == 1)
+    }
+}
+
 #[async_trait]
 impl TenantStore for SqlStore {
     async fn create_tenant(&self, rows: &DirectoryData) -> Result<(), StoreError> {
@@ -189,24 +217,8 @@ impl TenantStore for SqlStore {
     }
 
     async fn set_user_consent(&self, tenant_id: TenantId, setting: UserConsent) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        tx.touch(Touched::new(
-            "Policy",
-            "authorizationPolicy",
-            Some("Authorization Policy"),
-        ));
-        let n = sqlx::query("UPDATE tenants SET user_consent = $1 WHERE id = $2")
-            .bind(setting.as_str())
-            .bind(tenant_id.to_string())
-            .execute(&mut *tx)
+        self.set_policy(tenant_id, "user_consent", setting.as_str().to_string())
             .await
-            .map_err(map_err)?
-            .rows_affected();
-        if n == 1 {
-            changes::record(&mut tx, &Change::Tenant(tenant_id)).await?;
-        }
-        tx.commit().await.map_err(map_err)?;
-        Ok(n == 1)
     }
 
     async fn set_users_can_register_apps(
@@ -214,24 +226,8 @@ impl TenantStore for SqlStore {
         tenant_id: TenantId,
         allowed: bool,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        tx.touch(Touched::new(
-            "Policy",
-            "authorizationPolicy",
-            Some("Authorization Policy"),
-        ));
-        let n = sqlx::query("UPDATE tenants SET users_can_register_apps = $1 WHERE id = $2")
-            .bind(i64::from(allowed))
-            .bind(tenant_id.to_string())
-            .execute(&mut *tx)
+        self.set_policy(tenant_id, "users_can_register_apps", i64::from(allowed))
             .await
-            .map_err(map_err)?
-            .rows_affected();
-        if n == 1 {
-            changes::record(&mut tx, &Change::Tenant(tenant_id)).await?;
-        }
-        tx.commit().await.map_err(map_err)?;
-        Ok(n == 1)
     }
 
     async fn delete_tenant(&self, id: TenantId) -> Result<bool, StoreError> {

@@ -110,7 +110,7 @@ pub async fn list(store: &dyn Store, caller: &Caller) -> Result<Vec<Application>
         Ok(()) => store.list_applications(caller.tenant_id).await?,
         Err(_) => {
             let owned = NamePage {
-                owner: Some(caller.owner_reader()?),
+                owner: Some(caller.owner(Access::ReadApplications)?),
                 limit: usize::MAX,
                 ..NamePage::default()
             };
@@ -137,7 +137,7 @@ pub async fn page(
     let mut page = page.clone();
     if caller.require(Access::ReadApplications).is_err() {
         // A member without a role sees the applications they own.
-        page.owner = Some(caller.owner_reader()?);
+        page.owner = Some(caller.owner(Access::ReadApplications)?);
     }
     Ok(store
         .application_page(caller.tenant_id, &page)
@@ -265,16 +265,7 @@ pub(crate) async fn writable(
     caller: &Caller,
     key: AppKey,
 ) -> Result<ApplicationRecord, AdminError> {
-    let everyone = caller.require(Access::WriteApplications).is_ok();
-    let owner = match everyone {
-        true => None,
-        false => Some(caller.owner_writer()?),
-    };
-    let rec = find(store, caller.tenant_id, key).await?;
-    match owner {
-        Some(user) if !store.is_owner(rec.app.id, user).await? => Err(AdminError::Denied),
-        _ => Ok(rec),
-    }
+    permitted(store, caller, key, Access::WriteApplications).await
 }
 
 /// The application `key` names, if the caller may read it: with a permission that reads every
@@ -284,10 +275,18 @@ pub(crate) async fn readable(
     caller: &Caller,
     key: AppKey,
 ) -> Result<ApplicationRecord, AdminError> {
-    let everyone = caller.require(Access::ReadApplications).is_ok();
-    let owner = match everyone {
-        true => None,
-        false => Some(caller.owner_reader()?),
+    permitted(store, caller, key, Access::ReadApplications).await
+}
+
+async fn permitted(
+    store: &dyn Store,
+    caller: &Caller,
+    key: AppKey,
+    access: Access,
+) -> Result<ApplicationRecord, AdminError> {
+    let owner = match caller.require(access) {
+        Ok(()) => None,
+        Err(_) => Some(caller.owner(access)?),
     };
     let rec = find(store, caller.tenant_id, key).await?;
     match owner {

@@ -148,18 +148,10 @@ impl Caller {
                 .any(|s| access.granted_by().contains(&s.as_str()))
     }
 
-    /// The user who may write what they own with this token, or `Denied`.
-    pub(crate) fn owner_writer(&self) -> Result<gatehouse_proto::ObjectId, AdminError> {
+    /// The user who may have `access` to what they own with this token, or `Denied`.
+    pub(crate) fn owner(&self, access: Access) -> Result<gatehouse_proto::ObjectId, AdminError> {
         match self.user {
-            Some(u) if self.holds_scope(Access::WriteApplications) => Ok(u),
-            _ => Err(AdminError::Denied),
-        }
-    }
-
-    /// The user who may read what they own with this token, or `Denied`.
-    pub(crate) fn owner_reader(&self) -> Result<gatehouse_proto::ObjectId, AdminError> {
-        match self.user {
-            Some(u) if self.holds_scope(Access::ReadApplications) => Ok(u),
+            Some(u) if self.holds_scope(access) => Ok(u),
             _ => Err(AdminError::Denied),
         }
     }

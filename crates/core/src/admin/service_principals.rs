@@ -166,7 +166,7 @@ pub async fn get(store: &dyn Store, caller: &Caller, key: AppKey) -> Result<Serv
     let everyone = caller.require(Access::ReadApplications);
     let rec = find(store, caller.tenant_id, key).await?;
     if everyone.is_err() {
-        let user = caller.owner_reader()?;
+        let user = caller.owner(Access::ReadApplications)?;
         let owned = match store
             .find_application_by_app_id(caller.tenant_id, rec.sp.app_id)
             .await?

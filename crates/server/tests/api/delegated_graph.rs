@@ -5,7 +5,7 @@ use reqwest::Method as M;
 use serde_json::{json, Value};
 
 use crate::browser::PASSWORD;
-use crate::helpers::TestApp;
+use crate::helpers::{user, TestApp};
 
 const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
 const APPLICATION_ADMINISTRATOR: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3";
@@ -45,23 +45,7 @@ async fn consented_client(app: &TestApp, admin: &str) -> String {
 
 /// `name`'s delegated Graph token (the password grant), after giving them `role` if any.
 async fn token_of(app: &TestApp, admin: &str, client_id: &str, name: &str, role: Option<&str>) -> String {
-    let u = app
-        .create(
-            admin,
-            "users",
-            json!({"accountEnabled": true, "displayName": name, "mailNickname": name,
-                   "userPrincipalName": format!("{name}@contoso.example"),
-                   "passwordProfile": {"password": PASSWORD, "forceChangePasswordNextSignIn": false}}),
-        )
-        .await;
-    if let Some(role) = role {
-        app.create(
-            admin,
-            "roleManagement/directory/roleAssignments",
-            json!({"principalId": u["id"], "roleDefinitionId": role, "directoryScopeId": "/"}),
-        )
-        .await;
-    }
+    user(app, admin, name, role).await;
     let form = [
         ("grant_type", "password"),
         ("client_id", client_id),

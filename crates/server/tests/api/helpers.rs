@@ -513,3 +513,26 @@ pub fn credentials(v: &Value) -> BootstrapOutput {
         admin_password: v["adminPassword"].as_str().map(Secret::new),
     }
 }
+
+/// A user of the test tenant (`NAME@contoso.example`, password `browser::PASSWORD`), holding the
+/// directory role `role` (a template id) if given.
+pub async fn user(app: &TestApp, admin: &str, name: &str, role: Option<&str>) -> Value {
+    let u = app
+        .create(
+            admin,
+            "users",
+            json!({"accountEnabled": true, "displayName": name, "mailNickname": name,
+                   "userPrincipalName": format!("{name}@contoso.example"),
+                   "passwordProfile": {"password": crate::browser::PASSWORD, "forceChangePasswordNextSignIn": false}}),
+        )
+        .await;
+    if let Some(role) = role {
+        app.create(
+            admin,
+            "roleManagement/directory/roleAssignments",
+            json!({"principalId": u["id"], "roleDefinitionId": role, "directoryScopeId": "/"}),
+        )
+        .await;
+    }
+    u
+}

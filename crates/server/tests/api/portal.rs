@@ -5,35 +5,13 @@
 use reqwest::Method as M;
 use serde_json::{json, Value};
 
-use crate::browser::{through_password, Browser, Page, PASSWORD};
-use crate::helpers::TestApp;
+use crate::browser::{through_password, Browser, Page};
+use crate::helpers::{user, TestApp};
 
 const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
 const APPLICATION_ADMINISTRATOR: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3";
 const GRAPH: &str = "00000003-0000-0000-c000-000000000000";
 const APPLICATION_READ_ALL: &str = "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30";
-
-/// A user of the test tenant, with `role` if given.
-async fn user(app: &TestApp, admin: &str, name: &str, role: Option<&str>) -> Value {
-    let u = app
-        .create(
-            admin,
-            "users",
-            json!({"accountEnabled": true, "displayName": name, "mailNickname": name,
-                   "userPrincipalName": format!("{name}@contoso.example"),
-                   "passwordProfile": {"password": PASSWORD, "forceChangePasswordNextSignIn": false}}),
-        )
-        .await;
-    if let Some(role) = role {
-        app.create(
-            admin,
-            "roleManagement/directory/roleAssignments",
-            json!({"principalId": u["id"], "roleDefinitionId": role, "directoryScopeId": "/"}),
-        )
-        .await;
-    }
-    u
-}
 
 /// Follows the portal's redirect to sign in as `name`, through the sign-in pages and back: the page
 /// the portal then sends the browser to.

@@ -4,9 +4,8 @@
 //! signed-in user's token, and a form counts only with this browser's CSRF token.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method};
+use axum::http::Method;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -18,7 +17,7 @@ use gatehouse_proto::SignInAudience;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::shared::{self, checked, failed, field, principal_of, read};
+use super::shared::{self, failed, principal_of, read, Posted};
 use super::views::Chrome;
 use super::{redirect, refusal, Portal};
 use crate::AppState;
@@ -151,14 +150,11 @@ async fn new_form(p: Portal) -> Response {
 
 /// `POST /portal/applications/new`: Register. Creates the application and, as Entra's portal does,
 /// its service principal in this tenant; then its Overview.
-async fn register(State(st): State<AppState>, headers: HeaderMap, p: Portal, body: Bytes) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
-    let name = field(&f, "name").unwrap_or_default().trim().to_string();
-    let audience = field(&f, "audience").unwrap_or("AzureADMyOrg").to_string();
-    let uri = field(&f, "redirect_uri").unwrap_or_default().trim().to_string();
-    let platform = field(&f, "platform").unwrap_or("web");
+async fn register(State(st): State<AppState>, p: Portal, f: Posted) -> Response {
+    let name = f.field("name").unwrap_or_default().trim().to_string();
+    let audience = f.field("audience").unwrap_or("AzureADMyOrg").to_string();
+    let uri = f.field("redirect_uri").unwrap_or_default().trim().to_string();
+    let platform = f.field("platform").unwrap_or("web");
     let mut input = ApplicationInput {
         display_name: Some(name.clone()),
         sign_in_audience: Some(audience.clone()),

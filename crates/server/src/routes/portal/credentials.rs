@@ -3,7 +3,6 @@
 //! Graph's operations as the signed-in user.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::Multipart;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -19,7 +18,7 @@ use gatehouse_proto::graph::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::shared::{checked, failed, field, key, patch, read};
+use super::shared::{failed, key, patch, read, Posted};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
@@ -129,22 +128,14 @@ async fn credentials_page(
 }
 
 /// `POST …/credentials/secrets`: New client secret. Its value is on this one response only.
-async fn add_secret(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
+async fn add_secret(State(st): State<AppState>, p: Portal, Path(id): Path<String>, f: Posted) -> Response {
     let now = OffsetDateTime::now_utc();
-    let months: i64 = field(&f, "months")
+    let months: i64 = f
+        .field("months")
         .and_then(|m| m.parse().ok())
         .unwrap_or(24)
         .clamp(1, 24);
-    let description = field(&f, "description").map(str::trim).filter(|d| !d.is_empty());
+    let description = f.field("description").map(str::trim).filter(|d| !d.is_empty());
     let input = AddPasswordInput {
         password_credential: Some(PasswordCredentialInput {
             display_name: description.map(str::to_string),
@@ -172,14 +163,10 @@ async fn add_secret(
 
 async fn delete_secret(
     State(st): State<AppState>,
-    headers: HeaderMap,
     p: Portal,
     Path((id, key_id)): Path<(String, String)>,
-    body: Bytes,
+    _: Posted,
 ) -> Response {
-    if checked(&st, &headers, &body).is_none() {
-        return crate::routes::signin::forbidden();
-    }
     let path = format!("/applications/{id}/removePassword");
     let remove = async {
         let k = key(&id)?;
@@ -266,14 +253,10 @@ async fn upload_certificate(
 
 async fn delete_certificate(
     State(st): State<AppState>,
-    headers: HeaderMap,
     p: Portal,
     Path((id, key_id)): Path<(String, String)>,
-    body: Bytes,
+    _: Posted,
 ) -> Response {
-    if checked(&st, &headers, &body).is_none() {
-        return crate::routes::signin::forbidden();
-    }
     let app = match read(&st, &p.caller, &id).await {
         Ok(a) => a,
         Err(e) => return failed(&p, &e),
@@ -319,31 +302,16 @@ async fn save_certificates(
 }
 
 /// `POST …/credentials/federated`: Add credential (issuer, subject identifier, name, audience).
-async fn add_federated(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
-    let text = |name: &str| {
-        field(&f, name)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
+async fn add_federated(State(st): State<AppState>, p: Portal, Path(id): Path<String>, f: Posted) -> Response {
     let input = FederatedIdentityCredentialInput {
         odata_type: None,
-        name: text("name"),
-        issuer: text("issuer"),
-        subject: text("subject"),
-        description: Some(text("description")),
-        audiences: Some(vec![
-            text("audience").unwrap_or_else(|| "api://AzureADTokenExchange".into())
-        ]),
+        name: f.text("name"),
+        issuer: f.text("issuer"),
+        subject: f.text("subject"),
+        description: Some(f.text("description")),
+        audiences: Some(vec![f
+            .text("audience")
+            .unwrap_or_else(|| "api://AzureADTokenExchange".into())]),
     };
     let path = format!("/applications/{id}/federatedIdentityCredentials");
     let create = async { federated::create(st.store.as_ref(), &p.caller, key(&id)?, input).await };
@@ -358,14 +326,10 @@ async fn add_federated(
 
 async fn delete_federated(
     State(st): State<AppState>,
-    headers: HeaderMap,
     p: Portal,
     Path((id, credential)): Path<(String, String)>,
-    body: Bytes,
+    _: Posted,
 ) -> Response {
-    if checked(&st, &headers, &body).is_none() {
-        return crate::routes::signin::forbidden();
-    }
     let path = format!("/applications/{id}/federatedIdentityCredentials/{credential}");
     let delete = async { federated::delete(st.store.as_ref(), &p.caller, key(&id)?, &credential).await };
     match p.write(&st, (Method::DELETE, &path, &[]), delete).await {

@@ -5,9 +5,8 @@
 //! revokes as Graph's DELETE does. All through Graph's operations as the signed-in user.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -21,7 +20,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::shared::{checked, failed, field, next_position, page_position};
+use super::shared::{failed, next_position, page_position, Posted};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
@@ -217,19 +216,10 @@ async fn overview_page(st: &AppState, p: &Portal, id: &str, error: Option<String
 }
 
 /// `POST /portal/enterpriseApps/{id}`: the properties, as `PATCH /servicePrincipals/{id}`.
-async fn save(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
+async fn save(State(st): State<AppState>, p: Portal, Path(id): Path<String>, f: Posted) -> Response {
     let update = ServicePrincipalUpdate {
-        account_enabled: Some(field(&f, "enabled") != Some("no")),
-        app_role_assignment_required: Some(field(&f, "assignment") == Some("yes")),
+        account_enabled: Some(f.field("enabled") != Some("no")),
+        app_role_assignment_required: Some(f.field("assignment") == Some("yes")),
         ..ServicePrincipalUpdate::default()
     };
     let path = format!("/servicePrincipals/{id}");
@@ -247,16 +237,7 @@ async fn save(
 
 /// `POST …/delete`: Graph's `DELETE /servicePrincipals/{id}`: its assignments and consent go with
 /// it, and its users' refresh tokens are revoked.
-async fn delete(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    if checked(&st, &headers, &body).is_none() {
-        return crate::routes::signin::forbidden();
-    }
+async fn delete(State(st): State<AppState>, p: Portal, Path(id): Path<String>, _: Posted) -> Response {
     let path = format!("/servicePrincipals/{id}");
     let write = async {
         let sp = read(&st, &p.caller, &id).await?;
@@ -341,18 +322,10 @@ async fn assigned_page(st: &AppState, p: &Portal, id: &str, error: Option<String
 }
 
 /// `POST …/users`: Assign a user an app role (`POST /servicePrincipals/{id}/appRoleAssignedTo`).
-async fn assign(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
-    let name = field(&f, "user").unwrap_or_default().trim().to_string();
-    let role = field(&f, "role")
+async fn assign(State(st): State<AppState>, p: Portal, Path(id): Path<String>, f: Posted) -> Response {
+    let name = f.field("user").unwrap_or_default().trim().to_string();
+    let role = f
+        .field("role")
         .and_then(|r| Uuid::parse_str(r).ok())
         .unwrap_or_default();
     let path = format!("/servicePrincipals/{id}/appRoleAssignedTo");
@@ -384,14 +357,10 @@ async fn assign(
 
 async fn unassign(
     State(st): State<AppState>,
-    headers: HeaderMap,
     p: Portal,
     Path((id, assignment)): Path<(String, String)>,
-    body: Bytes,
+    _: Posted,
 ) -> Response {
-    if checked(&st, &headers, &body).is_none() {
-        return crate::routes::signin::forbidden();
-    }
     let path = format!("/servicePrincipals/{id}/appRoleAssignedTo/{assignment}");
     let write = async {
         let sp = read(&st, &p.caller, &id).await?;
@@ -504,20 +473,11 @@ async fn permissions_of<'a>(st: &AppState, p: &'a Portal, id: &str) -> Result<Pe
 
 /// `POST …/permissions/revoke`: an application permission's assignment is deleted; a delegated
 /// permission is taken out of its grant (the grant is deleted with its last one).
-async fn revoke(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
-    let grant = field(&f, "grant").unwrap_or_default().to_string();
-    let value = field(&f, "value").unwrap_or_default().to_string();
+async fn revoke(State(st): State<AppState>, p: Portal, Path(id): Path<String>, f: Posted) -> Response {
+    let grant = f.field("grant").unwrap_or_default().to_string();
+    let value = f.field("value").unwrap_or_default().to_string();
     let store = st.store.as_ref();
-    let result = match field(&f, "kind") {
+    let result = match f.field("kind") {
         Some("Application") => {
             let path = format!("/servicePrincipals/{id}/appRoleAssignments/{grant}");
             let write = async {

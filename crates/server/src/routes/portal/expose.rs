@@ -4,9 +4,8 @@
 //! be one the tenant may claim.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -15,7 +14,7 @@ use gatehouse_proto::graph::{ApiApplication, AppRole, Application, ApplicationIn
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::shared::{checked, failed, field, patch, read};
+use super::shared::{failed, patch, read, Posted};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
@@ -163,21 +162,12 @@ async fn after_patch(
     }
 }
 
-async fn save_uri(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
+async fn save_uri(State(st): State<AppState>, p: Portal, Path(id): Path<String>, f: Posted) -> Response {
     let app = match read(&st, &p.caller, &id).await {
         Ok(a) => a,
         Err(e) => return failed(&p, &e),
     };
-    let uri = field(&f, "uri").unwrap_or_default().trim();
+    let uri = f.field("uri").unwrap_or_default().trim();
     let mut uris: Vec<String> = app.identifier_uris.iter().skip(1).cloned().collect();
     if !uri.is_empty() {
         uris.insert(0, uri.to_string());
@@ -190,35 +180,20 @@ async fn save_uri(
     after_patch(&st, &p, &id, result, "expose").await
 }
 
-async fn add_scope(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
-    let text = |name: &str| {
-        field(&f, name)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
+async fn add_scope(State(st): State<AppState>, p: Portal, Path(id): Path<String>, f: Posted) -> Response {
     let scope = PermissionScope {
         id: Uuid::new_v4(),
-        value: text("value").unwrap_or_default(),
-        r#type: if field(&f, "type") == Some("Admin") {
+        value: f.text("value").unwrap_or_default(),
+        r#type: if f.field("type") == Some("Admin") {
             "Admin"
         } else {
             "User"
         }
         .into(),
-        admin_consent_display_name: text("admin_name"),
-        admin_consent_description: text("admin_description"),
-        user_consent_display_name: text("user_name"),
-        user_consent_description: text("user_description"),
+        admin_consent_display_name: f.text("admin_name"),
+        admin_consent_description: f.text("admin_description"),
+        user_consent_display_name: f.text("user_name"),
+        user_consent_description: f.text("user_description"),
         is_enabled: true,
     };
     edit_api(&st, &p, &id, |api| {
@@ -234,15 +209,11 @@ async fn add_scope(
 /// Disable or enable a scope, or delete a disabled one.
 async fn change_scope(
     State(st): State<AppState>,
-    headers: HeaderMap,
     p: Portal,
     Path((id, scope)): Path<(String, String)>,
-    body: Bytes,
+    f: Posted,
 ) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
-    let action = field(&f, "action").unwrap_or_default().to_string();
+    let action = f.field("action").unwrap_or_default().to_string();
     edit_api(&st, &p, &id, |api| {
         let scopes = &mut api.oauth2_permission_scopes;
         let Some(at) = scopes.iter().position(|s| s.id.to_string() == scope) else {
@@ -264,24 +235,17 @@ async fn change_scope(
 /// remove one.
 async fn change_clients(
     State(st): State<AppState>,
-    headers: HeaderMap,
     p: Portal,
     Path(id): Path<String>,
-    body: Bytes,
+    f: Posted,
 ) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
-    let remove = field(&f, "remove").map(str::to_string);
-    let client = field(&f, "client_id")
+    let remove = f.field("remove").map(str::to_string);
+    let client = f
+        .field("client_id")
         .map(str::trim)
         .unwrap_or_default()
         .to_string();
-    let chosen: Vec<String> = f
-        .iter()
-        .filter(|(k, _)| k == "scope")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let chosen: Vec<String> = f.all("scope").map(str::to_string).collect();
     edit_api(&st, &p, &id, |api| {
         let list = &mut api.pre_authorized_applications;
         if let Some(gone) = remove {
@@ -401,37 +365,22 @@ async fn roles_page(
 }
 
 /// Create an app role, or apply the form to the one its `id` names.
-async fn save_role(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
-    let text = |name: &str| {
-        field(&f, name)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let members = match field(&f, "members") {
+async fn save_role(State(st): State<AppState>, p: Portal, Path(id): Path<String>, f: Posted) -> Response {
+    let members = match f.field("members") {
         Some("Application") => vec!["Application".to_string()],
         Some("Both") => vec!["User".to_string(), "Application".to_string()],
         _ => vec!["User".to_string()],
     };
-    let editing = field(&f, "id").and_then(|i| Uuid::parse_str(i).ok());
+    let editing = f.field("id").and_then(|i| Uuid::parse_str(i).ok());
     edit_roles(&st, &p, &id, |roles| {
         let role = AppRole {
             allowed_member_types: members,
-            description: text("description"),
-            display_name: text("display_name"),
+            description: f.text("description"),
+            display_name: f.text("display_name"),
             id: editing.unwrap_or_else(Uuid::new_v4),
-            is_enabled: field(&f, "enabled") == Some("yes"),
+            is_enabled: f.field("enabled") == Some("yes"),
             origin: Some("Application".into()),
-            value: text("value"),
+            value: f.text("value"),
         };
         match roles.iter_mut().find(|r| Some(r.id) == editing) {
             Some(existing) => *existing = role,
@@ -443,14 +392,10 @@ async fn save_role(
 
 async fn delete_role(
     State(st): State<AppState>,
-    headers: HeaderMap,
     p: Portal,
     Path((id, role)): Path<(String, String)>,
-    body: Bytes,
+    _: Posted,
 ) -> Response {
-    if checked(&st, &headers, &body).is_none() {
-        return crate::routes::signin::forbidden();
-    }
     edit_roles(&st, &p, &id, |roles| roles.retain(|r| r.id.to_string() != role)).await
 }
 

@@ -2,9 +2,8 @@
 //! Graph's `/applications/{id}/owners` operations as the signed-in user (an owner may add another).
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -14,7 +13,7 @@ use gatehouse_core::admin::AdminError;
 use gatehouse_proto::graph::Application;
 use gatehouse_proto::ObjectId;
 
-use super::shared::{checked, failed, field, key, read};
+use super::shared::{failed, key, read, Posted};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
@@ -74,17 +73,8 @@ async fn owners_page(st: &AppState, p: &Portal, id: &str, error: Option<String>)
 }
 
 /// `POST …/owners`: Add owners, by user principal name (`POST /applications/{id}/owners/$ref`).
-async fn add(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
-    let name = field(&f, "user").unwrap_or_default().trim().to_string();
+async fn add(State(st): State<AppState>, p: Portal, Path(id): Path<String>, f: Posted) -> Response {
+    let name = f.field("user").unwrap_or_default().trim().to_string();
     let store = st.store.as_ref();
     let path = format!("/applications/{id}/owners/$ref");
     let write = async {
@@ -107,14 +97,10 @@ async fn add(
 
 async fn remove(
     State(st): State<AppState>,
-    headers: HeaderMap,
     p: Portal,
     Path((id, user)): Path<(String, String)>,
-    body: Bytes,
+    _: Posted,
 ) -> Response {
-    if checked(&st, &headers, &body).is_none() {
-        return crate::routes::signin::forbidden();
-    }
     let path = format!("/applications/{id}/owners/{user}/$ref");
     let write = async {
         let user = ObjectId::parse(&user).ok_or_else(|| AdminError::BadRequest("No such owner.".into()))?;

@@ -3,9 +3,8 @@
 //! consent, each through Graph's operations as the signed-in user.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -21,7 +20,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::shared::{checked, failed, field, principal_of, read};
+use super::shared::{failed, principal_of, read, Posted};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
@@ -307,24 +306,16 @@ async fn graph_principal(st: &AppState, caller: &Caller) -> Result<ServicePrinci
 /// `POST …/permissions/add`: adds the chosen permissions to `requiredResourceAccess` (a PATCH).
 async fn add_permissions(
     State(st): State<AppState>,
-    headers: HeaderMap,
     p: Portal,
     Path(id): Path<String>,
-    body: Bytes,
+    f: Posted,
 ) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
-    let resource = field(&f, "resource").unwrap_or(GRAPH_APP_ID).to_string();
-    let kind = match field(&f, "type") {
+    let resource = f.field("resource").unwrap_or(GRAPH_APP_ID).to_string();
+    let kind = match f.field("type") {
         Some("Application") => "Role",
         _ => "Scope",
     };
-    let chosen: Vec<Uuid> = f
-        .iter()
-        .filter(|(k, _)| k == "id")
-        .filter_map(|(_, v)| Uuid::parse_str(v).ok())
-        .collect();
+    let chosen: Vec<Uuid> = f.all("id").filter_map(|v| Uuid::parse_str(v).ok()).collect();
     let result = edit_required(&st, &p, &id, |required| {
         let of_resource = |r: &RequiredResourceAccess| r.resource_app_id.eq_ignore_ascii_case(&resource);
         if !required.iter().any(of_resource) {
@@ -359,16 +350,12 @@ async fn add_permissions(
 /// `POST …/permissions/remove`: Remove permission (what was granted stays until revoked, as in Entra).
 async fn remove_permission(
     State(st): State<AppState>,
-    headers: HeaderMap,
     p: Portal,
     Path(id): Path<String>,
-    body: Bytes,
+    f: Posted,
 ) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
-    let resource = field(&f, "resource").unwrap_or_default().to_string();
-    let perm = field(&f, "id").and_then(|v| Uuid::parse_str(v).ok());
+    let resource = f.field("resource").unwrap_or_default().to_string();
+    let perm = f.field("id").and_then(|v| Uuid::parse_str(v).ok());
     let result = edit_required(&st, &p, &id, |required| {
         for r in required
             .iter_mut()
@@ -436,16 +423,7 @@ async fn confirm_consent(State(st): State<AppState>, p: Portal, Path(id): Path<S
 /// application permission and one `AllPrincipals` grant per API for the delegated ones, each written
 /// by Graph's operation as this user (so an Application Administrator cannot grant Microsoft Graph's
 /// application permissions here either).
-async fn grant_consent(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    if checked(&st, &headers, &body).is_none() {
-        return crate::routes::signin::forbidden();
-    }
+async fn grant_consent(State(st): State<AppState>, p: Portal, Path(id): Path<String>, _: Posted) -> Response {
     match grant_all(&st, &p, &id).await {
         Ok(()) => {
             let message = "Successfully granted admin consent for the requested permissions.".to_string();

@@ -3,9 +3,8 @@
 //! Graph JSON, saved through the same validation as a PATCH). Both save with one PATCH.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -15,7 +14,7 @@ use gatehouse_proto::graph::{
 };
 
 use super::apps::AUDIENCES;
-use super::shared::{checked, failed, field, patch, read};
+use super::shared::{failed, patch, read, Posted};
 use super::views::Chrome;
 use super::Portal;
 use crate::AppState;
@@ -100,37 +99,33 @@ fn lines(text: Option<&str>) -> Vec<String> {
 
 async fn save_authentication(
     State(st): State<AppState>,
-    headers: HeaderMap,
     p: Portal,
     Path(id): Path<String>,
-    body: Bytes,
+    f: Posted,
 ) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
     let app = match read(&st, &p.caller, &id).await {
         Ok(a) => a,
         Err(e) => return failed(&p, &e),
     };
-    let logout = field(&f, "logout_url").map(str::trim).filter(|u| !u.is_empty());
+    let logout = f.field("logout_url").map(str::trim).filter(|u| !u.is_empty());
     let input = ApplicationInput {
         web: Some(WebApplication {
-            redirect_uris: lines(field(&f, "web")),
+            redirect_uris: lines(f.field("web")),
             home_page_url: app.web.home_page_url.clone(),
             logout_url: logout.map(str::to_string),
             implicit_grant_settings: ImplicitGrantSettings {
-                enable_id_token_issuance: field(&f, "id_tokens") == Some("yes"),
-                enable_access_token_issuance: field(&f, "access_tokens") == Some("yes"),
+                enable_id_token_issuance: f.field("id_tokens") == Some("yes"),
+                enable_access_token_issuance: f.field("access_tokens") == Some("yes"),
             },
         }),
         spa: Some(RedirectUris {
-            redirect_uris: lines(field(&f, "spa")),
+            redirect_uris: lines(f.field("spa")),
         }),
         public_client: Some(RedirectUris {
-            redirect_uris: lines(field(&f, "public_client")),
+            redirect_uris: lines(f.field("public_client")),
         }),
-        sign_in_audience: field(&f, "audience").map(str::to_string),
-        is_fallback_public_client: Some(Some(field(&f, "public_flows") == Some("yes"))),
+        sign_in_audience: f.field("audience").map(str::to_string),
+        is_fallback_public_client: Some(Some(f.field("public_flows") == Some("yes"))),
         ..ApplicationInput::default()
     };
     let set = [
@@ -201,21 +196,12 @@ fn manifest_page(p: &Portal, app: Application, json: String, error: Option<Strin
 
 /// `POST …/manifest`: the edited JSON without its read-only properties, as a PATCH. A refusal shows
 /// Graph's message beside the text as it was posted.
-async fn save_manifest(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
+async fn save_manifest(State(st): State<AppState>, p: Portal, Path(id): Path<String>, f: Posted) -> Response {
     let app = match read(&st, &p.caller, &id).await {
         Ok(a) => a,
         Err(e) => return failed(&p, &e),
     };
-    let posted = field(&f, "manifest").unwrap_or_default().to_string();
+    let posted = f.field("manifest").unwrap_or_default().to_string();
     let input = match editable(&posted) {
         Ok(input) => input,
         Err(why) => return manifest_page(&p, app, posted, Some(why), false),

@@ -2,7 +2,10 @@
 //! and the application operations most pages start or end with, as the signed-in user.
 
 use askama::Template;
-use axum::http::{HeaderMap, Method};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::Method;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use gatehouse_core::admin::applications::{self, AppKey};
 use gatehouse_core::admin::{AdminError, Caller};
@@ -15,20 +18,48 @@ use super::{refusal, Portal};
 use crate::routes::signin::csrf_ok;
 use crate::AppState;
 
-/// The fields of a posted form (a name may repeat, as checkboxes do).
-pub fn fields(body: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body).into_owned().collect()
+/// A posted form that carried this browser's CSRF token: its fields (a name may repeat, as checkboxes
+/// do). A post without the token is refused before the handler runs (403, the sign-in pages'
+/// `forbidden`), so nothing changes. It reads the body: a handler takes it last.
+pub struct Posted(Vec<(String, String)>);
+
+impl Posted {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The field trimmed, if it is not empty.
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.field(name)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    }
+
+    /// Every value of a repeated field.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
-pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
+impl FromRequest<AppState> for Posted {
+    type Rejection = Response;
 
-/// The posted form, if it carries this browser's CSRF token. Without it the handler answers
-/// `signin::forbidden()` and changes nothing.
-pub fn checked(st: &AppState, headers: &HeaderMap, body: &[u8]) -> Option<Vec<(String, String)>> {
-    let f = fields(body);
-    csrf_ok(st, headers, field(&f, "canary")).then_some(f)
+    async fn from_request(req: Request, st: &AppState) -> Result<Self, Response> {
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, st)
+            .await
+            .map_err(|e| e.into_response())?;
+        let fields: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+        let posted = Posted(fields);
+        match csrf_ok(st, &headers, posted.field("canary")) {
+            true => Ok(posted),
+            false => Err(crate::routes::signin::forbidden()),
+        }
+    }
 }
 
 /// A page for a Graph failure, inside the portal's layout.

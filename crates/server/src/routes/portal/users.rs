@@ -3,9 +3,8 @@
 //! password, Block sign-in and Delete. Through Graph's `/users` operations as the signed-in user.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -17,7 +16,7 @@ use gatehouse_proto::token::Secret;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::shared::{checked, failed, field};
+use super::shared::{failed, Posted};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
@@ -135,17 +134,14 @@ fn generated() -> Result<(Secret, PasswordProfile), AdminError> {
     Ok((password, profile))
 }
 
-async fn create(State(st): State<AppState>, headers: HeaderMap, p: Portal, body: Bytes) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
-    let name = field(&f, "name").unwrap_or_default().trim().to_string();
-    let display_name = field(&f, "display_name").unwrap_or_default().trim().to_string();
-    let domain = field(&f, "domain").unwrap_or_default();
+async fn create(State(st): State<AppState>, p: Portal, f: Posted) -> Response {
+    let name = f.field("name").unwrap_or_default().trim().to_string();
+    let display_name = f.field("display_name").unwrap_or_default().trim().to_string();
+    let domain = f.field("domain").unwrap_or_default();
     let write = async {
         let (password, profile) = generated()?;
         let input = UserInput {
-            account_enabled: Some(field(&f, "enabled") == Some("yes")),
+            account_enabled: Some(f.field("enabled") == Some("yes")),
             display_name: Some(display_name.clone()),
             mail_nickname: Some(name.clone()),
             user_principal_name: Some(format!("{name}@{domain}")),
@@ -258,14 +254,10 @@ async fn update(
 
 async fn reset_password(
     State(st): State<AppState>,
-    headers: HeaderMap,
     p: Portal,
     Path(id): Path<String>,
-    body: Bytes,
+    _: Posted,
 ) -> Response {
-    if checked(&st, &headers, &body).is_none() {
-        return crate::routes::signin::forbidden();
-    }
     let (password, profile) = match generated() {
         Ok(g) => g,
         Err(e) => return failed(&p, &e),
@@ -278,33 +270,15 @@ async fn reset_password(
 }
 
 /// Block sign-in (or allow it again): `accountEnabled`.
-async fn sign_in(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let Some(f) = checked(&st, &headers, &body) else {
-        return crate::routes::signin::forbidden();
-    };
+async fn sign_in(State(st): State<AppState>, p: Portal, Path(id): Path<String>, f: Posted) -> Response {
     let input = UserInput {
-        account_enabled: Some(field(&f, "enabled") == Some("yes")),
+        account_enabled: Some(f.field("enabled") == Some("yes")),
         ..UserInput::default()
     };
     update(&st, &p, &id, input, &["accountEnabled"], None).await
 }
 
-async fn delete(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    p: Portal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    if checked(&st, &headers, &body).is_none() {
-        return crate::routes::signin::forbidden();
-    }
+async fn delete(State(st): State<AppState>, p: Portal, Path(id): Path<String>, _: Posted) -> Response {
     let path = format!("/users/{id}");
     let user = key(&id);
     let write = users::delete(st.store.as_ref(), &p.caller, &user);
