@@ -136,6 +136,14 @@ test('the first seed in the portal: register, copy both IDs and a secret, a toke
     await page.getByRole('button', { name: 'Yes' }).click();
     await page.getByRole('cell', { name: `Granted for ${tenantName}`, exact: true }).waitFor();
     await check(page, 'api-permissions-granted');
+    // The application's other pages, each checked by axe.
+    for (const [link, shot] of [['Authentication', 'authentication'], ['Expose an API', 'expose-an-api-empty'],
+      ['App roles', 'app-roles'], ['Owners', 'owners-of-app-sec-reg'], ['Manifest', 'manifest'],
+      ['API permissions', 'api-permissions-again']]) {
+      await page.getByRole('link', { name: link, exact: true }).click();
+      await page.getByRole('heading', { level: 1, name: `app-sec-reg | ${link}` }).waitFor();
+      await check(page, shot);
+    }
 
     const second = msalPythonToken(tokenEndpoint, clientId, secret);
     assert.deepEqual(claims(second).roles, ['Application.Read.All']);
@@ -167,6 +175,14 @@ test('the first seed in the portal: register, copy both IDs and a secret, a toke
     await check(page, 'audit-logs');
     await page.getByRole('link', { name: 'Users' }).click();
     await check(page, 'users');
+    await page.getByRole('link', { name: 'New user' }).click();
+    await page.getByRole('heading', { name: 'Create new user' }).waitFor();
+    await check(page, 'new-user');
+    await page.goBack();
+    await page.getByRole('link', { name: 'Administrator' }).click();
+    await page.getByRole('button', { name: 'Reset password' }).waitFor();
+    await check(page, 'user');
+    await page.goBack();
     await page.goBack();
 
     // At 320 px wide the pages still fit: nothing scrolls sideways.
@@ -264,6 +280,9 @@ test('the consent journey: a multi-tenant app registered in Contoso, consented b
     await fabrikam.getByRole('link', { name: 'Permissions' }).click();
     await fabrikam.getByRole('cell', { name: 'Application.Read.All', exact: true }).waitFor();
     await check(fabrikam, 'enterprise-application-permissions');
+    await fabrikam.getByRole('link', { name: 'Users and groups' }).click();
+    await fabrikam.getByRole('heading', { name: 'Add Assignment' }).waitFor();
+    await check(fabrikam, 'enterprise-application-users');
     await fabrikam.getByRole('link', { name: 'Properties' }).click();
     await fabrikam.getByRole('button', { name: 'Delete' }).click();
     await fabrikam.getByRole('heading', { name: /Enterprise applications/ }).waitFor();

@@ -1124,3 +1124,59 @@ async fn a_change_in_the_portal_holds_on_another_node_within_a_second() {
     .await;
     node_b.shutdown().await;
 }
+
+#[tokio::test]
+async fn permissions_are_chosen_from_graph_or_the_tenants_own_apis_and_searched() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    user(&app, &admin, "gina", Some(GLOBAL_ADMINISTRATOR)).await;
+    let j = crate::helpers::Journey::create(&app, None).await;
+    let client = app
+        .create(&admin, "applications", json!({"displayName": "client"}))
+        .await;
+    let at = format!("/portal/applications/{}", client["id"].as_str().unwrap());
+    let mut b = Browser::new(&app);
+    let graph = sign_in(
+        &mut b,
+        "gina",
+        &format!("{at}/permissions/add?type=Application&search=directory"),
+    )
+    .await;
+    assert!(graph.html.contains("Directory.Read.All"), "{}", graph.html);
+    assert!(
+        !graph.html.contains("Application.Read.All"),
+        "filtered: {}",
+        graph.html
+    );
+    assert!(
+        graph.html.contains(&format!("api={}", j.api_app_id)),
+        "the tenant's API is offered: {}",
+        graph.html
+    );
+    let own = b
+        .get(&format!(
+            "{at}/permissions/add?api={}&type=Application",
+            j.api_app_id
+        ))
+        .await;
+    assert!(own.html.contains("Reports.Read"), "{}", own.html);
+    let added = post(
+        &mut b,
+        &format!("{at}/permissions/add"),
+        &[
+            ("canary", &canary(&own)),
+            ("resource", &j.api_app_id),
+            ("type", "Application"),
+            ("id", &j.read_role),
+        ],
+    )
+    .await;
+    assert_eq!(added.status, 303, "{}", added.html);
+    let g = read_app(&app, &admin, client["id"].as_str().unwrap()).await;
+    assert_eq!(
+        g["requiredResourceAccess"][0]["resourceAppId"],
+        j.api_app_id.as_str()
+    );
+    let listed = b.get(&format!("{at}/permissions")).await;
+    assert!(listed.html.contains("Reports.Read"), "{}", listed.html);
+}

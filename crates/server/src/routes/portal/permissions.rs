@@ -11,6 +11,7 @@ use axum::Router;
 use gatehouse_core::admin::applications::AppKey;
 use gatehouse_core::admin::assignments::{self, Side};
 use gatehouse_core::admin::{grants, service_principals, AdminError, Caller};
+use gatehouse_core::store::NamePage;
 use gatehouse_proto::graph::{
     AppRoleAssignmentInput, Application, ApplicationInput, OAuth2PermissionGrantInput,
     RequiredResourceAccess, ResourceAccess, ServicePrincipal,
@@ -237,37 +238,55 @@ struct AddPermission<'a> {
     app: Application,
     page: &'static str,
     kind: &'static str,
-    resource_app_id: &'static str,
+    /// The API chosen: its appId and name.
+    resource_app_id: String,
+    resource_name: String,
+    /// The APIs to choose from: Microsoft Graph, then those of this tenant (appId, name).
+    apis: Vec<(String, String)>,
+    search: String,
     /// (id, value, what it allows).
     choices: Vec<(Uuid, String, String)>,
 }
 
 #[derive(Deserialize)]
-struct KindQuery {
+struct ChoiceQuery {
     #[serde(rename = "type")]
     kind: Option<String>,
+    /// The API's appId; Microsoft Graph when absent.
+    api: Option<String>,
+    search: Option<String>,
 }
 
-/// `GET …/permissions/add`: Microsoft Graph's delegated or application permissions to choose from.
+/// `GET …/permissions/add`: Request API permissions. Microsoft Graph or one of the tenant's own APIs,
+/// its delegated or application permissions, filtered by what the search names.
 async fn permission_choices(
     State(st): State<AppState>,
     p: Portal,
     Path(id): Path<String>,
-    Query(q): Query<KindQuery>,
+    Query(q): Query<ChoiceQuery>,
 ) -> Response {
     let app = match read(&st, &p.caller, &id).await {
         Ok(a) => a,
         Err(e) => return failed(&p, &e),
     };
-    let graph = match graph_principal(&st, &p.caller).await {
-        Ok(g) => g,
+    let apis = apis(&st, &p.caller).await;
+    let wanted = q
+        .api
+        .as_deref()
+        .and_then(AppId::parse)
+        .unwrap_or_else(|| AppId::parse(GRAPH_APP_ID).unwrap_or_default());
+    let api = match service_principals::get(st.store.as_ref(), &p.caller, AppKey::AppId(wanted)).await {
+        Ok(sp) => sp,
         Err(e) => return failed(&p, &e),
     };
     let application = q.kind.as_deref() == Some("Application");
-    let choices = match application {
-        true => graph
+    let search = q.search.unwrap_or_default().trim().to_string();
+    let needle = search.to_lowercase();
+    let all: Vec<(Uuid, String, String)> = match application {
+        true => api
             .app_roles
             .iter()
+            .filter(|r| r.is_enabled && r.allowed_member_types.iter().any(|t| t == "Application"))
             .map(|r| {
                 (
                     r.id,
@@ -276,9 +295,10 @@ async fn permission_choices(
                 )
             })
             .collect(),
-        false => graph
+        false => api
             .oauth2_permission_scopes
             .iter()
+            .filter(|s| s.is_enabled)
             .map(|s| {
                 (
                     s.id,
@@ -288,19 +308,45 @@ async fn permission_choices(
             })
             .collect(),
     };
+    let choices = all
+        .into_iter()
+        .filter(|(_, value, text)| {
+            needle.is_empty()
+                || value.to_lowercase().contains(&needle)
+                || text.to_lowercase().contains(&needle)
+        })
+        .collect();
     p.render(&AddPermission {
         c: p.chrome("apps"),
         app,
         page: "permissions",
         kind: if application { "Application" } else { "Delegated" },
-        resource_app_id: GRAPH_APP_ID,
+        resource_app_id: api.app_id.to_string(),
+        resource_name: api.display_name,
+        apis,
+        search,
         choices,
     })
 }
 
-async fn graph_principal(st: &AppState, caller: &Caller) -> Result<ServicePrincipal, AdminError> {
-    let graph = AppId::parse(GRAPH_APP_ID).unwrap_or_default();
-    service_principals::get(st.store.as_ref(), caller, AppKey::AppId(graph)).await
+/// The APIs an application of this tenant can ask permissions of: Microsoft Graph, then the tenant's
+/// service principals that offer delegated permissions or app roles (the first few hundred by name).
+async fn apis(st: &AppState, caller: &Caller) -> Vec<(String, String)> {
+    let mut apis = vec![(GRAPH_APP_ID.to_string(), "Microsoft Graph".to_string())];
+    let page = NamePage {
+        limit: 500,
+        ..NamePage::default()
+    };
+    let own = service_principals::page(st.store.as_ref(), caller, &page)
+        .await
+        .unwrap_or_default();
+    apis.extend(
+        own.into_iter()
+            .filter(|sp| !gatehouse_core::admin::graph_resource::is_microsofts(sp.app_id))
+            .filter(|sp| !sp.oauth2_permission_scopes.is_empty() || !sp.app_roles.is_empty())
+            .map(|sp| (sp.app_id.to_string(), sp.display_name)),
+    );
+    apis
 }
 
 /// `POST …/permissions/add`: adds the chosen permissions to `requiredResourceAccess` (a PATCH).
