@@ -162,11 +162,15 @@ impl axum::extract::FromRequestParts<AppState> for Portal {
         st: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let now = OffsetDateTime::now_utc();
-        let next = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/portal/".into());
+        // Back to this page after signing in; a form's post cannot be replayed, so after one, the start.
+        let next = match parts.method {
+            axum::http::Method::GET => parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "/portal/".into()),
+            _ => "/portal/".into(),
+        };
         let (name, _) = cookie_names(st);
         let sealed: Option<Sealed> =
             cookie(&parts.headers, name).and_then(|v| st.portal.open(v, SESSION_PURPOSE));
