@@ -17,14 +17,19 @@ const COLUMNS: &str = "SELECT tenant_id, doc, version FROM applications";
 
 /// Records a user as an owner of an application. Owners are not in the change feed: they are read
 /// from the store whenever a write is authorized.
-async fn put_owner(tx: &mut Tx<'_>, application: ObjectId, user: ObjectId) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO application_owners (application_id, user_id) VALUES ($1, $2)")
-        .bind(application.to_string())
-        .bind(user.to_string())
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?;
-    Ok(())
+/// `false` if they already owned it.
+async fn put_owner(tx: &mut Tx<'_>, application: ObjectId, user: ObjectId) -> Result<bool, StoreError> {
+    let n = sqlx::query(
+        "INSERT INTO application_owners (application_id, user_id) VALUES ($1, $2) \
+         ON CONFLICT (application_id, user_id) DO NOTHING",
+    )
+    .bind(application.to_string())
+    .bind(user.to_string())
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?
+    .rows_affected();
+    Ok(n == 1)
 }
 
 /// The stored document: the Graph shape without password credentials.
@@ -242,19 +247,9 @@ impl ApplicationStore for SqlStore {
                 "owner or application not in the tenant".into(),
             ));
         }
-        let exists =
-            sqlx::query("SELECT 1 FROM application_owners WHERE application_id = $1 AND user_id = $2")
-                .bind(application.to_string())
-                .bind(user.to_string())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        if exists.is_some() {
-            return Ok(false);
-        }
-        put_owner(&mut tx, application, user).await?;
+        let added = put_owner(&mut tx, application, user).await?;
         tx.commit().await.map_err(map_err)?;
-        Ok(true)
+        Ok(added)
     }
 
     async fn remove_owner(

@@ -29,9 +29,6 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/applications/{id}", get(overview))
 }
 
-/// Applications on one page of the list.
-const PAGE: usize = 50;
-
 /// Entra's four choices of supported account types, with the portal's words for each.
 pub(super) const AUDIENCES: [(&str, &str); 4] = [
     ("AzureADMyOrg", "Accounts in this organizational directory only (Single tenant)"),
@@ -41,17 +38,12 @@ pub(super) const AUDIENCES: [(&str, &str); 4] = [
 ];
 
 fn audience_words(a: SignInAudience) -> &'static str {
-    let key = serde_json::to_value(a).ok();
-    AUDIENCES
-        .iter()
-        .find(|(v, _)| key.as_ref().and_then(|k| k.as_str()) == Some(*v))
-        .map(|(v, words)| match *v {
-            "AzureADMyOrg" => "My organization only",
-            "AzureADMultipleOrgs" => "Multiple organizations",
-            "AzureADandPersonalMicrosoftAccount" => "All Microsoft account users",
-            _ => words,
-        })
-        .unwrap_or("My organization only")
+    match a {
+        SignInAudience::AzureADMyOrg => "My organization only",
+        SignInAudience::AzureADMultipleOrgs => "Multiple organizations",
+        SignInAudience::AzureAdAndPersonalMicrosoftAccount => "All Microsoft account users",
+        SignInAudience::PersonalMicrosoftAccount => "Personal Microsoft accounts only",
+    }
 }
 
 struct Row {
@@ -93,22 +85,16 @@ async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>)
             let page = NamePage {
                 prefix: Some(search.clone()).filter(|s| !s.is_empty()),
                 after: q.after.as_deref().and_then(shared::page_position),
-                limit: PAGE + 1,
+                limit: shared::PAGE + 1,
                 owner: None,
             };
             applications::page(store, &p.caller, &page).await
         }
     };
-    let mut apps = match found {
-        Ok(a) => a,
+    let (apps, next) = match found {
+        Ok(a) => shared::paged(a, |a| shared::next_position(&a.display_name, a.id)),
         Err(e) => return failed(&p, &e),
     };
-    let next = (apps.len() > PAGE).then(|| {
-        apps.truncate(PAGE);
-        apps.last()
-            .map(|a| shared::next_position(&a.display_name, a.id))
-            .unwrap_or_default()
-    });
     let rows = apps
         .into_iter()
         .map(|a| Row {

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::Multipart;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -18,7 +18,7 @@ use gatehouse_proto::graph::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::shared::{failed, key, patch, read, Posted};
+use super::shared::{failed, key, patch, read, status_for, Posted};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
@@ -108,10 +108,7 @@ async fn credentials_page(
     let federated = federated::list(st.store.as_ref(), &p.caller, AppKey::Id(app.id))
         .await
         .unwrap_or_default();
-    let status = match &error {
-        Some(_) => StatusCode::BAD_REQUEST,
-        None => StatusCode::OK,
-    };
+    let status = status_for(&error);
     p.render_status(
         status,
         &Credentials {

@@ -6,7 +6,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -20,7 +20,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::shared::{failed, next_position, page_position, Posted};
+use super::shared::{failed, key, next_position, page_position, paged, status_for, Posted, PAGE};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
@@ -39,8 +39,6 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/enterpriseApps/{id}/permissions", get(permissions))
         .route("/portal/enterpriseApps/{id}/permissions/revoke", post(revoke))
 }
-
-const PAGE: usize = 50;
 
 /// The list's filter: (value, label).
 const TYPES: [(&str, &str); 4] = [
@@ -129,13 +127,7 @@ async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>)
             page.after = last;
         }
     }
-    let next = (found.len() > PAGE).then(|| {
-        found.truncate(PAGE);
-        found
-            .last()
-            .map(|sp| next_position(&sp.display_name, sp.id))
-            .unwrap_or_default()
-    });
+    let (found, next) = paged(found, |sp| next_position(&sp.display_name, sp.id));
     let rows = found
         .iter()
         .map(|sp| Row {
@@ -156,13 +148,7 @@ async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>)
 }
 
 async fn read(st: &AppState, caller: &Caller, id: &str) -> Result<ServicePrincipal, AdminError> {
-    let key = ObjectId::parse(id).map(AppKey::Id).ok_or_else(|| {
-        AdminError::NotFound(format!(
-            "Resource '{}' does not exist.",
-            id.chars().take(64).collect::<String>()
-        ))
-    })?;
-    service_principals::get(st.store.as_ref(), caller, key).await
+    service_principals::get(st.store.as_ref(), caller, key(id)?).await
 }
 
 #[derive(Template)]
@@ -196,11 +182,7 @@ async fn overview_page(st: &AppState, p: &Portal, id: &str, error: Option<String
             .unwrap_or_else(|| t.to_string()),
         None => "—".into(),
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(&error);
     p.render_status(
         status,
         &Overview {
@@ -303,11 +285,7 @@ async fn assigned_page(st: &AppState, p: &Portal, id: &str, error: Option<String
     if roles.is_empty() {
         roles.push((Uuid::nil(), "Default Access".into()));
     }
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(&error);
     p.render_status(
         status,
         &Assigned {

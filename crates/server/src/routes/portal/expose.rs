@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -14,7 +13,7 @@ use gatehouse_proto::graph::{ApiApplication, AppRole, Application, ApplicationIn
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::shared::{failed, patch, read, Posted};
+use super::shared::{failed, patch, read, status_for, Posted};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
@@ -104,11 +103,7 @@ async fn expose_page(st: &AppState, p: &Portal, id: &str, error: Option<String>)
             )
         })
         .collect();
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(&error);
     p.render_status(
         status,
         &Expose {
@@ -345,11 +340,7 @@ async fn roles_page(
             ..RoleForm::default()
         },
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(&error);
     p.render_status(
         status,
         &Roles {

@@ -13,7 +13,7 @@ use gatehouse_core::audit::{Comparison, Condition, LogField, LogQuery, LogValue}
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::shared::failed;
+use super::shared::{failed, paged, PAGE};
 use super::views::Chrome;
 use super::Portal;
 use crate::routes::graph::logs::{decode_position, encode_position};
@@ -24,8 +24,6 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/signIns", get(sign_ins))
         .route("/portal/auditLogs", get(audits))
 }
-
-const PAGE: usize = 50;
 
 const PERIODS: [(&str, &str); 4] = [
     ("1", "Last 24 hours"),
@@ -110,14 +108,6 @@ impl Filters {
             error: None,
         }
     }
-}
-
-/// The rows of a page read with one extra, and the position to continue from when there are more.
-fn paged<T>(mut records: Vec<T>, position: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
-    let more = records.len() > PAGE;
-    records.truncate(PAGE);
-    let next = more.then(|| records.last().map(&position)).flatten();
-    (records, next)
 }
 
 fn when(t: OffsetDateTime) -> String {

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -13,7 +13,7 @@ use gatehouse_core::admin::AdminError;
 use gatehouse_proto::graph::Application;
 use gatehouse_proto::ObjectId;
 
-use super::shared::{failed, key, read, Posted};
+use super::shared::{failed, key, read, status_for, Posted};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
@@ -55,11 +55,7 @@ async fn owners_page(st: &AppState, p: &Portal, id: &str, error: Option<String>)
             owners.push((u.id.to_string(), u.display_name, u.user_principal_name));
         }
     }
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(&error);
     p.render_status(
         status,
         &Owners {

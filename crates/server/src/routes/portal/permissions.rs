@@ -97,9 +97,20 @@ async fn configured(
     caller: &Caller,
     app: &Application,
 ) -> Result<Vec<Permission>, AdminError> {
-    let store = st.store.as_ref();
     let (own, apis) = principals(st, caller, app).await?;
-    let (held, consented) = match &own {
+    rows(st, caller, app, own.as_ref(), &apis).await
+}
+
+/// [`configured`] from the application's service principal and its APIs, already read.
+async fn rows(
+    st: &AppState,
+    caller: &Caller,
+    app: &Application,
+    own: Option<&ServicePrincipal>,
+    apis: &[ServicePrincipal],
+) -> Result<Vec<Permission>, AdminError> {
+    let store = st.store.as_ref();
+    let (held, consented) = match own {
         Some(sp) => (
             // What the caller may not read shows as not granted.
             assignments::list(store, caller, Side::Principal, sp.id)
@@ -495,7 +506,7 @@ async fn grant_all(st: &AppState, p: &Portal, id: &str) -> Result<(), AdminError
                 .await?
         }
     };
-    let rows = configured(st, caller, &app).await?;
+    let rows = rows(st, caller, &app, Some(&own), &apis).await?;
     let now = OffsetDateTime::now_utc();
     for api in &apis {
         let mine = |r: &&Permission| r.resource_app_id.eq_ignore_ascii_case(&api.app_id.to_string());

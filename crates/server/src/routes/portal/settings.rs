@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -14,7 +13,7 @@ use gatehouse_proto::graph::{
 };
 
 use super::apps::AUDIENCES;
-use super::shared::{failed, patch, read, Posted};
+use super::shared::{failed, patch, read, status_for, Posted};
 use super::views::Chrome;
 use super::Portal;
 use crate::AppState;
@@ -59,11 +58,7 @@ async fn authentication_page(
         Ok(a) => a,
         Err(e) => return failed(p, &e),
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(&error);
     p.render_status(
         status,
         &Authentication {
@@ -176,11 +171,7 @@ async fn manifest(State(st): State<AppState>, p: Portal, Path(id): Path<String>)
 }
 
 fn manifest_page(p: &Portal, app: Application, json: String, error: Option<String>, saved: bool) -> Response {
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(&error);
     p.render_status(
         status,
         &Manifest {

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::response::Response;
 use gatehouse_core::admin::applications::{self, AppKey};
@@ -133,4 +133,24 @@ pub fn next_position(display_name: &str, id: ObjectId) -> String {
 pub fn page_position(raw: &str) -> Option<(String, ObjectId)> {
     let (name, id) = raw.rsplit_once('\u{1f}')?;
     Some((name.to_string(), ObjectId::parse(id)?))
+}
+
+/// Rows on one page of a portal list.
+pub const PAGE: usize = 50;
+
+/// A page read with one row more than it shows: the rows to show, and the "next page" position when
+/// there are more (`position` of the last row shown).
+pub fn paged<T>(mut rows: Vec<T>, position: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
+    let more = rows.len() > PAGE;
+    rows.truncate(PAGE);
+    let next = more.then(|| rows.last().map(&position)).flatten();
+    (rows, next)
+}
+
+/// A form page's status: 400 when it is shown again with Graph's refusal.
+pub fn status_for(error: &Option<String>) -> StatusCode {
+    match error {
+        Some(_) => StatusCode::BAD_REQUEST,
+        None => StatusCode::OK,
+    }
 }

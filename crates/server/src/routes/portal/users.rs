@@ -16,7 +16,7 @@ use gatehouse_proto::token::Secret;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::shared::{failed, Posted};
+use super::shared::{failed, paged, status_for, Posted, PAGE};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
@@ -30,8 +30,6 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/users/{id}/signIn", post(sign_in))
         .route("/portal/users/{id}/delete", post(delete))
 }
-
-const PAGE: usize = 50;
 
 #[derive(Template)]
 #[template(path = "portal/users.html")]
@@ -67,15 +65,12 @@ async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>)
     let sort_key = |u: &User| format!("{}\u{1f}{}", u.display_name.to_lowercase(), u.id);
     found.sort_by_key(|u| sort_key(u));
     let after = q.after.unwrap_or_default();
-    let mut page: Vec<&User> = found
+    let page: Vec<&User> = found
         .into_iter()
         .filter(|u| sort_key(u) > after)
         .take(PAGE + 1)
         .collect();
-    let next = (page.len() > PAGE).then(|| {
-        page.truncate(PAGE);
-        page.last().map(|u| sort_key(u)).unwrap_or_default()
-    });
+    let (page, next) = paged(page, |u| sort_key(u));
     let rows = page
         .into_iter()
         .map(|u| {
@@ -202,11 +197,7 @@ async fn user_page(
         .filter_map(DirectoryRole::from_id)
         .map(DirectoryRole::display_name)
         .collect();
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(&error);
     p.render_status(
         status,
         &UserPage {
