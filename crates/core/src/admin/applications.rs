@@ -109,9 +109,10 @@ pub async fn list(store: &dyn Store, caller: &Caller) -> Result<Vec<Application>
     let records = match caller.require(Access::ReadApplications) {
         Ok(()) => store.list_applications(caller.tenant_id).await?,
         Err(_) => {
+            // A store page holds at most 1,000 rows: more than any one member owns.
             let owned = NamePage {
                 owner: Some(caller.owner(Access::ReadApplications)?),
-                limit: usize::MAX,
+                limit: 1000,
                 ..NamePage::default()
             };
             store.application_page(caller.tenant_id, &owned).await?
