@@ -29,7 +29,16 @@ rm -rf "$GATEHOUSE_SCREENSHOTS"
 work="$(mktemp -d)"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+# On a failure, the server's last log lines are printed (it logs no secret; the end of this script
+# checks that) before its folder goes.
+cleanup() {
+  local rc=$?
+  if [ "$rc" -ne 0 ] && [ -f "$work/main.stderr" ]; then
+    echo "interop: failed ($rc); the server's last log lines:"; tail -n 60 "$work/main.stderr"
+  fi
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 # GATEHOUSE_INTEROP_DATABASE_URL: the server under test keeps its directory in that PostgreSQL database
