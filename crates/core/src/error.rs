@@ -157,6 +157,13 @@ pub enum CoreError {
 }
 
 impl CoreError {
+    /// The store (or a lock or random source) failed under a request: answered as 503
+    /// `temporarily_unavailable`, the cause logged here, since the client is told nothing of it.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "a request met a store failure and is answered 503");
+        Self::Unavailable
+    }
+
     pub fn aadsts(&self) -> u32 {
         match self {
             Self::MalformedTenant { .. } => 900023,

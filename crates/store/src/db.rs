@@ -26,9 +26,27 @@ pub(crate) struct Tx<'a> {
 }
 
 impl Tx<'_> {
+    /// A transaction that writes. SQLite takes its write lock at the start (`BEGIN IMMEDIATE`), waiting
+    /// out the busy timeout behind another writer: a transaction that began by reading cannot become a
+    /// writer once another connection has committed, and fails at once with "database is locked" (no
+    /// wait), which a device's poll (read, then note the poll) met under load as a 503.
     pub(crate) async fn begin(pool: &AnyPool) -> Result<Self, sqlx::Error> {
+        Self::start(pool, true).await
+    }
+
+    /// A transaction that only reads: one consistent view, no lock held against writers.
+    pub(crate) async fn read(pool: &AnyPool) -> Result<Self, sqlx::Error> {
+        Self::start(pool, false).await
+    }
+
+    async fn start(pool: &AnyPool, writes: bool) -> Result<Self, sqlx::Error> {
         let mut conn = pool.acquire().await?;
-        if let Err(e) = conn.execute("BEGIN").await {
+        let begin = if writes && conn.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME {
+            "BEGIN IMMEDIATE"
+        } else {
+            "BEGIN"
+        };
+        if let Err(e) = conn.execute(begin).await {
             conn.close_on_drop();
             return Err(e);
         }

@@ -105,7 +105,7 @@ impl DirectoryReader for SqlStore {
     }
 
     async fn load_directory(&self) -> Result<DirectoryData, StoreError> {
-        let mut tx = crate::db::Tx::begin(&self.pool).await.map_err(map_err)?;
+        let mut tx = crate::db::Tx::read(&self.pool).await.map_err(map_err)?;
         sqlx::query(self.flavor.begin_read)
             .execute(&mut *tx)
             .await

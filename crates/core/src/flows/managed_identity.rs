@@ -7,7 +7,7 @@
 use time::OffsetDateTime;
 
 use super::client_credentials::{app_only, graph_alias};
-use super::{unavailable, Issued};
+use super::Issued;
 use crate::model::ManagedIdentity;
 use crate::{CoreError, Directory, Snapshot};
 
@@ -24,7 +24,7 @@ pub async fn issue(
     let client_id = identity.client_id.to_string();
     super::client_credentials::fill_app_only(dir, &mut snap, identity.tenant_id, &client_id, Some(&wanted))
         .await
-        .map_err(unavailable)?;
+        .map_err(CoreError::unavailable)?;
     decide(&snap, identity, wanted, base_url, clock())
 }
 

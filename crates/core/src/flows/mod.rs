@@ -388,7 +388,7 @@ pub async fn issue(
                     user.user.id,
                 )
                 .await
-                .map_err(unavailable)?;
+                .map_err(CoreError::unavailable)?;
             password::issue(&snap, ctx, r, checked, &user, &consented, clock())
         }
     }
@@ -446,7 +446,7 @@ async fn prefetch(
         TokenRequest::ClientCredentials(r) => {
             let snap = client_credentials::prefetch(directory, snap, ctx, r)
                 .await
-                .map_err(unavailable)?;
+                .map_err(CoreError::unavailable)?;
             Ok((snap, None))
         }
         TokenRequest::Password(r) => {
@@ -461,13 +461,17 @@ async fn prefetch(
                     resource.as_deref(),
                 )
                 .await
-                .map_err(unavailable)?;
+                .map_err(CoreError::unavailable)?;
             }
             Ok((snap, None))
         }
         TokenRequest::RefreshToken(r) => {
             let hash = delegated::refresh_token_hash(r.refresh_token.expose());
-            let Some((token, family)) = store.find_refresh_token(&hash).await.map_err(unavailable)? else {
+            let Some((token, family)) = store
+                .find_refresh_token(&hash)
+                .await
+                .map_err(CoreError::unavailable)?
+            else {
                 return Ok((snap, None));
             };
             let scope = refresh::requested_scope(r, &family);
@@ -491,12 +495,15 @@ async fn prefetch(
         }
         TokenRequest::AuthorizationCode(r) => {
             let hash = gatehouse_jose::sha256(r.code.expose().as_bytes());
-            let Some(code) = store.find_code(&hash).await.map_err(unavailable)? else {
+            let Some(code) = store.find_code(&hash).await.map_err(CoreError::unavailable)? else {
                 return Ok((snap, None));
             };
             if code.redeemed {
                 // A second redemption: the store revokes what the first one issued (RFC 6819 §5.2.1.1).
-                store.redeem_code(&hash, now).await.map_err(unavailable)?;
+                store
+                    .redeem_code(&hash, now)
+                    .await
+                    .map_err(CoreError::unavailable)?;
             }
             let scope = r
                 .scope
@@ -546,8 +553,10 @@ async fn prefetch(
         }
         TokenRequest::DeviceCode(r) => {
             let hash = gatehouse_jose::sha256(r.device_code.expose().as_bytes());
-            let Some((code, previous_poll)) =
-                store.poll_device_code(&hash, now).await.map_err(unavailable)?
+            let Some((code, previous_poll)) = store
+                .poll_device_code(&hash, now)
+                .await
+                .map_err(CoreError::unavailable)?
             else {
                 return Ok((snap, None));
             };
@@ -571,7 +580,7 @@ async fn prefetch(
                 None => {
                     fill(directory, &mut snap, code.tenant_id, &r.client.client_id, None)
                         .await
-                        .map_err(unavailable)?;
+                        .map_err(CoreError::unavailable)?;
                     (None, vec![])
                 }
             };
@@ -603,14 +612,17 @@ async fn user_and_consent(
         .map(|s| s.lookup_name(&ctx.base_url));
     let (client_sp, resource_sp) = fill(dir, snap, tenant, client_id, resource.as_deref())
         .await
-        .map_err(unavailable)?;
-    let user = store.get_user(tenant, user_id).await.map_err(unavailable)?;
+        .map_err(CoreError::unavailable)?;
+    let user = store
+        .get_user(tenant, user_id)
+        .await
+        .map_err(CoreError::unavailable)?;
     add_user_roles(dir, snap, user_id).await?;
     let consented = match (client_sp, resource_sp, &user) {
         (Some(c), Some(res), Some(u)) => store
             .consented_scopes(tenant, c, res, u.user.id)
             .await
-            .map_err(unavailable)?,
+            .map_err(CoreError::unavailable)?,
         _ => vec![],
     };
     Ok((user, consented))
@@ -618,7 +630,7 @@ async fn user_and_consent(
 
 /// The app roles assigned to a user, into `snap` (for `roles` in the user's access token).
 async fn add_user_roles(dir: &Directory, snap: &mut Snapshot, user: ObjectId) -> Result<(), CoreError> {
-    let held = dir.roles_held(user).await.map_err(unavailable)?;
+    let held = dir.roles_held(user).await.map_err(CoreError::unavailable)?;
     snap.add_roles(user, &held);
     Ok(())
 }
@@ -727,12 +739,6 @@ pub(crate) fn resource_in<'a>(
                 .cloned()
                 .unwrap_or_else(|| tenant.id.to_string()),
         })
-}
-
-fn unavailable(e: StoreError) -> CoreError {
-    // The watcher reports an outage once; a request that meets it answers 503.
-    tracing::debug!(error = %e, "the store failed while a token request read the directory");
-    CoreError::Unavailable
 }
 
 #[cfg(test)]

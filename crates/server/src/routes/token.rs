@@ -159,7 +159,7 @@ async fn commit(st: &AppState, records: &[SingleUse]) -> Result<(), CoreError> {
                     .replay
                     .record(guard.clone())
                     .await
-                    .map_err(|_| CoreError::Unavailable)?;
+                    .map_err(CoreError::unavailable)?;
                 if !fresh {
                     return Err(CoreError::ClientAssertion(AssertionFailure::Replayed));
                 }
@@ -169,14 +169,14 @@ async fn commit(st: &AppState, records: &[SingleUse]) -> Result<(), CoreError> {
                 st.store
                     .insert_refresh_family(family, token)
                     .await
-                    .map_err(|_| CoreError::Unavailable)?;
+                    .map_err(CoreError::unavailable)?;
             }
             SingleUse::RedeemCode(hash) => {
                 let first = st
                     .store
                     .redeem_code(hash, OffsetDateTime::now_utc())
                     .await
-                    .map_err(|_| CoreError::Unavailable)?;
+                    .map_err(CoreError::unavailable)?;
                 if !first {
                     tracing::warn!(
                         "an authorization code was redeemed twice: what it issued first is revoked"
@@ -189,7 +189,7 @@ async fn commit(st: &AppState, records: &[SingleUse]) -> Result<(), CoreError> {
                     .store
                     .redeem_device_code(hash)
                     .await
-                    .map_err(|_| CoreError::Unavailable)?;
+                    .map_err(CoreError::unavailable)?;
                 if !first {
                     return Err(CoreError::CodeRedeemed);
                 }
@@ -199,7 +199,7 @@ async fn commit(st: &AppState, records: &[SingleUse]) -> Result<(), CoreError> {
                     .store
                     .rotate_refresh_token(old, new, *grace_from)
                     .await
-                    .map_err(|_| CoreError::Unavailable)?;
+                    .map_err(CoreError::unavailable)?;
                 if !rotated {
                     tracing::warn!(family = %new.family_id, "a rotated refresh token was presented again: its family is revoked");
                     return Err(CoreError::RefreshTokenRevoked);

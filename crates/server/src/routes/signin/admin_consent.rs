@@ -137,7 +137,7 @@ pub(super) async fn record(
     let held = store
         .roles_held(client_sp)
         .await
-        .map_err(|_| CoreError::Unavailable)?;
+        .map_err(CoreError::unavailable)?;
     for r in &requested {
         if !r.scopes.is_empty() {
             let values: Vec<String> = r.scopes.iter().map(|s| s.value.clone()).collect();
@@ -192,7 +192,7 @@ async fn grantable<'a>(
     let requested = admin_consent::requested(snap, &st.base_url, tenant, client, &req.scope)?;
     let roles = directory_roles::roles_of(st.store.as_ref(), req.tenant_id, user.user.id)
         .await
-        .map_err(|_| CoreError::Unavailable)?;
+        .map_err(CoreError::unavailable)?;
     match admin_consent::may_grant(&roles, &requested) {
         true => Ok(requested),
         false => Err(CoreError::AdminConsentRequired {

@@ -147,13 +147,13 @@ async fn client_snapshot(
         .directory
         .client(app_id)
         .await
-        .map_err(|_| CoreError::Unavailable)?;
+        .map_err(CoreError::unavailable)?;
     if let Some(entry) = entry {
         let tenant = tenant.unwrap_or(entry.app.tenant_id);
         snap.add_client(entry);
         fill(&st.directory, &mut snap, tenant, &app_id.to_string(), None)
             .await
-            .map_err(|_| CoreError::Unavailable)?;
+            .map_err(CoreError::unavailable)?;
     }
     Ok(snap)
 }
@@ -321,7 +321,7 @@ async fn respond(
             st.store
                 .insert_code(&stored)
                 .await
-                .map_err(|_| CoreError::Unavailable)?;
+                .map_err(CoreError::unavailable)?;
             Some(code)
         }
         false => None,
@@ -330,7 +330,7 @@ async fn respond(
         st.store
             .add_session_client(&session.id_hash, req.client_id)
             .await
-            .map_err(|_| CoreError::Unavailable)?;
+            .map_err(CoreError::unavailable)?;
     }
     let id_token = match req.response_type.has_id_token() {
         true => Some(authorize::front_channel_id_token(
@@ -452,7 +452,7 @@ async fn client_and_resource(
         Some(&lookup),
     )
     .await
-    .map_err(|_| CoreError::Unavailable)?;
+    .map_err(CoreError::unavailable)?;
     let pending = match resource_sp {
         Some(_) => vec![],
         None => super::bundled_apis(st, &mut snap, req.tenant_id, req.client_id).await?,
@@ -482,14 +482,14 @@ async fn consent_state(
         .directory
         .roles_held(user.user.id)
         .await
-        .map_err(|_| CoreError::Unavailable)?;
+        .map_err(CoreError::unavailable)?;
     snap.add_roles(user.user.id, &held);
     let consented = match (client_sp, resource_sp) {
         (Some(c), Some(r)) => st
             .store
             .consented_scopes(req.tenant_id, c, r, user.user.id)
             .await
-            .map_err(|_| CoreError::Unavailable)?,
+            .map_err(CoreError::unavailable)?,
         _ => vec![],
     };
     Ok(ConsentState {
@@ -528,7 +528,7 @@ pub(super) async fn record_consent(
             for app in state.pending.iter().chain(std::iter::once(client)) {
                 service_principals::provision(st.store.as_ref(), app, tenant.id)
                     .await
-                    .map_err(|_| CoreError::Unavailable)?;
+                    .map_err(CoreError::unavailable)?;
             }
             st.refresh().await;
         }
@@ -555,7 +555,7 @@ pub(super) async fn record_consent(
         &values,
     )
     .await
-    .map_err(|_| CoreError::Unavailable)
+    .map_err(CoreError::unavailable)
 }
 
 /// An error for the client, at its verified redirect URI.

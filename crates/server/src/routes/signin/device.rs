@@ -74,13 +74,13 @@ async fn start(st: &AppState, tenant: &str, req: Request, v: Version) -> Result<
             .directory
             .client(app_id)
             .await
-            .map_err(|_| CoreError::Unavailable)?
+            .map_err(CoreError::unavailable)?
         {
             let t = segment.as_ref().map(|t| t.id).unwrap_or(entry.app.tenant_id);
             snap.add_client(entry);
             gatehouse_core::flows::fill(&st.directory, &mut snap, t, &app_id.to_string(), None)
                 .await
-                .map_err(|_| CoreError::Unavailable)?;
+                .map_err(CoreError::unavailable)?;
         }
     }
     let policy = &st.policies.authorize;

@@ -90,8 +90,8 @@ async fn bundled_apis(
         let present = dir
             .service_principal(tenant, api_id)
             .await
-            .map_err(|_| CoreError::Unavailable)?;
-        let Some(api) = dir.client(api_id).await.map_err(|_| CoreError::Unavailable)? else {
+            .map_err(CoreError::unavailable)?;
+        let Some(api) = dir.client(api_id).await.map_err(CoreError::unavailable)? else {
             continue;
         };
         if present.is_some() || !gatehouse_core::admin_consent::bundled(&api.app, &client, tenant) {
@@ -216,7 +216,7 @@ pub async fn browser_session(
         .store
         .find_session(&hash)
         .await
-        .map_err(|_| CoreError::Unavailable)?
+        .map_err(CoreError::unavailable)?
     else {
         return Ok(None);
     };
@@ -227,7 +227,7 @@ pub async fn browser_session(
         .store
         .get_user(session.tenant_id, session.user_id)
         .await
-        .map_err(|_| CoreError::Unavailable)?;
+        .map_err(CoreError::unavailable)?;
     Ok(user
         .filter(|u| u.user.account_enabled && u.password_changed <= session.auth_time)
         .map(|u| (session, u)))
@@ -263,7 +263,7 @@ pub async fn start_session(
     st.store
         .insert_session(&session)
         .await
-        .map_err(|_| CoreError::Unavailable)?;
+        .map_err(CoreError::unavailable)?;
     let cookie = names.set(names.session, &value, "Lax", lifetime.whole_seconds());
     Ok((session, cookie))
 }
