@@ -1,6 +1,7 @@
 """The portal benchmark's driver (run it through bench/portal.sh). Standard library only.
 
-Seeds one tenant with APPS applications (a secret each, one in ten with a service principal), starts
+Seeds one tenant with APPS applications (a secret each, one in ten with a service principal) and APPS
+users, starts
 a node on SQLite, makes a Global Administrator through Graph, signs in to the portal through the
 sign-in pages as a browser would, then requests every portal page REQUESTS times over one keep-alive
 connection and prints p50, p95 and max per page, beside `/health/live` on the same connection (the
@@ -98,8 +99,8 @@ def main():
         clients, admins = os.path.join(work, "clients"), os.path.join(work, "admins")
         t = time.monotonic()
         subprocess.run([f"{BIN}/examples/seed", "--data-dir", data, "1", str(APPS), "10", clients, admins], check=True,
-                       stdout=subprocess.DEVNULL)
-        print(f"seeded 1 tenant with {APPS} applications in {time.monotonic() - t:.0f} s", flush=True)
+                       stdout=subprocess.DEVNULL, env={**os.environ, "GATEHOUSE_SEED_USERS": str(APPS)})
+        print(f"seeded 1 tenant with {APPS} applications and {APPS} users in {time.monotonic() - t:.0f} s", flush=True)
         node = Node(data, None)
         try:
             admin = json.loads(open(admins).readline())
@@ -121,6 +122,8 @@ def main():
             after = html.unescape(re.search(r'after=([^"]+)" rel="next"', first).group(1))
             _, _, sps = b.send("GET", "/portal/enterpriseApps")
             sp_id = re.search(r'href="/portal/enterpriseApps/([0-9a-f-]{36})"', sps).group(1)
+            _, _, people = b.send("GET", "/portal/users")
+            after_user = html.unescape(re.search(r'after=([^"]+)" rel="next"', people).group(1))
             pages = [
                 ("ceiling: /health/live", "/health/live"),
                 ("Overview (tenant)", "/portal/"),
@@ -137,7 +140,9 @@ def main():
                 ("Enterprise applications", "/portal/enterpriseApps"),
                 ("Enterprise application", f"/portal/enterpriseApps/{sp_id}"),
                 ("Its permissions", f"/portal/enterpriseApps/{sp_id}/permissions"),
-                ("Users", "/portal/users"),
+                ("Users, page 1", "/portal/users"),
+                ("Users, page 2", f"/portal/users?after={after_user}"),
+                ("Users, search", "/portal/users?search=user%200-99"),
                 ("Sign-in logs", "/portal/signIns"),
                 ("Audit logs", "/portal/auditLogs"),
             ]

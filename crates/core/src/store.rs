@@ -16,12 +16,12 @@ use crate::model::{
     StoredRefreshToken, Tenant, UserRecord,
 };
 
-/// A page of a tenant's applications or service principals in display-name order (lower-cased, then
-/// object id): those after `after`, whose name starts with `prefix` if given, at most `limit`.
+/// A page of a tenant's applications, service principals or users in display-name order (lower-cased,
+/// then object id): those after `after`, whose name starts with `prefix` if given, at most `limit`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NamePage {
     pub prefix: Option<String>,
-    /// Only the applications this user owns (ignored for service principals).
+    /// Only the applications this user owns (ignored for service principals and users).
     pub owner: Option<ObjectId>,
     /// The last row of the previous page: its name key and id.
     pub after: Option<(String, ObjectId)>,
@@ -253,6 +253,9 @@ pub trait UserStore: Send + Sync {
         upn: &str,
     ) -> Result<Option<UserRecord>, StoreError>;
     async fn list_users(&self, tenant_id: TenantId) -> Result<Vec<UserRecord>, StoreError>;
+    /// One page of the tenant's users by display name; the prefix matches the display name or the
+    /// user principal name (the page's `owner` is ignored).
+    async fn user_page(&self, tenant_id: TenantId, page: &NamePage) -> Result<Vec<UserRecord>, StoreError>;
     async fn count_users(&self, tenant_id: TenantId) -> Result<u64, StoreError>;
 }
 

@@ -5,7 +5,9 @@
 //!
 //! Writes one line per token client (up to CLIENTS of them, spread evenly over the tenants) to
 //! CLIENTS_FILE: `TENANT_ID FORM_BODY`, and one JSON line per tenant's management application to
-//! ADMINS_FILE (at most 10). Not a test and not part of the server.
+//! ADMINS_FILE (at most 10). With `GATEHOUSE_SEED_USERS=N`, each tenant also gets N users (no
+//! password: listed, never signed in; the portal benchmark's Users page). Not a test and not part of
+//! the server.
 //!
 //! Usage: seed (--data-dir DIR | --database-url URL) TENANTS APPS CLIENTS CLIENTS_FILE ADMINS_FILE
 
@@ -16,7 +18,9 @@ use gatehouse_core::admin::assignments::assignment_id;
 use gatehouse_core::admin::bootstrap::new_tenant;
 use gatehouse_core::admin::graph_resource::graph_role_id;
 use gatehouse_core::admin::service_principals::new_service_principal;
-use gatehouse_core::model::{ApplicationRecord, Assignment, DirectoryData, ServicePrincipalRecord};
+use gatehouse_core::model::{
+    ApplicationRecord, Assignment, DirectoryData, ServicePrincipalRecord, UserRecord,
+};
 use gatehouse_proto::graph::AddPasswordInput;
 use gatehouse_proto::GRAPH_APP_ID;
 use time::OffsetDateTime;
@@ -42,6 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let now = OffsetDateTime::now_utc();
     let graph_role = graph_role_id("Application.Read.All").ok_or("no such Graph role")?;
     let per_tenant = apps / tenants;
+    let users_per_tenant: usize = std::env::var("GATEHOUSE_SEED_USERS").map_or(Ok(0), |n| n.parse())?;
     // Which token clients to write: every `stride`-th service principal holder.
     let holders = apps / 10;
     let stride = (holders / clients.max(1)).max(1);
@@ -62,6 +67,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|s| s.sp.id)
             .ok_or("no Graph service principal")?;
         append(&mut batch, &mut rows);
+        for i in 0..users_per_tenant {
+            batch.users.push(user(
+                tenant,
+                &format!("user {t}-{i}"),
+                &format!("user{i}@t{t}.bench.example"),
+                now,
+            ));
+        }
         for i in 0..per_tenant {
             let app = new_application(&format!("app {t}-{i}"), None, now);
             let (secret, credential) = new_password(app.id, AddPasswordInput::default(), now)?;
@@ -123,6 +136,36 @@ fn append(batch: &mut DirectoryData, rows: &mut DirectoryData) {
     batch.secrets.append(&mut rows.secrets);
     batch.service_principals.append(&mut rows.service_principals);
     batch.assignments.append(&mut rows.assignments);
+    batch.users.append(&mut rows.users);
+}
+
+/// A member without a password.
+fn user(tenant: gatehouse_proto::TenantId, name: &str, upn: &str, now: OffsetDateTime) -> UserRecord {
+    UserRecord {
+        tenant_id: tenant,
+        user: gatehouse_proto::graph::User {
+            id: gatehouse_proto::ObjectId::new(),
+            deleted_date_time: None,
+            account_enabled: true,
+            business_phones: vec![],
+            created_date_time: now,
+            display_name: name.to_string(),
+            given_name: None,
+            job_title: None,
+            mail: None,
+            mail_nickname: upn.split('@').next().unwrap_or_default().to_string(),
+            mobile_phone: None,
+            office_location: None,
+            preferred_language: None,
+            surname: None,
+            user_principal_name: upn.to_string(),
+            user_type: "Member".into(),
+        },
+        password: None,
+        force_change_password: false,
+        password_changed: now,
+        version: 0,
+    }
 }
 
 /// The client-credentials form body for a Graph token.

@@ -251,10 +251,13 @@ pub(crate) async fn select_rows(
 }
 
 /// One page of a tenant's rows of `table` in name order (its `name_key` column, then `id`), as `page`
-/// asks: an index range over (tenant_id, name_key, id). `select` names the columns.
+/// asks: an index range over (tenant_id, name_key, id). `select` names the columns; `searched` the
+/// lower-cased columns the page's prefix is matched against; `page.owner`, for applications only, keeps
+/// those the user owns.
 pub(crate) async fn name_page(
     conn: &mut sqlx::AnyConnection,
     select: &str,
+    searched: &[&str],
     tenant: gatehouse_proto::TenantId,
     page: &gatehouse_core::store::NamePage,
 ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
@@ -280,8 +283,12 @@ pub(crate) async fn name_page(
         Some(_) => " AND id IN (SELECT application_id FROM application_owners WHERE user_id = $5)",
         None => "",
     };
+    let search: String = searched
+        .iter()
+        .map(|column| format!(" OR {column} LIKE $2 ESCAPE '!'"))
+        .collect();
     let sql = format!(
-        "{select} WHERE tenant_id = $1 AND ($2 = '' OR name_key LIKE $2 ESCAPE '!') \
+        "{select} WHERE tenant_id = $1 AND ($2 = ''{search}) \
          AND (name_key > $3 OR (name_key = $3 AND id > $4)){owned} ORDER BY name_key, id LIMIT {}",
         page.limit.min(1000)
     );

@@ -136,8 +136,12 @@ impl ServicePrincipalStore for SqlStore {
         let rows = name_page(
             &mut conn,
             "SELECT tenant_id, doc FROM service_principals",
+            &["name_key"],
             tenant_id,
-            page,
+            &NamePage {
+                owner: None,
+                ..page.clone()
+            },
         )
         .await?;
         rows.iter().map(record).collect()

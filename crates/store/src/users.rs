@@ -5,13 +5,13 @@ use async_trait::async_trait;
 use gatehouse_core::audit::Touched;
 use gatehouse_core::model::UserRecord;
 use gatehouse_core::passwords::PasswordHash;
-use gatehouse_core::store::{Conflict, StoreError, UserStore};
+use gatehouse_core::store::{name_key, Conflict, NamePage, StoreError, UserStore};
 use gatehouse_proto::{ObjectId, TenantId};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::codec::{from_json, from_micros, json, micros, uuid};
-use crate::db::{conflict_as, map_err, select_rows, SqlStore, Tx};
+use crate::db::{conflict_as, map_err, name_page, select_rows, SqlStore, Tx};
 
 const COLUMNS: &str =
     "SELECT tenant_id, doc, password_hash, force_change_password, password_changed_at, version FROM users";
@@ -60,7 +60,7 @@ impl SqlStore {
 pub(crate) async fn put_user(tx: &mut Tx<'_>, u: &UserRecord) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO users (id, tenant_id, upn_key, doc, password_hash, force_change_password, \
-             password_changed_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
+             password_changed_at, version, name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
     )
     .bind(u.user.id.to_string())
     .bind(u.tenant_id.to_string())
@@ -69,6 +69,7 @@ pub(crate) async fn put_user(tx: &mut Tx<'_>, u: &UserRecord) -> Result<(), Stor
     .bind(u.password.as_ref().map(|p| p.0.clone()))
     .bind(i64::from(u.force_change_password))
     .bind(micros(u.password_changed))
+    .bind(name_key(&u.user.display_name))
     .execute(&mut **tx)
     .await
     .map_err(|e| conflict_as(e, taken(u)))?;
@@ -95,7 +96,7 @@ impl UserStore for SqlStore {
         tx.touch(Touched::new("User", u.user.id, Some(&u.user.display_name)));
         let n = sqlx::query(
             "UPDATE users SET upn_key = $1, doc = $2, password_hash = $3, force_change_password = $4, \
-             password_changed_at = $5, version = version + 1 \
+             password_changed_at = $5, version = version + 1, name_key = $9 \
              WHERE id = $6 AND tenant_id = $7 AND version = $8",
         )
         .bind(upn_key(u))
@@ -106,6 +107,7 @@ impl UserStore for SqlStore {
         .bind(u.user.id.to_string())
         .bind(u.tenant_id.to_string())
         .bind(u.version)
+        .bind(name_key(&u.user.display_name))
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict_as(e, taken(u)))?
@@ -170,6 +172,16 @@ impl UserStore for SqlStore {
             .await
             .map_err(map_err)?;
         Ok(row.try_get::<i64, _>(0).map_err(map_err)?.max(0) as u64)
+    }
+
+    async fn user_page(&self, tenant_id: TenantId, page: &NamePage) -> Result<Vec<UserRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let page = NamePage {
+            owner: None,
+            ..page.clone()
+        };
+        let rows = name_page(&mut conn, COLUMNS, &["name_key", "upn_key"], tenant_id, &page).await?;
+        rows.iter().map(record).collect()
     }
 
     async fn list_users(&self, tenant_id: TenantId) -> Result<Vec<UserRecord>, StoreError> {

@@ -487,6 +487,66 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
             "alice@contoso.example".into()
         )))
     );
+    // Users are paged by display name (a rename moves them) and found by a prefix of either name.
+    let user_page =
+        |prefix: &str, after: Option<(String, ObjectId)>, limit| gatehouse_core::store::NamePage {
+            prefix: Some(prefix.to_string()),
+            after,
+            limit,
+            owner: Some(user.user.id),
+        };
+    let upns = |found: Vec<UserRecord>| {
+        found
+            .into_iter()
+            .map(|u| u.user.user_principal_name)
+            .collect::<Vec<_>>()
+    };
+    let first = second
+        .user_page(tenant, &user_page("ALICE", None, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        upns(first.clone()),
+        vec!["bob@contoso.example"],
+        "\"Alice\" before \"Alice B\""
+    );
+    let after = Some((
+        gatehouse_core::store::name_key(&first[0].user.display_name),
+        first[0].user.id,
+    ));
+    assert_eq!(
+        upns(
+            second
+                .user_page(tenant, &user_page("alice", after, 10))
+                .await
+                .unwrap()
+        ),
+        vec!["Alice@contoso.example"],
+        "the next page; an owner in the page changes nothing"
+    );
+    assert_eq!(
+        upns(
+            store
+                .user_page(tenant, &user_page("Bob@", None, 10))
+                .await
+                .unwrap()
+        ),
+        vec!["bob@contoso.example"]
+    );
+    assert_eq!(
+        upns(
+            store
+                .user_page(tenant, &user_page("alice b", None, 10))
+                .await
+                .unwrap()
+        ),
+        vec!["Alice@contoso.example"]
+    );
+    assert!(store
+        .user_page(TenantId::new(), &user_page("", None, 10))
+        .await
+        .unwrap()
+        .is_empty());
     // Owners: a user of the tenant owns an application, seen from the other node; pages of what a
     // user owns; an owner deleted with the user; the tenant's switch for members' registrations.
     let owned = gatehouse_core::admin::applications::new_application("owned", None, t0);

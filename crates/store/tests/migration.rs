@@ -22,17 +22,33 @@ use uuid::Uuid;
 
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
-/// A folder holding only the migrations of `backend` that came before 0003.
-fn migrations_before_0003(backend: &str) -> PathBuf {
+/// A folder holding only the migrations of `backend` numbered below `first_left_out`.
+fn migrations_before(backend: &str, first_left_out: u32) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("migrations")
         .join(backend);
     let dir = std::env::temp_dir().join(format!("gatehouse-old-migrations-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    for name in ["0001_directory.sql", "0002_credentials.sql"] {
-        std::fs::copy(src.join(name), dir.join(name)).unwrap();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let number: u32 = name[..4].parse().unwrap();
+        if number < first_left_out {
+            std::fs::copy(src.join(&name), dir.join(&name)).unwrap();
+        }
     }
     dir
+}
+
+/// Brings the schema at `pool` up to (not including) migration `first_left_out`.
+async fn migrate_before(pool: &sqlx::AnyPool, backend: &str, first_left_out: u32) {
+    let dir = migrations_before(backend, first_left_out);
+    Migrator::new(dir.as_path())
+        .await
+        .unwrap()
+        .run(pool)
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// The rows of a tenant as the old schema held them: Graph with its three old names, an impostor
@@ -143,6 +159,18 @@ async fn check_upgraded(store: &dyn Store, rows: &OldRows) {
             .len(),
         1
     );
+    // Migration 0021: so are users, by display name or principal name.
+    for prefix in ["adele", "ADELEV@"] {
+        let page = gatehouse_core::store::NamePage {
+            prefix: Some(prefix.into()),
+            after: None,
+            limit: 10,
+            owner: None,
+        };
+        let found = store.user_page(rows.tenant, &page).await.unwrap();
+        assert_eq!(found.len(), 1, "{prefix}");
+        assert_eq!(found[0].user.display_name, "Adele Vance");
+    }
     let vault = AppId::parse(AZURE_RESOURCES[1].app_id).unwrap();
     let vault = store
         .find_service_principal_by_app_id(rows.tenant, vault)
@@ -164,17 +192,12 @@ async fn check_upgraded(store: &dyn Store, rows: &OldRows) {
     assert!(apps.iter().all(|a| a.version == 0));
 }
 
-/// Builds `backend`'s schema as it was before migration 0003 at `url` and writes [`old_rows`] into it.
-async fn write_old_store(url: &str, backend: &str) -> (OldRows, PathBuf) {
+/// Builds `backend`'s schema as it was before migration 0003 at `url` and writes [`old_rows`] into it;
+/// then, as it was before 0021, a user.
+async fn write_old_store(url: &str, backend: &str) -> OldRows {
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(url).await.unwrap();
-    let old = migrations_before_0003(backend);
-    Migrator::new(old.as_path())
-        .await
-        .unwrap()
-        .run(&pool)
-        .await
-        .unwrap();
+    migrate_before(&pool, backend, 3).await;
     let rows = old_rows();
     for (sql, args) in &rows.statements {
         let mut q = sqlx::query(sql);
@@ -183,8 +206,37 @@ async fn write_old_store(url: &str, backend: &str) -> (OldRows, PathBuf) {
         }
         q.execute(&pool).await.unwrap();
     }
+    migrate_before(&pool, backend, 21).await;
+    let user = gatehouse_proto::graph::User {
+        id: gatehouse_proto::ObjectId::new(),
+        deleted_date_time: None,
+        account_enabled: true,
+        business_phones: vec![],
+        created_date_time: OffsetDateTime::now_utc(),
+        display_name: "Adele Vance".into(),
+        given_name: None,
+        job_title: None,
+        mail: None,
+        mail_nickname: "AdeleV".into(),
+        mobile_phone: None,
+        office_location: None,
+        preferred_language: None,
+        surname: None,
+        user_principal_name: "AdeleV@old.example".into(),
+        user_type: "Member".into(),
+    };
+    sqlx::query(
+        "INSERT INTO users (id, tenant_id, upn_key, doc, password_changed_at) VALUES ($1, $2, $3, $4, 0)",
+    )
+    .bind(user.id.to_string())
+    .bind(rows.tenant.to_string())
+    .bind(user.user_principal_name.to_lowercase())
+    .bind(serde_json::to_string(&user).unwrap())
+    .execute(&pool)
+    .await
+    .unwrap();
     pool.close().await;
-    (rows, old)
+    rows
 }
 
 #[tokio::test]
@@ -193,21 +245,19 @@ async fn sqlite_upgrade_gives_graphs_names_back_to_graph() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("gatehouse.db");
     let url = format!("sqlite://{}?mode=rwc", path.display());
-    let (rows, old) = write_old_store(&url, "sqlite").await;
+    let rows = write_old_store(&url, "sqlite").await;
     let store = SqlStore::sqlite(&path).await.unwrap();
     check_upgraded(&store, &rows).await;
     store.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
-    let _ = std::fs::remove_dir_all(old);
 }
 
 #[tokio::test]
 async fn postgres_upgrade_gives_graphs_names_back_to_graph() {
     let db = PgDatabase::create().await;
-    let (rows, old) = write_old_store(&db.url, "postgres").await;
+    let rows = write_old_store(&db.url, "postgres").await;
     let store = SqlStore::postgres(&db.url).await.unwrap();
     check_upgraded(&store, &rows).await;
     store.shutdown().await;
     db.drop_now().await;
-    let _ = std::fs::remove_dir_all(old);
 }

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::{not_found, Access, AdminError, Caller};
 use crate::model::{Tenant, UserRecord};
 use crate::passwords::{check_complexity, Hasher};
-use crate::store::{Store, StoreError};
+use crate::store::{NamePage, Store, StoreError};
 
 const UPDATE_ATTEMPTS: usize = 32;
 
@@ -92,6 +92,17 @@ pub async fn list(store: &dyn Store, caller: &Caller) -> Result<Vec<User>, Admin
     caller.require(Access::ReadUsers)?;
     Ok(store
         .list_users(caller.tenant_id)
+        .await?
+        .into_iter()
+        .map(|r| r.user)
+        .collect())
+}
+
+/// One page of the tenant's users by display name (a prefix of the name or the principal name).
+pub async fn page(store: &dyn Store, caller: &Caller, page: &NamePage) -> Result<Vec<User>, AdminError> {
+    caller.require(Access::ReadUsers)?;
+    Ok(store
+        .user_page(caller.tenant_id, page)
         .await?
         .into_iter()
         .map(|r| r.user)

@@ -11,12 +11,13 @@ use axum::Router;
 use gatehouse_core::admin::directory_roles::{self, DirectoryRole};
 use gatehouse_core::admin::users::{self, UserKey};
 use gatehouse_core::admin::AdminError;
+use gatehouse_core::store::NamePage;
 use gatehouse_proto::graph::{PasswordProfile, User, UserInput};
 use gatehouse_proto::token::Secret;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::shared::{failed, paged, status_for, Posted, PAGE};
+use super::shared::{failed, next_position, page_position, paged, status_for, Posted, PAGE};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
@@ -48,29 +49,17 @@ struct ListQuery {
 }
 
 async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>) -> Response {
-    let all = match users::list(st.store.as_ref(), &p.caller).await {
-        Ok(u) => u,
+    let search = q.search.unwrap_or_default().trim().to_string();
+    let page = NamePage {
+        prefix: Some(search.clone()).filter(|s| !s.is_empty()),
+        after: q.after.as_deref().and_then(page_position),
+        limit: PAGE + 1,
+        owner: None,
+    };
+    let (page, next) = match users::page(st.store.as_ref(), &p.caller, &page).await {
+        Ok(found) => paged(found, |u| next_position(&u.display_name, u.id)),
         Err(e) => return failed(&p, &e),
     };
-    let search = q.search.unwrap_or_default().trim().to_string();
-    let wanted = search.to_lowercase();
-    let mut found: Vec<&User> = all
-        .iter()
-        .filter(|u| {
-            wanted.is_empty()
-                || u.display_name.to_lowercase().starts_with(&wanted)
-                || u.user_principal_name.to_lowercase().starts_with(&wanted)
-        })
-        .collect();
-    let sort_key = |u: &User| format!("{}\u{1f}{}", u.display_name.to_lowercase(), u.id);
-    found.sort_by_key(|u| sort_key(u));
-    let after = q.after.unwrap_or_default();
-    let page: Vec<&User> = found
-        .into_iter()
-        .filter(|u| sort_key(u) > after)
-        .take(PAGE + 1)
-        .collect();
-    let (page, next) = paged(page, |u| sort_key(u));
     let rows = page
         .into_iter()
         .map(|u| {
