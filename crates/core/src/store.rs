@@ -301,6 +301,22 @@ pub trait AssignmentStore: Send + Sync {
     async fn insert_assignment(&self, a: &Assignment) -> Result<(), StoreError>;
     async fn delete_assignment(&self, tenant_id: TenantId, id: &str) -> Result<bool, StoreError>;
     async fn list_assignments(&self, tenant_id: TenantId) -> Result<Vec<Assignment>, StoreError>;
+    /// The tenant's assignments one principal holds, or in one resource's roles, oldest first (by
+    /// index, not the tenant's whole list).
+    async fn list_assignments_of(
+        &self,
+        tenant_id: TenantId,
+        of: AssignmentsOf,
+    ) -> Result<Vec<Assignment>, StoreError>;
+}
+
+/// Whose app role assignments to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignmentsOf {
+    /// Those the principal (a service principal or a user) holds.
+    Principal(ObjectId),
+    /// Those in the roles of this resource's service principal.
+    Resource(ObjectId),
 }
 
 /// What a rotation request did (see [`KeyStore::rotate_keys`]).

@@ -5,9 +5,10 @@
 use async_trait::async_trait;
 use gatehouse_core::audit::Touched;
 use gatehouse_core::model::{Assignment, Change};
-use gatehouse_core::store::{AssignmentStore, Conflict, StoreError};
+use gatehouse_core::store::{AssignmentStore, AssignmentsOf, Conflict, StoreError};
 use gatehouse_proto::PrincipalType;
 use gatehouse_proto::TenantId;
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::changes;
@@ -46,6 +47,26 @@ fn principal_type(s: &str) -> Result<PrincipalType, StoreError> {
     PrincipalType::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown principal type {s}")))
 }
 
+const COLUMNS: &str =
+    "SELECT id, tenant_id, principal_id, principal_type, resource_id, app_role_id, created_at";
+
+fn assignment(r: &AnyRow) -> Result<Assignment, StoreError> {
+    Ok(Assignment {
+        id: r.try_get(0).map_err(map_err)?,
+        tenant_id: uuid(&r.try_get::<String, _>(1).map_err(map_err)?)?,
+        principal_id: uuid(&r.try_get::<String, _>(2).map_err(map_err)?)?,
+        principal_type: principal_type(&r.try_get::<String, _>(3).map_err(map_err)?)?,
+        resource_id: uuid(&r.try_get::<String, _>(4).map_err(map_err)?)?,
+        app_role_id: uuid(&r.try_get::<String, _>(5).map_err(map_err)?)?,
+        created: from_micros(r.try_get(6).map_err(map_err)?)?,
+    })
+}
+
+fn oldest_first(mut all: Vec<Assignment>) -> Vec<Assignment> {
+    all.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+    all
+}
+
 /// The assignments of one tenant, or of all tenants, oldest first.
 pub(crate) async fn assignments_where(
     conn: &mut AnyConnection,
@@ -53,25 +74,13 @@ pub(crate) async fn assignments_where(
 ) -> Result<Vec<Assignment>, StoreError> {
     let mut all = Vec::new();
     for kind in [PrincipalType::ServicePrincipal, PrincipalType::User] {
-        let columns = format!(
-            "SELECT id, tenant_id, principal_id, principal_type, resource_id, app_role_id, created_at FROM {}",
-            table(kind)
-        );
+        let columns = format!("{COLUMNS} FROM {}", table(kind));
         let filter = tenant.map(|t| ("tenant_id = $1", t.to_string()));
         for r in select_rows(conn, &columns, filter, "created_at, id").await? {
-            all.push(Assignment {
-                id: r.try_get(0).map_err(map_err)?,
-                tenant_id: uuid(&r.try_get::<String, _>(1).map_err(map_err)?)?,
-                principal_id: uuid(&r.try_get::<String, _>(2).map_err(map_err)?)?,
-                principal_type: principal_type(&r.try_get::<String, _>(3).map_err(map_err)?)?,
-                resource_id: uuid(&r.try_get::<String, _>(4).map_err(map_err)?)?,
-                app_role_id: uuid(&r.try_get::<String, _>(5).map_err(map_err)?)?,
-                created: from_micros(r.try_get(6).map_err(map_err)?)?,
-            });
+            all.push(assignment(&r)?);
         }
     }
-    all.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
-    Ok(all)
+    Ok(oldest_first(all))
 }
 
 #[async_trait]
@@ -117,5 +126,33 @@ impl AssignmentStore for SqlStore {
     async fn list_assignments(&self, tenant_id: TenantId) -> Result<Vec<Assignment>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         assignments_where(&mut conn, Some(tenant_id)).await
+    }
+
+    async fn list_assignments_of(
+        &self,
+        tenant_id: TenantId,
+        of: AssignmentsOf,
+    ) -> Result<Vec<Assignment>, StoreError> {
+        let (column, id) = match of {
+            AssignmentsOf::Principal(id) => ("principal_id", id),
+            AssignmentsOf::Resource(id) => ("resource_id", id),
+        };
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let mut all = Vec::new();
+        for kind in [PrincipalType::ServicePrincipal, PrincipalType::User] {
+            let rows = sqlx::query(&format!(
+                "{COLUMNS} FROM {} WHERE {column} = $1 AND tenant_id = $2",
+                table(kind)
+            ))
+            .bind(id.to_string())
+            .bind(tenant_id.to_string())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?;
+            for r in &rows {
+                all.push(assignment(r)?);
+            }
+        }
+        Ok(oldest_first(all))
     }
 }

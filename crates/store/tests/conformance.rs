@@ -679,6 +679,37 @@ async fn suite(store: &dyn Store, second: &dyn Store) {
         second.roles_held(twin.user.id).await.unwrap(),
         vec![(graph_sp, user_role.app_role_id)]
     );
+    // Read by one side: the user's own, and the resource's (service principals' and users' alike,
+    // oldest first); nothing of another tenant.
+    use gatehouse_core::store::AssignmentsOf;
+    assert_eq!(
+        second
+            .list_assignments_of(tenant, AssignmentsOf::Principal(twin.user.id))
+            .await
+            .unwrap(),
+        vec![user_role.clone()]
+    );
+    let of_graph = store
+        .list_assignments_of(tenant, AssignmentsOf::Resource(graph_sp))
+        .await
+        .unwrap();
+    let whole: Vec<Assignment> = store
+        .list_assignments(tenant)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.resource_id == graph_sp)
+        .collect();
+    assert!(
+        of_graph.contains(&user_role) && of_graph.len() > 1,
+        "{of_graph:?}"
+    );
+    assert_eq!(of_graph, whole);
+    assert!(store
+        .list_assignments_of(TenantId::new(), AssignmentsOf::Resource(graph_sp))
+        .await
+        .unwrap()
+        .is_empty());
     assert!(store.delete_assignment(tenant, &user_role.id).await.unwrap());
     assert!(second.roles_held(twin.user.id).await.unwrap().is_empty());
     store.insert_assignment(&user_role).await.unwrap();

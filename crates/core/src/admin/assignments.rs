@@ -3,6 +3,9 @@
 //! (allowed member type `User`, or the default access role). `roles` in tokens is read from them: an
 //! application's own tokens carry its roles, a user's tokens the user's.
 
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
+
 use gatehouse_proto::graph::{AppRoleAssignment, AppRoleAssignmentInput};
 use gatehouse_proto::ObjectId;
 use gatehouse_proto::PrincipalType;
@@ -11,7 +14,7 @@ use time::OffsetDateTime;
 use super::service_principals;
 use super::{Access, AdminError, Caller};
 use crate::model::{effective_app_roles, Assignment};
-use crate::store::Store;
+use crate::store::{AssignmentsOf, Store};
 
 /// Which side of the assignment the URL names: `/servicePrincipals/{resource}/appRoleAssignedTo` or
 /// `/servicePrincipals/{principal}/appRoleAssignments`.
@@ -19,6 +22,15 @@ use crate::store::Store;
 pub enum Side {
     Resource,
     Principal,
+}
+
+impl Side {
+    fn of(self, id: ObjectId) -> AssignmentsOf {
+        match self {
+            Self::Resource => AssignmentsOf::Resource(id),
+            Self::Principal => AssignmentsOf::Principal(id),
+        }
+    }
 }
 
 /// Graph's assignment id: 32 bytes, base64url; the first 16 are the principal id in .NET byte order.
@@ -109,36 +121,54 @@ pub async fn list(
         Side::Resource => drop(service_principals::named(store, caller, sp).await?),
         Side::Principal => drop(principal(store, caller, sp).await?),
     }
-    let sps = store.list_service_principals(caller.tenant_id).await?;
-    let mine: Vec<Assignment> = store
-        .list_assignments(caller.tenant_id)
-        .await?
-        .into_iter()
-        .filter(|a| match side {
-            Side::Resource => a.resource_id == sp,
-            Side::Principal => a.principal_id == sp,
-        })
-        .collect();
-    // Users' names, read by key for the users these assignments name.
-    let mut users = std::collections::HashMap::new();
-    for a in mine.iter().filter(|a| a.principal_type == PrincipalType::User) {
-        if let std::collections::hash_map::Entry::Vacant(e) = users.entry(a.principal_id) {
-            if let Some(u) = store.get_user(caller.tenant_id, a.principal_id).await? {
-                e.insert(u.user.display_name);
-            }
-        }
-    }
-    let name = |id: ObjectId| {
-        sps.iter()
-            .find(|s| s.sp.id == id)
-            .map(|s| s.sp.display_name.as_str())
-            .or_else(|| users.get(&id).map(String::as_str))
-    };
+    let mine = store.list_assignments_of(caller.tenant_id, side.of(sp)).await?;
+    let names = names(store, caller, &mine).await?;
+    let name = |id: ObjectId| names.get(&id).map(String::as_str);
     Ok(mine
         .iter()
         .map(|a| to_graph(a, name(a.principal_id), name(a.resource_id)))
         .collect())
 }
+
+/// The display names of the principals and resources `assignments` name: a few read by key, many in
+/// one read of the tenant's service principals (a resource's many holders), users always by key.
+async fn names(
+    store: &dyn Store,
+    caller: &Caller,
+    assignments: &[Assignment],
+) -> Result<HashMap<ObjectId, String>, AdminError> {
+    let mut names = HashMap::new();
+    let mut sps = BTreeSet::new();
+    for a in assignments {
+        sps.insert(a.resource_id);
+        if a.principal_type == PrincipalType::User {
+            if let Entry::Vacant(e) = names.entry(a.principal_id) {
+                if let Some(u) = store.get_user(caller.tenant_id, a.principal_id).await? {
+                    e.insert(u.user.display_name);
+                }
+            }
+        } else {
+            sps.insert(a.principal_id);
+        }
+    }
+    if sps.len() > BY_KEY {
+        for s in store.list_service_principals(caller.tenant_id).await? {
+            if sps.contains(&s.sp.id) {
+                names.insert(s.sp.id, s.sp.display_name);
+            }
+        }
+    } else {
+        for id in sps {
+            if let Some(s) = store.get_service_principal(caller.tenant_id, id).await? {
+                names.insert(id, s.sp.display_name);
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// Up to this many service principals are read one by one.
+const BY_KEY: usize = 16;
 
 pub async fn delete(
     store: &dyn Store,
@@ -149,16 +179,10 @@ pub async fn delete(
 ) -> Result<(), AdminError> {
     caller.require(Access::WriteAssignments)?;
     let found = store
-        .list_assignments(caller.tenant_id)
+        .list_assignments_of(caller.tenant_id, side.of(sp))
         .await?
         .into_iter()
-        .find(|a| {
-            a.id == id
-                && match side {
-                    Side::Resource => a.resource_id == sp,
-                    Side::Principal => a.principal_id == sp,
-                }
-        });
+        .find(|a| a.id == id);
     let Some(a) = found else {
         return Err(super::not_found("appRoleAssignment", id));
     };
