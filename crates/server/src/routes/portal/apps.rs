@@ -11,10 +11,8 @@ use axum::routing::get;
 use axum::Router;
 use gatehouse_core::admin::applications::{self, AppKey};
 use gatehouse_core::admin::{service_principals, AdminError};
-use gatehouse_core::store::NamePage;
 use gatehouse_proto::graph::{Application, ApplicationInput, RedirectUris};
 use gatehouse_proto::SignInAudience;
-use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::shared::{self, failed, principal_of, read, Posted};
@@ -62,17 +60,10 @@ struct List<'a> {
     next: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
-    search: Option<String>,
-    /// The last row of the previous page (`name` then object id), for keyset paging.
-    after: Option<String>,
-}
-
 /// `GET /portal/applications`: by display name, searched by the start of the name or the whole
 /// Application (client) ID, a page at a time.
-async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>) -> Response {
-    let search = q.search.unwrap_or_default().trim().to_string();
+async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<shared::ListQuery>) -> Response {
+    let search = q.search();
     let store = st.store.as_ref();
     // A whole Application (client) ID finds that one application; anything else is a name's start.
     let found = match gatehouse_proto::AppId::parse(&search) {
@@ -81,15 +72,7 @@ async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>)
             Err(AdminError::NotFound(_)) => Ok(vec![]),
             Err(e) => Err(e),
         },
-        None => {
-            let page = NamePage {
-                prefix: Some(search.clone()).filter(|s| !s.is_empty()),
-                after: q.after.as_deref().and_then(shared::page_position),
-                limit: shared::PAGE + 1,
-                owner: None,
-            };
-            applications::page(store, &p.caller, &page).await
-        }
+        None => applications::page(store, &p.caller, &q.page(shared::PAGE + 1)).await,
     };
     let (apps, next) = match found {
         Ok(a) => shared::paged(a, |a| shared::next_position(&a.display_name, a.id)),

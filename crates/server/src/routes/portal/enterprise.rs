@@ -20,11 +20,11 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::shared::{failed, key, next_position, page_position, paged, status_for, Posted, PAGE};
+use super::shared::{self, failed, key, next_position, paged, status_for, Posted, PAGE};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
-use gatehouse_core::store::{name_key, NamePage};
+use gatehouse_core::store::name_key;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -81,13 +81,13 @@ struct List<'a> {
 struct ListQuery {
     #[serde(rename = "type")]
     kind: Option<String>,
-    search: Option<String>,
-    after: Option<String>,
+    #[serde(flatten)]
+    list: shared::ListQuery,
 }
 
 async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>) -> Response {
     let kind = q.kind.unwrap_or_else(|| "enterprise".into());
-    let search = q.search.unwrap_or_default().trim().to_string();
+    let search = q.list.search();
     let wanted = |sp: &ServicePrincipal| match (kind.as_str(), kind_of(sp)) {
         ("all", _) => true,
         ("microsoft", k) => k == "Microsoft Application",
@@ -107,12 +107,7 @@ async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>)
             Err(e) => return failed(&p, &e),
         }
     } else {
-        let mut page = NamePage {
-            prefix: Some(search.clone()).filter(|s| !s.is_empty()),
-            after: q.after.as_deref().and_then(page_position),
-            limit: 200,
-            owner: None,
-        };
+        let mut page = q.list.page(200);
         loop {
             let batch = match service_principals::page(st.store.as_ref(), &p.caller, &page).await {
                 Ok(b) => b,

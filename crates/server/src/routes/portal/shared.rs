@@ -9,8 +9,10 @@ use axum::response::IntoResponse;
 use axum::response::Response;
 use gatehouse_core::admin::applications::{self, AppKey};
 use gatehouse_core::admin::{AdminError, Caller};
+use gatehouse_core::store::NamePage;
 use gatehouse_proto::graph::{Application, ApplicationInput, ServicePrincipalInput};
 use gatehouse_proto::ObjectId;
+use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::views::Chrome;
@@ -130,9 +132,34 @@ pub fn next_position(display_name: &str, id: ObjectId) -> String {
 }
 
 /// The position a "next page" link carries, if it is one.
-pub fn page_position(raw: &str) -> Option<(String, ObjectId)> {
+fn page_position(raw: &str) -> Option<(String, ObjectId)> {
     let (name, id) = raw.rsplit_once('\u{1f}')?;
     Some((name.to_string(), ObjectId::parse(id)?))
+}
+
+/// A list's query string: what was typed in its search box, and where the previous page ended.
+#[derive(Deserialize)]
+pub struct ListQuery {
+    search: Option<String>,
+    /// The last row of the previous page ([`next_position`]), for keyset paging.
+    after: Option<String>,
+}
+
+impl ListQuery {
+    /// The search, trimmed (empty for none).
+    pub fn search(&self) -> String {
+        self.search.as_deref().unwrap_or_default().trim().to_string()
+    }
+
+    /// The store page this query asks for: `limit` rows after the previous page, by name prefix.
+    pub fn page(&self, limit: usize) -> NamePage {
+        NamePage {
+            prefix: Some(self.search()).filter(|s| !s.is_empty()),
+            after: self.after.as_deref().and_then(page_position),
+            limit,
+            owner: None,
+        }
+    }
 }
 
 /// Rows on one page of a portal list.

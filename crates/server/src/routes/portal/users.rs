@@ -11,13 +11,11 @@ use axum::Router;
 use gatehouse_core::admin::directory_roles::{self, DirectoryRole};
 use gatehouse_core::admin::users::{self, UserKey};
 use gatehouse_core::admin::AdminError;
-use gatehouse_core::store::NamePage;
 use gatehouse_proto::graph::{PasswordProfile, User, UserInput};
 use gatehouse_proto::token::Secret;
-use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::shared::{failed, next_position, page_position, paged, status_for, Posted, PAGE};
+use super::shared::{failed, next_position, paged, status_for, ListQuery, Posted, PAGE};
 use super::views::Chrome;
 use super::{redirect, Portal};
 use crate::AppState;
@@ -42,21 +40,9 @@ struct List<'a> {
     next: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
-    search: Option<String>,
-    after: Option<String>,
-}
-
 async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>) -> Response {
-    let search = q.search.unwrap_or_default().trim().to_string();
-    let page = NamePage {
-        prefix: Some(search.clone()).filter(|s| !s.is_empty()),
-        after: q.after.as_deref().and_then(page_position),
-        limit: PAGE + 1,
-        owner: None,
-    };
-    let (page, next) = match users::page(st.store.as_ref(), &p.caller, &page).await {
+    let search = q.search();
+    let (page, next) = match users::page(st.store.as_ref(), &p.caller, &q.page(PAGE + 1)).await {
         Ok(found) => paged(found, |u| next_position(&u.display_name, u.id)),
         Err(e) => return failed(&p, &e),
     };
