@@ -303,7 +303,7 @@ impl ApplicationStore for SqlStore {
         page: &NamePage,
     ) -> Result<Vec<ApplicationRecord>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        let rows = name_page(&mut conn, COLUMNS, &["name_key"], tenant_id, page).await?;
+        let rows = name_page(&mut conn, COLUMNS, &["name_key"], tenant_id, page, page.owner).await?;
         rows.iter().map(from_row).collect()
     }
 

@@ -252,14 +252,15 @@ pub(crate) async fn select_rows(
 
 /// One page of a tenant's rows of `table` in name order (its `name_key` column, then `id`), as `page`
 /// asks: an index range over (tenant_id, name_key, id). `select` names the columns; `searched` the
-/// lower-cased columns the page's prefix is matched against; `page.owner`, for applications only, keeps
-/// those the user owns.
+/// lower-cased columns the page's prefix is matched against; `owner`, for applications only, keeps
+/// those the user owns (the page's own `owner` is not read here).
 pub(crate) async fn name_page(
     conn: &mut sqlx::AnyConnection,
     select: &str,
     searched: &[&str],
     tenant: gatehouse_proto::TenantId,
     page: &gatehouse_core::store::NamePage,
+    owner: Option<gatehouse_proto::ObjectId>,
 ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
     let pattern = match page.prefix.as_deref().map(gatehouse_core::store::name_key) {
         Some(p) if !p.is_empty() => {
@@ -279,7 +280,7 @@ pub(crate) async fn name_page(
         .as_ref()
         .map(|(n, id)| (n.clone(), id.to_string()))
         .unwrap_or_default();
-    let owned = match page.owner {
+    let owned = match owner {
         Some(_) => " AND id IN (SELECT application_id FROM application_owners WHERE user_id = $5)",
         None => "",
     };
@@ -297,7 +298,7 @@ pub(crate) async fn name_page(
         .bind(pattern)
         .bind(after_name)
         .bind(after_id);
-    if let Some(owner) = page.owner {
+    if let Some(owner) = owner {
         query = query.bind(owner.to_string());
     }
     query.fetch_all(conn).await.map_err(map_err)

@@ -138,10 +138,8 @@ impl ServicePrincipalStore for SqlStore {
             "SELECT tenant_id, doc FROM service_principals",
             &["name_key"],
             tenant_id,
-            &NamePage {
-                owner: None,
-                ..page.clone()
-            },
+            page,
+            None,
         )
         .await?;
         rows.iter().map(record).collect()

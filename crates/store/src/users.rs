@@ -176,11 +176,15 @@ impl UserStore for SqlStore {
 
     async fn user_page(&self, tenant_id: TenantId, page: &NamePage) -> Result<Vec<UserRecord>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        let page = NamePage {
-            owner: None,
-            ..page.clone()
-        };
-        let rows = name_page(&mut conn, COLUMNS, &["name_key", "upn_key"], tenant_id, &page).await?;
+        let rows = name_page(
+            &mut conn,
+            COLUMNS,
+            &["name_key", "upn_key"],
+            tenant_id,
+            page,
+            None,
+        )
+        .await?;
         rows.iter().map(record).collect()
     }
 
